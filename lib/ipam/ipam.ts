@@ -1,0 +1,22 @@
+/** The CNI commands that can be delegated to an IPAM plugin. */
+export type IpamCommand = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC";
+
+/** One delegated call: the same CNI environment the plugin got, with its own command. */
+export interface IpamRequest {
+  command: IpamCommand;
+  /** `ipam.type`: the plugin's file name, looked up in `CNI_PATH`. */
+  type: string;
+  /** The CNI_* variables to pass on (CNI_COMMAND is set from `command`). */
+  env: Record<string, string>;
+  /** The full network config, passed on stdin unchanged. */
+  stdin: Uint8Array;
+}
+
+/** Runs IPAM plugins. The only privilege it has is starting processes. */
+export interface Ipam {
+  /**
+   * Runs the plugin and returns its parsed stdout (ADD's result; `null` when it printed nothing).
+   * Throws `IpamError` carrying the delegate's own `{code, msg, details}`.
+   */
+  exec(req: IpamRequest): Promise<unknown>;
+}

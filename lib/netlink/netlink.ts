@@ -1,0 +1,91 @@
+/** A network namespace held open by a file descriptor. Closing it releases the fd. */
+export interface Netns extends Disposable {
+  /** The path it was opened from (`/proc/self/ns/net` for the host). */
+  readonly path: string;
+  /** The open file descriptor (a fake number in the in-memory kernel). */
+  readonly fd: number;
+  /** Releases the fd; idempotent. */
+  close(): void;
+}
+
+/** A link as the kernel reports it. */
+export interface LinkInfo {
+  index: number;
+  name: string;
+  mtu: number;
+  /** Link-layer address, lower-case colon form; 20 bytes for IPoIB, 6 for Ethernet. */
+  address: string;
+  /** Administrative state (`IFF_UP`). */
+  up: boolean;
+  /** Alternative names (`IFLA_PROP_LIST`). */
+  altNames: string[];
+}
+
+/** A route to add in a namespace, as an IPAM result describes it. */
+export interface RouteSpec {
+  /** Destination CIDR. */
+  dst: string;
+  /** Gateway address; absent for an on-link route. */
+  gw?: string;
+  mtu?: number;
+  advmss?: number;
+  priority?: number;
+  table?: number;
+  /** Route scope (`RT_SCOPE_*` number). */
+  scope?: number;
+}
+
+/** Why a namespace could not be opened. */
+export type NetnsFailure = "missing" | "not-netns" | "io";
+
+/** Thrown by `Netlink.openNetns`. */
+export class NetnsError extends Error {
+  override name = "NetnsError";
+  /** `missing`: no such path; `not-netns`: the path is not a network namespace. */
+  readonly kind: NetnsFailure;
+  /** The path that was asked for. */
+  readonly path: string;
+
+  /**
+   * @param kind what went wrong
+   * @param path the path as given
+   * @param message the full message
+   * @param options `cause`
+   */
+  constructor(kind: NetnsFailure, path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+    this.path = path;
+  }
+}
+
+/**
+ * The kernel writes the plugin makes, and the link reads it needs around them. Every operation
+ * names the namespace it runs in; links are addressed by ifindex because names change.
+ */
+export interface Netlink {
+  /** Opens the namespace at `path`; throws `NetnsError`. */
+  openNetns(path: string): Netns;
+  /** Opens the namespace the plugin runs in. */
+  hostNetns(): Netns;
+  /** Looks a link up by name; `null` when there is none. */
+  linkByName(ns: Netns, name: string): LinkInfo | null;
+  /** Looks a link up by ifindex; `null` when there is none. */
+  linkByIndex(ns: Netns, index: number): LinkInfo | null;
+  /** Sets the link administratively up or down. */
+  setLinkUp(ns: Netns, index: number, up: boolean): void;
+  /** Renames a link (it must be down). */
+  renameLink(ns: Netns, index: number, name: string): void;
+  /** Removes one alternative name from a link. */
+  deleteAltName(ns: Netns, index: number, altName: string): void;
+  /** Moves a link into `target`; the caller looks it up again there, by name. */
+  moveLink(ns: Netns, index: number, target: Netns): void;
+  /** Adds an address (`CIDR` form, v4 or v6) to a link. */
+  addAddress(ns: Netns, index: number, cidr: string): void;
+  /** The addresses of a link in `CIDR` form, global scope only. */
+  listAddresses(ns: Netns, index: number): string[];
+  /** Adds a route through a link. */
+  addRoute(ns: Netns, index: number, route: RouteSpec): void;
+  /** The routes through a link in the main table (and the tables named by the caller). */
+  listRoutes(ns: Netns, index: number): RouteSpec[];
+}
