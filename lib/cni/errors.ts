@@ -84,8 +84,11 @@ export class CniError extends Error {
    * @returns the JSON-ready object
    */
   toJSON(cniVersion = ""): CniErrorJson {
-    const out: CniErrorJson = { code: this.code, msg: this.message };
-    if (cniVersion !== "") out.cniVersion = cniVersion;
+    const out: CniErrorJson = cniVersion === "" ? { code: this.code, msg: this.message } : {
+      cniVersion,
+      code: this.code,
+      msg: this.message,
+    };
     if (this.details !== "") out.details = this.details;
     return out;
   }

@@ -1,0 +1,128 @@
+import { parseCniArgs } from "./cni_args.ts";
+import { CniError, CniErrorCode } from "./errors.ts";
+import { quote } from "./quote.ts";
+
+/** The CNI commands. */
+export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
+/** One of {@link COMMANDS}. */
+export type CniCommand = typeof COMMANDS[number];
+
+/** The CNI_* environment of one invocation, validated. */
+export interface CmdArgs {
+  command: CniCommand;
+  /** `CNI_CONTAINERID`; empty for STATUS and GC. */
+  containerId: string;
+  /** `CNI_NETNS`; may be empty for DEL. */
+  netns: string;
+  /** `CNI_IFNAME`; empty for STATUS and GC. */
+  ifname: string;
+  /** `CNI_ARGS`, parsed. */
+  args: Record<string, string>;
+  /** `CNI_ARGS` as given, to pass on to IPAM. */
+  argsRaw: string;
+  /** `CNI_PATH` as given. */
+  path: string;
+  /** `CNI_NETNS_OVERRIDE` set to `1`/`true`: skip the "netns is the plugin's own" check. */
+  netnsOverride: boolean;
+}
+
+/** Which variables each command needs, in the order libcni reports them. */
+const REQUIRED: Record<Exclude<CniCommand, "VERSION">, readonly string[]> = {
+  ADD: ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_PATH"],
+  CHECK: ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_PATH"],
+  DEL: ["CNI_CONTAINERID", "CNI_IFNAME", "CNI_PATH"],
+  STATUS: ["CNI_PATH"],
+  GC: ["CNI_PATH"],
+};
+
+/** The container ID pattern of the CNI specification. */
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
+/**
+ * Longest container ID accepted. Runtimes use 64 hex digits; the ID becomes part of a cache file
+ * name, and a file name may not exceed 255 bytes.
+ */
+const MAX_CONTAINER_ID = 200;
+
+/**
+ * Validates an interface name as the kernel and libcni do.
+ *
+ * @param name the `CNI_IFNAME` value
+ * @throws {CniError} code 4 naming the variable, the value and the rule
+ */
+export function validateIfname(name: string): void {
+  const fail = (why: string, details = ""): never => {
+    throw new CniError(
+      CniErrorCode.InvalidEnvironment,
+      `invalid CNI_IFNAME ${quote(name)}: ${why}`,
+      {
+        details,
+      },
+    );
+  };
+  if (name === "") fail("interface name is empty");
+  // IFNAMSIZ is 16 bytes including the NUL, so 15 bytes of UTF-8 at most.
+  const bytes = new TextEncoder().encode(name).length;
+  if (bytes > 15) {
+    fail(
+      "interface name is too long",
+      `interface name should be less than 16 characters (got ${bytes} bytes)`,
+    );
+  }
+  if (name === "." || name === "..") fail("interface name is . or ..");
+  if (/[\/:\s]/.test(name)) fail("interface name contains / or : or whitespace characters");
+}
+
+/**
+ * Reads and validates the CNI_* environment for one command, as libcni's skel does: unknown
+ * command first, then every missing variable reported at once, then the values.
+ *
+ * @param getenv reads one variable (`undefined` when unset)
+ * @returns the validated arguments
+ * @throws {CniError} code 4 (environment), or code 2 for an unknown `CNI_ARGS` key
+ */
+export function parseCmdArgs(getenv: (name: string) => string | undefined): CmdArgs {
+  const command = getenv("CNI_COMMAND") ?? "";
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new CniError(CniErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${quote(command)}`, {
+      details: `CNI_COMMAND must be one of ${COMMANDS.join(", ")}`,
+    });
+  }
+  const cmd = command as CniCommand;
+  const value = (name: string) => getenv(name) ?? "";
+  if (cmd !== "VERSION") {
+    const missing = REQUIRED[cmd].filter((name) => value(name) === "");
+    if (missing.length > 0) {
+      throw new CniError(
+        CniErrorCode.InvalidEnvironment,
+        `required env variables [${missing.join(",")}] missing`,
+      );
+    }
+  }
+  const containerId = value("CNI_CONTAINERID");
+  if (containerId !== "" && !CONTAINER_ID.test(containerId)) {
+    throw new CniError(
+      CniErrorCode.InvalidEnvironment,
+      `invalid CNI_CONTAINERID ${quote(containerId)}: invalid characters in containerID`,
+      { details: `must match ${CONTAINER_ID.source}` },
+    );
+  }
+  if (containerId.length > MAX_CONTAINER_ID) {
+    throw new CniError(
+      CniErrorCode.InvalidEnvironment,
+      `invalid CNI_CONTAINERID ${quote(containerId)}: longer than ${MAX_CONTAINER_ID} characters`,
+    );
+  }
+  const ifname = value("CNI_IFNAME");
+  if (cmd !== "VERSION" && REQUIRED[cmd].includes("CNI_IFNAME")) validateIfname(ifname);
+  const argsRaw = value("CNI_ARGS");
+  return {
+    command: cmd,
+    containerId,
+    netns: value("CNI_NETNS"),
+    ifname,
+    args: parseCniArgs(argsRaw),
+    argsRaw,
+    path: value("CNI_PATH"),
+    netnsOverride: ["1", "true"].includes(value("CNI_NETNS_OVERRIDE").toLowerCase()),
+  };
+}

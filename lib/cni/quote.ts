@@ -1,0 +1,21 @@
+/** Longest value (in UTF-16 units) quoted verbatim in a message before it is cut. */
+const MAX_QUOTED = 80;
+
+/**
+ * Quotes a user-supplied value for an error message: JSON string escaping makes control
+ * characters, NULs and newlines visible instead of breaking the one-line message, and long
+ * values are cut so a 1 MB env variable cannot flood a log.
+ *
+ * @param value the value to quote (non-strings are written as JSON, unquoted)
+ * @returns the quoted value, e.g. `"ib0"` or `"aaaa…" (1048576 chars)`
+ */
+export function quote(value: unknown): string {
+  if (typeof value !== "string") {
+    const json = JSON.stringify(value) ?? String(value);
+    return json.length <= MAX_QUOTED
+      ? json
+      : `${json.slice(0, MAX_QUOTED)}… (${json.length} chars)`;
+  }
+  if (value.length <= MAX_QUOTED) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, MAX_QUOTED))}… (${value.length} chars)`;
+}

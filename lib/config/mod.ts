@@ -1,0 +1,6 @@
+/**
+ * Network config decoding and validation, pure.
+ * @module
+ */
+export * from "./load_net_conf.ts";
+export { netConfSchema } from "./schema.ts";
