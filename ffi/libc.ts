@@ -1,0 +1,361 @@
+/**
+ * Thin typed wrappers over glibc, loaded lazily with `Deno.dlopen`.
+ *
+ * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
+ * `--allow-all`, whatever `--allow-read` grants. Reading them through libc over FFI lets the plugin
+ * keep `--allow-read` and `--allow-write` scoped to its state directories; that is why the sysfs
+ * layer and the netns opener read files with these wrappers instead of `Deno.readTextFile`.
+ *
+ * Every wrapper takes and returns plain JS values, and turns a failed call into a
+ * {@linkcode LibcError} built from `errno`. The layouts read here (`struct dirent`,
+ * `struct statfs`) are those of glibc on x86_64 and aarch64.
+ *
+ * @module
+ */
+
+import { readCString, toCString } from "./c_string.ts";
+import { LIBC_SYMBOLS } from "./libc_symbols.ts";
+
+/** `open()` flag: open for reading only. */
+export const O_RDONLY = 0;
+/** `open()` flag: close the fd on `exec`, so IPAM plugins we start never inherit it. */
+export const O_CLOEXEC = 0o2000000;
+/** `setns()` namespace type of a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
+/** `f_type` that `fstatfs()` reports for an nsfs file, i.e. a namespace handle. */
+export const NSFS_MAGIC = 0x6e736673n;
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const F_OK = 0;
+/** glibc's PATH_MAX: `readlink()` results are never longer. */
+const PATH_MAX = 4096;
+/** `struct dirent` on x86_64/aarch64 glibc: d_ino u64, d_off i64, d_reclen u16, d_type u8. */
+const DIRENT_RECLEN_OFFSET = 16;
+const DIRENT_NAME_OFFSET = 19;
+/** `struct statfs` is 120 bytes on x86_64 and aarch64; `f_type` is its first `long`. */
+const STATFS_SIZE = 120;
+
+const decoder = new TextDecoder();
+
+const ENOENT = 2;
+const ENOTDIR = 20;
+const EFBIG = 27;
+const ENAMETOOLONG = 36;
+
+/** Names of the Linux errno values (asm-generic, shared by x86_64 and aarch64) we may meet. */
+const ERRNO_CODES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  8: "ENOEXEC",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  15: "ENOTBLK",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  29: "ESPIPE",
+  30: "EROFS",
+  31: "EMLINK",
+  32: "EPIPE",
+  33: "EDOM",
+  34: "ERANGE",
+  35: "EDEADLK",
+  36: "ENAMETOOLONG",
+  37: "ENOLCK",
+  38: "ENOSYS",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
+  61: "ENODATA",
+  75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+  116: "ESTALE",
+};
+
+/** The loaded libc symbols. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+let loaded: LibcSymbols | null = null;
+
+/**
+ * Loads libc once and returns its symbols; later calls return the same object. Nothing is
+ * loaded at import time, so modules that import this file work without `--allow-ffi`.
+ *
+ * @returns The symbols of {@linkcode LIBC_SYMBOLS}.
+ * @throws {Deno.errors.NotCapable} Without `--allow-ffi`, unchanged (as is `PermissionDenied`).
+ * @throws {Error} "Cannot load libc.so.6: ..." when the library cannot be opened.
+ */
+export function openLibc(): LibcSymbols {
+  if (loaded === null) {
+    try {
+      loaded = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+    } catch (error) {
+      // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
+        throw error;
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
+    }
+  }
+  return loaded;
+}
+
+/** The fields of a {@linkcode LibcError}. */
+export interface LibcErrorInit {
+  /** The C function that failed, e.g. `"open"`. */
+  op: string;
+  /** The `errno` it left. */
+  errno: number;
+  /** The path it was given; `null` for calls that take an fd. */
+  path: string | null;
+}
+
+/**
+ * A libc call failed. `code` is the errno name (`"ENOENT"`), and the message names the call and
+ * its input: `Cannot open "/sys/bus/pci/devices/x/driver": No such file or directory`.
+ */
+export class LibcError extends Error {
+  override name = "LibcError";
+  /** The `errno` value. */
+  readonly errno: number;
+  /** The errno name, such as `"ENOENT"`; `"E<n>"` for a value without a known name. */
+  readonly code: string;
+  /** The C function that failed. */
+  readonly op: string;
+  /** The path the call was given; `null` for calls that take an fd. */
+  readonly path: string | null;
+
+  /**
+   * @param message The full message, naming the call and its input.
+   * @param init The call, its errno and its path.
+   */
+  constructor(message: string, init: LibcErrorInit) {
+    super(message);
+    this.errno = init.errno;
+    this.code = ERRNO_CODES[init.errno] ?? `E${init.errno}`;
+    this.op = init.op;
+    this.path = init.path;
+  }
+}
+
+/** The calling thread's `errno`. Read it right after the failing call, before any other. */
+function errnoLocation(libc: LibcSymbols): Int32Array {
+  const ptr = libc.__errno_location();
+  if (ptr === null) throw new Error("__errno_location() returned NULL");
+  return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(ptr, 4));
+}
+
+/** Builds the error for a failed call; `subject` defaults to the quoted path. */
+function libcError(
+  libc: LibcSymbols,
+  errno: number,
+  init: { op: string; path?: string; subject?: string },
+): LibcError {
+  const path = init.path ?? null;
+  const subject = init.subject ?? JSON.stringify(path);
+  const text = libc.strerror(errno);
+  const reason = text === null ? `errno ${errno}` : readCString(text);
+  return new LibcError(`Cannot ${init.op} ${subject}: ${reason}`, { op: init.op, errno, path });
+}
+
+/** Reads `errno` now and builds the error for the call that just failed. */
+function lastError(
+  libc: LibcSymbols,
+  init: { op: string; path?: string; subject?: string },
+): LibcError {
+  const errno = errnoLocation(libc)[0] ?? 0;
+  return libcError(libc, errno, init);
+}
+
+/**
+ * Opens a file, like `open(2)` without `O_CREAT`.
+ *
+ * @param path The file.
+ * @param flags `open()` flags, e.g. `O_RDONLY | O_CLOEXEC`.
+ * @returns The new file descriptor; the caller closes it with {@linkcode close}.
+ * @throws {LibcError} When `open()` fails (`code` "ENOENT", "EACCES", ...).
+ */
+export function open(path: string, flags: number): number {
+  const libc = openLibc();
+  const fd = libc.open(toCString(path), flags, 0);
+  if (fd < 0) throw lastError(libc, { op: "open", path });
+  return fd;
+}
+
+/**
+ * Closes a file descriptor.
+ *
+ * @param fd The descriptor.
+ * @throws {LibcError} When `close()` fails (`code` "EBADF" for a descriptor that is not open).
+ */
+export function close(fd: number): void {
+  const libc = openLibc();
+  if (libc.close(fd) < 0) throw lastError(libc, { op: "close", subject: `fd ${fd}` });
+}
+
+/**
+ * Moves the calling thread, the main JS thread, into the namespace `fd` refers to.
+ *
+ * @param fd A namespace file descriptor (`/proc/<pid>/ns/net`, `/var/run/netns/<name>`).
+ * @param nstype The expected namespace type, e.g. {@linkcode CLONE_NEWNET}, or 0 for any.
+ * @throws {LibcError} When `setns()` fails (`code` "EINVAL" for an fd of another type, "EPERM"
+ *   without CAP_SYS_ADMIN).
+ */
+export function setns(fd: number, nstype: number): void {
+  const libc = openLibc();
+  if (libc.setns(fd, nstype) < 0) {
+    throw lastError(libc, {
+      op: "setns",
+      subject: `fd ${fd} (nstype 0x${nstype.toString(16)})`,
+    });
+  }
+}
+
+/**
+ * Reads a whole file. Meant for the small files of sysfs and procfs, whose size `stat()` does
+ * not report, so it reads until end of file.
+ *
+ * @param path The file.
+ * @param maxBytes The most bytes the file may hold.
+ * @returns The file's bytes.
+ * @throws {LibcError} When `open()` or `read()` fails, or with `code` "EFBIG" when the file is
+ *   longer than `maxBytes`.
+ */
+export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
+  const libc = openLibc();
+  const fd = open(path, O_RDONLY | O_CLOEXEC);
+  try {
+    // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
+    const buffer = new Uint8Array(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
+      if (n < 0) throw lastError(libc, { op: "read", path });
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > maxBytes) {
+      throw libcError(libc, EFBIG, { op: "read", path });
+    }
+    return buffer.slice(0, length);
+  } finally {
+    // A read-only fd loses no data when close() fails, so its result does not matter here.
+    libc.close(fd);
+  }
+}
+
+/**
+ * Reads a whole file as UTF-8 text, with {@linkcode readFile}'s limit.
+ *
+ * @param path The file.
+ * @returns The file's text, untrimmed.
+ * @throws {LibcError} As {@linkcode readFile}.
+ */
+export function readText(path: string): string {
+  return decoder.decode(readFile(path));
+}
+
+/**
+ * Reads the target of a symbolic link.
+ *
+ * @param path The link.
+ * @returns The target, as stored in the link (often relative).
+ * @throws {LibcError} When `readlink()` fails (`code` "ENOENT" when absent, "EINVAL" when `path`
+ *   is no link), or "ENAMETOOLONG" for a target of PATH_MAX bytes or more.
+ */
+export function readlink(path: string): string {
+  const libc = openLibc();
+  const buffer = new Uint8Array(PATH_MAX);
+  const n = Number(libc.readlink(toCString(path), buffer, BigInt(buffer.length)));
+  if (n < 0) throw lastError(libc, { op: "readlink", path });
+  // readlink() truncates silently; a full buffer may be a truncated target.
+  if (n === buffer.length) throw libcError(libc, ENAMETOOLONG, { op: "readlink", path });
+  return decoder.decode(buffer.subarray(0, n));
+}
+
+/**
+ * Lists a directory, without `.` and `..`.
+ *
+ * @param path The directory.
+ * @returns The entry names, in the order the kernel returns them.
+ * @throws {LibcError} When `opendir()` or `readdir()` fails (`code` "ENOENT", "ENOTDIR", ...).
+ */
+export function readDir(path: string): string[] {
+  const libc = openLibc();
+  const dir = libc.opendir(toCString(path));
+  if (dir === null) throw lastError(libc, { op: "opendir", path });
+  try {
+    const errno = errnoLocation(libc);
+    const names: string[] = [];
+    for (;;) {
+      // readdir() returns NULL both at the end and on error; only errno tells them apart.
+      errno[0] = 0;
+      const entry = libc.readdir(dir);
+      if (entry === null) {
+        if (errno[0] !== 0) throw lastError(libc, { op: "readdir", path });
+        return names;
+      }
+      const recordLength = new Deno.UnsafePointerView(entry).getUint16(DIRENT_RECLEN_OFFSET);
+      const namePtr = Deno.UnsafePointer.offset(entry, DIRENT_NAME_OFFSET);
+      if (namePtr === null) throw new Error(`readdir() returned a bad entry in "${path}"`);
+      const name = readCString(namePtr, recordLength - DIRENT_NAME_OFFSET);
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    // The DIR was opened read-only; a failed closedir() loses nothing.
+    libc.closedir(dir);
+  }
+}
+
+/**
+ * Tells whether a path exists, without following a final symbolic link (a dangling link exists).
+ *
+ * @param path The path.
+ * @returns `true` when it exists; `false` when it or a parent is absent (ENOENT, ENOTDIR).
+ * @throws {LibcError} For any other failure, e.g. "EACCES" on a parent that cannot be searched.
+ */
+export function lstatExists(path: string): boolean {
+  const libc = openLibc();
+  if (libc.faccessat(AT_FDCWD, toCString(path), F_OK, AT_SYMLINK_NOFOLLOW) === 0) return true;
+  const error = lastError(libc, { op: "faccessat", path });
+  if (error.errno === ENOENT || error.errno === ENOTDIR) return false;
+  throw error;
+}
+
+/**
+ * Returns the filesystem type (`f_type`) of an open file, e.g. to check that an fd is a namespace
+ * handle ({@linkcode NSFS_MAGIC}) before `setns()`.
+ *
+ * @param fd The open file.
+ * @returns The `f_type` magic number.
+ * @throws {LibcError} When `fstatfs()` fails (`code` "EBADF" for a descriptor that is not open).
+ */
+export function fstatfsType(fd: number): bigint {
+  const libc = openLibc();
+  const buffer = new BigInt64Array(STATFS_SIZE / 8);
+  if (libc.fstatfs(fd, buffer) < 0) throw lastError(libc, { op: "fstatfs", subject: `fd ${fd}` });
+  return buffer[0] ?? 0n;
+}

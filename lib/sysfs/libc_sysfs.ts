@@ -1,0 +1,190 @@
+import { basename, join } from "node:path";
+import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
+import type { Sysfs } from "./sysfs.ts";
+import { SysfsError } from "./sysfs_error.ts";
+
+/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
+const PCI_ADDRESS = /^([0-9a-f]{4,}):([0-9a-f]{2}):([01][0-9a-f])\.([0-7])$/i;
+
+/** Options of {@linkcode LibcSysfs}. */
+export interface LibcSysfsOptions {
+  /** The directory that holds `sys/`: `/` in production, a fixture tree in tests. */
+  root?: string;
+}
+
+/**
+ * The real {@linkcode Sysfs}: reads `<root>/sys/bus/pci/devices/<pci>/...` through libc
+ * (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without `--allow-all`.
+ *
+ * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
+ * {@linkcode SysfsError} that names the path.
+ *
+ * @example
+ * ```ts ignore
+ * import { LibcSysfs } from "./libc_sysfs.ts";
+ * const sysfs = new LibcSysfs();
+ * const pf = sysfs.physfn("0000:3b:00.2"); // "0000:3b:00.0"
+ * const index = pf === null ? null : sysfs.vfIndex(pf, "0000:3b:00.2"); // 1
+ * ```
+ */
+export class LibcSysfs implements Sysfs {
+  readonly #devices: string;
+
+  /**
+   * @param options `root`: the directory that holds `sys/` (default `/`).
+   */
+  constructor({ root = "/" }: LibcSysfsOptions = {}) {
+    this.#devices = join(root, "sys/bus/pci/devices");
+  }
+
+  /**
+   * @param pci The PCI address.
+   * @returns Whether `/sys/bus/pci/devices/<pci>` exists (a dangling link does not).
+   * @throws {SysfsError} `invalid-name` for an address that would leave the root; `io` when the
+   *   check itself fails.
+   */
+  deviceExists(pci: string): boolean {
+    // The trailing "/." makes the kernel follow the device's link and require a directory.
+    const path = `${this.#device(pci)}/.`;
+    return this.#read(path, lstatExists) ?? false;
+  }
+
+  /**
+   * @param pci The PCI address of a VF.
+   * @returns The PCI address its `physfn` link points at; `null` when the link is absent.
+   * @throws {SysfsError} `invalid-name` or `io`.
+   */
+  physfn(pci: string): string | null {
+    return this.#readLinkName(join(this.#device(pci), "physfn"));
+  }
+
+  /**
+   * Finds the N of the PF's `virtfnN` link that points at the VF. The SR-IOV capability places VF
+   * N at routing ID `pfRid + sriov_offset + N * sriov_stride` (PCIe Base Spec, "First VF Offset"
+   * and "VF Stride"), so one `readlink` confirms the computed N; the `virtfnN` links are scanned
+   * only when `sriov_offset` or `sriov_stride` is missing or the confirmation fails.
+   *
+   * @param pfPci The PF's PCI address.
+   * @param vfPci The VF's PCI address.
+   * @returns The VF index, or `null` when the PF has no `virtfnN` pointing at `vfPci`.
+   * @throws {SysfsError} `invalid-name`, `corrupt` (a numeric file that holds no number) or `io`.
+   */
+  vfIndex(pfPci: string, vfPci: string): number | null {
+    const pf = this.#device(pfPci);
+    this.#device(vfPci);
+    const computed = this.#computedVfIndex(pf, pfPci, vfPci);
+    if (computed !== null && this.#virtfn(pf, computed) === vfPci) return computed;
+    const numVfs = this.#readCount(join(pf, "sriov_numvfs")) ?? 0;
+    for (let index = 0; index < numVfs; index++) {
+      if (index !== computed && this.#virtfn(pf, index) === vfPci) return index;
+    }
+    return null;
+  }
+
+  /**
+   * @param pci The PCI address.
+   * @returns The names under `net/`, sorted; empty when there is no `net/`.
+   * @throws {SysfsError} `invalid-name` or `io`.
+   */
+  netdevs(pci: string): string[] {
+    return (this.#read(join(this.#device(pci), "net"), readDir) ?? []).sort();
+  }
+
+  /**
+   * @param pci The PCI address.
+   * @returns The basename of the `driver` link (`"mlx5_core"`), or `null` when unbound.
+   * @throws {SysfsError} `invalid-name` or `io`.
+   */
+  driver(pci: string): string | null {
+    return this.#readLinkName(join(this.#device(pci), "driver"));
+  }
+
+  /**
+   * @param pci The PCI address.
+   * @returns The names under `infiniband/`, sorted; empty when there is no `infiniband/`.
+   * @throws {SysfsError} `invalid-name` or `io`.
+   */
+  rdmaDevices(pci: string): string[] {
+    return (this.#read(join(this.#device(pci), "infiniband"), readDir) ?? []).sort();
+  }
+
+  /**
+   * @param pci The PCI address.
+   * @param rdmaDevice The RDMA device name, e.g. `"mlx5_3"`.
+   * @returns The trimmed contents of `infiniband/<rdmaDevice>/node_guid`, or `null` when absent.
+   * @throws {SysfsError} `invalid-name` (for either argument) or `io`.
+   */
+  rdmaNodeGuid(pci: string, rdmaDevice: string): string | null {
+    checkName(rdmaDevice, "RDMA device name");
+    const path = join(this.#device(pci), "infiniband", rdmaDevice, "node_guid");
+    return this.#read(path, readText)?.trim() ?? null;
+  }
+
+  /** The device's directory, after checking that `pci` stays inside it. */
+  #device(pci: string): string {
+    checkName(pci, "PCI address");
+    return join(this.#devices, pci);
+  }
+
+  /** Runs one libc read; absence (ENOENT) gives `null`, any other failure a `SysfsError`. */
+  #read<T>(path: string, read: (path: string) => T): T | null {
+    try {
+      return read(path);
+    } catch (error) {
+      if (!(error instanceof LibcError)) throw error;
+      if (error.code === "ENOENT") return null;
+      throw new SysfsError("io", path, error.message, { cause: error });
+    }
+  }
+
+  /** The basename of a link's target, or `null` when the link is absent. */
+  #readLinkName(path: string): string | null {
+    const target = this.#read(path, readlink);
+    return target === null ? null : basename(target);
+  }
+
+  /** The PCI address `virtfn<index>` points at, or `null`. */
+  #virtfn(pf: string, index: number): string | null {
+    return this.#readLinkName(join(pf, `virtfn${index}`));
+  }
+
+  /** A non-negative decimal number from a file such as `sriov_numvfs`, or `null` when absent. */
+  #readCount(path: string): number | null {
+    const text = this.#read(path, readText);
+    if (text === null) return null;
+    const trimmed = text.trim();
+    if (!/^\d+$/.test(trimmed)) {
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`);
+    }
+    return Number(trimmed);
+  }
+
+  /** The VF index that `sriov_offset` and `sriov_stride` predict, or `null`. */
+  #computedVfIndex(pf: string, pfPci: string, vfPci: string): number | null {
+    const pfId = routingId(pfPci);
+    const vfId = routingId(vfPci);
+    if (pfId === null || vfId === null || pfId.domain !== vfId.domain) return null;
+    const offset = this.#readCount(join(pf, "sriov_offset"));
+    const stride = this.#readCount(join(pf, "sriov_stride"));
+    if (offset === null || stride === null || stride === 0) return null;
+    const distance = vfId.rid - pfId.rid - offset;
+    if (distance < 0 || distance % stride !== 0) return null;
+    return distance / stride;
+  }
+}
+
+/** Rejects a path component that could leave the directory it is joined to. */
+function checkName(name: string, what: string): void {
+  if (name === "" || name === "." || /[/\0]|\.\./.test(name)) {
+    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`);
+  }
+}
+
+/** The PCI domain and routing ID (`bus << 8 | device << 3 | function`) of an address. */
+function routingId(pci: string): { domain: number; rid: number } | null {
+  const match = PCI_ADDRESS.exec(pci);
+  if (match === null) return null;
+  const [, domain = "", bus = "", device = "", fn = ""] = match;
+  const rid = (parseInt(bus, 16) << 8) | (parseInt(device, 16) << 3) | parseInt(fn, 16);
+  return { domain: parseInt(domain, 16), rid };
+}

@@ -1,0 +1,283 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  CLONE_NEWNET,
+  close,
+  fstatfsType,
+  LibcError,
+  lstatExists,
+  NSFS_MAGIC,
+  O_CLOEXEC,
+  O_RDONLY,
+  open,
+  openLibc,
+  readDir,
+  readFile,
+  readlink,
+  readText,
+  setns,
+} from "../../../ffi/libc.ts";
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+async function withTempDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "libc_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Asserts that `fn` throws a LibcError with these fields. */
+function assertLibcError(
+  fn: () => unknown,
+  expected: { code: string; errno: number; op: string; path: string | null; message: string },
+): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof LibcError, `expected LibcError, got ${error}`);
+    assert.equal(error.name, "LibcError");
+    assert.deepEqual(
+      {
+        code: error.code,
+        errno: error.errno,
+        op: error.op,
+        path: error.path,
+        message: error.message,
+      },
+      expected,
+    );
+    return true;
+  });
+}
+
+Deno.test("openLibc() loads libc once", () => {
+  assert.equal(openLibc(), openLibc());
+});
+
+Deno.test("readText() reads /proc/self/stat, which Deno's file API refuses", () => {
+  // Deno's own API refuses /proc without --allow-all; the FFI path is how lib/sysfs reads it.
+  assert.match(readText("/proc/self/stat"), new RegExp(`^${Deno.pid} \\(`));
+});
+
+Deno.test("readText() reads /sys/class/net/lo/ifindex", () => {
+  assert.equal(readText("/sys/class/net/lo/ifindex"), "1\n");
+});
+
+Deno.test("readText() of a missing path throws LibcError ENOENT naming the path", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "missing");
+    assertLibcError(() => readText(path), {
+      code: "ENOENT",
+      errno: 2,
+      op: "open",
+      path,
+      message: `Cannot open "${path}": No such file or directory`,
+    });
+  });
+});
+
+Deno.test("readText() of a directory throws LibcError EISDIR from read()", async () => {
+  await withTempDir((dir) => {
+    assertLibcError(() => readText(dir), {
+      code: "EISDIR",
+      errno: 21,
+      op: "read",
+      path: dir,
+      message: `Cannot read "${dir}": Is a directory`,
+    });
+  });
+});
+
+Deno.test("readFile() reads a file of any size up to maxBytes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "big");
+    const data = new Uint8Array(200_000).map((_, i) => i % 251);
+    await Deno.writeFile(path, data);
+    assert.deepEqual(readFile(path, 200_000), data);
+    assert.deepEqual(readFile(path, 300_000), data);
+    await Deno.writeFile(path, new Uint8Array());
+    assert.deepEqual(readFile(path), new Uint8Array());
+  });
+});
+
+Deno.test("readFile() throws EFBIG for a file longer than maxBytes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "big");
+    await Deno.writeTextFile(path, "12345");
+    assertLibcError(() => readFile(path, 4), {
+      code: "EFBIG",
+      errno: 27,
+      op: "read",
+      path,
+      message: `Cannot read "${path}": File too large`,
+    });
+  });
+});
+
+Deno.test("readlink() returns the target as stored", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.symlink("../0000:3b:00.0", join(dir, "physfn"));
+    assert.equal(readlink(join(dir, "physfn")), "../0000:3b:00.0");
+    // A dangling link still has a target.
+    await Deno.symlink("/nonexistent/drivers/mlx5_core", join(dir, "driver"));
+    assert.equal(readlink(join(dir, "driver")), "/nonexistent/drivers/mlx5_core");
+  });
+});
+
+Deno.test("readlink() throws EINVAL for a file that is no link, ENOENT when absent", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "file");
+    await Deno.writeTextFile(file, "");
+    assertLibcError(() => readlink(file), {
+      code: "EINVAL",
+      errno: 22,
+      op: "readlink",
+      path: file,
+      message: `Cannot readlink "${file}": Invalid argument`,
+    });
+    const missing = join(dir, "missing");
+    assertLibcError(() => readlink(missing), {
+      code: "ENOENT",
+      errno: 2,
+      op: "readlink",
+      path: missing,
+      message: `Cannot readlink "${missing}": No such file or directory`,
+    });
+  });
+});
+
+Deno.test("readDir() lists every entry except . and ..", async () => {
+  await withTempDir(async (dir) => {
+    // Many entries with names up to NAME_MAX take several getdents() buffers.
+    const names = Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(255 - (i % 200), "x"));
+    names.push("ibp59s0f0", "é");
+    for (const name of names) await Deno.writeTextFile(join(dir, name), "");
+    await Deno.mkdir(join(dir, "sub"));
+    await Deno.symlink("nowhere", join(dir, "link"));
+    names.push("sub", "link");
+    assert.deepEqual(readDir(dir).sort(), names.sort());
+  });
+});
+
+Deno.test("readDir() of an empty directory returns []", async () => {
+  await withTempDir((dir) => {
+    assert.deepEqual(readDir(dir), []);
+  });
+});
+
+Deno.test("readDir() throws ENOENT when absent and ENOTDIR for a file", async () => {
+  await withTempDir(async (dir) => {
+    const missing = join(dir, "net");
+    assertLibcError(() => readDir(missing), {
+      code: "ENOENT",
+      errno: 2,
+      op: "opendir",
+      path: missing,
+      message: `Cannot opendir "${missing}": No such file or directory`,
+    });
+    const file = join(dir, "file");
+    await Deno.writeTextFile(file, "");
+    assertLibcError(() => readDir(file), {
+      code: "ENOTDIR",
+      errno: 20,
+      op: "opendir",
+      path: file,
+      message: `Cannot opendir "${file}": Not a directory`,
+    });
+  });
+});
+
+Deno.test("lstatExists() is true for files, directories and dangling links", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file"), "");
+    await Deno.symlink("nowhere", join(dir, "dangling"));
+    assert.equal(lstatExists(dir), true);
+    assert.equal(lstatExists(join(dir, "file")), true);
+    assert.equal(lstatExists(join(dir, "dangling")), true);
+  });
+});
+
+Deno.test("lstatExists() is false for ENOENT and ENOTDIR", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file"), "");
+    assert.equal(lstatExists(join(dir, "missing")), false);
+    assert.equal(lstatExists(join(dir, "file", "below")), false);
+  });
+});
+
+Deno.test("lstatExists() throws for other errors", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "x".repeat(300));
+    assertLibcError(() => lstatExists(path), {
+      code: "ENAMETOOLONG",
+      errno: 36,
+      op: "faccessat",
+      path,
+      message: `Cannot faccessat "${path}": File name too long`,
+    });
+  });
+});
+
+Deno.test("open() and close() manage a descriptor; closing twice throws EBADF", () => {
+  const fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  assert.ok(fd >= 0);
+  close(fd);
+  assertLibcError(() => close(fd), {
+    code: "EBADF",
+    errno: 9,
+    op: "close",
+    path: null,
+    message: `Cannot close fd ${fd}: Bad file descriptor`,
+  });
+});
+
+Deno.test("fstatfsType() tells a namespace handle from a regular file", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file"), "");
+    const ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    const file = open(join(dir, "file"), O_RDONLY | O_CLOEXEC);
+    try {
+      assert.equal(fstatfsType(ns), NSFS_MAGIC);
+      assert.notEqual(fstatfsType(file), NSFS_MAGIC);
+    } finally {
+      close(ns);
+      close(file);
+    }
+    assertLibcError(() => fstatfsType(file), {
+      code: "EBADF",
+      errno: 9,
+      op: "fstatfs",
+      path: null,
+      message: `Cannot fstatfs fd ${file}: Bad file descriptor`,
+    });
+  });
+});
+
+Deno.test("setns() throws EINVAL for an fd that is no namespace", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file"), "");
+    const fd = open(join(dir, "file"), O_RDONLY | O_CLOEXEC);
+    try {
+      assertLibcError(() => setns(fd, CLONE_NEWNET), {
+        code: "EINVAL",
+        errno: 22,
+        op: "setns",
+        path: null,
+        message: `Cannot setns fd ${fd} (nstype 0x40000000): Invalid argument`,
+      });
+    } finally {
+      close(fd);
+    }
+  });
+});
+
+Deno.test("LibcError names an errno without a known name E<n>", () => {
+  const error = new LibcError("Cannot frob fd 3: Unknown error 200", {
+    op: "frob",
+    errno: 200,
+    path: null,
+  });
+  assert.equal(error.code, "E200");
+  assert.equal(error.name, "LibcError");
+  assert.equal(error.message, "Cannot frob fd 3: Unknown error 200");
+});
