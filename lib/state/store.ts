@@ -22,6 +22,8 @@ export interface AttachmentRecord extends AttachmentKey {
   vfIndex?: number;
   /** The VF netdev's name in the host before ADD: DEL gives it back. */
   hostIfName?: string;
+  /** The VF netdev's link-layer address, to recognise it after its netns died. */
+  hostIfAddress?: string;
   /** The name the netdev carries between the host and the pod (`vfdev<ifindex>`). */
   tempIfName?: string;
   /** `ipam.type`, when IPAM was requested. */

@@ -1,0 +1,236 @@
+import { join } from "node:path";
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import type { Ipam, IpamRequest } from "./ipam.ts";
+import { IpamError } from "./ipam_error.ts";
+
+/** Default limit for one delegated call; host-local answers in milliseconds. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** Stdout kept from the delegate: a result is a few KiB; more is a broken plugin. */
+const MAX_STDOUT_BYTES = 1 << 20;
+/** Raw output quoted in an error's details. */
+const MAX_DETAILS_CHARS = 4096;
+
+/** Options of {@link ExecIpam}. */
+export interface ExecIpamOptions {
+  /**
+   * Kill the delegate after this long and fail with code 11 (try again later): a hung IPAM
+   * plugin must not hold our node lock forever, and the runtime retries a code-11 failure.
+   */
+  timeoutMs?: number;
+  /**
+   * `PATH` for the delegate when the request's env has none. The delegate gets a clean
+   * environment, and `cli.ts` (the only reader of `Deno.env`) passes its own `PATH` here.
+   */
+  path?: string;
+}
+
+/**
+ * Runs IPAM plugins the way libcni does: the executable named `ipam.type`, found in `CNI_PATH`,
+ * with the CNI environment, `CNI_COMMAND` set to the delegated command and the network config on
+ * stdin. Call it from the host network namespace.
+ *
+ * @example Run host-local (needs `/usr/lib/cni/host-local`)
+ * ```ts ignore
+ * import { ExecIpam } from "./exec_ipam.ts";
+ * const result = await new ExecIpam().exec({
+ *   command: "ADD",
+ *   type: "host-local",
+ *   env: { CNI_PATH: "/usr/lib/cni", CNI_CONTAINERID: "c1", CNI_NETNS: "/x", CNI_IFNAME: "net1" },
+ *   stdin: new TextEncoder().encode(JSON.stringify(netConf)),
+ * });
+ * ```
+ */
+export class ExecIpam implements Ipam {
+  readonly #timeoutMs: number;
+  readonly #path: string | undefined;
+
+  /** @param options the timeout and the delegate's `PATH` */
+  constructor(options: ExecIpamOptions = {}) {
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#path = options.path;
+  }
+
+  /**
+   * Runs the delegate and returns what it printed.
+   *
+   * The plugin is looked up by trying to start `<dir>/<type>` for each `CNI_PATH` entry in
+   * order, moving on when the file does not exist. The directories are never `stat`ed: the
+   * plugin's read permission does not cover them, and starting the file is the real test.
+   *
+   * @param req the command, `ipam.type`, the CNI environment and the network config
+   * @returns the parsed JSON the delegate printed, or `null` when it printed nothing
+   * @throws {CniError} code 7 when `type` is not a plain file name
+   * @throws {IpamError} the delegate's own error when it printed one; code 102 when it is not in
+   *   `CNI_PATH`, cannot be started, dies without an error object or prints invalid JSON;
+   *   code 11 when it runs longer than the timeout (it is killed)
+   */
+  async exec(req: IpamRequest): Promise<unknown> {
+    const type = req.type;
+    if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
+      throw new CniError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+        details: "ipam.type must be the file name of a plugin in CNI_PATH",
+      });
+    }
+    const env: Record<string, string> = { ...req.env, CNI_COMMAND: req.command };
+    if (env["PATH"] === undefined && this.#path !== undefined) env["PATH"] = this.#path;
+    const cniPath = req.env["CNI_PATH"] ?? "";
+    for (const dir of cniPath.split(":")) {
+      if (dir === "") continue;
+      const file = join(dir, type);
+      let child: Deno.ChildProcess;
+      try {
+        child = new Deno.Command(file, {
+          clearEnv: true,
+          env,
+          stdin: "piped",
+          stdout: "piped",
+          // The delegate's log lines go where ours go; stdout is reserved for its result.
+          stderr: "inherit",
+        }).spawn();
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue;
+        throw new IpamError(
+          CniErrorCode.IpamError,
+          `Cannot run IPAM plugin ${quote(file)}: ${err instanceof Error ? err.message : err}`,
+          { pluginType: type, cause: err },
+        );
+      }
+      return await this.#collect(child, req);
+    }
+    throw new IpamError(
+      CniErrorCode.IpamError,
+      `IPAM plugin ${quote(type)} not found in CNI_PATH ${quote(cniPath)}`,
+      { pluginType: type },
+    );
+  }
+
+  /**
+   * Feeds stdin, reads stdout to the end and waits for the exit status, all under the timeout.
+   *
+   * 1. Write the config and close stdin. A delegate may exit without reading it (EPIPE); its
+   *    exit status and output then say what went wrong, so write errors are not reported.
+   * 2. Wait for both the exit status and the end of stdout: a grandchild that inherited stdout
+   *    can keep the pipe open after the delegate exits, which the timeout also covers.
+   * 3. On timeout, kill the delegate and stop reading (the grandchild may still hold the pipe).
+   */
+  async #collect(child: Deno.ChildProcess, req: IpamRequest): Promise<unknown> {
+    const type = req.type;
+    const context = `IPAM plugin ${quote(type)} ${req.command} failed`;
+    const reader = child.stdout.getReader();
+    const stdin = writeAll(child.stdin, req.stdin);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#timeoutMs);
+    });
+    let outcome: [Deno.CommandStatus, Uint8Array, void] | "timeout";
+    try {
+      outcome = await Promise.race([
+        Promise.all([child.status, readAll(reader), stdin]),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome === "timeout") {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It exited on its own and a grandchild holds stdout: nothing left to kill.
+      }
+      await reader.cancel();
+      await child.status;
+      throw new IpamError(
+        CniErrorCode.TryAgainLater,
+        `timed out after ${this.#timeoutMs} ms; killed`,
+        { pluginType: type, context },
+      );
+    }
+    const [status, bytes] = outcome;
+    const text = new TextDecoder().decode(bytes).trim();
+    if (status.success) {
+      if (text === "") return null;
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new IpamError(CniErrorCode.IpamError, "printed invalid JSON", {
+          pluginType: type,
+          context,
+          details: bounded(text),
+          cause: err,
+        });
+      }
+    }
+    const reported = parseCniError(text);
+    if (reported !== null) {
+      throw new IpamError(reported.code, reported.msg, {
+        pluginType: type,
+        context,
+        details: reported.details,
+      });
+    }
+    const how = status.signal === null ? `exit status ${status.code}` : `signal ${status.signal}`;
+    throw new IpamError(CniErrorCode.IpamError, `ended with ${how} and no error object`, {
+      pluginType: type,
+      context,
+      details: bounded(text),
+    });
+  }
+}
+
+/** The delegate's `{code, msg, details}`, when it printed one; code 102 when its code is bad. */
+function parseCniError(text: string): { code: number; msg: string; details: string } | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== "object" || raw === null) return null;
+  const { code, msg, details } = raw as Record<string, unknown>;
+  if (typeof msg !== "string") return null;
+  return {
+    code: typeof code === "number" && Number.isInteger(code) && code > 0
+      ? code
+      : CniErrorCode.IpamError,
+    msg,
+    details: typeof details === "string" ? details : "",
+  };
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    // Keep draining past the limit, so the delegate never blocks on a full pipe.
+    if (size < MAX_STDOUT_BYTES) {
+      chunks.push(value);
+      size += value.length;
+    }
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, off);
+    off += chunk.length;
+  }
+  return out;
+}
+
+async function writeAll(stream: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
+  const writer = stream.getWriter();
+  try {
+    await writer.write(data);
+    await writer.close();
+  } catch {
+    // See #collect step 1: the exit status and output report the failure.
+  }
+}
+
+function bounded(text: string): string {
+  return text.length <= MAX_DETAILS_CHARS
+    ? text
+    : `${text.slice(0, MAX_DETAILS_CHARS)}… (${text.length} chars)`;
+}

@@ -1,0 +1,68 @@
+import { CniError } from "../cni/errors.ts";
+
+/** Options of {@link IpamError}. */
+export interface IpamErrorOptions {
+  /** `ipam.type`: the delegate that failed. */
+  pluginType: string;
+  /** Put before `msg` in the message, e.g. `IPAM plugin "host-local" ADD failed`. */
+  context?: string;
+  /** The delegate's `details`, or its raw output when it printed no error object. */
+  details?: string;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/**
+ * A delegated IPAM call that failed. When the delegate printed a CNI error object, `code`,
+ * `msg` and `details` are its own, because the spec has a plugin pass its delegate's error on;
+ * otherwise `code` is ours: 102 (`CniErrorCode.IpamError`) for a plugin that is missing, cannot
+ * run, dies, or prints no usable answer, and 11 (try again later) for one that timed out.
+ *
+ * @example
+ * ```ts
+ * import { IpamError } from "./ipam_error.ts";
+ * const err = new IpamError(11, "no IP addresses available", {
+ *   pluginType: "host-local",
+ *   context: 'IPAM plugin "host-local" ADD failed',
+ * });
+ * err.message; // 'IPAM plugin "host-local" ADD failed: no IP addresses available'
+ * err.toCniError().code; // 11
+ * ```
+ */
+export class IpamError extends Error {
+  override name = "IpamError";
+  /** The delegate's code, or ours (102, or 11 on timeout) when it gave none. */
+  readonly code: number;
+  /** The delegate's own `msg` (or ours), without the context. */
+  readonly msg: string;
+  /** The delegate's `details`, or its bounded raw output; `""` when there is none. */
+  readonly details: string;
+  /** `ipam.type`. */
+  readonly pluginType: string;
+
+  /**
+   * @param code the CNI error code
+   * @param msg the delegate's message, or ours
+   * @param options the plugin type, context, details and cause
+   */
+  constructor(code: number, msg: string, options: IpamErrorOptions) {
+    super(
+      options.context === undefined ? msg : `${options.context}: ${msg}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.code = code;
+    this.msg = msg;
+    this.details = options.details ?? "";
+    this.pluginType = options.pluginType;
+  }
+
+  /**
+   * The error the runtime should see: same code and details, and the message with its context
+   * so that it names the IPAM plugin.
+   *
+   * @returns a `CniError` caused by this error
+   */
+  toCniError(): CniError {
+    return new CniError(this.code, this.message, { details: this.details, cause: this });
+  }
+}

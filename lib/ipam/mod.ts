@@ -1,0 +1,8 @@
+/**
+ * Delegation to IPAM plugins: the only code that starts processes.
+ *
+ * @module
+ */
+export type { Ipam, IpamCommand, IpamRequest } from "./ipam.ts";
+export { ExecIpam, type ExecIpamOptions } from "./exec_ipam.ts";
+export { IpamError, type IpamErrorOptions } from "./ipam_error.ts";

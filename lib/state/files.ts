@@ -1,0 +1,115 @@
+import { dirname } from "node:path";
+import { StateError } from "./state_error.ts";
+
+/**
+ * Creates `dir` (and its parents) with mode 0700 when it does not exist. An existing directory
+ * keeps its mode: the Go plugin created the same directories 0700.
+ *
+ * @param dir the directory
+ * @throws {StateError} code `io` when it cannot be created
+ */
+export function ensureDir(dir: string): void {
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new StateError("io", dir, `Cannot create state directory "${dir}": ${reason(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Replaces `path` with `text` so that a reader (or a crash) sees either the old file or the new
+ * one, never a mix: a reader must never find half a record on DEL.
+ *
+ * 1. Write `<path>.tmp-<pid>` (mode 0600; the PID keeps two processes from sharing a temp file).
+ * 2. fsync it, so the data is on disk before the name points at it.
+ * 3. Rename it over `path` (atomic within one filesystem).
+ * 4. fsync the directory, so the rename itself survives a power cut. Deno can open a directory
+ *    read-only and `syncSync()` it (fsync(2) on a directory fd).
+ *
+ * @param path the file to replace; its directory must exist
+ * @param text the new contents
+ * @throws {StateError} code `io` when any step fails; the temp file is removed
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  try {
+    // A temp file left by a crashed process that had our PID would keep its old mode.
+    removeIfExists(tmp);
+    const data = new TextEncoder().encode(text);
+    using file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+    for (let off = 0; off < data.length;) off += file.writeSync(data.subarray(off));
+    file.syncSync();
+  } catch (err) {
+    removeQuietly(tmp);
+    throw new StateError("io", path, `Cannot write "${tmp}": ${reason(err)}`, { cause: err });
+  }
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw new StateError("io", path, `Cannot rename "${tmp}" to "${path}": ${reason(err)}`, {
+      cause: err,
+    });
+  }
+  const dir = dirname(path);
+  try {
+    using dirFile = Deno.openSync(dir, { read: true });
+    dirFile.syncSync();
+  } catch (err) {
+    throw new StateError("io", dir, `Cannot fsync directory "${dir}": ${reason(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Removes a file; a file that is already gone is not an error.
+ *
+ * @param path the file
+ * @throws {StateError} code `io` when the file exists and cannot be removed
+ */
+export function removeIfExists(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw new StateError("io", path, `Cannot remove "${path}": ${reason(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Reads a text file; a missing file gives `null`.
+ *
+ * @param path the file
+ * @returns its contents, or `null` when it does not exist
+ * @throws {StateError} code `io` when it exists and cannot be read
+ */
+export function readIfExists(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw new StateError("io", path, `Cannot read "${path}": ${reason(err)}`, { cause: err });
+  }
+}
+
+/** Cleanup after a failed write: the original error is the one worth reporting. */
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // The temp file may never have been created; nothing else can be done about it here.
+  }
+}
+
+/**
+ * The message of a thrown value, for wrapping it in a message that names the file.
+ *
+ * @param err a thrown value
+ * @returns its message
+ */
+export function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

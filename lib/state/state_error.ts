@@ -1,0 +1,45 @@
+/**
+ * Why a state operation failed:
+ * - `invalid-name`: a container ID, interface name, PCI address or lock name would not stay
+ *   inside the state directory (contains `/` or NUL, is empty, `.` or `..`);
+ * - `corrupt`: a file exists but is not a record we (or the Go plugin) could have written;
+ * - `io`: the filesystem refused a read, write, rename or remove.
+ */
+export type StateErrorCode = "invalid-name" | "corrupt" | "io";
+
+/**
+ * A failure of the state directory (attachment cache, allocation records, locks). The plugin
+ * layer maps it to `CniError` code 103 (`CniErrorCode.StateError`), or, for a `corrupt`
+ * attachment record on DEL, logs it and carries on so that DEL can succeed.
+ *
+ * @example
+ * ```ts
+ * import { StateError } from "./state_error.ts";
+ * const err = new StateError("corrupt", "/var/lib/cni/ib-sriov/c1-net1", "not JSON");
+ * err.code; // "corrupt"
+ * ```
+ */
+export class StateError extends Error {
+  override name = "StateError";
+  /** What kind of failure this is. */
+  readonly code: StateErrorCode;
+  /** The file or directory involved (for `invalid-name`: the rejected name). */
+  readonly path: string;
+
+  /**
+   * @param code the kind of failure
+   * @param path the file, directory or name involved
+   * @param message a one-line message that names `path`
+   * @param options `cause`: the underlying error
+   */
+  constructor(
+    code: StateErrorCode,
+    path: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.path = path;
+  }
+}

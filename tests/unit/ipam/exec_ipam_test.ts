@@ -1,0 +1,262 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CniError } from "../../../lib/cni/errors.ts";
+import { ExecIpam } from "../../../lib/ipam/exec_ipam.ts";
+import type { IpamRequest } from "../../../lib/ipam/ipam.ts";
+import { IpamError } from "../../../lib/ipam/ipam_error.ts";
+
+const FIXTURES = new URL("../../fixtures/ipam/", import.meta.url);
+const CONFIG = { cniVersion: "1.0.0", name: "ib-net", type: "ib-sriov", ipam: { type: "x" } };
+
+/** A temp dir with every fake plugin, executable whatever mode the checkout gave them. */
+async function pluginDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ipam-fixtures-" });
+  for await (const entry of Deno.readDir(FIXTURES)) {
+    const target = join(dir, entry.name);
+    await Deno.copyFile(new URL(entry.name, FIXTURES), target);
+    await Deno.chmod(target, 0o755);
+  }
+  return dir;
+}
+
+function request(type: string, cniPath: string, extra: Partial<IpamRequest> = {}): IpamRequest {
+  return {
+    command: "ADD",
+    type,
+    env: {
+      CNI_CONTAINERID: "c1",
+      CNI_NETNS: "/var/run/netns/pod1",
+      CNI_IFNAME: "net1",
+      CNI_PATH: cniPath,
+    },
+    stdin: new TextEncoder().encode(JSON.stringify(CONFIG)),
+    ...extra,
+  };
+}
+
+async function rejectsWith(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected a rejection");
+}
+
+Deno.test("ExecIpam.exec() runs the plugin from the first CNI_PATH dir that has it", async () => {
+  const dir = await pluginDir();
+  const empty = await Deno.makeTempDir();
+  const cniPath = `/nonexistent-cni-dir::${empty}:${dir}`;
+  const out = await new ExecIpam().exec(request("echo-env", cniPath));
+  assert.ok(typeof out === "object" && out !== null);
+  const { command, containerId, stdin } = out as Record<string, unknown>;
+  assert.deepEqual({ command, containerId, stdin }, {
+    command: "ADD",
+    containerId: "c1",
+    stdin: CONFIG,
+  });
+});
+
+Deno.test("ExecIpam.exec() gives the delegate only the request's env, CNI_COMMAND and PATH", async () => {
+  const dir = await pluginDir();
+  const ipam = new ExecIpam({ path: "/usr/bin:/bin" });
+  const out = await ipam.exec(request("echo-env", dir)) as Record<string, unknown>;
+  assert.deepEqual(out["env"], [
+    "CNI_COMMAND",
+    "CNI_CONTAINERID",
+    "CNI_IFNAME",
+    "CNI_NETNS",
+    "CNI_PATH",
+    "PATH",
+  ]);
+  assert.equal(out["path"], "/usr/bin:/bin");
+
+  const req = request("echo-env", dir);
+  req.env["PATH"] = "/opt/bin";
+  const own = await ipam.exec(req) as Record<string, unknown>;
+  assert.equal(own["path"], "/opt/bin", "the request's PATH wins");
+
+  const bare = await new ExecIpam().exec(request("echo-env", dir)) as Record<string, unknown>;
+  assert.deepEqual(
+    bare["env"],
+    ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_IFNAME", "CNI_NETNS", "CNI_PATH"],
+    "without a PATH option and none in the request, the delegate gets no PATH",
+  );
+});
+
+Deno.test("ExecIpam.exec() returns null when the delegate prints nothing", async () => {
+  const dir = await pluginDir();
+  assert.equal(await new ExecIpam().exec(request("echo-env", dir, { command: "DEL" })), null);
+});
+
+Deno.test("ExecIpam.exec() throws the delegate's own code, msg and details", async () => {
+  const dir = await pluginDir();
+  const err = await rejectsWith(new ExecIpam().exec(request("fail-json", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 11);
+  assert.equal(err.msg, "no IP addresses available in range set");
+  assert.equal(err.details, "10.0.0.1-10.0.0.2");
+  assert.equal(err.pluginType, "fail-json");
+  assert.equal(
+    err.message,
+    'IPAM plugin "fail-json" ADD failed: no IP addresses available in range set',
+  );
+  const cni = err.toCniError();
+  assert.ok(cni instanceof CniError);
+  assert.deepEqual(cni.toJSON(), {
+    code: 11,
+    msg: 'IPAM plugin "fail-json" ADD failed: no IP addresses available in range set',
+    details: "10.0.0.1-10.0.0.2",
+  });
+});
+
+Deno.test("ExecIpam.exec() reports a crash without an error object as code 102 with the output", async () => {
+  const dir = await pluginDir();
+  const err = await rejectsWith(new ExecIpam().exec(request("garbage", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(
+    err.message,
+    'IPAM plugin "garbage" ADD failed: ended with exit status 2 and no error object',
+  );
+  assert.equal(
+    err.details,
+    "panic: runtime error: index out of range\ngoroutine 1 [running]:",
+  );
+});
+
+Deno.test("ExecIpam.exec() reports a silent failure as code 102 with empty details", async () => {
+  const dir = await pluginDir();
+  const err = await rejectsWith(
+    new ExecIpam().exec(request("silent-fail", dir, { command: "DEL" })),
+  );
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(
+    err.message,
+    'IPAM plugin "silent-fail" DEL failed: ended with exit status 1 and no error object',
+  );
+  assert.equal(err.details, "");
+});
+
+Deno.test("ExecIpam.exec() rejects invalid JSON printed on success with code 102", async () => {
+  const dir = await pluginDir();
+  const err = await rejectsWith(new ExecIpam().exec(request("bad-json", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(err.message, 'IPAM plugin "bad-json" ADD failed: printed invalid JSON');
+  assert.equal(err.details, '{"ips": [');
+  assert.ok(err.cause instanceof SyntaxError);
+});
+
+Deno.test("ExecIpam.exec() bounds the raw output in details to 4 KiB", async () => {
+  const dir = await Deno.makeTempDir();
+  const script = join(dir, "chatty");
+  await Deno.writeTextFile(
+    script,
+    "#!/bin/sh\ni=0\nwhile [ $i -lt 100 ]; do printf '%0100d' 0; i=$((i+1)); done\nexit 3\n",
+  );
+  await Deno.chmod(script, 0o755);
+  const err = await rejectsWith(new ExecIpam().exec(request("chatty", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(err.details, `${"0".repeat(4096)}… (10000 chars)`);
+});
+
+Deno.test("ExecIpam.exec() throws code 102 naming type and CNI_PATH when the plugin is missing", async () => {
+  const dir = await pluginDir();
+  const err = await rejectsWith(new ExecIpam().exec(request("nope", `${dir}:/nonexistent`)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(err.message, `IPAM plugin "nope" not found in CNI_PATH "${dir}:/nonexistent"`);
+
+  const unset = request("nope", "");
+  delete unset.env["CNI_PATH"];
+  const none = await rejectsWith(new ExecIpam().exec(unset));
+  assert.ok(none instanceof IpamError);
+  assert.equal(none.message, 'IPAM plugin "nope" not found in CNI_PATH ""');
+});
+
+Deno.test("ExecIpam.exec() stops at the first file found even when it cannot run", async () => {
+  const first = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(first, "echo-env"), "#!/bin/sh\n");
+  await Deno.chmod(join(first, "echo-env"), 0o644);
+  const dir = await pluginDir();
+  const err = await rejectsWith(new ExecIpam().exec(request("echo-env", `${first}:${dir}`)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.match(
+    err.message,
+    new RegExp(`^Cannot run IPAM plugin "${first}/echo-env": .*Permission denied`),
+  );
+  assert.ok(err.cause instanceof Deno.errors.PermissionDenied);
+});
+
+Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name with code 7", async () => {
+  const dir = await pluginDir();
+  for (const type of ["", ".", "..", "../echo-env", "sub/echo-env", "/bin/true", "echo\0env"]) {
+    const err = await rejectsWith(new ExecIpam().exec(request(type, dir)));
+    assert.ok(err instanceof CniError, `type ${JSON.stringify(type)}`);
+    assert.equal(err.code, 7);
+    assert.equal(err.message, `invalid ipam.type ${JSON.stringify(type)}`);
+  }
+});
+
+Deno.test("ExecIpam.exec() kills a delegate that outlives the timeout and throws code 11", async () => {
+  const dir = await pluginDir();
+  const ipam = new ExecIpam({ timeoutMs: 100, path: "/usr/bin:/bin" });
+  const err = await rejectsWith(ipam.exec(request("hang", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 11);
+  assert.equal(err.message, 'IPAM plugin "hang" ADD failed: timed out after 100 ms; killed');
+});
+
+Deno.test("ExecIpam.exec() times out when a grandchild keeps stdout open after the exit", async () => {
+  const dir = await Deno.makeTempDir();
+  const script = join(dir, "orphan");
+  // The background sleep inherits stdout, so the pipe stays open after the plugin exits 0.
+  await Deno.writeTextFile(script, "#!/bin/sh\nsleep 2 &\necho '{}'\nexit 0\n");
+  await Deno.chmod(script, 0o755);
+  const ipam = new ExecIpam({ timeoutMs: 100, path: "/usr/bin:/bin" });
+  const err = await rejectsWith(ipam.exec(request("orphan", dir)));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 11);
+  assert.equal(err.message, 'IPAM plugin "orphan" ADD failed: timed out after 100 ms; killed');
+});
+
+const HOST_LOCAL_DIR = "/usr/lib/cni";
+
+Deno.test({
+  name: "ExecIpam.exec() runs the real host-local: ADD leases an IP in the subnet, DEL frees it",
+  ignore: !exists(join(HOST_LOCAL_DIR, "host-local")),
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "host-local-" });
+    const config = {
+      cniVersion: "1.0.0",
+      name: "ib-net",
+      type: "ib-sriov",
+      ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.77.0.0/24" }]] },
+    };
+    const stdin = new TextEncoder().encode(JSON.stringify(config));
+    const ipam = new ExecIpam();
+    const add = request("host-local", `/nonexistent:${HOST_LOCAL_DIR}`, { stdin });
+    const result = await ipam.exec(add) as { ips?: { address?: string }[] };
+    const address = result.ips?.[0]?.address ?? "";
+    assert.match(address, /^10\.77\.0\.\d+\/24$/);
+    const ip = address.split("/")[0] ?? "";
+    const lease = join(dataDir, "ib-net", ip);
+    assert.equal((await Deno.readTextFile(lease)).split(/\r?\n/)[0], "c1");
+
+    assert.equal(await ipam.exec({ ...add, command: "DEL" }), null);
+    assert.equal(exists(lease), false, "DEL must free the lease");
+  },
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,336 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CniError } from "../../../lib/cni/errors.ts";
+import { FileStore } from "../../../lib/state/file_store.ts";
+import { StateError } from "../../../lib/state/state_error.ts";
+import type { AttachmentRecord } from "../../../lib/state/store.ts";
+
+const RECORD: AttachmentRecord = {
+  version: 1,
+  phase: "attached",
+  containerId: "c1",
+  ifname: "net1",
+  netns: "/var/run/netns/pod1",
+  networkName: "ib-net",
+  cniVersion: "1.1.0",
+  deviceId: "0000:04:00.7",
+  pfName: "ibp4s0f0",
+  vfIndex: 5,
+  hostIfName: "ibp4s0f0v5",
+  tempIfName: "vfdev12",
+  ipamType: "host-local",
+  original: { nodeGuid: "11:22:33:00:00:aa:bb:cc", portGuid: "11:22:33:00:00:aa:bb:cd" },
+  rdmaDevice: "mlx5_7",
+  config: { cniVersion: "1.1.0", name: "ib-net", ipam: { type: "host-local" } },
+};
+
+async function tempStore(
+  options: { netnsExists?: (path: string) => boolean } = {},
+): Promise<{ store: FileStore; cacheDir: string; root: string }> {
+  const root = await Deno.makeTempDir({ prefix: "state-" });
+  const cacheDir = join(root, "lib", "ib-sriov");
+  const store = new FileStore({ cacheDir, runDir: join(root, "run"), ...options });
+  return { store, cacheDir, root };
+}
+
+function assertStateError(fn: () => unknown, code: string, message: string | RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof StateError, `expected StateError, got ${err}`);
+    assert.equal(err.code, code);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+function mode(path: string): number {
+  return (Deno.statSync(path).mode ?? 0) & 0o777;
+}
+
+Deno.test("FileStore.writeAttachment() writes a record readAttachment() returns, 0600 in a 0700 dir", async () => {
+  const { store, cacheDir } = await tempStore();
+  assert.equal(store.readAttachment(RECORD), null);
+  store.writeAttachment(RECORD);
+  assert.deepEqual(store.readAttachment({ containerId: "c1", ifname: "net1" }), RECORD);
+  assert.equal(mode(cacheDir), 0o700);
+  assert.equal(mode(join(cacheDir, "c1-net1")), 0o600);
+  assert.deepEqual([...Deno.readDirSync(cacheDir)].map((e) => e.name), ["c1-net1"]);
+});
+
+Deno.test("FileStore.writeAttachment() replaces the earlier record", async () => {
+  const { store } = await tempStore();
+  store.writeAttachment({ ...RECORD, phase: "adding" });
+  store.writeAttachment(RECORD);
+  assert.equal(store.readAttachment(RECORD)?.phase, "attached");
+});
+
+Deno.test("FileStore.readAttachment() keeps keys it does not know", async () => {
+  const { store } = await tempStore();
+  const newer = { ...RECORD, addedByNewerVersion: { x: 1 } } as AttachmentRecord;
+  store.writeAttachment(newer);
+  assert.deepEqual(store.readAttachment(RECORD), newer);
+});
+
+Deno.test("FileStore.writeAttachment() replaces a temp file a crashed process left", async () => {
+  const { store, cacheDir } = await tempStore();
+  Deno.mkdirSync(cacheDir, { recursive: true });
+  const tmp = join(cacheDir, `c1-net1.tmp-${Deno.pid}`);
+  Deno.writeTextFileSync(tmp, "half a rec", { mode: 0o644 });
+  store.writeAttachment(RECORD);
+  assert.deepEqual(store.readAttachment(RECORD), RECORD);
+  assert.equal(mode(join(cacheDir, "c1-net1")), 0o600);
+  assert.throws(() => Deno.statSync(tmp), Deno.errors.NotFound);
+});
+
+Deno.test("FileStore.readAttachment() reads the Go plugin's cache file at the same path", async () => {
+  const { store, cacheDir } = await tempStore();
+  Deno.mkdirSync(cacheDir, { recursive: true });
+  Deno.writeTextFileSync(
+    join(cacheDir, "c1-net1"),
+    '{"ContIFNames":"net1","HostIFGUID":"11:22:33:00:00:aa:bb:cc","HostIFNames":"ibp4s0f0v5",' +
+      '"Master":"ibp4s0f0","VFID":5,"cniVersion":"1.0.0","deviceID":"0000:04:00.7",' +
+      '"ipam":{"type":"host-local"},"name":"ib-net","type":"ib-sriov"}',
+  );
+  assert.deepEqual(store.readAttachment({ containerId: "c1", ifname: "net1" }), {
+    version: 1,
+    phase: "attached",
+    containerId: "c1",
+    ifname: "net1",
+    netns: "",
+    networkName: "ib-net",
+    cniVersion: "1.0.0",
+    deviceId: "0000:04:00.7",
+    pfName: "ibp4s0f0",
+    vfIndex: 5,
+    hostIfName: "ibp4s0f0v5",
+    ipamType: "host-local",
+    original: { nodeGuid: "11:22:33:00:00:aa:bb:cc", portGuid: "11:22:33:00:00:aa:bb:cc" },
+  });
+});
+
+Deno.test("FileStore.readAttachment() throws StateError corrupt for a file that is not a record", async () => {
+  const { store, cacheDir } = await tempStore();
+  Deno.mkdirSync(cacheDir, { recursive: true });
+  const path = join(cacheDir, "c1-net1");
+  const key = { containerId: "c1", ifname: "net1" };
+  const cases: [string, string][] = [
+    ["{not json", `Cannot parse attachment record "${path}": not JSON`],
+    ["[1,2]", `Cannot read attachment record "${path}": not a JSON object`],
+    ['{"version":2}', `Cannot read attachment record "${path}": unknown version 2`],
+    [
+      JSON.stringify({ ...RECORD, phase: "deleting" }),
+      `Cannot read attachment record "${path}": invalid phase "deleting"`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, deviceId: 7 }),
+      `Cannot read attachment record "${path}": field "deviceId" is not a string`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, vfIndex: 1.5 }),
+      `Cannot read attachment record "${path}": field "vfIndex" is not an integer`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, original: { linkState: "up" } }),
+      `Cannot read attachment record "${path}": field "original.linkState" is "up"`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, containerId: "c2" }),
+      `Attachment record "${path}" names container "c2" interface "net1", not its own file name`,
+    ],
+  ];
+  for (const [text, message] of cases) {
+    Deno.writeTextFileSync(path, text);
+    assertStateError(() => store.readAttachment(key), "corrupt", message);
+  }
+});
+
+Deno.test("FileStore.readAttachment() throws StateError io when the file cannot be read", async () => {
+  const { store, cacheDir } = await tempStore();
+  const path = join(cacheDir, "c1-net1");
+  Deno.mkdirSync(path, { recursive: true });
+  assertStateError(
+    () => store.readAttachment({ containerId: "c1", ifname: "net1" }),
+    "io",
+    new RegExp(`^Cannot read "${path}": `),
+  );
+});
+
+Deno.test("FileStore.removeAttachment() removes the record and ignores a missing one", async () => {
+  const { store } = await tempStore();
+  store.writeAttachment(RECORD);
+  store.removeAttachment(RECORD);
+  assert.equal(store.readAttachment(RECORD), null);
+  store.removeAttachment(RECORD);
+});
+
+Deno.test("FileStore.listAttachments() returns readable records and skips everything else", async () => {
+  const { store, cacheDir } = await tempStore();
+  assert.deepEqual(store.listAttachments(), [], "no cache directory yet");
+  store.writeAttachment(RECORD);
+  store.writeAttachment({ ...RECORD, containerId: "c-2", ifname: "net2" });
+  store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: "" });
+  Deno.writeTextFileSync(join(cacheDir, "goctr-9-net3"), '{"ContIFNames":"net3","name":"old"}');
+  Deno.writeTextFileSync(join(cacheDir, "legacy-net4"), '{"cniVersion":"0.3.1","name":"old"}');
+  Deno.writeTextFileSync(join(cacheDir, "bad-net5"), "{");
+  Deno.writeTextFileSync(join(cacheDir, "c1-net9.tmp-123"), "{");
+  Deno.writeTextFileSync(join(cacheDir, "node.lock"), "");
+  Deno.writeTextFileSync(join(cacheDir, "README"), "not a record");
+
+  const keys = store.listAttachments().map((r) => `${r.containerId}|${r.ifname}|${r.networkName}`);
+  assert.deepEqual(keys.sort(), [
+    "c-2|net2|ib-net",
+    "c1|net1|ib-net",
+    "goctr-9|net3|old",
+    "legacy|net4|old",
+  ]);
+
+  const scan = store.scanAttachments();
+  assert.equal(scan.records.length, 4);
+  assert.equal(scan.errors.length, 1);
+  assert.ok(scan.errors[0] instanceof StateError);
+  assert.equal(scan.errors[0].code, "corrupt");
+  assert.equal(scan.errors[0].path, join(cacheDir, "bad-net5"));
+});
+
+Deno.test("FileStore rejects names that would leave the state directory", async () => {
+  const { store, root } = await tempStore();
+  const bad = ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\0b"];
+  for (const name of bad) {
+    const message = (what: string) =>
+      `Invalid ${what} ${
+        JSON.stringify(name)
+      }: cannot be used as a file name in the state directory`;
+    const key = { containerId: name, ifname: "net1" };
+    assertStateError(() => store.readAttachment(key), "invalid-name", message("container ID"));
+    assertStateError(
+      () => store.writeAttachment({ ...RECORD, containerId: name }),
+      "invalid-name",
+      message("container ID"),
+    );
+    assertStateError(
+      () => store.removeAttachment({ containerId: "c1", ifname: name }),
+      "invalid-name",
+      message("interface name"),
+    );
+    assertStateError(() => store.deviceOwner(name), "invalid-name", message("PCI address"));
+    assertStateError(
+      () => store.claimDevice(name, { containerId: "c1", ifname: "net1", netns: "" }),
+      "invalid-name",
+      message("PCI address"),
+    );
+    assertStateError(
+      () => store.releaseDevice(name, { containerId: "c1", ifname: "net1" }),
+      "invalid-name",
+      message("PCI address"),
+    );
+    await assert.rejects(store.lock(name, 0), (err: unknown) => {
+      assert.ok(err instanceof StateError);
+      assert.equal(err.code, "invalid-name");
+      assert.equal(err.message, message("lock name"));
+      return true;
+    });
+  }
+  assert.deepEqual([...Deno.readDirSync(root)], [], "nothing was written");
+});
+
+Deno.test("FileStore.claimDevice() records the owner and is idempotent for the same attachment", async () => {
+  const { store, cacheDir } = await tempStore({ netnsExists: () => true });
+  const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
+  assert.equal(store.deviceOwner("0000:04:00.7"), null);
+  store.claimDevice("0000:04:00.7", owner);
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), owner);
+  assert.equal(mode(join(cacheDir, "pci")), 0o700);
+  assert.equal(mode(join(cacheDir, "pci", "0000:04:00.7")), 0o600);
+
+  const again = { ...owner, netns: "/var/run/netns/pod1-retry" };
+  store.claimDevice("0000:04:00.7", again);
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), again);
+});
+
+Deno.test("FileStore.claimDevice() refuses a device whose owner's netns still exists", async () => {
+  const { store, root } = await tempStore();
+  const netns = join(root, "netns-pod1");
+  Deno.writeTextFileSync(netns, "");
+  store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns });
+  assert.throws(
+    () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/x" }),
+    (err: unknown) => {
+      assert.ok(err instanceof CniError);
+      assert.equal(err.code, 100);
+      assert.equal(
+        err.message,
+        `device "0000:04:00.7" is already allocated to container "c1" interface "net1" ` +
+          `(netns "${netns}")`,
+      );
+      return true;
+    },
+  );
+  assert.equal(store.deviceOwner("0000:04:00.7")?.containerId, "c1", "the owner is unchanged");
+  assert.throws(
+    () => store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net2", netns }),
+    CniError,
+    "same container, other interface is another attachment",
+  );
+});
+
+Deno.test("FileStore.claimDevice() replaces a record whose netns is gone", async () => {
+  const { store, root } = await tempStore();
+  const gone = join(root, "netns-gone");
+  store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: gone });
+  const next = { containerId: "c2", ifname: "net1", netns: "/var/run/netns/pod2" };
+  store.claimDevice("0000:04:00.7", next);
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), next);
+});
+
+Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's netns", async () => {
+  const asked: string[] = [];
+  const { store } = await tempStore({
+    netnsExists: (path) => {
+      asked.push(path);
+      return path === "/proc/42/ns/net";
+    },
+  });
+  store.claimDevice("0000:04:00.7", {
+    containerId: "c1",
+    ifname: "net1",
+    netns: "/proc/42/ns/net",
+  });
+  assert.throws(
+    () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/y" }),
+    CniError,
+  );
+  store.claimDevice("0000:04:00.1", {
+    containerId: "c1",
+    ifname: "net1",
+    netns: "/proc/43/ns/net",
+  });
+  store.claimDevice("0000:04:00.1", { containerId: "c2", ifname: "net1", netns: "/y" });
+  assert.deepEqual(asked, ["/proc/42/ns/net", "/proc/43/ns/net"]);
+});
+
+Deno.test("FileStore.claimDevice() replaces a corrupt allocation record; deviceOwner() reports it", async () => {
+  const { store, cacheDir } = await tempStore();
+  const path = join(cacheDir, "pci", "0000:04:00.7");
+  Deno.mkdirSync(join(cacheDir, "pci"), { recursive: true });
+  for (const text of ["{", '{"containerId":"c1"}']) {
+    Deno.writeTextFileSync(path, text);
+    assertStateError(() => store.deviceOwner("0000:04:00.7"), "corrupt", new RegExp(`"${path}"`));
+    store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
+    assert.equal(Deno.readTextFileSync(path), text, "release leaves a corrupt record alone");
+  }
+  const owner = { containerId: "c2", ifname: "net1", netns: "/var/run/netns/pod2" };
+  store.claimDevice("0000:04:00.7", owner);
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), owner);
+});
+
+Deno.test("FileStore.releaseDevice() removes only its own owner's record", async () => {
+  const { store } = await tempStore({ netnsExists: () => true });
+  store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
+  const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
+  store.claimDevice("0000:04:00.7", owner);
+  store.releaseDevice("0000:04:00.7", { containerId: "c2", ifname: "net1" });
+  store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net2" });
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), owner);
+  store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
+  assert.equal(store.deviceOwner("0000:04:00.7"), null);
+});
