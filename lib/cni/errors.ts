@@ -33,6 +33,8 @@ export const CniErrorCode = {
   IpamError: 102,
   /** Plugin-specific: the state directory (cache, allocation records, locks) failed. */
   StateError: 103,
+  /** Plugin-specific: CHECK found the attachment missing or different from its result. */
+  CheckFailed: 104,
   /** Internal error (libcni's code for anything unexpected). */
   Internal: 999,
 } as const;

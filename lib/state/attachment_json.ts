@@ -84,6 +84,9 @@ function decodeOwn(raw: unknown, path: string): AttachmentRecord {
       throw bad(`field "${name}" is not a string`);
     }
   }
+  if (obj["hostIfUp"] !== undefined && typeof obj["hostIfUp"] !== "boolean") {
+    throw bad(`field "hostIfUp" is not a boolean`);
+  }
   const vfIndex = obj["vfIndex"];
   if (vfIndex !== undefined && (typeof vfIndex !== "number" || !Number.isInteger(vfIndex))) {
     throw bad(`field "vfIndex" is not an integer`);

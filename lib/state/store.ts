@@ -24,6 +24,8 @@ export interface AttachmentRecord extends AttachmentKey {
   hostIfName?: string;
   /** The VF netdev's link-layer address, to recognise it after its netns died. */
   hostIfAddress?: string;
+  /** Whether the VF netdev was up in the host before ADD. */
+  hostIfUp?: boolean;
   /** The name the netdev carries between the host and the pod (`vfdev<ifindex>`). */
   tempIfName?: string;
   /** `ipam.type`, when IPAM was requested. */

@@ -1,0 +1,70 @@
+/**
+ * The ib-sriov executable. When CNI_COMMAND is set it is the CNI plugin; this file is the only
+ * one that touches the process: environment, stdin, stdout, exit status.
+ *
+ * @module
+ */
+import meta from "./deno.json" with { type: "json" };
+import { dispatch } from "./lib/cni/dispatch.ts";
+import { ExecIpam } from "./lib/ipam/exec_ipam.ts";
+import { LibnlNetlink } from "./lib/netlink/libnl_netlink.ts";
+import { createHandlers } from "./lib/plugin/handlers.ts";
+import type { Deps } from "./lib/plugin/deps.ts";
+import { FileStore } from "./lib/state/file_store.ts";
+import { LibcSysfs } from "./lib/sysfs/libc_sysfs.ts";
+
+/** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
+const LOCK_TIMEOUT_MS = 30_000;
+
+const ABOUT = `ib-sriov CNI plugin v${meta.version}`;
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+}
+
+function getenv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    // A variable outside the granted list reads as unset.
+    return undefined;
+  }
+}
+
+let deps: Deps | undefined;
+function realDeps(): Deps {
+  deps ??= {
+    sysfs: new LibcSysfs(),
+    netlink: new LibnlNetlink(),
+    ipam: new ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
+    store: new FileStore(),
+    log: (line) => writeAll(Deno.stderr, line),
+    lockTimeoutMs: LOCK_TIMEOUT_MS,
+  };
+  return deps;
+}
+
+if (Deno.args.includes("--version") || Deno.args.includes("-v")) {
+  writeAll(Deno.stdout, `${ABOUT}\n`);
+  Deno.exit(0);
+}
+
+// dispatch() never throws: every failure, including a failed switch back to the host netns
+// (NetnsRestoreError), becomes an error object and a non-zero exit, so the process never goes on
+// in the wrong namespace.
+const status = await dispatch(
+  {
+    getenv,
+    readStdin,
+    stdout: (text) => writeAll(Deno.stdout, text),
+    stderr: (text) => writeAll(Deno.stderr, text),
+  },
+  createHandlers(realDeps),
+  ABOUT,
+);
+Deno.exit(status);

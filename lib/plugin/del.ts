@@ -1,0 +1,87 @@
+import type { CniRequest } from "../cni/dispatch.ts";
+import type { Logger } from "../log.ts";
+import { loadNetConf } from "../config/load_net_conf.ts";
+import { StateError } from "../state/state_error.ts";
+import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
+import { requestLogger } from "./add.ts";
+import type { Deps } from "./deps.ts";
+import { callIpam } from "./ipam_call.ts";
+import { kernelStep } from "./kernel_step.ts";
+import { openPodNetnsIfAlive } from "./pod_netns.ts";
+import { returnNetdevToHost } from "./vf_netdev.ts";
+
+/**
+ * Reads an attachment record; a corrupt one is logged and treated as absent, so DEL cannot be
+ * stuck on a file it cannot parse.
+ */
+function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentRecord | null {
+  try {
+    return deps.store.readAttachment(key);
+  } catch (err) {
+    if (!(err instanceof StateError) || err.code !== "corrupt") throw err;
+    log.warning("attachment record is corrupt; removing it", { error: err.message });
+    deps.store.removeAttachment(key);
+    return null;
+  }
+}
+
+/**
+ * Undoes one attachment from its record: the VF netdev back to the host under its original
+ * name, then the record and the allocation removed. IPAM is released by the caller first.
+ *
+ * @param deps the dependencies
+ * @param record the attachment
+ * @param netns the namespace path to look in (`CNI_NETNS`, or the recorded one for GC)
+ * @param log the request logger
+ * @throws {CniError} when a kernel step fails; the record is kept so a retry can finish
+ */
+export async function releaseAttachment(
+  deps: Deps,
+  record: AttachmentRecord,
+  netns: string,
+  log: Logger,
+): Promise<void> {
+  using _lock = await deps.store.lock(record.deviceId, deps.lockTimeoutMs);
+  // A VF whose allocation now belongs to another attachment was re-assigned after this pod's
+  // netns died: touching it would break the new owner.
+  const owner = deps.store.deviceOwner(record.deviceId);
+  const ours = owner === null ||
+    (owner.containerId === record.containerId && owner.ifname === record.ifname);
+  if (ours) {
+    using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
+    const pod = openPodNetnsIfAlive(deps.netlink, netns);
+    try {
+      const found = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
+      if (!found) log.warning("VF netdev not found in the pod or the host; nothing to move back");
+    } finally {
+      pod?.close();
+    }
+  } else {
+    log.warning("device re-assigned to another attachment; leaving it alone", { owner });
+  }
+  deps.store.removeAttachment(record);
+  deps.store.releaseDevice(record.deviceId, record);
+  log.info("detached", { hostIfName: record.hostIfName ?? "" });
+}
+
+/**
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
+ * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
+ */
+export async function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
+  const conf = loadNetConf(req.config, req.cniVersion, "DEL");
+  const log = requestLogger(deps, req, conf);
+  const record = readRecord(deps, req.args, log);
+  // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
+  const ipamType = record?.ipamType ?? conf.ipam?.type;
+  if (ipamType !== undefined) await callIpam(deps, req, "DEL", ipamType);
+  if (record === null) {
+    log.debug("no attachment record; nothing to undo");
+    return;
+  }
+  await releaseAttachment(deps, record, req.args.netns || record.netns, log);
+}

@@ -1,0 +1,44 @@
+import type { CniRequest } from "../cni/dispatch.ts";
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import type { IpamCommand } from "../ipam/ipam.ts";
+import { IpamError } from "../ipam/ipam_error.ts";
+import type { Deps } from "./deps.ts";
+
+/**
+ * Delegates `command` to the IPAM plugin `type` with the request's own environment and config,
+ * as the spec requires. An IPAM error keeps its code and names the plugin.
+ *
+ * @param deps the dependencies
+ * @param req the request being served
+ * @param command the command to delegate
+ * @param type `ipam.type`
+ * @returns the delegate's parsed output (`null` when it printed nothing)
+ * @throws {CniError} with the delegate's code, or 102
+ */
+export async function callIpam(
+  deps: Deps,
+  req: CniRequest,
+  command: IpamCommand,
+  type: string,
+): Promise<unknown> {
+  const { args } = req;
+  const env: Record<string, string> = { CNI_PATH: args.path };
+  if (args.containerId !== "") env.CNI_CONTAINERID = args.containerId;
+  if (args.netns !== "") env.CNI_NETNS = args.netns;
+  if (args.ifname !== "") env.CNI_IFNAME = args.ifname;
+  if (args.argsRaw !== "") env.CNI_ARGS = args.argsRaw;
+  try {
+    return await deps.ipam.exec({ command, type, env, stdin: req.stdin });
+  } catch (err) {
+    if (err instanceof IpamError) throw err.toCniError();
+    if (err instanceof CniError) throw err;
+    throw new CniError(
+      CniErrorCode.IpamError,
+      `IPAM plugin ${quote(type)} ${command} failed: ${String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import { type Netlink, type Netns, NetnsError } from "../netlink/netlink.ts";
+
+/**
+ * Opens the pod's network namespace for ADD or CHECK.
+ *
+ * @param netlink the netlink implementation
+ * @param path `CNI_NETNS`
+ * @returns the open namespace
+ * @throws {CniError} code 8 naming CNI_NETNS when it is missing or not a netns
+ */
+export function openPodNetns(netlink: Netlink, path: string): Netns {
+  try {
+    return netlink.openNetns(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CniError(
+      CniErrorCode.InvalidNetns,
+      `CNI_NETNS ${quote(path)} cannot be used: ${why}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * Opens the pod's namespace for DEL or GC, where a namespace that is gone or broken is
+ * expected (the pod died first) and means "undo from the host side".
+ *
+ * @param netlink the netlink implementation
+ * @param path `CNI_NETNS`, possibly empty
+ * @returns the namespace, or `null` when there is none to enter
+ * @throws {CniError} code 101 for an I/O failure other than missing / not a netns
+ */
+export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | null {
+  if (path === "") return null;
+  try {
+    return netlink.openNetns(path);
+  } catch (err) {
+    if (err instanceof NetnsError && err.kind !== "io") return null;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `CNI_NETNS ${quote(path)} cannot be opened: ${why}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}

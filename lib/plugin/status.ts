@@ -1,0 +1,34 @@
+import type { CniRequest } from "../cni/dispatch.ts";
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { loadNetConf } from "../config/load_net_conf.ts";
+import type { Deps } from "./deps.ts";
+import { callIpam } from "./ipam_call.ts";
+
+function notAvailable(what: string, err: unknown): CniError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new CniError(CniErrorCode.PluginNotAvailable, `${what}: ${why}`, { cause: err });
+}
+
+/**
+ * STATUS: ready when netlink works, the state directory is usable and the IPAM plugin says it
+ * is ready.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
+ */
+export async function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
+  const conf = loadNetConf(req.config, req.cniVersion, "STATUS");
+  try {
+    using host = deps.netlink.hostNetns();
+    deps.netlink.linkByName(host, "lo");
+  } catch (err) {
+    throw notAvailable("netlink is not usable", err);
+  }
+  try {
+    using _lock = await deps.store.lock("status", deps.lockTimeoutMs);
+  } catch (err) {
+    throw notAvailable("the state directory is not usable", err);
+  }
+  if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
+}

@@ -1,0 +1,190 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
+import type { AttachmentRecord } from "../state/store.ts";
+import type { Sysfs } from "../sysfs/sysfs.ts";
+import { kernelStep } from "./kernel_step.ts";
+import type { Rollback } from "./rollback.ts";
+
+/** Where a VF netdev goes and under which names. */
+export interface NetdevMove {
+  host: Netns;
+  pod: Netns;
+  /** The VF netdev's name in the host now. */
+  hostIfName: string;
+  /** The name it carries in between (unique in the host: built from its ifindex). */
+  tempIfName: string;
+  /** `CNI_IFNAME`. */
+  podIfName: string;
+}
+
+/**
+ * The temporary name of a VF netdev: derived from its host ifindex, so it is unique in the host,
+ * and short enough for IFNAMSIZ.
+ *
+ * @param ifindex the host ifindex
+ * @returns `vfdev<ifindex>`
+ */
+export function tempIfName(ifindex: number): string {
+  return `vfdev${ifindex}`;
+}
+
+function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
+  const link = kernelStep(
+    `Cannot look up link ${quote(name)} in netns ${quote(ns.path)}`,
+    () => netlink.linkByName(ns, name),
+  );
+  if (link === null) {
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `link ${quote(name)} not found in netns ${quote(ns.path)}`,
+    );
+  }
+  return link;
+}
+
+function setDown(netlink: Netlink, ns: Netns, link: LinkInfo): void {
+  if (!link.up) return;
+  kernelStep(
+    `Cannot set link ${quote(link.name)} down in netns ${quote(ns.path)}`,
+    () => netlink.setLinkUp(ns, link.index, false),
+  );
+}
+
+function rename(netlink: Netlink, ns: Netns, index: number, from: string, to: string): void {
+  kernelStep(
+    `Cannot rename link ${quote(from)} to ${quote(to)} in netns ${quote(ns.path)}`,
+    () => netlink.renameLink(ns, index, to),
+  );
+}
+
+function move(netlink: Netlink, from: Netns, index: number, name: string, to: Netns): void {
+  kernelStep(
+    `Cannot move link ${quote(name)} from netns ${quote(from.path)} to netns ${quote(to.path)}`,
+    () => netlink.moveLink(from, index, to),
+  );
+}
+
+/**
+ * Moves the VF netdev from the host into the pod under `CNI_IFNAME`, pushing the undo of every
+ * step. The link is looked up again after each namespace move because its ifindex may change.
+ *
+ * @param netlink the netlink implementation
+ * @param m the namespaces and names
+ * @param rollback receives the undo of each step
+ * @returns the link as it is in the pod, down, with no address yet
+ * @throws {CniError} code 101 naming the step, the link and the namespace
+ */
+export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rollback): LinkInfo {
+  // 1. The link must be down to be renamed; remember it was up to restore that.
+  const link = mustFind(netlink, m.host, m.hostIfName);
+  setDown(netlink, m.host, link);
+  if (link.up) {
+    rollback.push(`set ${m.hostIfName} up in the host`, () => {
+      const back = mustFind(netlink, m.host, m.hostIfName);
+      netlink.setLinkUp(m.host, back.index, true);
+    });
+  }
+  // 2. Rename to the temporary name in the host first: CNI_IFNAME may be taken in the host by
+  //    another link, and the pod may already hold the host name.
+  rename(netlink, m.host, link.index, m.hostIfName, m.tempIfName);
+  rollback.push(`rename ${m.tempIfName} back to ${m.hostIfName} in the host`, () => {
+    const back = mustFind(netlink, m.host, m.tempIfName);
+    rename(netlink, m.host, back.index, m.tempIfName, m.hostIfName);
+  });
+  // 3. udev may have kept the old name as an altname; in the pod it could collide with a name
+  //    there, and back in the host it blocks the rename to the original name.
+  for (const alt of link.altNames.filter((a) => a === m.hostIfName)) {
+    kernelStep(
+      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)}`,
+      () => netlink.deleteAltName(m.host, link.index, alt),
+    );
+  }
+  // 4. Into the pod; from here on the link is found by name there.
+  move(netlink, m.host, link.index, m.tempIfName, m.pod);
+  rollback.push(`move ${m.tempIfName} back to the host`, () => {
+    const inPod = mustFind(netlink, m.pod, m.tempIfName);
+    setDown(netlink, m.pod, inPod);
+    move(netlink, m.pod, inPod.index, m.tempIfName, m.host);
+  });
+  // 5. Give it the pod's name.
+  const inPod = mustFind(netlink, m.pod, m.tempIfName);
+  rename(netlink, m.pod, inPod.index, m.tempIfName, m.podIfName);
+  rollback.push(`rename ${m.podIfName} back to ${m.tempIfName} in the pod`, () => {
+    const named = mustFind(netlink, m.pod, m.podIfName);
+    setDown(netlink, m.pod, named);
+    rename(netlink, m.pod, named.index, m.podIfName, m.tempIfName);
+  });
+  return mustFind(netlink, m.pod, m.podIfName);
+}
+
+/**
+ * Whether a host link is the VF of `record`: sysfs lists it under the VF's PCI device, or it
+ * carries the VF's recorded address. Guards DEL against renaming a stranger that happens to
+ * have the pod's interface name.
+ */
+function isOurVf(sysfs: Sysfs, record: AttachmentRecord, link: LinkInfo): boolean {
+  if (record.hostIfAddress !== undefined && link.address === record.hostIfAddress) return true;
+  return sysfs.netdevs(record.deviceId).includes(link.name);
+}
+
+/**
+ * Brings the VF netdev of `record` back to the host under its original name, from wherever it
+ * is: in the live pod (as `CNI_IFNAME` or the temporary name), or already in the host (the pod's
+ * netns died and the kernel returned the device under the pod's name, or a previous DEL got
+ * half-way). Finding it nowhere is success: the VF was removed or its netns took it down.
+ *
+ * @param netlink the netlink implementation
+ * @param sysfs the sysfs reader, to recognise the VF in the host
+ * @param record the attachment
+ * @param host the host namespace
+ * @param pod the pod namespace, or `null` when it is gone
+ * @returns whether the netdev was found (and restored)
+ * @throws {CniError} code 101 when a step fails
+ */
+export function returnNetdevToHost(
+  netlink: Netlink,
+  sysfs: Sysfs,
+  record: AttachmentRecord,
+  host: Netns,
+  pod: Netns | null,
+): boolean {
+  const hostIfName = record.hostIfName ?? record.ifname;
+  const temp = record.tempIfName ?? hostIfName;
+  // 1. In the pod: down, temporary name, back to the host.
+  if (pod !== null) {
+    const inPod = [record.ifname, temp].map((n) =>
+      kernelStep(
+        `Cannot look up link ${quote(n)} in netns ${quote(pod.path)}`,
+        () => netlink.linkByName(pod, n),
+      )
+    ).find((l) => l !== null);
+    if (inPod) {
+      setDown(netlink, pod, inPod);
+      if (inPod.name !== temp) rename(netlink, pod, inPod.index, inPod.name, temp);
+      move(netlink, pod, inPod.index, temp, host);
+    }
+  }
+  // 2. In the host, under whichever name it has now.
+  for (const name of [temp, record.ifname, hostIfName]) {
+    const link = kernelStep(
+      `Cannot look up link ${quote(name)} in the host`,
+      () => netlink.linkByName(host, name),
+    );
+    if (link === null || !isOurVf(sysfs, record, link)) continue;
+    if (link.name !== hostIfName) {
+      setDown(netlink, host, link);
+      rename(netlink, host, link.index, link.name, hostIfName);
+    }
+    // 3. Back to the administrative state it had before ADD.
+    const restored = netlink.linkByIndex(host, link.index) ?? link;
+    if (record.hostIfUp !== undefined && restored.up !== record.hostIfUp) {
+      kernelStep(
+        `Cannot set link ${quote(hostIfName)} ${record.hostIfUp ? "up" : "down"} in the host`,
+        () => netlink.setLinkUp(host, link.index, record.hostIfUp!),
+      );
+    }
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,121 @@
+import type { CniRequest } from "../../lib/cni/dispatch.ts";
+import type { CniCommand } from "../../lib/cni/env.ts";
+import type { CniVersion } from "../../lib/cni/versions.ts";
+import type { Deps } from "../../lib/plugin/deps.ts";
+import { FileStore } from "../../lib/state/file_store.ts";
+import { FakeIpam } from "../fakes/fake_ipam.ts";
+import { FakeKernel } from "../fakes/fake_kernel.ts";
+import { Faults } from "../fakes/faults.ts";
+
+/** The PF and VFs of the in-memory node. */
+export const PF = { pci: "0000:3b:00.0", name: "ibp59s0f0" };
+export const VFS = [
+  { pci: "0000:3b:00.1", netdev: "ibp59s0f0v0" },
+  { pci: "0000:3b:00.2", netdev: "ibp59s0f0v1", up: true },
+  { pci: "0000:3b:00.3", netdev: "ibp59s0f0v2" },
+];
+export const POD = "/var/run/netns/pod-a";
+export const POD_B = "/var/run/netns/pod-b";
+
+/** One node: in-memory kernel and IPAM sharing a fault counter, and a real store in a temp dir. */
+export interface World extends AsyncDisposable {
+  kernel: FakeKernel;
+  ipam: FakeIpam;
+  faults: Faults;
+  store: FileStore;
+  deps: Deps;
+  logs: string[];
+  stateDir: string;
+  /** Every file under the state directory except lock files, which are never removed. */
+  stateFiles(): string[];
+}
+
+/** Builds a node with one PF, three VFs and two pod namespaces. */
+export async function world(): Promise<World> {
+  const faults = new Faults();
+  const kernel = new FakeKernel(faults);
+  kernel.addPf(PF.pci, PF.name, VFS);
+  kernel.addNetns(POD);
+  kernel.addNetns(POD_B);
+  const ipam = new FakeIpam(faults);
+  const stateDir = await Deno.makeTempDir({ prefix: "ib-sriov-plugin-" });
+  const store = new FileStore({
+    cacheDir: `${stateDir}/cache`,
+    runDir: `${stateDir}/run`,
+    netnsExists: (path) => kernel.hasNetns(path),
+  });
+  const logs: string[] = [];
+  const deps: Deps = {
+    sysfs: kernel,
+    netlink: kernel,
+    ipam,
+    store,
+    log: (l) => void logs.push(l),
+    lockTimeoutMs: 500,
+  };
+  const stateFiles = (): string[] => {
+    const out: string[] = [];
+    const walk = (dir: string, rel: string) => {
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [...Deno.readDirSync(dir)];
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (e.isDirectory) walk(`${dir}/${e.name}`, `${rel}${e.name}/`);
+        else if (!/\.lock$/.test(e.name)) out.push(`${rel}${e.name}`);
+      }
+    };
+    walk(stateDir, "");
+    return out.sort();
+  };
+  return {
+    kernel,
+    ipam,
+    faults,
+    store,
+    deps,
+    logs,
+    stateDir,
+    stateFiles,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(stateDir, { recursive: true });
+    },
+  };
+}
+
+/** A network config for VF `vf` with host-local-like IPAM. */
+export function netConf(vf = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cniVersion: "1.0.0",
+    name: "ib-net",
+    type: "ib-sriov",
+    deviceID: VFS[vf]!.pci,
+    ipam: { type: "host-local", subnet: "10.56.217.0/24" },
+    ...extra,
+  };
+}
+
+/** A request as the dispatcher would hand it over. */
+export function request(
+  command: CniCommand,
+  config: Record<string, unknown>,
+  opts: { containerId?: string; ifname?: string; netns?: string; cniVersion?: CniVersion } = {},
+): CniRequest {
+  return {
+    args: {
+      command,
+      containerId: opts.containerId ?? "ctr-a",
+      netns: opts.netns ?? POD,
+      ifname: opts.ifname ?? "net1",
+      args: {},
+      argsRaw: "",
+      path: "/opt/cni/bin",
+      netnsOverride: false,
+    },
+    cniVersion: opts.cniVersion ?? "1.0.0",
+    config,
+    stdin: new TextEncoder().encode(JSON.stringify(config)),
+  };
+}

@@ -1,0 +1,64 @@
+// deno-lint-ignore-file no-console -- a build script talks to the person running it
+/**
+ * Builds the plugin: `compile` writes build/ib-sriov (self-contained, for /opt/cni/bin),
+ * `bundle` writes build/ib-sriov.js (one executable file for nodes that have Deno).
+ *
+ * Usage: deno run -A tools/build.ts compile|bundle
+ */
+import { PERMISSION_FLAGS, shebangLine } from "./permissions.ts";
+
+const deno = Deno.execPath();
+const mode = Deno.args[0];
+
+async function run(args: string[]): Promise<{ ok: boolean; stderr: string }> {
+  const out = await new Deno.Command(deno, { args, stdout: "inherit", stderr: "piped" }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  return { ok: out.success, stderr };
+}
+
+await Deno.mkdir("build", { recursive: true });
+if (mode === "compile") {
+  const { ok, stderr } = await run([
+    "compile",
+    "--quiet",
+    ...PERMISSION_FLAGS,
+    "--output",
+    "build/ib-sriov",
+    "cli.ts",
+  ]);
+  if (!ok) {
+    // deno compile fetches its `denort` runtime on first use; on a machine that cannot reach
+    // Deno's download host that is the usual failure, and its raw error is a stack of DNS errors.
+    if (
+      /denort|download|dns error|lookup address/i.test(stderr) &&
+      Deno.env.get("DENORT_BIN") === undefined
+    ) {
+      console.error(
+        "make build: deno compile could not get Deno's denort runtime (it downloads it on first use and this machine cannot reach the download); set DENORT_BIN to a denort 2.9.6 binary, or use `make bundle`.",
+      );
+    } else {
+      console.error(stderr.trim());
+    }
+    Deno.exit(1);
+  }
+  console.error("wrote build/ib-sriov");
+} else if (mode === "bundle") {
+  const { ok, stderr } = await run([
+    "bundle",
+    "--quiet",
+    "--output",
+    "build/ib-sriov.js",
+    "cli.ts",
+  ]);
+  if (!ok) {
+    console.error(stderr.trim());
+    Deno.exit(1);
+  }
+  const body = await Deno.readTextFile("build/ib-sriov.js");
+  await Deno.writeTextFile("build/ib-sriov.js", `${shebangLine()}\n` + body.replace(/^#!.*\n/, ""));
+  await Deno.chmod("build/ib-sriov.js", 0o755);
+  console.error("wrote build/ib-sriov.js");
+} else {
+  console.error("usage: deno run -A tools/build.ts compile|bundle");
+  Deno.exit(2);
+}

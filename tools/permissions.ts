@@ -1,0 +1,32 @@
+/**
+ * The permission flags of the production plugin: the one list that `deno compile` and the
+ * bundle's shebang both use.
+ *
+ * - FFI is unscoped because Deno refuses pointer APIs under a scoped grant; libnl and libc are
+ *   reached by soname, and `/sys` and `/proc` are read through libc because Deno's file APIs
+ *   refuse them without `--allow-all`.
+ * - Running processes is unscoped because IPAM plugins are found in CNI_PATH, known at run time.
+ * - Environment: the CNI variables, and PATH to pass on to IPAM plugins.
+ * - Files: the cache and lock directories, and the netns directory, which the allocation check
+ *   stats to tell a live owner from a stale one.
+ */
+export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as const;
+
+/** The flags, in the order `deno run`/`deno compile` take them. */
+export const PERMISSION_FLAGS: readonly string[] = [
+  "--allow-ffi",
+  "--allow-run",
+  "--allow-env=CNI_*,PATH",
+  `--allow-read=${[...STATE_DIRS, "/var/run/netns"].join(",")}`,
+  `--allow-write=${STATE_DIRS.join(",")}`,
+];
+
+/**
+ * The bundle's first line. Linux keeps only the first 255 bytes of a `#!` line and drops the
+ * rest without a word, which would silently cut the permission flags, so keep it short.
+ *
+ * @returns the shebang line, without its newline
+ */
+export function shebangLine(): string {
+  return `#!/usr/bin/env -S deno run --no-config --no-prompt --quiet ${PERMISSION_FLAGS.join(" ")}`;
+}
