@@ -1,0 +1,20 @@
+/**
+ * The WRITE-privilege layer: links, addresses, routes and namespace switching.
+ *
+ * `Netlink` is the interface the plugin depends on; `LibnlNetlink` is the real one, over libnl.
+ * Importing this module opens no library: libnl and libc are loaded on first use.
+ *
+ * @module
+ */
+
+export * from "./netlink.ts";
+export { LibnlNetlink } from "./libnl_netlink.ts";
+export {
+  hostNetns,
+  NetnsHandle,
+  NetnsRestoreError,
+  openNetns,
+  THREAD_NETNS_PATH,
+  withNetns,
+} from "./netns.ts";
+export { NetlinkError, NleCode } from "../../ffi/unwrap.ts";

@@ -1,0 +1,229 @@
+/**
+ * Network namespace handles, and running synchronous code inside a namespace.
+ *
+ * A network namespace belongs to a thread. Synchronous FFI calls run on the main JS thread, so
+ * libc `setns()` switches the very thread that runs our netlink calls; an `await` would let other
+ * code run in the wrong namespace, and async ops run on other threads. Hence {@linkcode withNetns}
+ * takes a synchronous function only, and always switches back.
+ *
+ * @module
+ */
+
+import {
+  CLONE_NEWNET,
+  close,
+  fstatfsType,
+  LibcError,
+  NSFS_MAGIC,
+  O_CLOEXEC,
+  O_RDONLY,
+  open,
+  setns,
+} from "../../ffi/libc.ts";
+import { type Netns, NetnsError } from "./netlink.ts";
+
+/**
+ * The calling thread's own network namespace. `/proc/self` would name the main thread of the
+ * process, which is the same thread for us but not for a caller running in a worker.
+ */
+export const THREAD_NETNS_PATH = "/proc/thread-self/ns/net";
+
+/**
+ * Switching back to the original namespace failed: the thread is now in the wrong namespace, and
+ * nothing more may run in this process. `cli.ts` exits when it sees this error.
+ */
+export class NetnsRestoreError extends Error {
+  override name = "NetnsRestoreError";
+  /** The errno name of the failed `setns()` (`"EPERM"`, ...). */
+  readonly code: string;
+  /** The namespace that could not be re-entered. */
+  readonly path: string;
+
+  /**
+   * @param path The namespace that could not be re-entered.
+   * @param code The errno name of the failed `setns()`.
+   * @param message The full message.
+   * @param options `cause`
+   */
+  constructor(path: string, code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.path = path;
+    this.code = code;
+  }
+}
+
+/** A namespace held open by a file descriptor from libc `open()`. */
+export class NetnsHandle implements Netns {
+  /** The path it was opened from. */
+  readonly path: string;
+  #fd: number;
+
+  /**
+   * @param path The path it was opened from.
+   * @param fd The open descriptor; the handle owns it.
+   */
+  constructor(path: string, fd: number) {
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  /** The open descriptor; -1 after `close()`. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Closes the descriptor; idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    // A namespace fd is read-only: a failed close() loses nothing worth reporting.
+    try {
+      close(fd);
+    } catch (error) {
+      if (!(error instanceof LibcError)) throw error;
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Quotes a path for a message. */
+function quote(path: string): string {
+  return JSON.stringify(path);
+}
+
+/**
+ * Opens a network namespace by path, such as `CNI_NETNS`.
+ *
+ * @param path A bind-mounted namespace (`/var/run/netns/x`) or `/proc/<pid>/ns/net`.
+ * @returns The handle; close it, or hold it with `using`.
+ * @throws {NetnsError} `missing` when nothing is at `path` (`Cannot open netns "/x": no such
+ *   file`), `not-netns` when it is not a namespace (`Cannot open netns "/x": not a network
+ *   namespace`), `io` for any other failure.
+ *
+ * @example
+ * ```ts ignore
+ * using ns = openNetns("/var/run/netns/pod1");
+ * ```
+ */
+export function openNetns(path: string): NetnsHandle {
+  let fd: number;
+  try {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  } catch (error) {
+    if (!(error instanceof LibcError)) throw error;
+    if (error.code === "ENOENT") {
+      throw new NetnsError("missing", path, `Cannot open netns ${quote(path)}: no such file`, {
+        cause: error,
+      });
+    }
+    throw new NetnsError("io", path, error.message.replace(/^Cannot open/, "Cannot open netns"), {
+      cause: error,
+    });
+  }
+  const handle = new NetnsHandle(path, fd);
+  try {
+    // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
+    // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
+    if (fstatfsType(fd) !== NSFS_MAGIC) {
+      throw new NetnsError(
+        "not-netns",
+        path,
+        `Cannot open netns ${quote(path)}: not a network namespace`,
+      );
+    }
+  } catch (error) {
+    handle.close();
+    if (error instanceof LibcError) {
+      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return handle;
+}
+
+/**
+ * Opens the namespace the calling thread is in now.
+ *
+ * @returns The handle, with path {@linkcode THREAD_NETNS_PATH}.
+ * @throws {NetnsError} `io` when `/proc` is not mounted or cannot be read.
+ */
+export function hostNetns(): NetnsHandle {
+  return openNetns(THREAD_NETNS_PATH);
+}
+
+/** Whether a value looks like a promise. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * Runs `fn` with the calling thread inside `ns`, then switches back, whether `fn` returned or
+ * threw.
+ *
+ * `fn` must be synchronous: after an `await`, other code would run in `ns`, and the rest of `fn`
+ * might not. A thenable result is rejected with a `TypeError` (after switching back).
+ *
+ * @param ns The namespace to enter.
+ * @param fn Synchronous code to run there.
+ * @returns What `fn` returned.
+ * @throws {NetnsError} `io` when the current namespace cannot be opened or `ns` cannot be
+ *   entered (nothing ran).
+ * @throws {NetnsRestoreError} When switching back failed; the process must exit.
+ * @throws {TypeError} When `fn` returned a thenable.
+ * @throws What `fn` threw.
+ *
+ * @example
+ * ```ts ignore
+ * using pod = openNetns("/var/run/netns/pod1");
+ * const sock = withNetns(pod, () => NlSocket.open());
+ * ```
+ */
+export function withNetns<T>(ns: Netns, fn: () => T): T {
+  // 1. Hold the namespace we are in, to come back to it.
+  using back = hostNetns();
+  // 2. Enter the target. Nothing has changed if this fails.
+  try {
+    setns(ns.fd, CLONE_NEWNET);
+  } catch (error) {
+    if (!(error instanceof LibcError)) throw error;
+    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  // 3. Run, and switch back whatever happens. If switching back fails, that error wins over
+  //    anything fn threw: continuing in the wrong namespace is never safe.
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    try {
+      setns(back.fd, CLONE_NEWNET);
+    } catch (error) {
+      const code = error instanceof LibcError ? error.code : "EUNKNOWN";
+      const reason = error instanceof Error ? error.message : String(error);
+      // deno-lint-ignore no-unsafe-finally -- the thread is in the wrong namespace: this must win.
+      throw new NetnsRestoreError(
+        back.path,
+        code,
+        `Cannot return from netns ${quote(ns.path)}: ${reason}`,
+        { cause: error },
+      );
+    }
+  }
+  if (isThenable(result)) {
+    // Keep a rejection of the stray promise from crashing the process as unhandled.
+    result.then(undefined, () => {});
+    throw new TypeError(
+      `withNetns(${quote(ns.path)}) needs a synchronous function; it returned a promise`,
+    );
+  }
+  return result;
+}

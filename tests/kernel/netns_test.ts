@@ -1,0 +1,174 @@
+/**
+ * Namespace handles and switching against the real kernel. Needs root.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { NlSocket } from "../../ffi/handles.ts";
+import { LibcError, readlink } from "../../ffi/libc.ts";
+import {
+  hostNetns,
+  LibnlNetlink,
+  NetnsError,
+  openNetns,
+  THREAD_NETNS_PATH,
+  withNetns,
+} from "../../lib/netlink/mod.ts";
+import { addVeth, NETNS_DIR, randomSuffix, withTempNetns } from "./_netns_fixture.ts";
+
+/** The `net:[<inode>]` link of the calling thread's namespace. */
+function currentNetns(): string {
+  return readlink(THREAD_NETNS_PATH);
+}
+
+/** The `net:[<inode>]` form of a bind-mounted namespace. */
+function netnsId(path: string): string {
+  return `net:[${Deno.statSync(path).ino}]`;
+}
+
+/** What an fd of this thread points to, or `null` when it is not open. */
+function fdTarget(fd: number): string | null {
+  try {
+    return readlink(`/proc/thread-self/fd/${fd}`);
+  } catch (error) {
+    if (error instanceof LibcError && error.code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+const LOOKUP = { op: "Cannot look up link", subject: "in test" };
+
+Deno.test("openNetns() fails with kind missing for a path that does not exist", () => {
+  const path = `${NETNS_DIR}/ibsriov-test-absent-${randomSuffix()}`;
+  assert.throws(() => openNetns(path), (error: unknown) => {
+    assert.ok(error instanceof NetnsError);
+    assert.equal(error.kind, "missing");
+    assert.equal(error.path, path);
+    assert.equal(error.message, `Cannot open netns "${path}": no such file`);
+    return true;
+  });
+});
+
+Deno.test("openNetns() fails with kind not-netns for a regular file", () => {
+  const path = Deno.makeTempFileSync({ prefix: "ibsriov-test-" });
+  try {
+    assert.throws(() => openNetns(path), (error: unknown) => {
+      assert.ok(error instanceof NetnsError);
+      assert.equal(error.kind, "not-netns");
+      assert.equal(error.path, path);
+      assert.equal(error.message, `Cannot open netns "${path}": not a network namespace`);
+      return true;
+    });
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("openNetns() holds a namespace open until close(), which is idempotent", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    const ns = openNetns(temp.path);
+    assert.equal(ns.path, temp.path);
+    assert.ok(ns.fd >= 0);
+    const fd = ns.fd;
+    assert.equal(withNetns(ns, currentNetns), netnsId(temp.path));
+    ns.close();
+    // The descriptor is gone (or, if reused already, no longer this namespace).
+    assert.equal(fdTarget(fd)?.endsWith(temp.name) ?? false, false);
+    assert.equal(ns.fd, -1);
+    ns.close();
+    assert.equal(ns.fd, -1);
+  });
+});
+
+Deno.test("hostNetns() opens the namespace the thread is in", () => {
+  using host = hostNetns();
+  assert.equal(host.path, THREAD_NETNS_PATH);
+  assert.equal(readlink(`/proc/thread-self/fd/${host.fd}`), currentNetns());
+});
+
+Deno.test("withNetns() runs inside the namespace and switches back", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using ns = openNetns(temp.path);
+    const before = currentNetns();
+    assert.notEqual(before, netnsId(temp.path));
+    const inside = withNetns(ns, () => currentNetns());
+    assert.equal(inside, netnsId(temp.path));
+    assert.equal(currentNetns(), before);
+  });
+});
+
+Deno.test("withNetns() switches back when fn throws, and rethrows", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using ns = openNetns(temp.path);
+    const before = currentNetns();
+    const thrown = new RangeError("from inside");
+    assert.throws(
+      () =>
+        withNetns(ns, () => {
+          assert.equal(currentNetns(), netnsId(temp.path));
+          throw thrown;
+        }),
+      (error: unknown) => error === thrown,
+    );
+    assert.equal(currentNetns(), before);
+  });
+});
+
+Deno.test("withNetns() rejects an async fn with TypeError after switching back", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using ns = openNetns(temp.path);
+    const before = currentNetns();
+    assert.throws(
+      () => withNetns(ns, () => Promise.reject(new Error("async"))),
+      (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.equal(
+          error.message,
+          `withNetns("${temp.path}") needs a synchronous function; it returned a promise`,
+        );
+        return true;
+      },
+    );
+    assert.equal(currentNetns(), before);
+  });
+});
+
+Deno.test("NlSocket.open() inside withNetns() keeps working in that namespace from the host", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    addVeth(temp.name, "vtest0", "vtest1");
+    using ns = openNetns(temp.path);
+    const before = currentNetns();
+    using podSocket = withNetns(ns, () => NlSocket.open());
+    using hostSocket = NlSocket.open();
+    // Back in the host namespace, the pod's socket still sees the pod's links, and only those.
+    assert.equal(currentNetns(), before);
+    assert.equal(podSocket.getLink({ name: "vtest0" }, LOOKUP)?.name, "vtest0");
+    assert.equal(hostSocket.getLink({ name: "vtest0" }, LOOKUP), null);
+    // And changes made through it land in the pod.
+    const index = podSocket.getLink({ name: "vtest0" }, LOOKUP)?.index ?? 0;
+    podSocket.changeLink(index, { name: "net1" }, { op: "Cannot rename link", subject: "in test" });
+    assert.equal(podSocket.getLink({ name: "net1" }, LOOKUP)?.index, index);
+    assert.equal(currentNetns(), before);
+  });
+});
+
+Deno.test("LibnlNetlink makes changes in a namespace without leaving the host", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    addVeth(temp.name, "vtest0", "vtest1");
+    using netlink = new LibnlNetlink();
+    using ns = netlink.openNetns(temp.path);
+    const before = currentNetns();
+    const link = netlink.linkByName(ns, "vtest0");
+    assert.ok(link !== null);
+    netlink.setLinkUp(ns, link.index, true);
+    assert.equal(currentNetns(), before);
+    assert.equal(netlink.linkByIndex(ns, link.index)?.up, true);
+  });
+});
