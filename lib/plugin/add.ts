@@ -133,18 +133,20 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
   const log = requestLogger(deps, req, conf);
   const { containerId, ifname, netns } = req.args;
 
-  // 2. Lock the VF and claim it: a VF held by another live attachment is refused here, with
-  //    the holder named, before anything else is looked at.
+  // 2. The namespaces. They are opened out here so that they outlive the rollback below.
   const pci = conf.deviceId!;
   const key = { containerId, ifname };
+  using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
+  using pod = openPodNetns(deps.netlink, netns);
+
+  // 3. Lock the VF and claim it: a VF held by another live attachment is refused here, with
+  //    the holder named, before anything else is looked at.
   using _lock = await deps.store.lock(pci, deps.lockTimeoutMs);
   deps.store.claimDevice(pci, { ...key, netns });
   const rollback = new Rollback(log);
   try {
-    // 3. The device, the namespaces, and the name the pod must not have yet.
+    // 4. The device, and the name the pod must not have yet.
     const vf = resolveVf(deps.sysfs, pci);
-    using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
-    using pod = openPodNetns(deps.netlink, netns);
     const hostLink = kernelStep(
       `Cannot look up VF netdev ${quote(vf.netdev)}`,
       () => deps.netlink.linkByName(host, vf.netdev),
@@ -167,7 +169,7 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
       );
     }
 
-    // 4. Record the attachment before the first kernel change, so DEL can finish after a crash.
+    // 5. Record the attachment before the first kernel change, so DEL can finish after a crash.
     const record: AttachmentRecord = {
       version: 1,
       phase: "adding",
@@ -187,7 +189,7 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
     };
     deps.store.writeAttachment(record);
 
-    // 5. The netdev into the pod.
+    // 6. The netdev into the pod.
     const link = moveNetdevIntoPod(deps.netlink, {
       host,
       pod,
@@ -196,7 +198,7 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
       podIfName: ifname,
     }, rollback);
 
-    // 6. IPAM from the host namespace, then the pod interface's addresses, state and routes.
+    // 7. IPAM from the host namespace, then the pod interface's addresses, state and routes.
     let ipam = emptyResult();
     if (conf.ipam !== undefined) {
       const ipamType = conf.ipam.type;

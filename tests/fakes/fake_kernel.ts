@@ -197,8 +197,18 @@ export class FakeKernel implements Netlink, Sysfs {
         `Cannot open netns "${path}": No such file or directory`,
       );
     }
-    const fd = this.#nextFd++;
-    return { path, fd, close() {}, [Symbol.dispose]() {} };
+    // A closed handle fails like a closed fd would, so a handle used after its `using` scope
+    // ended is caught here as it would be on the real kernel.
+    let fd = this.#nextFd++;
+    const close = () => void (fd = -1);
+    return {
+      path,
+      get fd() {
+        return fd;
+      },
+      close,
+      [Symbol.dispose]: close,
+    };
   }
 
   hostNetns(): Netns {
@@ -206,12 +216,12 @@ export class FakeKernel implements Netlink, Sysfs {
   }
 
   linkByName(ns: Netns, name: string): LinkInfo | null {
-    const link = [...this.#ns(ns.path).values()].find((l) => l.name === name);
+    const link = [...this.#open(ns).values()].find((l) => l.name === name);
     return link === undefined ? null : this.#info(link);
   }
 
   linkByIndex(ns: Netns, index: number): LinkInfo | null {
-    const link = this.#ns(ns.path).get(index);
+    const link = this.#open(ns).get(index);
     return link === undefined ? null : this.#info(link);
   }
 
@@ -244,7 +254,7 @@ export class FakeKernel implements Netlink, Sysfs {
   moveLink(ns: Netns, index: number, target: Netns): void {
     const link = this.#link(ns, index);
     this.faults.step(`move ${link.name} from ${ns.path} to ${target.path}`);
-    const dest = this.#ns(target.path);
+    const dest = this.#open(target);
     if (this.#nameTaken(target.path, link.name)) {
       throw new KernelError("EEXIST", `move ${link.name}`);
     }
@@ -327,8 +337,13 @@ export class FakeKernel implements Netlink, Sysfs {
     return dev;
   }
 
+  #open(ns: Netns): Map<number, FakeLink> {
+    if (ns.fd < 0) throw new KernelError("EBADF", `netns ${ns.path} handle is closed`);
+    return this.#ns(ns.path);
+  }
+
   #link(ns: Netns, index: number): FakeLink {
-    const link = this.#ns(ns.path).get(index);
+    const link = this.#open(ns).get(index);
     if (link === undefined) throw new KernelError("ENODEV", `link ${index} in ${ns.path}`);
     return link;
   }
