@@ -1,0 +1,459 @@
+/**
+ * The privilege boundaries of the design ("folder = privilege"), enforced on the source text of
+ * the production code: cli.ts, mod.ts, lib/ and ffi/. tools/ and tests/ are not production code.
+ *
+ * Comments and JSDoc are blanked before matching, so a comment that mentions `/sys` or
+ * `Deno.exit` is no violation; string literals are kept, so `"/sys/bus/pci"` is one.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { dirname, join, posix, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** One finding: `file:line: rule (matched text)`. */
+interface Violation {
+  file: string;
+  line: number;
+  rule: string;
+  text: string;
+}
+
+/** A rule that a pattern may only match in the files `allowed` accepts. */
+interface Rule {
+  name: string;
+  /** Global regex over comment-free code; each match is one use. */
+  pattern: RegExp;
+  allowed(file: string): boolean;
+  /** Extra filter on a match (for `Deno.open`, whether it writes). */
+  counts?(code: string, match: RegExpExecArray): boolean;
+}
+
+const under = (...dirs: string[]) => (file: string) => dirs.some((d) => file.startsWith(d));
+
+/** Words after which `/` starts a regex literal rather than a division. */
+const REGEX_AFTER_WORD = new Set([
+  "return",
+  "typeof",
+  "case",
+  "do",
+  "else",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "instanceof",
+  "yield",
+  "await",
+]);
+
+function blank(text: string): string {
+  return text.replace(/[^\n]/g, " ");
+}
+
+/** Whether a `/` at this point of `code` (comments already blanked) starts a regex literal. */
+function regexAllowed(code: string): boolean {
+  const before = code.trimEnd();
+  if (before === "") return true;
+  const last = before[before.length - 1]!;
+  if ("(,=:[!&|?{};+-*%<>~^".includes(last)) return true;
+  const word = /[A-Za-z_$][\w$]*$/.exec(before);
+  return word !== null && REGEX_AFTER_WORD.has(word[0]);
+}
+
+/** The end (exclusive) of a quoted string starting at `start` (the quote). */
+function stringEnd(src: string, start: number): number {
+  const quote = src[start];
+  let j = start + 1;
+  while (j < src.length && src[j] !== quote && src[j] !== "\n") j += src[j] === "\\" ? 2 : 1;
+  return Math.min(j + 1, src.length);
+}
+
+/** The end (exclusive) of a regex literal starting at `start` (the slash), flags included. */
+function regexEnd(src: string, start: number): number {
+  let j = start + 1;
+  let inClass = false;
+  while (j < src.length && src[j] !== "\n") {
+    const c = src[j];
+    if (c === "\\") j += 2;
+    else {
+      if (c === "[") inClass = true;
+      else if (c === "]") inClass = false;
+      else if (c === "/" && !inClass) break;
+      j += 1;
+    }
+  }
+  j += 1;
+  while (j < src.length && /[a-z]/.test(src[j]!)) j += 1;
+  return Math.min(j, src.length);
+}
+
+/**
+ * Scans template text from `start` (just after "`" or after the `}` closing a `${…}`).
+ * Returns where it stopped and whether that was the closing backtick (else a `${`).
+ */
+function templateEnd(src: string, start: number): { end: number; closed: boolean } {
+  let j = start;
+  while (j < src.length) {
+    if (src[j] === "\\") j += 2;
+    else if (src[j] === "`") return { end: j + 1, closed: true };
+    else if (src[j] === "$" && src[j + 1] === "{") return { end: j + 2, closed: false };
+    else j += 1;
+  }
+  return { end: src.length, closed: true };
+}
+
+/**
+ * Blanks `//` and `/* *\/` comments (JSDoc included) with spaces, keeping newlines, so offsets
+ * and line numbers stay those of the source. Strings, template literals and regex literals are
+ * kept as they are, and comment markers inside them are not comments.
+ *
+ * @param src TypeScript source
+ * @returns the source with every comment blanked
+ */
+function stripComments(src: string): string {
+  let out = "";
+  let i = 0;
+  // One entry per open `${`: how many `{` opened inside it are still open.
+  const templates: number[] = [];
+  const copy = (end: number) => {
+    out += src.slice(i, end);
+    i = end;
+  };
+  const resumeTemplate = () => {
+    const { end, closed } = templateEnd(src, i);
+    copy(end);
+    if (!closed) templates.push(0);
+  };
+  while (i < src.length) {
+    const c = src[i]!;
+    const next = src[i + 1];
+    if (c === "/" && next === "/") {
+      const nl = src.indexOf("\n", i);
+      const end = nl < 0 ? src.length : nl;
+      out += blank(src.slice(i, end));
+      i = end;
+    } else if (c === "/" && next === "*") {
+      const close = src.indexOf("*/", i + 2);
+      const end = close < 0 ? src.length : close + 2;
+      out += blank(src.slice(i, end));
+      i = end;
+    } else if (c === '"' || c === "'") {
+      copy(stringEnd(src, i));
+    } else if (c === "`") {
+      out += c;
+      i += 1;
+      resumeTemplate();
+    } else if (c === "/" && regexAllowed(out)) {
+      copy(regexEnd(src, i));
+    } else if (c === "{" && templates.length > 0) {
+      templates[templates.length - 1]! += 1;
+      copy(i + 1);
+    } else if (c === "}" && templates.length > 0 && templates[templates.length - 1] === 0) {
+      templates.pop();
+      copy(i + 1);
+      resumeTemplate();
+    } else {
+      if (c === "}" && templates.length > 0) templates[templates.length - 1]! -= 1;
+      copy(i + 1);
+    }
+  }
+  return out;
+}
+
+function lineOf(code: string, index: number): number {
+  let line = 1;
+  for (let k = code.indexOf("\n"); k >= 0 && k < index; k = code.indexOf("\n", k + 1)) line += 1;
+  return line;
+}
+
+/** The text between the `(` at `open` and its matching `)`. */
+function callArguments(code: string, open: number): string {
+  let depth = 0;
+  for (let j = open; j < code.length; j += 1) {
+    if (code[j] === "(") depth += 1;
+    else if (code[j] === ")" && --depth === 0) return code.slice(open + 1, j);
+  }
+  return code.slice(open + 1);
+}
+
+/**
+ * Whether a `Deno.open`/`Deno.openSync` call may write: its options ask for it, or they are
+ * not an object literal the scanner can read (then it counts, to be safe).
+ */
+function opensForWriting(code: string, match: RegExpExecArray): boolean {
+  const args = callArguments(code, code.indexOf("(", match.index + match[0].length));
+  if (args.includes("{")) {
+    return /\b(write|append|create|createNew|truncate)\s*:\s*(?!false\b)/.test(args);
+  }
+  return args.includes(",");
+}
+
+const STATE = "only lib/state/ writes files";
+
+/**
+ * The per-file rules. `lib/netlink/netns.ts` may name `/proc` because it opens
+ * `/proc/thread-self/ns/net`: the calling thread's own network namespace, which is what a
+ * `setns()` on the main thread changes and what it must switch back to; lib/sysfs cannot do that
+ * for it, since switching namespaces is netlink's privilege, not a sysfs read.
+ */
+const RULES: Rule[] = [
+  {
+    name: "only ffi/ calls Deno.dlopen",
+    pattern: /\bDeno\.dlopen\b/g,
+    allowed: under("ffi/"),
+  },
+  {
+    name: "only lib/ipam/ starts processes",
+    pattern: /\bDeno\.(Command|run)\b|["']node:child_process["']/g,
+    allowed: under("lib/ipam/"),
+  },
+  {
+    name: STATE,
+    pattern:
+      /\bDeno\.(writeFile|writeTextFile|mkdir|remove|rename|chmod|chown|makeTempDir|makeTempFile|symlink|link|copyFile|truncate|create|utime)(Sync)?\b|["']node:fs(\/promises)?["']/g,
+    allowed: under("lib/state/"),
+  },
+  {
+    name: STATE,
+    pattern: /\bDeno\.open(Sync)?(?=\s*\()/g,
+    allowed: under("lib/state/"),
+    counts: opensForWriting,
+  },
+  {
+    name: "only lib/sysfs/, ffi/ and lib/netlink/netns.ts name /sys or /proc",
+    pattern: /["'`]\/(sys|proc)\b/g,
+    allowed: (file) => under("lib/sysfs/", "ffi/")(file) || file === "lib/netlink/netns.ts",
+  },
+  {
+    name: "only cli.ts touches the process (exit, env, args, stdio, console)",
+    pattern:
+      /\bDeno\.(exit|env|args|stdin|stdout|stderr)\b|\bconsole\.|\bprocess\.(exit|env|argv|stdin|stdout|stderr)\b/g,
+    allowed: (file) => file === "cli.ts",
+  },
+  {
+    name: "no nonblocking FFI symbol (netns is per thread)",
+    pattern: /\bnonblocking\s*:\s*true\b/g,
+    allowed: (file) => !file.startsWith("ffi/"),
+  },
+];
+
+/**
+ * Checks one file against {@link RULES}.
+ *
+ * @param file path from the repository root, `/`-separated (`lib/plugin/add.ts`)
+ * @param source the file's text
+ * @returns every use of a pattern outside the files its rule allows
+ */
+function scanSource(file: string, source: string): Violation[] {
+  const code = stripComments(source);
+  const found: Violation[] = [];
+  for (const rule of RULES) {
+    if (rule.allowed(file)) continue;
+    for (const match of code.matchAll(rule.pattern)) {
+      if (rule.counts !== undefined && !rule.counts(code, match)) continue;
+      found.push({ file, line: lineOf(code, match.index), rule: rule.name, text: match[0] });
+    }
+  }
+  return found.sort((a, b) => a.line - b.line);
+}
+
+const PURE = ["lib/cni/", "lib/config/"];
+const PRIVILEGED = ["lib/sysfs/", "lib/netlink/", "lib/ipam/", "lib/state/", "ffi/"];
+const PURE_RULE = "lib/cni/ and lib/config/ are pure: no import reaches lib/sysfs, lib/netlink, " +
+  "lib/ipam, lib/state or ffi/";
+
+/** Relative imports and re-exports of a file: `[specifier, line]`. */
+function relativeImports(source: string): [string, number][] {
+  const code = stripComments(source);
+  const found: [string, number][] = [];
+  const patterns = [
+    /^\s*(?:import|export)\b[^;]*?\bfrom\s*(["'])(\.{1,2}\/[^"'\n]+)\1/gm,
+    /^\s*import\s*(["'])(\.{1,2}\/[^"'\n]+)\1/gm,
+    /\bimport\s*\(\s*(["'])(\.{1,2}\/[^"'\n]+)\1\s*\)/g,
+  ];
+  for (const pattern of patterns) {
+    for (const m of code.matchAll(pattern)) {
+      found.push([m[2]!, lineOf(code, m.index + m[0].lastIndexOf(m[2]!))]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Follows the imports of every file in lib/cni/ and lib/config/, transitively, and reports each
+ * import that reaches a privileged folder: at the file and line of that import, with the pure
+ * file it was reached from.
+ *
+ * @param files every production file, path from the repository root to text
+ * @returns the violations of {@link PURE_RULE}
+ */
+function pureImportViolations(files: ReadonlyMap<string, string>): Violation[] {
+  const found = new Map<string, Violation>();
+  for (const root of [...files.keys()].filter(under(...PURE)).sort()) {
+    const seen = new Set<string>([root]);
+    const queue = [root];
+    while (queue.length > 0) {
+      const file = queue.shift()!;
+      for (const [spec, line] of relativeImports(files.get(file) ?? "")) {
+        const target = posix.normalize(posix.join(posix.dirname(file), spec));
+        if (under(...PRIVILEGED)(target)) {
+          const text = file === root ? target : `${target}, reached from ${root}`;
+          // Keep the shortest story: the file's own import, else the first pure file that reached it.
+          const key = `${file}:${line}`;
+          if (file === root || !found.has(key)) {
+            found.set(key, { file, line, rule: PURE_RULE, text });
+          }
+        } else if (!seen.has(target) && files.has(target)) {
+          seen.add(target);
+          queue.push(target);
+        }
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+function describe(violations: Violation[]): string {
+  return violations.map((v) => `${v.file}:${v.line}: ${v.rule} (${v.text})`).join("\n");
+}
+
+const REPO = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+
+/** The production files: cli.ts, mod.ts and the TypeScript/JavaScript under lib/ and ffi/. */
+function productionFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  const add = (path: string) => {
+    const key = relative(REPO, path).split(sep).join("/");
+    files.set(key, Deno.readTextFileSync(path));
+  };
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) walk(path);
+      else if (entry.isFile && /\.(ts|js|mjs)$/.test(entry.name)) add(path);
+    }
+  };
+  add(join(REPO, "cli.ts"));
+  add(join(REPO, "mod.ts"));
+  walk(join(REPO, "lib"));
+  walk(join(REPO, "ffi"));
+  return files;
+}
+
+const FILES = productionFiles();
+
+// --- the scanner itself ---------------------------------------------------------------------
+
+Deno.test("stripComments() blanks comments and JSDoc, keeps strings, templates and regexes", () => {
+  const src = [
+    "/**",
+    " * Reads /sys. Deno.exit(1)",
+    " */",
+    'const a = "/sys/x"; // Deno.dlopen here',
+    "const b = `${a} /* not a comment */ ${`//${'x'}`}`; /* gone */",
+    "const c = /\\/\\/[/*]/g.test(a) ? 1 / 2 : 3; // gone too",
+    "const d = '// kept';",
+  ].join("\n");
+  const out = stripComments(src);
+  // Blanked, not removed: offsets and line numbers stay those of the source.
+  assert.equal(out.length, src.length);
+  assert.deepEqual(out.split("\n").map((line) => line.trimEnd()), [
+    "",
+    "",
+    "",
+    'const a = "/sys/x";',
+    "const b = `${a} /* not a comment */ ${`//${'x'}`}`;",
+    "const c = /\\/\\/[/*]/g.test(a) ? 1 / 2 : 3;",
+    "const d = '// kept';",
+  ]);
+});
+
+Deno.test("scanSource() names the file, the line and the rule of each violation", () => {
+  const src = [
+    "// Deno.dlopen and /sys in a comment do not count",
+    'const lib = Deno.dlopen("libc.so.6", {});',
+    "/** Deno.exit(1) */",
+    'const path = "/sys/bus/pci/devices";',
+    "await new Deno.Command('host-local').output();",
+    'Deno.writeTextFileSync("/tmp/x", "");',
+    "using f = Deno.openSync(p, { read: true, write: true });",
+    "using g = Deno.openSync(p, { read: true });",
+    "console.log(path);",
+    "const sym = { parameters: [], result: 'i32', nonblocking: true };",
+  ].join("\n");
+  assert.equal(
+    describe(scanSource("lib/plugin/x.ts", src)),
+    [
+      "lib/plugin/x.ts:2: only ffi/ calls Deno.dlopen (Deno.dlopen)",
+      'lib/plugin/x.ts:4: only lib/sysfs/, ffi/ and lib/netlink/netns.ts name /sys or /proc ("/sys)',
+      "lib/plugin/x.ts:5: only lib/ipam/ starts processes (Deno.Command)",
+      "lib/plugin/x.ts:6: only lib/state/ writes files (Deno.writeTextFileSync)",
+      "lib/plugin/x.ts:7: only lib/state/ writes files (Deno.openSync)",
+      "lib/plugin/x.ts:9: only cli.ts touches the process (exit, env, args, stdio, console) (console.)",
+    ].join("\n"),
+  );
+  assert.equal(
+    describe(scanSource("ffi/x.ts", src)),
+    [
+      "ffi/x.ts:5: only lib/ipam/ starts processes (Deno.Command)",
+      "ffi/x.ts:6: only lib/state/ writes files (Deno.writeTextFileSync)",
+      "ffi/x.ts:7: only lib/state/ writes files (Deno.openSync)",
+      "ffi/x.ts:9: only cli.ts touches the process (exit, env, args, stdio, console) (console.)",
+      "ffi/x.ts:10: no nonblocking FFI symbol (netns is per thread) (nonblocking: true)",
+    ].join("\n"),
+  );
+});
+
+Deno.test("scanSource() allows /proc in lib/netlink/netns.ts only, and open() options it cannot read count as writes", () => {
+  const src = 'const p = "/proc/thread-self/ns/net";\nDeno.open(p, options);\n';
+  assert.deepEqual(scanSource("lib/netlink/netns.ts", src).map((v) => v.line), [2]);
+  assert.deepEqual(scanSource("lib/netlink/libnl_netlink.ts", src).map((v) => v.line), [1, 2]);
+});
+
+Deno.test("pureImportViolations() follows imports from lib/config/ to a privileged folder", () => {
+  const files = new Map([
+    ["lib/config/a.ts", 'import { x } from "../cni/b.ts";\nimport { y } from "../guid.ts";\n'],
+    ["lib/cni/b.ts", '// import "../state/c.ts"\nexport const x = 1;\n'],
+    ["lib/guid.ts", 'export const y = 1;\nexport {\n  z,\n} from "./sysfs/libc_sysfs.ts";\n'],
+    ["lib/sysfs/libc_sysfs.ts", "export const z = 1;\n"],
+  ]);
+  assert.equal(
+    describe(pureImportViolations(files)),
+    `lib/guid.ts:4: ${PURE_RULE} (lib/sysfs/libc_sysfs.ts, reached from lib/config/a.ts)`,
+  );
+});
+
+// --- the production code ------------------------------------------------------------------
+
+Deno.test("scanSource() sees the production code: it finds the allowed uses where they are", () => {
+  // Proves the scan is not blind: with every file allowed, the real uses show up.
+  const lines = (file: string, ruleName: string) =>
+    scanSource(file.replace(/^[^/]+\//, "elsewhere/"), FILES.get(file) ?? "")
+      .filter((v) => v.rule === ruleName).length;
+  assert.ok(FILES.size > 20, `only ${FILES.size} production files found under ${REPO}`);
+  assert.ok(lines("ffi/libc.ts", "only ffi/ calls Deno.dlopen") > 0);
+  assert.ok(lines("lib/ipam/exec_ipam.ts", "only lib/ipam/ starts processes") > 0);
+  assert.ok(lines("lib/state/files.ts", STATE) > 0);
+  assert.ok(
+    lines(
+      "lib/netlink/netns.ts",
+      "only lib/sysfs/, ffi/ and lib/netlink/netns.ts name /sys or /proc",
+    ) > 0,
+  );
+});
+
+for (const name of new Set(RULES.map((r) => r.name))) {
+  Deno.test(`production code: ${name}`, () => {
+    const violations = [...FILES].flatMap(([file, source]) =>
+      scanSource(file, source).filter((v) => v.rule === name)
+    );
+    assert.equal(describe(violations), "");
+  });
+}
+
+Deno.test(`production code: ${PURE_RULE}`, () => {
+  assert.equal(describe(pureImportViolations(FILES)), "");
+});
