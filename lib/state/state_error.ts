@@ -1,3 +1,5 @@
+import { PathError, type PathErrorCode } from "../path_error.ts";
+
 /**
  * Why a state operation failed:
  * - `invalid-name`: a container ID, interface name, PCI address or lock name would not stay
@@ -5,7 +7,7 @@
  * - `corrupt`: a file exists but is not a record we (or the Go plugin) could have written;
  * - `io`: the filesystem refused a read, write, rename or remove.
  */
-export type StateErrorCode = "invalid-name" | "corrupt" | "io";
+export type StateErrorCode = PathErrorCode;
 
 /**
  * A failure of the state directory (attachment cache, allocation records, locks). The plugin
@@ -19,27 +21,6 @@ export type StateErrorCode = "invalid-name" | "corrupt" | "io";
  * err.code; // "corrupt"
  * ```
  */
-export class StateError extends Error {
+export class StateError extends PathError {
   override name = "StateError";
-  /** What kind of failure this is. */
-  readonly code: StateErrorCode;
-  /** The file or directory involved (for `invalid-name`: the rejected name). */
-  readonly path: string;
-
-  /**
-   * @param code the kind of failure
-   * @param path the file, directory or name involved
-   * @param message a one-line message that names `path`
-   * @param options `cause`: the underlying error
-   */
-  constructor(
-    code: StateErrorCode,
-    path: string,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.path = path;
-  }
 }

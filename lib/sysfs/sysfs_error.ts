@@ -1,3 +1,5 @@
+import { PathError, type PathErrorCode } from "../path_error.ts";
+
 /**
  * Why a sysfs read failed:
  * - `invalid-name`: a PCI address or RDMA device name would not stay inside the sysfs root
@@ -6,7 +8,7 @@
  * - `io`: the read failed for a reason other than absence (the `cause` is a `LibcError` with the
  *   errno name in its `code`).
  */
-export type SysfsErrorCode = "invalid-name" | "corrupt" | "io";
+export type SysfsErrorCode = PathErrorCode;
 
 /**
  * A failure to read sysfs. Absence is never an error: the `Sysfs` methods report it as `null` or
@@ -20,27 +22,6 @@ export type SysfsErrorCode = "invalid-name" | "corrupt" | "io";
  * err.code; // "invalid-name"
  * ```
  */
-export class SysfsError extends Error {
+export class SysfsError extends PathError {
   override name = "SysfsError";
-  /** What kind of failure this is. */
-  readonly code: SysfsErrorCode;
-  /** The file read (for `invalid-name`: the rejected name). */
-  readonly path: string;
-
-  /**
-   * @param code the kind of failure
-   * @param path the file involved, or the rejected name
-   * @param message a one-line message that names `path`
-   * @param options `cause`: the underlying error
-   */
-  constructor(
-    code: SysfsErrorCode,
-    path: string,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.path = path;
-  }
 }
