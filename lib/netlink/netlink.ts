@@ -1,6 +1,6 @@
 /** A network namespace held open by a file descriptor. Closing it releases the fd. */
 export interface Netns extends Disposable {
-  /** The path it was opened from (`/proc/self/ns/net` for the host). */
+  /** The path it was opened from (`/proc/thread-self/ns/net` for the host). */
   readonly path: string;
   /** The open file descriptor (a fake number in the in-memory kernel). */
   readonly fd: number;
