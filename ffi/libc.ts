@@ -13,6 +13,7 @@
  * @module
  */
 
+import { errorMessage } from "../lib/error_message.ts";
 import { readCString, toCString } from "./c_string.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 
@@ -116,7 +117,7 @@ export function openLibc(): LibcSymbols {
       ) {
         throw error;
       }
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
     }
   }

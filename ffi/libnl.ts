@@ -7,6 +7,7 @@
  * @module
  */
 
+import { errorMessage } from "../lib/error_message.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
 
@@ -37,7 +38,7 @@ function load<S extends Deno.ForeignLibraryInterface>(
     return Deno.dlopen(soname, symbols);
   } catch (error) {
     if (error instanceof Deno.errors.PermissionDenied) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new Error(`Cannot load ${soname}: ${reason}`, { cause: error });
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
@@ -62,7 +63,7 @@ export function decodeRequestConfig(
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(stdin));
   } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = errorMessage(cause);
     throw new CniError(CniErrorCode.DecodingFailure, `error decoding network config: ${why}`, {
       cause,
     });

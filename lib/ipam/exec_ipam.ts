@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import { join } from "node:path";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
@@ -92,7 +93,7 @@ export class ExecIpam implements Ipam {
         if (err instanceof Deno.errors.NotFound) continue;
         throw new IpamError(
           CniErrorCode.IpamError,
-          `Cannot run IPAM plugin ${quote(file)}: ${err instanceof Error ? err.message : err}`,
+          `Cannot run IPAM plugin ${quote(file)}: ${errorMessage(err)}`,
           { pluginType: type, cause: err },
         );
       }

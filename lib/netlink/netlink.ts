@@ -1,3 +1,5 @@
+import type { ResultRoute } from "../cni/result.ts";
+
 /** A network namespace held open by a file descriptor. Closing it releases the fd. */
 export interface Netns extends Disposable {
   /** The path it was opened from (`/proc/thread-self/ns/net` for the host). */
@@ -21,19 +23,8 @@ export interface LinkInfo {
   altNames: string[];
 }
 
-/** A route to add in a namespace, as an IPAM result describes it. */
-export interface RouteSpec {
-  /** Destination CIDR. */
-  dst: string;
-  /** Gateway address; absent for an on-link route. */
-  gw?: string;
-  mtu?: number;
-  advmss?: number;
-  priority?: number;
-  table?: number;
-  /** Route scope (`RT_SCOPE_*` number). */
-  scope?: number;
-}
+/** A route to add in a namespace: the route of an IPAM result, as it is. */
+export type RouteSpec = ResultRoute;
 
 /** Why a namespace could not be opened. */
 export type NetnsFailure = "missing" | "not-netns" | "io";

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { errorMessage } from "../error_message.ts";
 import {
   CLONE_NEWNET,
   close,
@@ -208,7 +209,7 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
       setns(back.fd, CLONE_NEWNET);
     } catch (error) {
       const code = error instanceof LibcError ? error.code : "EUNKNOWN";
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       // deno-lint-ignore no-unsafe-finally -- the thread is in the wrong namespace: this must win.
       throw new NetnsRestoreError(
         back.path,

@@ -9,11 +9,11 @@ import {
   type ResultRoute,
 } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
-import { createLogger, type Logger } from "../log.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
+import { requestLogger } from "./request_logger.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import { resolveVf } from "./resolve_device.ts";
@@ -22,25 +22,6 @@ import { moveNetdevIntoPod, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
 const IB_KUBERNETES_READY = "configured";
-
-/**
- * Builds the request's logger: every record names the container, netns, ifname and device.
- *
- * @param deps the dependencies
- * @param req the request
- * @param conf the decoded config
- * @returns the logger
- */
-export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logger {
-  return createLogger(deps.log, conf.logLevel, {
-    command: req.args.command,
-    containerId: req.args.containerId,
-    netns: req.args.netns,
-    ifname: req.args.ifname,
-    deviceID: conf.deviceId ?? "",
-    ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
-  });
-}
 
 function checkIbKubernetes(conf: NetConf): void {
   if (!conf.ibKubernetesEnabled) return;

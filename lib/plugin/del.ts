@@ -3,7 +3,7 @@ import type { Logger } from "../log.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
 import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
-import { requestLogger } from "./add.ts";
+import { requestLogger } from "./request_logger.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";

@@ -1,7 +1,8 @@
+import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
-import { requestLogger } from "./add.ts";
+import { requestLogger } from "./request_logger.ts";
 import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
@@ -42,9 +43,7 @@ export async function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
       await releaseAttachment(deps, record, record.netns, log);
     } catch (err) {
       failures.push(
-        `${record.containerId}/${record.ifname}: ${
-          err instanceof Error ? err.message : String(err)
-        }`,
+        `${record.containerId}/${record.ifname}: ${errorMessage(err)}`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 
 /**
@@ -27,6 +28,6 @@ export function kernelStep<T>(what: string, fn: () => T): T {
  */
 export function asKernelError(what: string, err: unknown): CniError {
   if (err instanceof CniError) return err;
-  const why = err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   return new CniError(CniErrorCode.KernelError, `${what}: ${why}`, { cause: err });
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { type Netlink, type Netns, NetnsError } from "../netlink/netlink.ts";
@@ -14,7 +15,7 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
   try {
     return netlink.openNetns(path);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     throw new CniError(
       CniErrorCode.InvalidNetns,
       `CNI_NETNS ${quote(path)} cannot be used: ${why}`,
@@ -40,7 +41,7 @@ export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | nul
     return netlink.openNetns(path);
   } catch (err) {
     if (err instanceof NetnsError && err.kind !== "io") return null;
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     throw new CniError(
       CniErrorCode.KernelError,
       `CNI_NETNS ${quote(path)} cannot be opened: ${why}`,

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
@@ -5,7 +6,7 @@ import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
 
 function notAvailable(what: string, err: unknown): CniError {
-  const why = err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   return new CniError(CniErrorCode.PluginNotAvailable, `${what}: ${why}`, { cause: err });
 }
 

@@ -1,7 +1,8 @@
+import { errorMessage } from "../error_message.ts";
 import { join } from "node:path";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { decodeAttachment } from "./attachment_json.ts";
-import { ensureDir, readIfExists, reason, removeIfExists, writeFileAtomic } from "./files.ts";
+import { ensureDir, readIfExists, removeIfExists, writeFileAtomic } from "./files.ts";
 import { acquireLock } from "./lock.ts";
 import { assertSafeName } from "./safe_name.ts";
 import { StateError } from "./state_error.ts";
@@ -142,7 +143,7 @@ export class FileStore implements Store {
       throw new StateError(
         "io",
         this.#cacheDir,
-        `Cannot list cache directory "${this.#cacheDir}": ${reason(err)}`,
+        `Cannot list cache directory "${this.#cacheDir}": ${errorMessage(err)}`,
         { cause: err },
       );
     }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error_message.ts";
 import { dirname } from "node:path";
 import { StateError } from "./state_error.ts";
 
@@ -12,9 +13,14 @@ export function ensureDir(dir: string): void {
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new StateError("io", dir, `Cannot create state directory "${dir}": ${reason(err)}`, {
-      cause: err,
-    });
+    throw new StateError(
+      "io",
+      dir,
+      `Cannot create state directory "${dir}": ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -43,13 +49,13 @@ export function writeFileAtomic(path: string, text: string): void {
     file.syncSync();
   } catch (err) {
     removeQuietly(tmp);
-    throw new StateError("io", path, `Cannot write "${tmp}": ${reason(err)}`, { cause: err });
+    throw new StateError("io", path, `Cannot write "${tmp}": ${errorMessage(err)}`, { cause: err });
   }
   try {
     Deno.renameSync(tmp, path);
   } catch (err) {
     removeQuietly(tmp);
-    throw new StateError("io", path, `Cannot rename "${tmp}" to "${path}": ${reason(err)}`, {
+    throw new StateError("io", path, `Cannot rename "${tmp}" to "${path}": ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -58,7 +64,7 @@ export function writeFileAtomic(path: string, text: string): void {
     using dirFile = Deno.openSync(dir, { read: true });
     dirFile.syncSync();
   } catch (err) {
-    throw new StateError("io", dir, `Cannot fsync directory "${dir}": ${reason(err)}`, {
+    throw new StateError("io", dir, `Cannot fsync directory "${dir}": ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -75,7 +81,9 @@ export function removeIfExists(path: string): void {
     Deno.removeSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return;
-    throw new StateError("io", path, `Cannot remove "${path}": ${reason(err)}`, { cause: err });
+    throw new StateError("io", path, `Cannot remove "${path}": ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -91,7 +99,7 @@ export function readIfExists(path: string): string | null {
     return Deno.readTextFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    throw new StateError("io", path, `Cannot read "${path}": ${reason(err)}`, { cause: err });
+    throw new StateError("io", path, `Cannot read "${path}": ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -102,14 +110,4 @@ function removeQuietly(path: string): void {
   } catch {
     // The temp file may never have been created; nothing else can be done about it here.
   }
-}
-
-/**
- * The message of a thrown value, for wrapping it in a message that names the file.
- *
- * @param err a thrown value
- * @returns its message
- */
-export function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

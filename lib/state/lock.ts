@@ -1,6 +1,7 @@
+import { errorMessage } from "../error_message.ts";
 import { join } from "node:path";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { ensureDir, readIfExists, reason, removeIfExists, writeFileAtomic } from "./files.ts";
+import { ensureDir, readIfExists, removeIfExists, writeFileAtomic } from "./files.ts";
 import { assertSafeName } from "./safe_name.ts";
 import { StateError } from "./state_error.ts";
 
@@ -95,9 +96,14 @@ export async function acquireLock(
   try {
     file = Deno.openSync(lockPath, { read: true, write: true, create: true, mode: 0o600 });
   } catch (err) {
-    throw new StateError("io", lockPath, `Cannot open lock file "${lockPath}": ${reason(err)}`, {
-      cause: err,
-    });
+    throw new StateError(
+      "io",
+      lockPath,
+      `Cannot open lock file "${lockPath}": ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     const deadline = performance.now() + options.timeoutMs;
@@ -118,7 +124,7 @@ export async function acquireLock(
   } catch (err) {
     file.close();
     if (err instanceof CniError) throw err;
-    throw new StateError("io", lockPath, `Cannot lock "${lockPath}": ${reason(err)}`, {
+    throw new StateError("io", lockPath, `Cannot lock "${lockPath}": ${errorMessage(err)}`, {
       cause: err,
     });
   }

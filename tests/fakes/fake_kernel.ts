@@ -11,13 +11,7 @@ import { Faults } from "./faults.ts";
 /** The host namespace's path in the in-memory kernel. */
 export const HOST_NETNS = "/proc/self/ns/net";
 
-interface FakeLink {
-  index: number;
-  name: string;
-  mtu: number;
-  address: string;
-  up: boolean;
-  altNames: string[];
+interface FakeLink extends LinkInfo {
   addresses: string[];
   routes: RouteSpec[];
   /** The PCI device behind a physical link; virtual links have none. */
@@ -165,8 +159,8 @@ export class FakeKernel implements Netlink, Sysfs {
   }
 
   /** A deep, comparable copy of every namespace's links. */
-  snapshot(): Record<string, (LinkInfo & { addresses: string[]; routes: RouteSpec[] })[]> {
-    const out: Record<string, (LinkInfo & { addresses: string[]; routes: RouteSpec[] })[]> = {};
+  snapshot(): Record<string, FakeLink[]> {
+    const out: Record<string, FakeLink[]> = {};
     for (const [path, links] of [...this.#namespaces].sort(([a], [b]) => a.localeCompare(b))) {
       out[path] = [...links.values()].sort((a, b) => a.index - b.index).map((l) =>
         structuredClone(l)
