@@ -7,7 +7,9 @@
 import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
 import { ExecIpam } from "./lib/ipam/exec_ipam.ts";
+import { LibcPciDriver } from "./lib/netlink/libc_pci_driver.ts";
 import { LibnlNetlink } from "./lib/netlink/libnl_netlink.ts";
+import { LibnlRdma } from "./lib/netlink/libnl_rdma.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { FileStore } from "./lib/state/file_store.ts";
@@ -15,6 +17,11 @@ import { LibcSysfs } from "./lib/sysfs/libc_sysfs.ts";
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
+/**
+ * How long ADD and DEL wait for a VF's netdev after a rebind. mlx5 creates it inside the bind
+ * write, so this bounds only a slow probe or a late udev rename.
+ */
+const NETDEV_TIMEOUT_MS = 10_000;
 
 const ABOUT = `ib-sriov CNI plugin v${meta.version}`;
 
@@ -41,10 +48,14 @@ function realDeps(): Deps {
   deps ??= {
     sysfs: new LibcSysfs(),
     netlink: new LibnlNetlink(),
+    pciDriver: new LibcPciDriver(),
+    rdma: new LibnlRdma(),
     ipam: new ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
     store: new FileStore(),
     log: (line) => writeAll(Deno.stderr, line),
     lockTimeoutMs: LOCK_TIMEOUT_MS,
+    netdevTimeoutMs: NETDEV_TIMEOUT_MS,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
   return deps;
 }

@@ -16,6 +16,16 @@
 import { toCString } from "./c_string.ts";
 import { openLibnl } from "./libnl.ts";
 import {
+  attributes,
+  attributeString,
+  attributeU32,
+  LibnlSocket,
+  messageHeader,
+  NLMSG_ALIGNTO,
+  NLMSG_HDRLEN,
+  receiveMessages,
+} from "./netlink_message.ts";
+import {
   type ErrorContext,
   netlinkError,
   NleCode,
@@ -28,12 +38,8 @@ import {
 const NETLINK_ROUTE = 0;
 /** `<linux/netlink.h>`: fail instead of replacing an existing object. */
 const NLM_F_EXCL = 0x200;
-/** `<linux/netlink.h>`: messages and attributes are padded to 4 bytes. */
-const NLMSG_ALIGNTO = 4;
-const NLMSG_HDRLEN = 16;
-/** `<linux/netlink.h>`: attribute type flags, masked off to read the type. */
+/** `<linux/netlink.h>`: the flag of a nested attribute. */
 const NLA_F_NESTED = 0x8000;
-const NLA_TYPE_MASK = ~(0x8000 | 0x4000);
 /** `<sys/socket.h>` */
 const AF_UNSPEC = 0;
 /** `<linux/rtnetlink.h>` */
@@ -50,23 +56,30 @@ const IFINFOMSG_SIZE = 16;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
+const IFLA_VFINFO_LIST = 22;
+const IFLA_EXT_MASK = 29;
 const IFLA_PROP_LIST = 52;
 const IFLA_ALT_IFNAME = 53;
+/** `<linux/if_link.h>`: the one attribute type inside `IFLA_VFINFO_LIST`. */
+const IFLA_VF_INFO = 1;
+/**
+ * `<linux/if_link.h>`: attributes inside `IFLA_VF_INFO`. Each payload is a struct that starts
+ * with `__u32 vf`, the VF index: `ifla_vf_mac` {vf, mac[32]}, `ifla_vf_link_state` {vf,
+ * link_state}, `ifla_vf_guid` {vf, 4 bytes of padding, __u64 guid} (16 bytes, guid at 8).
+ */
+const IFLA_VF_MAC = 1;
+const IFLA_VF_LINK_STATE = 5;
+const IFLA_VF_IB_NODE_GUID = 10;
+const IFLA_VF_IB_PORT_GUID = 11;
+const IFLA_VF_LINK_STATE_SIZE = 8;
+const IFLA_VF_GUID_SIZE = 16;
+const IFLA_VF_GUID_OFFSET = 8;
+/** `<linux/rtnetlink.h>`: `IFLA_EXT_MASK` bit that asks for `IFLA_VFINFO_LIST`. */
+const RTEXT_FILTER_VF = 1;
 /** `<net/if.h>`: IFNAMSIZ less the NUL; longer names can only be alternative names. */
 const IFNAME_MAX = 15;
 /** `<linux/if.h>` */
 const IFF_UP = 0x1;
-/** `<netlink/handlers.h>` */
-const NL_CB_DEFAULT = 0;
-const NL_CB_CUSTOM = 3;
-const NL_CB_VALID = 0;
-const NL_OK = 0;
-
-/** The signature of libnl's `nl_recvmsg_msg_cb_t`. */
-const MESSAGE_CALLBACK = {
-  parameters: ["pointer", "pointer"], // struct nl_msg *msg, void *arg
-  result: "i32",
-} as const satisfies Deno.UnsafeCallbackDefinition;
 
 /** A link as one `RTM_NEWLINK` message describes it. */
 export interface RawLink {
@@ -82,6 +95,36 @@ export interface RawLink {
   address: Uint8Array;
   /** The `IFLA_ALT_IFNAME`s inside `IFLA_PROP_LIST`. */
   altNames: string[];
+  /** The `IFLA_VF_INFO`s of `IFLA_VFINFO_LIST`; empty when the message has none. */
+  vfs: RawVf[];
+}
+
+/** One VF as its PF's `IFLA_VF_INFO` describes it. */
+export interface RawVf {
+  /** The VF index (the `vf` field of the first struct that carries one). */
+  vf: number;
+  /** `IFLA_VF_LINK_STATE`: 0 auto, 1 enable, 2 disable; `null` when absent. */
+  linkState: number | null;
+  /** `IFLA_VF_IB_NODE_GUID` as a number; `null` when absent (no `ndo_get_vf_guid`). */
+  nodeGuid: bigint | null;
+  /** `IFLA_VF_IB_PORT_GUID`, as `nodeGuid`. */
+  portGuid: bigint | null;
+}
+
+/** A change made to one VF by {@linkcode NlSocket.changeVf}; absent fields are left alone. */
+export interface VfWrite {
+  /** `IFLA_VF_IB_NODE_GUID`. */
+  nodeGuid?: bigint;
+  /** `IFLA_VF_IB_PORT_GUID`. */
+  portGuid?: bigint;
+  /** `IFLA_VF_LINK_STATE`: 0 auto, 1 enable, 2 disable. */
+  linkState?: number;
+}
+
+/** Options of {@linkcode NlSocket.getLink}. */
+export interface GetLinkOptions {
+  /** Ask for the PF's VF list too (`IFLA_EXT_MASK` `RTEXT_FILTER_VF`). */
+  vfs?: boolean;
 }
 
 /** A network address as libnl's `struct nl_addr` holds it. */
@@ -232,6 +275,36 @@ function parseAddress(text: string, context: ErrorContext): Owned {
   return new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_addr_put(p));
 }
 
+/**
+ * Fills a libnl cache with a dump (retried when the dump is interrupted) and reads each of its
+ * objects into JS; the cache is freed before this returns.
+ *
+ * @param alloc The `rtnl_*_alloc_cache` call, writing the cache to `out`.
+ * @param context What is being listed, for the error message.
+ * @param read Reads one object (valid only during the call), or skips it with `null`.
+ * @returns What `read` returned, in the cache's order, without the `null`s.
+ */
+function readDump<T>(
+  alloc: (out: BigUint64Array) => number,
+  context: ErrorContext,
+  read: (obj: Deno.PointerObject) => T | null,
+): T[] {
+  const { core } = openLibnl();
+  const out = new BigUint64Array(1);
+  retryDumpIntr(() => alloc(out), context);
+  using cache = new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_cache_free(p));
+  const entries: T[] = [];
+  for (
+    let obj = core.nl_cache_get_first(cache.pointer);
+    obj !== null;
+    obj = core.nl_cache_get_next(obj)
+  ) {
+    const entry = read(obj);
+    if (entry !== null) entries.push(entry);
+  }
+  return entries;
+}
+
 /** Allocates an `RTM_*` request that starts with a `struct ifinfomsg` for `index`. */
 function linkRequest(type: number, index: number, context: ErrorContext): Owned {
   const { core } = openLibnl();
@@ -249,37 +322,46 @@ function linkRequest(type: number, index: number, context: ErrorContext): Owned 
   }
 }
 
-/** Rounds up to the netlink alignment. */
-function align(length: number): number {
-  return (length + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+/** A view of an attribute's payload, for reading its struct fields (host byte order). */
+function payloadView(payload: Uint8Array): DataView {
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-/** The attributes between `start` and `end`, as `[type, payload]` pairs. */
-function attributes(bytes: Uint8Array, start: number, end: number): Array<[number, Uint8Array]> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Array<[number, Uint8Array]> = [];
-  let offset = start;
-  while (offset + 4 <= end) {
-    const length = view.getUint16(offset, true);
-    if (length < 4 || offset + length > end) break;
-    out.push([
-      view.getUint16(offset + 2, true) & NLA_TYPE_MASK,
-      bytes.subarray(offset + 4, offset + length),
-    ]);
-    offset += align(length);
+/**
+ * Decodes the `IFLA_VF_INFO`s of an `IFLA_VFINFO_LIST` payload. An attribute shorter than its
+ * struct is left out, as if absent; a VF whose attributes carry no index is skipped.
+ */
+function parseVfInfoList(payload: Uint8Array): RawVf[] {
+  const vfs: RawVf[] = [];
+  for (const [type, info] of attributes(payload, 0, payload.length)) {
+    if (type !== IFLA_VF_INFO) continue;
+    let index: number | null = null;
+    const vf: Omit<RawVf, "vf"> = { linkState: null, nodeGuid: null, portGuid: null };
+    for (const [inner, data] of attributes(info, 0, info.length)) {
+      if (data.length < 4) continue;
+      const view = payloadView(data);
+      if (inner === IFLA_VF_LINK_STATE) {
+        if (data.length < IFLA_VF_LINK_STATE_SIZE) continue;
+        vf.linkState = view.getUint32(4, true);
+      } else if (inner === IFLA_VF_IB_NODE_GUID || inner === IFLA_VF_IB_PORT_GUID) {
+        if (data.length < IFLA_VF_GUID_SIZE) continue;
+        const guid = view.getBigUint64(IFLA_VF_GUID_OFFSET, true);
+        if (inner === IFLA_VF_IB_NODE_GUID) vf.nodeGuid = guid;
+        else vf.portGuid = guid;
+      } else if (inner !== IFLA_VF_MAC) {
+        continue;
+      }
+      index ??= view.getUint32(0, true);
+    }
+    if (index !== null) vfs.push({ vf: index, ...vf });
   }
-  return out;
-}
-
-/** Decodes a NUL-terminated string attribute. */
-function attributeString(payload: Uint8Array): string {
-  const nul = payload.indexOf(0);
-  return new TextDecoder().decode(nul === -1 ? payload : payload.subarray(0, nul));
+  return vfs;
 }
 
 /**
  * Decodes one `RTM_NEWLINK` message (a `struct nlmsghdr`, a `struct ifinfomsg`, attributes).
- * libnl 3.7 does not parse `IFLA_PROP_LIST`, so link lookups read the kernel's reply here.
+ * libnl 3.7 parses neither `IFLA_PROP_LIST` nor the VF GUIDs of `IFLA_VFINFO_LIST`, so link
+ * lookups read the kernel's reply here.
  *
  * @param message The whole message, as the kernel sent it (host byte order).
  * @param context What was being looked up, for the error message.
@@ -288,14 +370,14 @@ function attributeString(payload: Uint8Array): string {
  *   `RTM_NEWLINK`.
  */
 export function parseLinkMessage(message: Uint8Array, context: ErrorContext): RawLink {
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-  const declared = message.length >= NLMSG_HDRLEN ? view.getUint32(0, true) : 0;
+  const header = messageHeader(message);
   if (
-    declared < NLMSG_HDRLEN + IFINFOMSG_SIZE || declared > message.length ||
-    view.getUint16(4, true) !== RTM_NEWLINK
+    header === null || header.length < NLMSG_HDRLEN + IFINFOMSG_SIZE ||
+    header.type !== RTM_NEWLINK
   ) {
     throw netlinkError(NleCode.ParseErr, context, () => "malformed RTM_NEWLINK reply");
   }
+  const view = payloadView(message);
   const body = NLMSG_HDRLEN;
   const link: RawLink = {
     index: view.getInt32(body + 4, true),
@@ -304,16 +386,18 @@ export function parseLinkMessage(message: Uint8Array, context: ErrorContext): Ra
     flags: view.getUint32(body + 8, true),
     address: new Uint8Array(0),
     altNames: [],
+    vfs: [],
   };
-  for (const [type, payload] of attributes(message, body + IFINFOMSG_SIZE, declared)) {
+  for (const [type, payload] of attributes(message, body + IFINFOMSG_SIZE, header.length)) {
     if (type === IFLA_IFNAME) link.name = attributeString(payload);
     else if (type === IFLA_ADDRESS) link.address = payload.slice();
-    else if (type === IFLA_MTU && payload.length >= 4) {
-      link.mtu = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
-    } else if (type === IFLA_PROP_LIST) {
+    else if (type === IFLA_MTU) link.mtu = attributeU32(payload) ?? link.mtu;
+    else if (type === IFLA_PROP_LIST) {
       for (const [inner, name] of attributes(payload, 0, payload.length)) {
         if (inner === IFLA_ALT_IFNAME) link.altNames.push(attributeString(name));
       }
+    } else if (type === IFLA_VFINFO_LIST) {
+      link.vfs = parseVfInfoList(payload);
     }
   }
   return link;
@@ -329,11 +413,9 @@ export function parseLinkMessage(message: Uint8Array, context: ErrorContext): Ra
  * const lo = sock.getLink({ name: "lo" }, { op: "Cannot look up link", subject: '"lo"' });
  * ```
  */
-export class NlSocket implements Disposable {
-  #handle: Deno.PointerObject | null;
-
-  private constructor(handle: Deno.PointerObject) {
-    this.#handle = handle;
+export class NlSocket extends LibnlSocket {
+  private constructor() {
+    super(NETLINK_ROUTE, { op: "Cannot open", subject: "a NETLINK_ROUTE socket" });
   }
 
   /**
@@ -344,39 +426,7 @@ export class NlSocket implements Disposable {
    * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
    */
   static open(): NlSocket {
-    const { core } = openLibnl();
-    const context = { op: "Cannot open", subject: "a NETLINK_ROUTE socket" };
-    const sk = unwrapPointer(core.nl_socket_alloc(), context);
-    try {
-      unwrap(core.nl_connect(sk, NETLINK_ROUTE), context);
-    } catch (error) {
-      core.nl_socket_free(sk);
-      throw error;
-    }
-    return new NlSocket(sk);
-  }
-
-  get #sk(): Deno.PointerObject {
-    if (this.#handle === null) throw new Error("NlSocket used after close()");
-    return this.#handle;
-  }
-
-  /** Whether `close()` has run. */
-  get closed(): boolean {
-    return this.#handle === null;
-  }
-
-  /** Closes the socket; idempotent. */
-  close(): void {
-    if (this.#handle === null) return;
-    const sk = this.#handle;
-    this.#handle = null;
-    openLibnl().core.nl_socket_free(sk);
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
+    return new NlSocket();
   }
 
   /**
@@ -386,12 +436,18 @@ export class NlSocket implements Disposable {
    *
    * @param query The link's ifindex or name.
    * @param context What is being looked up, for the error message.
+   * @param options `vfs`: also ask for the VF list of a PF (the kernel sends `IFLA_VFINFO_LIST`
+   *   only when `IFLA_EXT_MASK` has `RTEXT_FILTER_VF`).
    * @returns The link, or `null` when the kernel has none (ENODEV).
    * @throws {NetlinkError} For any other failure.
    */
-  getLink(query: { index: number } | { name: string }, context: ErrorContext): RawLink | null {
+  getLink(
+    query: { index: number } | { name: string },
+    context: ErrorContext,
+    options: GetLinkOptions = {},
+  ): RawLink | null {
     const { core } = openLibnl();
-    const sk = this.#sk;
+    const sk = this.sk;
     // 1. Build the request: a struct ifinfomsg with the index, or the name as an attribute.
     using msg = linkRequest(RTM_GETLINK, "index" in query ? query.index : 0, context);
     if ("name" in query) {
@@ -399,34 +455,12 @@ export class NlSocket implements Disposable {
       const attr = name.length - 1 > IFNAME_MAX ? IFLA_ALT_IFNAME : IFLA_IFNAME;
       unwrap(core.nla_put_string(msg.pointer, attr, name), context);
     }
-    unwrap(core.nl_send_auto(sk, msg.pointer), context);
-    // 2. Receive the reply through a VALID callback that copies it out. The callback runs
-    //    synchronously on this thread, inside nl_recvmsgs().
-    const replies: Uint8Array[] = [];
-    using cb = new Owned(
-      unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT), context),
-      (p) => core.nl_cb_put(p),
-    );
-    const callback = new Deno.UnsafeCallback(MESSAGE_CALLBACK, (nlMsg) => {
-      const header = nlMsg === null ? null : core.nlmsg_hdr(nlMsg);
-      if (header !== null) {
-        const length = new Deno.UnsafePointerView(header).getUint32(0);
-        replies.push(
-          new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0)),
-        );
-      }
-      return NL_OK;
-    });
-    let rc: number;
-    try {
-      unwrap(
-        core.nl_cb_set(cb.pointer, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null),
-        context,
-      );
-      rc = core.nl_recvmsgs(sk, cb.pointer);
-    } finally {
-      callback.close();
+    if (options.vfs === true) {
+      unwrap(core.nla_put_u32(msg.pointer, IFLA_EXT_MASK, RTEXT_FILTER_VF), context);
     }
+    unwrap(core.nl_send_auto(sk, msg.pointer), context);
+    // 2. Receive the reply, copied out of libnl.
+    const { rc, messages: replies } = receiveMessages(sk, context);
     // 3. A missing link is an error reply, which is also the request's ACK: nothing else comes.
     //    The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
     if (rc === -NleCode.NoDev || rc === -NleCode.ObjNotFound) return null;
@@ -455,7 +489,78 @@ export class NlSocket implements Disposable {
    */
   changeLink(index: number, change: LinkChange, context: ErrorContext): void {
     const { route } = openLibnl();
-    const sk = this.#sk;
+    this.#changeKernelLink(index, context, (changes) => {
+      if (change.name !== undefined) route.rtnl_link_set_name(changes, toCString(change.name));
+      if (change.up === true) route.rtnl_link_set_flags(changes, IFF_UP);
+      if (change.up === false) route.rtnl_link_unset_flags(changes, IFF_UP);
+      if (change.nsFd !== undefined) route.rtnl_link_set_ns_fd(changes, change.nsFd);
+    });
+  }
+
+  /**
+   * Changes one VF through its PF in one request (`rtnl_link_change` with `rtnl_link_vf_*`
+   * objects: `IFLA_VFINFO_LIST` holding `IFLA_VF_INFO`s). The caller sends at least one field.
+   *
+   * libnl sends `RTM_NEWLINK` and, when the kernel answers EOPNOTSUPP, the same request again as
+   * `RTM_SETLINK`; a driver without the handler answers EOPNOTSUPP to both.
+   *
+   * @param index The PF's ifindex.
+   * @param vf The VF index.
+   * @param write What to change.
+   * @param context What is being changed, for the error message.
+   * @throws {NetlinkError} When the PF is gone or the kernel refuses (`NLE_OPNOTSUPP` when the
+   *   PF's driver has no handler for a setting; the kernel applies the settings in the order
+   *   link state, node GUID, port GUID and stops at the first refusal).
+   */
+  changeVf(index: number, vf: number, write: VfWrite, context: ErrorContext): void {
+    const { route } = openLibnl();
+    // The IFLA_VF_INFOs. The kernel's do_setvfinfo() returns as soon as it has applied
+    //    IFLA_VF_IB_NODE_GUID, so a port GUID in the same IFLA_VF_INFO would be dropped without
+    //    an error: it gets an IFLA_VF_INFO of its own, for the same VF.
+    const infos: Array<(handle: Deno.PointerObject) => void> = [];
+    if (write.linkState !== undefined || write.nodeGuid !== undefined) {
+      const { linkState, nodeGuid } = write;
+      infos.push((handle) => {
+        if (linkState !== undefined) route.rtnl_link_vf_set_linkstate(handle, linkState);
+        if (nodeGuid !== undefined) route.rtnl_link_vf_set_ib_node_guid(handle, nodeGuid);
+      });
+    }
+    if (write.portGuid !== undefined) {
+      const { portGuid } = write;
+      infos.push((handle) => route.rtnl_link_vf_set_ib_port_guid(handle, portGuid));
+    }
+    this.#changeKernelLink(index, context, (changes) => {
+      // rtnl_link_vf_add() puts each VF object at the head of the link's list, and libnl sends
+      // the list in that order: adding them in reverse keeps link state and node GUID first.
+      for (const fill of infos.reverse()) {
+        // rtnl_link_vf_add() takes a reference of its own; this one is dropped at the block's end.
+        using info = new Owned(
+          unwrapPointer(route.rtnl_link_vf_alloc(), context),
+          (p) => route.rtnl_link_vf_put(p),
+        );
+        route.rtnl_link_vf_set_index(info.pointer, vf);
+        fill(info.pointer);
+        unwrap(route.rtnl_link_vf_add(changes, info.pointer), context);
+      }
+    });
+  }
+
+  /**
+   * Changes a link with `rtnl_link_change`, against the original as the kernel has it (see
+   * `changeLink()` for why the original matters).
+   *
+   * @param index The link's ifindex.
+   * @param context What is being changed, for the error message.
+   * @param fill Sets the changes on an empty `struct rtnl_link *`, valid only during the call.
+   * @throws {NetlinkError} When the link is gone, an allocation fails or the kernel refuses.
+   */
+  #changeKernelLink(
+    index: number,
+    context: ErrorContext,
+    fill: (changes: Deno.PointerObject) => void,
+  ): void {
+    const { route } = openLibnl();
+    const sk = this.sk;
     // 1. The original, as the kernel has it.
     const out = new BigUint64Array(1);
     unwrap(route.rtnl_link_get_kernel(sk, index, null, out), context);
@@ -465,12 +570,7 @@ export class NlSocket implements Disposable {
       unwrapPointer(route.rtnl_link_alloc(), context),
       (p) => route.rtnl_link_put(p),
     );
-    if (change.name !== undefined) {
-      route.rtnl_link_set_name(changes.pointer, toCString(change.name));
-    }
-    if (change.up === true) route.rtnl_link_set_flags(changes.pointer, IFF_UP);
-    if (change.up === false) route.rtnl_link_unset_flags(changes.pointer, IFF_UP);
-    if (change.nsFd !== undefined) route.rtnl_link_set_ns_fd(changes.pointer, change.nsFd);
+    fill(changes.pointer);
     // 3. Send them and wait for the ACK.
     unwrap(route.rtnl_link_change(sk, orig.pointer, changes.pointer, 0), context);
   }
@@ -487,7 +587,7 @@ export class NlSocket implements Disposable {
    */
   deleteAltName(index: number, altName: string, context: ErrorContext): void {
     const { core } = openLibnl();
-    const sk = this.#sk;
+    const sk = this.sk;
     using msg = linkRequest(RTM_DELLINKPROP, index, context);
     // NLA_F_NESTED is set by hand: the kernel validates IFLA_PROP_LIST strictly, and libnl 3.7's
     // nla_nest_start() does not set the flag.
@@ -525,7 +625,7 @@ export class NlSocket implements Disposable {
       using brd = parseAddress(broadcast, context);
       unwrap(route.rtnl_addr_set_broadcast(addr.pointer, brd.pointer), context);
     }
-    unwrap(route.rtnl_addr_add(this.#sk, addr.pointer, NLM_F_EXCL), context);
+    unwrap(route.rtnl_addr_add(this.sk, addr.pointer, NLM_F_EXCL), context);
   }
 
   /**
@@ -536,25 +636,16 @@ export class NlSocket implements Disposable {
    * @throws {NetlinkError} When the dump fails.
    */
   listAddresses(context: ErrorContext): AddressEntry[] {
-    const { core, route } = openLibnl();
-    const out = new BigUint64Array(1);
-    retryDumpIntr(() => route.rtnl_addr_alloc_cache(this.#sk, out), context);
-    using cache = new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_cache_free(p));
-    const entries: AddressEntry[] = [];
-    for (
-      let obj = core.nl_cache_get_first(cache.pointer);
-      obj !== null;
-      obj = core.nl_cache_get_next(obj)
-    ) {
+    const { route } = openLibnl();
+    return readDump((out) => route.rtnl_addr_alloc_cache(this.sk, out), context, (obj) => {
       const local = route.rtnl_addr_get_local(obj);
-      if (local === null) continue;
-      entries.push({
+      if (local === null) return null;
+      return {
         ifindex: route.rtnl_addr_get_ifindex(obj),
         scope: route.rtnl_addr_get_scope(obj),
         local: { ...readAddress(local), prefixLen: route.rtnl_addr_get_prefixlen(obj) },
-      });
-    }
-    return entries;
+      };
+    });
   }
 
   /**
@@ -600,7 +691,7 @@ export class NlSocket implements Disposable {
     route.rtnl_route_add_nexthop(rt.pointer, nh.pointer);
     nh.release();
     // 3. Send it and wait for the ACK.
-    unwrap(route.rtnl_route_add(this.#sk, rt.pointer, NLM_F_EXCL), context);
+    unwrap(route.rtnl_route_add(this.sk, rt.pointer, NLM_F_EXCL), context);
   }
 
   /**
@@ -612,21 +703,14 @@ export class NlSocket implements Disposable {
    * @throws {NetlinkError} When the dump fails.
    */
   listRoutes(context: ErrorContext): RouteEntry[] {
-    const { core, route } = openLibnl();
-    const out = new BigUint64Array(1);
-    retryDumpIntr(() => route.rtnl_route_alloc_cache(this.#sk, AF_UNSPEC, 0, out), context);
-    using cache = new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_cache_free(p));
+    const { route } = openLibnl();
     const metric = new Uint32Array(1);
     const readMetric = (obj: Deno.PointerObject, which: number): number | null =>
       route.rtnl_route_get_metric(obj, which, metric) < 0 ? null : metric[0] ?? null;
-    const entries: RouteEntry[] = [];
-    for (
-      let obj = core.nl_cache_get_first(cache.pointer);
-      obj !== null;
-      obj = core.nl_cache_get_next(obj)
-    ) {
+    const alloc = (out: BigUint64Array) => route.rtnl_route_alloc_cache(this.sk, AF_UNSPEC, 0, out);
+    return readDump(alloc, context, (obj): RouteEntry | null => {
       const dst = route.rtnl_route_get_dst(obj);
-      if (dst === null) continue;
+      if (dst === null) return null;
       const nexthops: NextHop[] = [];
       const count = route.rtnl_route_get_nnexthops(obj);
       for (let n = 0; n < count; n++) {
@@ -638,7 +722,7 @@ export class NlSocket implements Disposable {
           gateway: gateway === null ? null : readAddress(gateway),
         });
       }
-      entries.push({
+      return {
         table: route.rtnl_route_get_table(obj),
         type: route.rtnl_route_get_type(obj),
         scope: route.rtnl_route_get_scope(obj),
@@ -647,8 +731,7 @@ export class NlSocket implements Disposable {
         mtu: readMetric(obj, RTAX_MTU),
         advmss: readMetric(obj, RTAX_ADVMSS),
         nexthops,
-      });
-    }
-    return entries;
+      };
+    });
   }
 }

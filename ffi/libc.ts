@@ -2,9 +2,10 @@
  * Thin typed wrappers over glibc, loaded lazily with `Deno.dlopen`.
  *
  * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
- * `--allow-all`, whatever `--allow-read` grants. Reading them through libc over FFI lets the plugin
- * keep `--allow-read` and `--allow-write` scoped to its state directories; that is why the sysfs
- * layer and the netns opener read files with these wrappers instead of `Deno.readTextFile`.
+ * `--allow-all`, whatever `--allow-read` grants. Reaching them through libc over FFI lets the
+ * plugin keep `--allow-read` and `--allow-write` scoped to its state directories; that is why the
+ * sysfs layer and the netns opener read files, and the PCI driver binder writes them, with these
+ * wrappers instead of `Deno.readTextFile` and `Deno.writeTextFile`.
  *
  * Every wrapper takes and returns plain JS values, and turns a failed call into a
  * {@linkcode LibcError} built from `errno`. The layouts read here (`struct dirent`,
@@ -19,6 +20,8 @@ import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 
 /** `open()` flag: open for reading only. */
 export const O_RDONLY = 0;
+/** `open()` flag: open for writing only. */
+export const O_WRONLY = 1;
 /** `open()` flag: close the fd on `exec`, so IPAM plugins we start never inherit it. */
 export const O_CLOEXEC = 0o2000000;
 /** `setns()` namespace type of a network namespace. */
@@ -38,8 +41,10 @@ const DIRENT_NAME_OFFSET = 19;
 const STATFS_SIZE = 120;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 const ENOENT = 2;
+const EIO = 5;
 const ENOTDIR = 20;
 const EFBIG = 27;
 const ENAMETOOLONG = 36;
@@ -132,6 +137,8 @@ export interface LibcErrorInit {
   errno: number;
   /** The path it was given; `null` for calls that take an fd. */
   path: string | null;
+  /** The `strerror()` text of `errno`, e.g. `"No such device"`. */
+  reason: string;
 }
 
 /**
@@ -148,10 +155,12 @@ export class LibcError extends Error {
   readonly op: string;
   /** The path the call was given; `null` for calls that take an fd. */
   readonly path: string | null;
+  /** The `strerror()` text of `errno`, for callers that name the input their own way. */
+  readonly reason: string;
 
   /**
    * @param message The full message, naming the call and its input.
-   * @param init The call, its errno and its path.
+   * @param init The call, its errno, its path and the errno's text.
    */
   constructor(message: string, init: LibcErrorInit) {
     super(message);
@@ -159,6 +168,7 @@ export class LibcError extends Error {
     this.code = ERRNO_CODES[init.errno] ?? `E${init.errno}`;
     this.op = init.op;
     this.path = init.path;
+    this.reason = init.reason;
   }
 }
 
@@ -179,7 +189,12 @@ function libcError(
   const subject = init.subject ?? JSON.stringify(path);
   const text = libc.strerror(errno);
   const reason = text === null ? `errno ${errno}` : readCString(text);
-  return new LibcError(`Cannot ${init.op} ${subject}: ${reason}`, { op: init.op, errno, path });
+  return new LibcError(`Cannot ${init.op} ${subject}: ${reason}`, {
+    op: init.op,
+    errno,
+    path,
+    reason,
+  });
 }
 
 /** Reads `errno` now and builds the error for the call that just failed. */
@@ -265,6 +280,41 @@ export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
   } finally {
     // A read-only fd loses no data when close() fails, so its result does not matter here.
     libc.close(fd);
+  }
+}
+
+/**
+ * Writes text to an existing file in one `write()` where it can, as `echo -n text > path` does:
+ * without creating or truncating the file. Meant for sysfs attributes, whose `store` handler runs
+ * inside the `write()` and whose errors (`ENODEV`, `EBUSY`, ...) come back as its errno.
+ *
+ * @param path The file.
+ * @param text The text, written as UTF-8.
+ * @throws {LibcError} When `open()`, `write()` or `close()` fails (`code` "ENOENT" when the file
+ *   is absent, or the errno of the attribute's handler).
+ */
+export function writeText(path: string, text: string): void {
+  const libc = openLibc();
+  const bytes = encoder.encode(text);
+  const fd = open(path, O_WRONLY | O_CLOEXEC);
+  let closed = false;
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      const n = Number(
+        libc.write(fd, bytes.subarray(written), BigInt(bytes.length - written)),
+      );
+      if (n < 0) throw lastError(libc, { op: "write", path });
+      // write() of a non-empty buffer returns 0 only when nothing more will ever be taken.
+      if (n === 0) throw libcError(libc, EIO, { op: "write", path });
+      written += n;
+    }
+    // A write's error may only surface at close() (NFS, some device files): it counts here.
+    closed = true;
+    if (libc.close(fd) < 0) throw lastError(libc, { op: "close", path });
+  } finally {
+    // After a failed write the first error is the one to report; close() only releases the fd.
+    if (!closed) libc.close(fd);
   }
 }
 

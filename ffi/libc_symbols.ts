@@ -45,6 +45,14 @@ export const LIBC_SYMBOLS = {
     ],
     result: "isize",
   },
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
   readlink: {
     parameters: [
       "buffer", // const char *pathname

@@ -1,10 +1,12 @@
 /**
- * The libnl-route-3 (`libnl-route-3.so.200`) symbols the plugin calls: links, addresses, routes
- * and next hops. Grouped by the header that declares them (`<netlink/route/link.h>`,
- * `<netlink/route/addr.h>`, `<netlink/route/route.h>`, `<netlink/route/nexthop.h>`), in header
- * order. Data only: `ffi/libnl.ts` loads it.
+ * The libnl-route-3 (`libnl-route-3.so.200`) symbols the plugin calls: links, SR-IOV VFs,
+ * addresses, routes and next hops. Grouped by the header that declares them
+ * (`<netlink/route/link.h>`, `<netlink/route/link/sriov.h>`, `<netlink/route/addr.h>`,
+ * `<netlink/route/route.h>`, `<netlink/route/nexthop.h>`), in header order. Data only:
+ * `ffi/libnl.ts` loads it.
  *
- * Every symbol here exists since libnl 3.2, older than our minimum (3.4), so none is optional.
+ * Every symbol here exists since libnl 3.2 (the `rtnl_link_vf_*` ones since 3.2.29), older than
+ * our minimum (3.4), so none is optional.
  * No symbol is `nonblocking` (see `ffi/libnl_symbols.ts`).
  *
  * @module
@@ -66,6 +68,52 @@ export const LIBNL_ROUTE_SYMBOLS = {
     parameters: [
       "pointer", // struct rtnl_link *link
       "i32", // int fd
+    ],
+    result: "void",
+  },
+  // <netlink/route/link/sriov.h>
+  rtnl_link_vf_add: {
+    parameters: [
+      "pointer", // struct rtnl_link *link
+      "pointer", // struct rtnl_link_vf *vf_data (the link takes its own reference)
+    ],
+    result: "i32",
+  },
+  rtnl_link_vf_alloc: {
+    parameters: [],
+    result: "pointer", // struct rtnl_link_vf *
+  },
+  rtnl_link_vf_put: {
+    parameters: [
+      "pointer", // struct rtnl_link_vf *vf_data
+    ],
+    result: "void",
+  },
+  rtnl_link_vf_set_ib_node_guid: {
+    parameters: [
+      "pointer", // struct rtnl_link_vf *vf_data
+      "u64", // uint64_t guid
+    ],
+    result: "void",
+  },
+  rtnl_link_vf_set_ib_port_guid: {
+    parameters: [
+      "pointer", // struct rtnl_link_vf *vf_data
+      "u64", // uint64_t guid
+    ],
+    result: "void",
+  },
+  rtnl_link_vf_set_index: {
+    parameters: [
+      "pointer", // struct rtnl_link_vf *vf_data
+      "u32", // uint32_t vf_index
+    ],
+    result: "void",
+  },
+  rtnl_link_vf_set_linkstate: {
+    parameters: [
+      "pointer", // struct rtnl_link_vf *vf_data
+      "u32", // uint32_t vf_linkstate
     ],
     result: "void",
   },

@@ -106,6 +106,14 @@ export const LIBNL_SYMBOLS = {
     result: "void",
   },
   // <netlink/attr.h>
+  nla_put_u32: {
+    parameters: [
+      "pointer", // struct nl_msg *msg
+      "i32", // int attrtype
+      "u32", // uint32_t value
+    ],
+    result: "i32",
+  },
   nla_put_string: {
     parameters: [
       "pointer", // struct nl_msg *msg

@@ -13,9 +13,26 @@
  */
 
 import ipaddr from "ipaddr.js";
-import { NlSocket, type RawAddress, type RawLink, type RouteEntry } from "../../ffi/handles.ts";
+import {
+  NlSocket,
+  type RawAddress,
+  type RawLink,
+  type RawVf,
+  type RouteEntry,
+  type VfWrite,
+} from "../../ffi/handles.ts";
+import { type ErrorContext, NetlinkError, netlinkError, NleCode } from "../../ffi/unwrap.ts";
 import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
-import type { LinkInfo, Netlink, Netns, RouteSpec } from "./netlink.ts";
+import {
+  type LinkInfo,
+  type Netlink,
+  type Netns,
+  type RouteSpec,
+  type VfChange,
+  type VfLinkState,
+  type VfSettings,
+  VfSettingUnsupportedError,
+} from "./netlink.ts";
 
 /** `<linux/if.h>` */
 const IFF_UP = 0x1;
@@ -26,6 +43,10 @@ const AF_INET6 = 10;
 const RT_SCOPE_UNIVERSE = 0;
 const RT_TABLE_LOCAL = 255;
 const RTN_UNICAST = 1;
+/** `<linux/if_link.h>`: `IFLA_VF_LINK_STATE_AUTO`, `_ENABLE`, `_DISABLE`, by value. */
+const VF_LINK_STATES: readonly VfLinkState[] = ["auto", "enable", "disable"];
+/** A GUID in colon form: 8 hexadecimal bytes, most significant first. */
+const GUID = /^([0-9a-f]{2}:){7}[0-9a-f]{2}$/i;
 
 /** Quotes a name or path for a message. */
 function quote(text: string): string {
@@ -67,6 +88,60 @@ function toLinkInfo(raw: RawLink): LinkInfo {
     up: (raw.flags & IFF_UP) !== 0,
     altNames: raw.altNames,
   };
+}
+
+/**
+ * Formats a GUID as the kernel holds it (`__u64`, host order) in colon form: iproute2 and sysfs
+ * print it most significant byte first, so `0x0200000000000001n` is `02:00:00:00:00:00:00:01`.
+ */
+function formatGuid(guid: bigint): string {
+  return guid.toString(16).padStart(16, "0").replace(/(..)(?!$)/g, "$1:");
+}
+
+/** Parses a colon-form GUID into the `__u64` the kernel takes; `null` when it is not one. */
+function parseGuid(text: string): bigint | null {
+  return GUID.test(text) ? BigInt(`0x${text.replaceAll(":", "")}`) : null;
+}
+
+/** Turns the PF's `IFLA_VF_INFO` into the interface's `VfSettings`. */
+function toVfSettings(raw: RawVf): VfSettings {
+  return {
+    vf: raw.vf,
+    nodeGuid: raw.nodeGuid === null ? null : formatGuid(raw.nodeGuid),
+    portGuid: raw.portGuid === null ? null : formatGuid(raw.portGuid),
+    // A value this code does not know (a later kernel's) reads as "not reported".
+    linkState: raw.linkState === null ? null : VF_LINK_STATES[raw.linkState] ?? null,
+  };
+}
+
+/** What a `VfChange` sets, in words: `the link state and the node and port GUID`. */
+function describeVfChange(change: VfChange): string {
+  const parts: string[] = [];
+  if (change.linkState !== undefined) parts.push("the link state");
+  const node = change.nodeGuid !== undefined;
+  const port = change.portGuid !== undefined;
+  if (node && port) parts.push("the node and port GUID");
+  else if (node) parts.push("the node GUID");
+  else if (port) parts.push("the port GUID");
+  return parts.join(" and ");
+}
+
+/** Turns a `VfChange` into the numbers the kernel takes. */
+function toVfWrite(change: VfChange, context: ErrorContext): VfWrite {
+  const write: VfWrite = {};
+  for (const key of ["nodeGuid", "portGuid"] as const) {
+    const text = change[key];
+    if (text === undefined) continue;
+    const guid = parseGuid(text);
+    if (guid === null) {
+      throw netlinkError(NleCode.Inval, context, () => `invalid GUID ${quote(text)}`);
+    }
+    write[key] = guid;
+  }
+  if (change.linkState !== undefined) {
+    write.linkState = VF_LINK_STATES.indexOf(change.linkState);
+  }
+  return write;
 }
 
 /** Turns a dumped route into a `RouteSpec`, from the next hop through `index`. */
@@ -288,6 +363,68 @@ export class LibnlNetlink implements Netlink, Disposable {
       .map((entry) => toRouteSpec(entry, index));
   }
 
+  /**
+   * @param ns The namespace the PF is in.
+   * @param pfIndex The PF's ifindex.
+   * @param vf The VF index.
+   * @returns The VF's settings; `null` when the PF lists no such VF (a veth lists none). GUIDs
+   *   are `null` when the PF's driver does not report them.
+   * @throws {NetlinkError} When the PF is gone (`NLE_NODEV`) or the lookup fails.
+   */
+  vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
+    const context = {
+      op: "Cannot read the settings",
+      subject: () =>
+        `of VF ${vf} through PF ${this.#linkName(ns, pfIndex)} in netns ${quote(ns.path)}`,
+    };
+    const raw = this.#socket(ns).getLink({ index: pfIndex }, context, { vfs: true });
+    if (raw === null) throw netlinkError(NleCode.NoDev, context);
+    const entry = raw.vfs.find((candidate) => candidate.vf === vf);
+    return entry === undefined ? null : toVfSettings(entry);
+  }
+
+  /**
+   * Sends the change in one request; a change with no field sends nothing (the kernel would
+   * answer EINVAL to an empty `IFLA_VF_INFO`). Settings are applied in the order link state,
+   * node GUID, port GUID, and the kernel stops at the first it refuses: when it refuses one,
+   * those before it may have taken effect.
+   *
+   * @param ns The namespace the PF is in.
+   * @param pfIndex The PF's ifindex.
+   * @param vf The VF index.
+   * @param change What to change; GUIDs in colon form, any case.
+   * @throws {VfSettingUnsupportedError} When the kernel answers EOPNOTSUPP (the PF's driver has
+   *   no handler): `setting` is `guid` when the change has a GUID, else `link_state`.
+   * @throws {NetlinkError} `NLE_INVAL` for a GUID that is not in colon form, and any other
+   *   refusal, named by VF, PF and namespace.
+   */
+  setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void {
+    const context = {
+      op: `Cannot set ${describeVfChange(change)}`,
+      subject: () =>
+        `of VF ${vf} through PF ${this.#linkName(ns, pfIndex)} in netns ${quote(ns.path)}`,
+    };
+    // The socket first, so that an error about the change can name the PF.
+    const socket = this.#socket(ns);
+    const write = toVfWrite(change, context);
+    if (Object.keys(write).length === 0) return;
+    try {
+      socket.changeVf(pfIndex, vf, write, context);
+    } catch (error) {
+      if (!(error instanceof NetlinkError) || error.code !== NleCode.OpNotSupp) throw error;
+      const setting = change.nodeGuid !== undefined || change.portGuid !== undefined
+        ? "guid"
+        : "link_state";
+      const reason = error.message.slice(`${error.op} ${error.subject}: `.length);
+      throw new VfSettingUnsupportedError(
+        setting,
+        this.#rawLinkName(ns, pfIndex) ?? String(pfIndex),
+        `${error.op} ${error.subject}: the PF's driver does not support it (${reason})`,
+        { cause: error },
+      );
+    }
+  }
+
   /** The socket bound to `ns`, opened inside it on first use. */
   #socket(ns: Netns): NlSocket {
     let socket = this.#sockets.get(ns);
@@ -300,11 +437,16 @@ export class LibnlNetlink implements Netlink, Disposable {
 
   /** The quoted name of a link for an error message, or its index when it cannot be had. */
   #linkName(ns: Netns, index: number): string {
+    const name = this.#rawLinkName(ns, index);
+    return name === null ? `with index ${index}` : quote(name);
+  }
+
+  /** The name of a link, or `null` when it cannot be had; never throws. */
+  #rawLinkName(ns: Netns, index: number): string | null {
     try {
-      const raw = this.#sockets.get(ns)?.getLink({ index }, { op: "", subject: "" }) ?? null;
-      return raw === null ? `with index ${index}` : quote(raw.name);
+      return this.#sockets.get(ns)?.getLink({ index }, { op: "", subject: "" })?.name ?? null;
     } catch {
-      return `with index ${index}`;
+      return null;
     }
   }
 }

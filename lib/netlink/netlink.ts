@@ -23,6 +23,59 @@ export interface LinkInfo {
   altNames: string[];
 }
 
+/** `IFLA_VF_LINK_STATE`, by the names of the `link_state` config field. */
+export type VfLinkState = "auto" | "enable" | "disable";
+
+/** VF N's settings as its PF reports them in `IFLA_VFINFO_LIST`. */
+export interface VfSettings {
+  /** The VF index. */
+  vf: number;
+  /**
+   * `IFLA_VF_IB_NODE_GUID`, lower-case colon form (`02:00:00:00:00:00:00:01`); `null` when the
+   * PF's driver does not report VF GUIDs (it has no `ndo_get_vf_guid`).
+   */
+  nodeGuid: string | null;
+  /** `IFLA_VF_IB_PORT_GUID`, as `nodeGuid`. */
+  portGuid: string | null;
+  /** `IFLA_VF_LINK_STATE`; `null` when the PF does not report it. */
+  linkState: VfLinkState | null;
+}
+
+/** A change to VF N made through its PF, in one `RTM_SETLINK`; absent fields are left alone. */
+export interface VfChange {
+  /** Colon form, any case. */
+  nodeGuid?: string;
+  portGuid?: string;
+  linkState?: VfLinkState;
+}
+
+/** Which VF setting a PF's driver refused. */
+export type VfSetting = "guid" | "link_state";
+
+/**
+ * Thrown by `Netlink.setVf` when the PF's driver has no handler for a setting: the kernel's
+ * EOPNOTSUPP to a well-formed request (an Ethernet PF, a veth, a driver without SR-IOV GUIDs).
+ */
+export class VfSettingUnsupportedError extends Error {
+  override name = "VfSettingUnsupportedError";
+  /** The setting that was refused. */
+  readonly setting: VfSetting;
+  /** The PF's netdev name. */
+  readonly pf: string;
+
+  /**
+   * @param setting the refused setting
+   * @param pf the PF's netdev name
+   * @param message the full message
+   * @param options `cause`
+   */
+  constructor(setting: VfSetting, pf: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.setting = setting;
+    this.pf = pf;
+  }
+}
+
 /** A route to add in a namespace: the route of an IPAM result, as it is. */
 export type RouteSpec = ResultRoute;
 
@@ -79,4 +132,15 @@ export interface Netlink {
   addRoute(ns: Netns, index: number, route: RouteSpec): void;
   /** The routes through a link in the main table (and the tables named by the caller). */
   listRoutes(ns: Netns, index: number): RouteSpec[];
+  /**
+   * VF `vf`'s settings as the PF at `pfIndex` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
+   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF.
+   */
+  vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null;
+  /**
+   * Changes VF `vf` through the PF at `pfIndex` (`IFLA_VFINFO_LIST`/`IFLA_VF_INFO` with
+   * `IFLA_VF_IB_NODE_GUID`, `IFLA_VF_IB_PORT_GUID`, `IFLA_VF_LINK_STATE`). A new GUID reaches
+   * the VF only when its driver is rebound. Throws `VfSettingUnsupportedError` on EOPNOTSUPP.
+   */
+  setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void;
 }

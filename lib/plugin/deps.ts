@@ -1,5 +1,7 @@
 import type { Ipam } from "../ipam/ipam.ts";
 import type { Netlink } from "../netlink/netlink.ts";
+import type { PciDriver } from "../netlink/pci_driver.ts";
+import type { Rdma } from "../netlink/rdma.ts";
 import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 
@@ -7,10 +9,17 @@ import type { Sysfs } from "../sysfs/sysfs.ts";
 export interface Deps {
   sysfs: Sysfs;
   netlink: Netlink;
+  /** Driver unbind/bind, for the rebind that makes a new VF GUID take effect. */
+  pciDriver: PciDriver;
+  rdma: Rdma;
   ipam: Ipam;
   store: Store;
   /** Receives log lines (stderr in production). */
   log: (line: string) => void;
   /** How long to wait for a device lock before answering "try again later". */
   lockTimeoutMs: number;
+  /** How long to wait for a VF's netdev to come back after its driver is rebound. */
+  netdevTimeoutMs: number;
+  /** Waits `ms` milliseconds (a timer in production, instant in the in-memory tests). */
+  sleep: (ms: number) => Promise<void>;
 }

@@ -4,12 +4,29 @@ import {
   type Netns,
   NetnsError,
   type RouteSpec,
+  type VfChange,
+  type VfLinkState,
+  type VfSettings,
+  VfSettingUnsupportedError,
 } from "../../lib/netlink/netlink.ts";
+import type { PciDriver } from "../../lib/netlink/pci_driver.ts";
+import { type Rdma, RdmaError, type RdmaNetnsMode } from "../../lib/netlink/rdma.ts";
 import type { Sysfs } from "../../lib/sysfs/sysfs.ts";
 import { Faults } from "./faults.ts";
 
 /** The host namespace's path in the in-memory kernel. */
 export const HOST_NETNS = "/proc/self/ns/net";
+
+/** The InfiniBand driver: the only one whose probe creates a netdev and an RDMA device. */
+const MLX5_CORE = "mlx5_core";
+
+/** The MTU mlx5 gives a new IPoIB netdev. */
+const IPOIB_MTU = 4092;
+
+/** QPN flags and GID prefix: the first 12 bytes of an IPoIB link address. */
+const IPOIB_PREFIX = "00:00:10:87:fe:80:00:00:00:00:00:00";
+
+const GUID_RE = /^([0-9a-f]{2}:){7}[0-9a-f]{2}$/i;
 
 interface FakeLink extends LinkInfo {
   addresses: string[];
@@ -18,53 +35,190 @@ interface FakeLink extends LinkInfo {
   pci?: string;
 }
 
+/** A device's node and port GUID, lower-case colon form (`02:00:00:00:00:00:00:01`). */
+export interface Guids {
+  nodeGuid: string;
+  portGuid: string;
+}
+
+/** What a PF's driver can do with its VF table; see {@link FakeKernel.addPf}. */
+export interface FakePfOptions {
+  /** Whether `setVf` may change VF GUIDs (`ndo_set_vf_guid`); default true. */
+  vfGuids?: boolean;
+  /** Whether `setVf` may change a VF's link state (`ndo_set_vf_link_state`); default true. */
+  vfLinkState?: boolean;
+  /** Whether `vfSettings` reports VF GUIDs (`ndo_get_vf_guid`); default true. */
+  reportsGuids?: boolean;
+}
+
+interface FakeVf {
+  pf: string;
+  index: number;
+  linkState: VfLinkState;
+}
+
 interface FakePci {
   physfn?: string;
   virtfns?: string[];
   driver: string | null;
-  rdma: { name: string; nodeGuid: string }[];
+  /** For a PF: what its driver can do with VF settings. */
+  pfOptions?: Required<FakePfOptions>;
+  /** For a VF: its index and link state in the PF's VF table. */
+  vf?: FakeVf;
+  /**
+   * The GUIDs the driver reads at its next probe: a VF's entry in its PF's VF table, or a PF's
+   * own. `setVf` changes them for a VF; the VF's netdev and RDMA device see them only after a
+   * rebind, as with mlx5.
+   */
+  guids: Guids;
+  /** The GUIDs the bound driver read at its last probe; `null` when mlx5 does not hold it. */
+  probed: Guids | null;
+  /** First 12 bytes of its IPoIB link address, kept across rebinds. */
+  addressPrefix: string;
+  /** The name it had when the node was built: what a persistent-name udev rule gives back. */
+  bootName: string | null;
+  /** Bumped when its netdev is destroyed, so a netdev creation scheduled before is dropped. */
+  epoch: number;
+}
+
+interface FakeRdmaDevice {
+  name: string;
+  pci: string;
+  /** The namespace it belongs to (exclusive mode). */
+  netns: string;
+  nodeGuid: string;
 }
 
 /** A description of one VF for {@link FakeKernel.addPf}. */
 export interface FakeVfSpec {
   pci: string;
   netdev: string;
-  /** IPoIB link address (20 bytes); a default is derived from the index. */
+  /**
+   * IPoIB link address (20 bytes); its last 8 bytes are the port GUID. Derived from the port
+   * GUID by default.
+   */
   address?: string;
   up?: boolean;
   altNames?: string[];
+  /** Node GUID in the VF table and as probed; derived from a node-wide VF number by default. */
+  nodeGuid?: string;
+  /** Port GUID in the VF table and as probed; derived as `nodeGuid` is. */
+  portGuid?: string;
+  /** `IFLA_VF_LINK_STATE` in the VF table; `auto` by default. */
+  linkState?: VfLinkState;
 }
 
-class KernelError extends Error {
+/**
+ * A udev rule for new netdevs: given the PCI address and the name the kernel gave, the name to
+ * rename it to, or `null` to leave it.
+ */
+export type UdevRule = (pci: string, kernelName: string) => string | null;
+
+/** A VF's state, comparable across rebinds (which change ifindexes and RDMA device names). */
+export interface VfView {
+  driver: string | null;
+  /** The namespace its netdev is in; `null` when it has none. */
+  netns: string | null;
+  netdev: string | null;
+  up: boolean | null;
+  /** The VF table entry, as the PF holds it. */
+  nodeGuid: string;
+  portGuid: string;
+  linkState: VfLinkState;
+  /** The GUIDs its driver read at its last probe: what its netdev and RDMA device carry. */
+  probed: Guids | null;
+  /** The namespace its RDMA device is in; `null` when it has none. */
+  rdmaNetns: string | null;
+}
+
+/** The node, reduced to what must be the same before and after an ADD that failed or ADD+DEL. */
+export interface NodeView {
+  /** Link names per namespace, sorted. */
+  links: Record<string, string[]>;
+  /** Every VF by PCI address. */
+  vfs: Record<string, VfView>;
+}
+
+/** An errno from the in-memory kernel; the message ends with the errno's name. */
+export class KernelError extends Error {
   override name = "KernelError";
-  constructor(readonly errno: string, message: string) {
+  /** The errno's name, e.g. `EBUSY`. */
+  readonly errno: string;
+
+  /**
+   * @param errno the errno's name
+   * @param message what was attempted
+   */
+  constructor(errno: string, message: string) {
     super(`${message}: ${errno}`);
+    this.errno = errno;
   }
 }
 
-function ipoibAddress(n: number): string {
-  const tail = n.toString(16).padStart(4, "0");
-  return `00:00:10:87:fe:80:00:00:00:00:00:00:02:00:00:00:00:00:${tail.slice(0, 2)}:${
-    tail.slice(2)
-  }`;
+/** `02:00:00:00:00:00:00:01` to the sysfs `node_guid` form `0200:0000:0000:0001`. */
+function sysfsGuid(guid: string): string {
+  return guid.replaceAll(":", "").match(/.{4}/g)!.join(":");
+}
+
+/** The default GUIDs of the n-th device of the node: node and port differ, so a swap shows. */
+function defaultGuids(n: number): Guids {
+  const hex = n.toString(16).padStart(4, "0");
+  const tail = `${hex.slice(0, 2)}:${hex.slice(2)}`;
+  return { nodeGuid: `02:00:00:00:00:01:${tail}`, portGuid: `02:00:00:00:00:00:${tail}` };
+}
+
+/** What a change sets, in words, as LibnlNetlink names it. */
+function describeVfChange(change: VfChange): string {
+  const parts: string[] = [];
+  if (change.linkState !== undefined) parts.push("the link state");
+  const node = change.nodeGuid !== undefined;
+  const port = change.portGuid !== undefined;
+  if (node && port) parts.push("the node and port GUID");
+  else if (node) parts.push("the node GUID");
+  else if (port) parts.push("the port GUID");
+  return parts.join(" and ");
+}
+
+function normalizeGuid(guid: string, what: string): string {
+  if (!GUID_RE.test(guid)) throw new KernelError("EINVAL", `${what} ${guid}`);
+  return guid.toLowerCase();
 }
 
 /**
  * An in-memory kernel for the plugin tier: namespaces with links (names, altnames, up flag,
- * addresses, routes) and a PCI tree of PFs and VFs, behind the same `Netlink` and `Sysfs`
- * interfaces the plugin uses. It enforces the kernel rules the plugin must respect (unique
- * names including altnames, rename only while down, addresses flushed on a namespace move,
- * physical links returned to the host when their namespace dies) and fails the N-th mutating
- * operation on request.
+ * addresses, routes), a PCI tree of PFs and VFs with the PF's VF table (GUIDs, link state),
+ * driver binding, and RDMA devices with their namespaces, behind the same `Netlink`, `Sysfs`,
+ * `PciDriver` and `Rdma` interfaces the plugin uses.
+ *
+ * It enforces the kernel rules the plugin must respect: unique names including altnames, rename
+ * only while down, addresses flushed on a namespace move, physical links and RDMA devices
+ * returned to the host when their namespace dies; a VF GUID set through the PF reaches the VF
+ * only when mlx5 probes it again (unbind, bind), and the probe makes a new netdev (`ib<N>`, new
+ * ifindex, down, in the host) and a new RDMA device (`mlx5_<k>`); moving an RDMA device
+ * recreates its IPoIB netdev in the host. It fails the N-th mutating operation on request, and
+ * keeps a fake clock that `sleep` advances, so waits for a netdev cost no wall time.
  */
-export class FakeKernel implements Netlink, Sysfs {
+export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   readonly faults: Faults;
   readonly #namespaces = new Map<string, Map<number, FakeLink>>();
   readonly #pci = new Map<string, FakePci>();
+  readonly #rdma: FakeRdmaDevice[] = [];
   /** Paths that exist but are not namespaces. */
   readonly #plainFiles = new Set<string>();
+  /** Work the kernel or udev does later, on the fake clock. */
+  readonly #timers: { at: number; run: () => void }[] = [];
   #nextIndex = 1;
   #nextFd = 100;
+  /** ib_core numbers RDMA devices node-wide and never reuses a name while the node runs. */
+  #nextRdma = 0;
+  /** Devices added so far, for default GUIDs. */
+  #devices = 0;
+  #rdmaMode: RdmaNetnsMode | "unsupported" = "exclusive";
+  #rdmaMoveRecreatesNetdev = true;
+  #udev: UdevRule | null = null;
+  #netdevDelayMs = 0;
+  #udevDelayMs = 0;
+  #now = 0;
 
   /** @param faults shared with the fake IPAM so one counter covers the whole ADD */
   constructor(faults = new Faults()) {
@@ -92,11 +246,14 @@ export class FakeKernel implements Netlink, Sysfs {
   }
 
   /**
-   * Destroys a namespace: its physical links go back to the host (renamed `dev<ifindex>` when
-   * their name is taken there), as the kernel does; virtual links die with it.
+   * Destroys a namespace as the kernel does: its RDMA devices go back to the host first (ib_core's
+   * pernet exit runs before the netdev core's; in exclusive mode that recreates their IPoIB
+   * netdevs in the host), then its physical links go back to the host (renamed `dev<ifindex>`
+   * when their name is taken there); virtual links die with it.
    */
   deleteNetns(path: string): void {
     const links = this.#ns(path);
+    for (const dev of this.#rdma.filter((d) => d.netns === path)) this.#moveRdma(dev, HOST_NETNS);
     this.#namespaces.delete(path);
     for (const link of links.values()) {
       if (link.pci === undefined) continue;
@@ -118,44 +275,152 @@ export class FakeKernel implements Netlink, Sysfs {
     return index;
   }
 
-  /** Adds a PF with netdev `pfName` and its VFs (netdevs in the host, drivers `mlx5_core`). */
-  addPf(pfPci: string, pfName: string, vfs: FakeVfSpec[]): void {
-    this.#pci.set(pfPci, { driver: "mlx5_core", rdma: [], virtfns: vfs.map((v) => v.pci) });
-    this.addLink(HOST_NETNS, {
-      name: pfName,
-      mtu: 4092,
-      address: ipoibAddress(0),
-      up: true,
-      pci: pfPci,
+  /**
+   * Adds a PF with netdev `pfName`, its RDMA device and its VFs (netdevs and RDMA devices in the
+   * host, drivers `mlx5_core`, the VF table agreeing with what each VF probed).
+   *
+   * @param pfPci the PF's PCI address
+   * @param pfName the PF's netdev
+   * @param vfs the VFs, VF 0 first
+   * @param options what the PF's driver can do with its VF table (all true by default)
+   * @throws {Error} when a VF's `address` and `portGuid` disagree
+   */
+  addPf(pfPci: string, pfName: string, vfs: FakeVfSpec[], options: FakePfOptions = {}): void {
+    this.#pci.set(pfPci, {
+      ...this.#newDevice(pfName, defaultGuids(this.#devices++), IPOIB_PREFIX),
+      virtfns: vfs.map((v) => v.pci),
+      pfOptions: { vfGuids: true, vfLinkState: true, reportsGuids: true, ...options },
     });
-    vfs.forEach((vf, i) => {
+    this.#probe(pfPci, MLX5_CORE, { name: pfName, up: true, altNames: [] });
+    vfs.forEach((vf, index) => {
+      const defaults = defaultGuids(this.#devices++);
+      const fromAddress = vf.address?.toLowerCase().slice(36);
+      if (fromAddress !== undefined && vf.portGuid !== undefined && vf.portGuid !== fromAddress) {
+        throw new Error(`FakeVfSpec ${vf.pci}: address ${vf.address} and portGuid disagree`);
+      }
+      const guids = {
+        nodeGuid: normalizeGuid(vf.nodeGuid ?? defaults.nodeGuid, "node_guid"),
+        portGuid: normalizeGuid(vf.portGuid ?? fromAddress ?? defaults.portGuid, "port_guid"),
+      };
       this.#pci.set(vf.pci, {
+        ...this.#newDevice(vf.netdev, guids, vf.address?.slice(0, 35) ?? IPOIB_PREFIX),
         physfn: pfPci,
-        driver: "mlx5_core",
-        rdma: [{
-          name: `mlx5_${i + 2}`,
-          nodeGuid: `0200:0000:0000:00${(i + 1).toString(16).padStart(2, "0")}`,
-        }],
+        vf: { pf: pfPci, index, linkState: vf.linkState ?? "auto" },
       });
-      this.addLink(HOST_NETNS, {
+      this.#probe(vf.pci, MLX5_CORE, {
         name: vf.netdev,
-        mtu: 4092,
-        address: vf.address ?? ipoibAddress(i + 1),
         up: vf.up ?? false,
         altNames: vf.altNames ?? [],
-        pci: vf.pci,
       });
     });
   }
 
-  /** Adds a PCI device that is not a VF (a PF without SR-IOV, say) with optional netdevs. */
-  addPlainPci(pci: string, driver: string | null): void {
-    this.#pci.set(pci, { driver, rdma: [] });
+  /** Changes what a PF's driver can do with its VF table. */
+  setPfOptions(pfPci: string, options: FakePfOptions): void {
+    const pf = this.#pciDev(pfPci).pfOptions;
+    if (pf === undefined) throw new Error(`${pfPci} is not a PF`);
+    Object.assign(pf, options);
   }
 
-  /** Binds a PCI device to a driver (or unbinds it with `null`); VF netdevs vanish when unbound. */
+  /**
+   * Sets a VF's table entry and what its driver probed, as if the node had booted that way (an
+   * all-zero GUID is what a VF that was never given one has): its netdev's address and its RDMA
+   * device's `node_guid` follow.
+   */
+  setBootGuids(pci: string, guids: Partial<Guids>): void {
+    const dev = this.#pciDev(pci);
+    dev.guids = {
+      nodeGuid: normalizeGuid(guids.nodeGuid ?? dev.guids.nodeGuid, "node_guid"),
+      portGuid: normalizeGuid(guids.portGuid ?? dev.guids.portGuid, "port_guid"),
+    };
+    if (dev.probed === null) return;
+    dev.probed = { ...dev.guids };
+    for (const link of this.#linksOf(pci)) link.address = this.#address(dev);
+    for (const rdma of this.#rdma.filter((d) => d.pci === pci)) rdma.nodeGuid = dev.guids.nodeGuid;
+  }
+
+  /** Adds a PCI device that is not a VF (a PF without SR-IOV, say), without netdev. */
+  addPlainPci(pci: string, driver: string | null): void {
+    this.#pci.set(pci, {
+      ...this.#newDevice(null, defaultGuids(this.#devices++), IPOIB_PREFIX),
+      driver,
+    });
+  }
+
+  /**
+   * Binds a PCI device to a driver (or unbinds it with `null`) at once, as world building: the
+   * old driver's netdev and RDMA device vanish; `mlx5_core` makes new ones (see `bind`), any
+   * other driver (`vfio-pci`) none. Nothing happens when the driver is already the one bound.
+   */
   setDriver(pci: string, driver: string | null): void {
-    this.#pciDev(pci).driver = driver;
+    const dev = this.#pciDev(pci);
+    if (dev.driver === driver) return;
+    this.#detach(pci);
+    if (driver !== null) this.#probe(pci, driver, null);
+  }
+
+  /**
+   * Sets the RDMA subsystem's netns mode, or makes RDMA netlink absent (`unsupported`, as
+   * without `ib_core`).
+   *
+   * @throws {Error} when leaving exclusive mode while an RDMA device is outside the host (the
+   * kernel refuses with EBUSY)
+   */
+  setRdmaMode(mode: RdmaNetnsMode | "unsupported"): void {
+    if (mode !== "exclusive" && this.#rdma.some((d) => d.netns !== HOST_NETNS)) {
+      throw new Error(`cannot switch RDMA to ${mode}: devices are outside the host`);
+    }
+    this.#rdmaMode = mode;
+  }
+
+  /** Whether moving an RDMA device recreates its IPoIB netdev in the host (true by default). */
+  setRdmaMoveRecreatesNetdev(on: boolean): void {
+    this.#rdmaMoveRecreatesNetdev = on;
+  }
+
+  /**
+   * What udev does with a new netdev: `none` (the kernel's `ib<N>` stays; the default),
+   * `persistent` (it gets back the name it had when the node was built, as a persistent-name
+   * rule does), or any rule.
+   */
+  setUdevRename(rule: "none" | "persistent" | UdevRule): void {
+    this.#udev = rule === "none"
+      ? null
+      : rule === "persistent"
+      ? (pci) => this.#pci.get(pci)?.bootName ?? null
+      : rule;
+  }
+
+  /**
+   * Delays, on the fake clock, from a probe (bind, RDMA move) to the new netdev, and from the
+   * new netdev to udev's rename; both 0 by default. `Infinity` means never.
+   */
+  setProbeTiming(timing: { netdevDelayMs?: number; udevDelayMs?: number }): void {
+    this.#netdevDelayMs = timing.netdevDelayMs ?? this.#netdevDelayMs;
+    this.#udevDelayMs = timing.udevDelayMs ?? this.#udevDelayMs;
+  }
+
+  /** The fake clock, in milliseconds since the kernel was made. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /**
+   * Advances the fake clock by `ms`, running what the kernel and udev do meanwhile; resolves at
+   * once. Pass it as `Deps.sleep`.
+   */
+  sleep(ms: number): Promise<void> {
+    const end = this.#now + ms;
+    for (;;) {
+      this.#timers.sort((a, b) => a.at - b.at);
+      const next = this.#timers[0];
+      if (next === undefined || next.at > end) break;
+      this.#timers.shift();
+      this.#now = next.at;
+      next.run();
+    }
+    this.#now = end;
+    return Promise.resolve();
   }
 
   /** A deep, comparable copy of every namespace's links. */
@@ -172,6 +437,45 @@ export class FakeKernel implements Netlink, Sysfs {
   /** The links of one namespace, by name. */
   linksIn(ns: string): Map<string, FakeLink> {
     return new Map([...this.#ns(ns).values()].map((l) => [l.name, structuredClone(l)]));
+  }
+
+  /** Names of the RDMA devices in a namespace (whatever the mode), sorted. */
+  rdmaIn(ns: string): string[] {
+    return this.#rdma.filter((d) => d.netns === ns).map((d) => d.name).sort();
+  }
+
+  /** One VF's state, comparable across rebinds. */
+  vfView(pci: string): VfView {
+    const dev = this.#pciDev(pci);
+    if (dev.vf === undefined) throw new Error(`${pci} is not a VF`);
+    let netdev: { ns: string; link: FakeLink } | null = null;
+    for (const [ns, links] of this.#namespaces) {
+      for (const link of links.values()) if (link.pci === pci) netdev = { ns, link };
+    }
+    return {
+      driver: dev.driver,
+      netns: netdev?.ns ?? null,
+      netdev: netdev?.link.name ?? null,
+      up: netdev?.link.up ?? null,
+      nodeGuid: dev.guids.nodeGuid,
+      portGuid: dev.guids.portGuid,
+      linkState: dev.vf.linkState,
+      probed: dev.probed === null ? null : { ...dev.probed },
+      rdmaNetns: this.#rdma.find((d) => d.pci === pci)?.netns ?? null,
+    };
+  }
+
+  /** Link names per namespace and every VF's {@link VfView}: compare it before and after. */
+  view(): NodeView {
+    const links: Record<string, string[]> = {};
+    for (const path of [...this.#namespaces.keys()].sort()) {
+      links[path] = [...this.#ns(path).values()].map((l) => l.name).sort();
+    }
+    const vfs: Record<string, VfView> = {};
+    for (const [pci, dev] of [...this.#pci].sort(([a], [b]) => a.localeCompare(b))) {
+      if (dev.vf !== undefined) vfs[pci] = this.vfView(pci);
+    }
+    return { links, vfs };
   }
 
   // ---- Netlink ----
@@ -283,6 +587,118 @@ export class FakeKernel implements Netlink, Sysfs {
     return this.#link(ns, index).routes.map((r) => ({ ...r }));
   }
 
+  vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
+    const pf = this.#pfOf(this.#link(ns, pfIndex));
+    const vfDev = this.#vfDev(pf, vf);
+    if (pf === null || vfDev === null) return null;
+    const reports = pf.dev.pfOptions!.reportsGuids;
+    return {
+      vf,
+      nodeGuid: reports ? vfDev.guids.nodeGuid : null,
+      portGuid: reports ? vfDev.guids.portGuid : null,
+      linkState: vfDev.vf!.linkState,
+    };
+  }
+
+  setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void {
+    const link = this.#link(ns, pfIndex);
+    const parts = [
+      change.linkState === undefined ? [] : [`link_state ${change.linkState}`],
+      change.nodeGuid === undefined ? [] : [`node_guid ${change.nodeGuid}`],
+      change.portGuid === undefined ? [] : [`port_guid ${change.portGuid}`],
+    ].flat();
+    this.faults.step(`set vf ${vf} ${parts.join(" ")} via ${link.name} in ${ns.path}`);
+    const pf = this.#pfOf(link);
+    const vfDev = this.#vfDev(pf, vf);
+    if (pf === null || vfDev === null) {
+      throw new KernelError("EINVAL", `set vf ${vf} via ${link.name}`);
+    }
+    const guids = {
+      nodeGuid: normalizeGuid(change.nodeGuid ?? vfDev.guids.nodeGuid, "node_guid"),
+      portGuid: normalizeGuid(change.portGuid ?? vfDev.guids.portGuid, "port_guid"),
+    };
+    // As LibnlNetlink, which cannot tell which attribute the kernel refused: `guid` whenever
+    // the change has one.
+    const unsupported = () =>
+      new VfSettingUnsupportedError(
+        change.nodeGuid !== undefined || change.portGuid !== undefined ? "guid" : "link_state",
+        link.name,
+        `Cannot set ${
+          describeVfChange(change)
+        } of VF ${vf} through PF "${link.name}" in netns "${ns.path}": the PF's driver does not support it (Operation not supported)`,
+      );
+    // In the order of the kernel's do_setvfinfo(), which stops at the first error and keeps
+    // what it already applied: a refused GUID leaves a new link state in place.
+    if (change.linkState !== undefined) {
+      if (!pf.dev.pfOptions!.vfLinkState) throw unsupported();
+      vfDev.vf!.linkState = change.linkState;
+    }
+    if (change.nodeGuid !== undefined || change.portGuid !== undefined) {
+      if (!pf.dev.pfOptions!.vfGuids) throw unsupported();
+      vfDev.guids = guids;
+    }
+  }
+
+  // ---- PciDriver ----
+
+  unbind(pci: string, driver: string): void {
+    this.faults.step(`unbind ${pci} from ${driver}`);
+    // The kernel answers ENODEV when the device is not bound to the driver written to.
+    if (this.#pci.get(pci)?.driver !== driver) {
+      throw new KernelError("ENODEV", `unbind ${pci} from ${driver}`);
+    }
+    this.#detach(pci);
+  }
+
+  bind(pci: string, driver: string): void {
+    this.faults.step(`bind ${pci} to ${driver}`);
+    // The kernel answers ENODEV for no such device, EBUSY for one bound already.
+    const dev = this.#pci.get(pci);
+    if (dev === undefined) throw new KernelError("ENODEV", `bind ${pci} to ${driver}`);
+    if (dev.driver !== null) throw new KernelError("EBUSY", `bind ${pci} to ${driver}`);
+    this.#probe(pci, driver, null);
+  }
+
+  // ---- Rdma ----
+
+  netnsMode(): RdmaNetnsMode {
+    if (this.#rdmaMode === "unsupported") {
+      throw this.#noRdmaNetlink("Cannot read the RDMA netns mode");
+    }
+    return this.#rdmaMode;
+  }
+
+  devices(ns: Netns): string[] {
+    this.#open(ns);
+    if (this.#rdmaMode === "unsupported") {
+      throw this.#noRdmaNetlink(`Cannot list RDMA devices in netns "${ns.path}"`);
+    }
+    // In shared mode every namespace sees every device.
+    return this.#rdma.filter((d) => this.#rdmaMode === "shared" || d.netns === ns.path)
+      .map((d) => d.name).sort();
+  }
+
+  moveDevice(from: Netns, name: string, to: Netns): void {
+    this.#open(from);
+    this.#open(to);
+    this.faults.step(`move rdma ${name} from ${from.path} to ${to.path}`);
+    const what =
+      `Cannot move RDMA device "${name}" from netns "${from.path}" to netns "${to.path}"`;
+    if (this.#rdmaMode === "unsupported") throw this.#noRdmaNetlink(what);
+    const dev = this.#rdma.find((d) =>
+      d.name === name && (this.#rdmaMode === "shared" || d.netns === from.path)
+    );
+    if (dev === undefined) {
+      throw new RdmaError("not-found", `RDMA device "${name}" is not in netns "${from.path}"`);
+    }
+    // ib_device_set_netns_put() refuses in shared mode.
+    if (this.#rdmaMode === "shared") {
+      throw new RdmaError("io", `${what}: Operation not supported`);
+    }
+    if (dev.netns === to.path) return;
+    this.#moveRdma(dev, to.path);
+  }
+
   // ---- Sysfs ----
 
   deviceExists(pci: string): boolean {
@@ -300,7 +716,6 @@ export class FakeKernel implements Netlink, Sysfs {
 
   netdevs(pci: string): string[] {
     // sysfs shows the netdevs of the namespace that mounted it: the host's.
-    if (this.#pci.get(pci)?.driver === null) return [];
     return [...this.#ns(HOST_NETNS).values()].filter((l) => l.pci === pci).map((l) => l.name)
       .sort();
   }
@@ -310,14 +725,145 @@ export class FakeKernel implements Netlink, Sysfs {
   }
 
   rdmaDevices(pci: string): string[] {
-    return (this.#pci.get(pci)?.rdma ?? []).map((r) => r.name);
+    // The infiniband class is namespace-tagged: the host's sysfs shows the host's devices only.
+    return this.#rdma.filter((d) => d.pci === pci && d.netns === HOST_NETNS).map((d) => d.name)
+      .sort();
   }
 
   rdmaNodeGuid(pci: string, rdmaDevice: string): string | null {
-    return this.#pci.get(pci)?.rdma.find((r) => r.name === rdmaDevice)?.nodeGuid ?? null;
+    const dev = this.#rdma.find((d) =>
+      d.pci === pci && d.name === rdmaDevice && d.netns === HOST_NETNS
+    );
+    return dev === undefined ? null : sysfsGuid(dev.nodeGuid);
   }
 
   // ---- internals ----
+
+  #newDevice(bootName: string | null, guids: Guids, addressPrefix: string): FakePci {
+    return { driver: null, guids, probed: null, addressPrefix, bootName, epoch: 0 };
+  }
+
+  /**
+   * A driver's probe. mlx5 reads the GUIDs from the VF table and registers an RDMA device
+   * (a new name) and an IPoIB netdev in the host; other drivers (vfio-pci) make neither.
+   *
+   * @param boot when building the node: the netdev as it is at boot, made at once
+   */
+  #probe(
+    pci: string,
+    driver: string,
+    boot: Pick<FakeLink, "name" | "up" | "altNames"> | null,
+  ): void {
+    const dev = this.#pciDev(pci);
+    dev.driver = driver;
+    if (driver !== MLX5_CORE) return;
+    dev.probed = { ...dev.guids };
+    this.#rdma.push({
+      name: `mlx5_${this.#nextRdma++}`,
+      pci,
+      netns: HOST_NETNS,
+      nodeGuid: dev.probed.nodeGuid,
+    });
+    if (boot === null) this.#spawnNetdev(pci);
+    else this.#addNetdev(pci, dev, boot);
+  }
+
+  /** Destroys a device's netdev (wherever it is) and RDMA device, and forgets its driver. */
+  #detach(pci: string): void {
+    const dev = this.#pciDev(pci);
+    this.#destroyNetdevs(pci);
+    for (let i = this.#rdma.length - 1; i >= 0; i--) {
+      if (this.#rdma[i]!.pci === pci) this.#rdma.splice(i, 1);
+    }
+    dev.driver = null;
+    dev.probed = null;
+  }
+
+  #destroyNetdevs(pci: string): void {
+    this.#pciDev(pci).epoch++;
+    for (const links of this.#namespaces.values()) {
+      for (const link of links.values()) if (link.pci === pci) links.delete(link.index);
+    }
+  }
+
+  /**
+   * Makes the IPoIB netdev of a probed device after the netdev delay: named `ib<N>` (the lowest
+   * free in the host, as the kernel's `ib%d` template), down, with the probed port GUID; then
+   * lets udev rename it after the udev delay.
+   */
+  #spawnNetdev(pci: string): void {
+    const dev = this.#pciDev(pci);
+    const epoch = dev.epoch;
+    this.#after(this.#netdevDelayMs, () => {
+      if (dev.epoch !== epoch || dev.probed === null) return;
+      let n = 0;
+      while (this.#nameTaken(HOST_NETNS, `ib${n}`)) n++;
+      const index = this.#addNetdev(pci, dev, { name: `ib${n}`, up: false, altNames: [] });
+      this.#after(this.#udevDelayMs, () => {
+        const link = this.#ns(HOST_NETNS).get(index);
+        const target = link === undefined ? null : this.#udev?.(pci, link.name) ?? null;
+        // udev's rename fails like any other when the link is up or the name is taken.
+        if (link === undefined || target === null || link.up) return;
+        if (target !== link.name && !this.#nameTaken(HOST_NETNS, target)) link.name = target;
+      });
+    });
+  }
+
+  #addNetdev(
+    pci: string,
+    dev: FakePci,
+    link: Pick<FakeLink, "name" | "up" | "altNames">,
+  ): number {
+    return this.addLink(HOST_NETNS, { ...link, mtu: IPOIB_MTU, address: this.#address(dev), pci });
+  }
+
+  /** The IPoIB address: QPN and GID prefix, then the port GUID the driver probed. */
+  #address(dev: FakePci): string {
+    return `${dev.addressPrefix}:${dev.probed!.portGuid}`;
+  }
+
+  /**
+   * Moves an RDMA device. ib_core takes the device away from its clients and gives it back
+   * around the move; IPoIB is one, so the device's netdev is destroyed and made again in the
+   * host.
+   */
+  #moveRdma(dev: FakeRdmaDevice, to: string): void {
+    dev.netns = to;
+    if (!this.#rdmaMoveRecreatesNetdev) return;
+    this.#destroyNetdevs(dev.pci);
+    this.#spawnNetdev(dev.pci);
+  }
+
+  #after(ms: number, run: () => void): void {
+    if (ms === 0) run();
+    else if (ms !== Infinity) this.#timers.push({ at: this.#now + ms, run });
+  }
+
+  #noRdmaNetlink(what: string): RdmaError {
+    // socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA) without ib_core; worded as LibnlRdma does.
+    return new RdmaError(
+      "unsupported",
+      `${what}: the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); ` +
+        "load the ib_core module (modprobe ib_core)",
+    );
+  }
+
+  /** The PF behind a link, when it has a VF table. */
+  #pfOf(link: FakeLink): { pci: string; dev: FakePci } | null {
+    const dev = link.pci === undefined ? undefined : this.#pci.get(link.pci);
+    return dev?.pfOptions === undefined ? null : { pci: link.pci!, dev };
+  }
+
+  #vfDev(pf: { dev: FakePci } | null, vf: number): FakePci | null {
+    const pci = pf?.dev.virtfns?.[vf];
+    return pci === undefined ? null : this.#pciDev(pci);
+  }
+
+  #linksOf(pci: string): FakeLink[] {
+    return [...this.#namespaces.values()].flatMap((links) =>
+      [...links.values()].filter((l) => l.pci === pci)
+    );
+  }
 
   #ns(path: string): Map<number, FakeLink> {
     const links = this.#namespaces.get(path);

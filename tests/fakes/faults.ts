@@ -10,8 +10,8 @@ export class InjectedFault extends Error {
 export class Faults {
   /** Mutating operations seen so far. */
   count = 0;
-  /** The 1-based operation to fail; 0 fails none. */
-  failAt = 0;
+  /** The 1-based operation to fail, or several (to fail an undo too); 0 fails none. */
+  failAt: number | readonly number[] = 0;
   /** Labels of every operation seen, in order. */
   readonly log: string[] = [];
 
@@ -23,7 +23,8 @@ export class Faults {
   step(op: string): void {
     this.count++;
     this.log.push(op);
-    if (this.count === this.failAt) {
+    const fail = typeof this.failAt === "number" ? [this.failAt] : this.failAt;
+    if (fail.includes(this.count)) {
       throw new InjectedFault(`injected fault at step ${this.count}: ${op}`);
     }
   }

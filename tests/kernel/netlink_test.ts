@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { NlSocket } from "../../ffi/handles.ts";
 import { LibnlNetlink, NetlinkError, NleCode } from "../../lib/netlink/mod.ts";
 import { addVeth, ifindexOf, ip, ipJson, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
 
@@ -428,5 +429,19 @@ Deno.test("LibnlNetlink.addRoute() fails with NLE_EXIST for a route that exists"
         return true;
       },
     );
+  });
+});
+
+Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests", () => {
+  const sock = NlSocket.open();
+  const context = { op: "Cannot look up link", subject: '"lo"' };
+  assert.equal(sock.getLink({ name: "lo" }, context)?.index, 1);
+  assert.equal(sock.closed, false);
+  sock.close();
+  sock.close();
+  assert.equal(sock.closed, true);
+  assert.throws(() => sock.getLink({ name: "lo" }, context), {
+    name: "Error",
+    message: "netlink socket used after close()",
   });
 });

@@ -30,7 +30,12 @@ export interface World extends AsyncDisposable {
   stateFiles(): string[];
 }
 
-/** Builds a node with one PF, three VFs and two pod namespaces. */
+/**
+ * Builds a node with one PF, three VFs and two pod namespaces. The kernel starts with RDMA in
+ * exclusive mode, VF GUIDs and link state settable through the PF, netdevs that appear at once
+ * after a bind and keep the kernel's `ib<N>` name (no udev rule): change that with the kernel's
+ * world-building methods.
+ */
 export async function world(): Promise<World> {
   const faults = new Faults();
   const kernel = new FakeKernel(faults);
@@ -48,10 +53,16 @@ export async function world(): Promise<World> {
   const deps: Deps = {
     sysfs: kernel,
     netlink: kernel,
+    pciDriver: kernel,
+    rdma: kernel,
     ipam,
     store,
     log: (l) => void logs.push(l),
     lockTimeoutMs: 500,
+    netdevTimeoutMs: 1000,
+    // The kernel's fake clock: a wait for a netdev runs what the kernel and udev do meanwhile,
+    // and costs no wall time.
+    sleep: (ms) => kernel.sleep(ms),
   };
   const stateFiles = (): string[] => {
     const out: string[] = [];

@@ -16,6 +16,7 @@ import {
   readlink,
   readText,
   setns,
+  writeText,
 } from "../../../ffi/libc.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
@@ -276,8 +277,63 @@ Deno.test("LibcError names an errno without a known name E<n>", () => {
     op: "frob",
     errno: 200,
     path: null,
+    reason: "Unknown error 200",
   });
   assert.equal(error.code, "E200");
+  assert.equal(error.reason, "Unknown error 200");
   assert.equal(error.name, "LibcError");
   assert.equal(error.message, "Cannot frob fd 3: Unknown error 200");
+});
+
+Deno.test("writeText() writes UTF-8 text over the start of an existing file", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "bind");
+    await Deno.writeTextFile(path, "");
+    writeText(path, "0000:3b:00.2 é");
+    assert.equal(await Deno.readTextFile(path), "0000:3b:00.2 é");
+  });
+});
+
+Deno.test("writeText() does not create a file: ENOENT from open(), with the strerror text", async () => {
+  await withTempDir((dir) => {
+    const path = join(dir, "missing", "unbind");
+    assertLibcError(() => writeText(path, "x"), {
+      code: "ENOENT",
+      errno: 2,
+      op: "open",
+      path,
+      message: `Cannot open ${JSON.stringify(path)}: No such file or directory`,
+    });
+    assert.throws(() => writeText(path, "x"), (error: unknown) => {
+      assert.ok(error instanceof LibcError);
+      assert.equal(error.reason, "No such file or directory");
+      return true;
+    });
+    assert.equal(lstatExists(path), false);
+  });
+});
+
+Deno.test("writeText() of a directory throws EISDIR from open()", async () => {
+  await withTempDir((dir) => {
+    assertLibcError(() => writeText(dir, "x"), {
+      code: "EISDIR",
+      errno: 21,
+      op: "open",
+      path: dir,
+      message: `Cannot open ${JSON.stringify(dir)}: Is a directory`,
+    });
+  });
+});
+
+Deno.test("writeText() returns the errno of a write the kernel refuses", {
+  // /dev/full accepts open(O_WRONLY) and fails every write() with ENOSPC, as a sysfs store can.
+  ignore: !lstatExists("/dev/full"),
+}, () => {
+  assertLibcError(() => writeText("/dev/full", "x"), {
+    code: "ENOSPC",
+    errno: 28,
+    op: "write",
+    path: "/dev/full",
+    message: 'Cannot write "/dev/full": No space left on device',
+  });
 });

@@ -1,0 +1,288 @@
+/**
+ * A libnl socket on `NETLINK_RDMA`, and the `RDMA_NL_NLDEV` requests the plugin makes: read the
+ * subsystem's netns mode, list the RDMA devices, move one into another network namespace.
+ *
+ * libnl has no RDMA API, so the requests are built with its core message API
+ * (`nlmsg_alloc_simple`, `nla_put_u32`) and the replies are copied out and read in JS. An NLDEV
+ * message has no family header: the attributes follow the `struct nlmsghdr` directly.
+ *
+ * Like a `NETLINK_ROUTE` socket, an RDMA netlink socket answers for the network namespace it was
+ * created in: the kernel lists and finds devices by the socket's namespace. Callers open an
+ * {@linkcode RdmaSocket} inside a namespace and keep using it from the host.
+ *
+ * @module
+ */
+
+import type { RdmaNetnsMode } from "../lib/netlink/rdma.ts";
+import { openLibnl } from "./libnl.ts";
+import {
+  attributes,
+  attributeString,
+  attributeU32,
+  attributeU8,
+  LibnlSocket,
+  messageHeader,
+  NLMSG_HDRLEN,
+  receiveMessages,
+} from "./netlink_message.ts";
+import { type ErrorContext, netlinkError, NleCode, unwrap, unwrapPointer } from "./unwrap.ts";
+
+/** `<linux/netlink.h>`: the RDMA protocol; without ib_core, `socket()` gets EPROTONOSUPPORT. */
+const NETLINK_RDMA = 20;
+/** `<linux/netlink.h>` */
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_DUMP = 0x300;
+/** `<rdma/rdma_netlink.h>`: a client; `RDMA_NL_GET_TYPE(client, op)` is `client << 10 | op`. */
+const RDMA_NL_NLDEV = 5;
+/** `<rdma/rdma_netlink.h>`, `enum rdma_nldev_command` */
+const RDMA_NLDEV_CMD_GET = 1;
+const RDMA_NLDEV_CMD_SET = 2;
+const RDMA_NLDEV_CMD_SYS_GET = 6;
+/** `<rdma/rdma_netlink.h>`, `enum rdma_nldev_attr` */
+const RDMA_NLDEV_ATTR_DEV_INDEX = 1; // u32
+const RDMA_NLDEV_ATTR_DEV_NAME = 2; // string
+const RDMA_NLDEV_SYS_ATTR_NETNS_MODE = 66; // u8: the kernel's ib_devices_shared_netns
+const RDMA_NLDEV_NET_NS_FD = 68; // u32
+
+/** The netns mode the kernel reports: `ib_devices_shared_netns`, 1 shared and 0 exclusive. */
+const NETNS_MODES: Readonly<Record<number, RdmaNetnsMode>> = { 0: "exclusive", 1: "shared" };
+
+/** One RDMA device from a device dump. */
+export interface RdmaDeviceEntry {
+  /** `RDMA_NLDEV_ATTR_DEV_INDEX`: what `RDMA_NLDEV_CMD_SET` addresses the device by. */
+  index: number;
+  /** `RDMA_NLDEV_ATTR_DEV_NAME`, e.g. `mlx5_3`. */
+  name: string;
+}
+
+/** The NLDEV requests {@linkcode RdmaSocket} sends. */
+export type NldevRequest =
+  /** `RDMA_NLDEV_CMD_SYS_GET`: the subsystem's settings. */
+  | { op: "sys-get" }
+  /** `RDMA_NLDEV_CMD_GET` with `NLM_F_DUMP`: every device in the socket's namespace. */
+  | { op: "dump-devices" }
+  /** `RDMA_NLDEV_CMD_SET` of `RDMA_NLDEV_NET_NS_FD`: move device `index` into namespace `nsFd`. */
+  | { op: "set-netns"; index: number; nsFd: number };
+
+/** An NLDEV message type: `RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, op)`. */
+function nldevType(op: number): number {
+  return (RDMA_NL_NLDEV << 10) + op;
+}
+
+/**
+ * Builds a request with libnl. The flags are the ones `nl_send_auto()` would leave on the wire
+ * (it adds `NLM_F_REQUEST | NLM_F_ACK` and fills in the sequence number and port); a dump gets no
+ * ACK from the kernel despite `NLM_F_ACK`: `NLMSG_DONE` ends it.
+ *
+ * @returns A `struct nl_msg *`; the caller frees it with `nlmsg_free()`.
+ */
+function buildRequest(request: NldevRequest, context: ErrorContext): Deno.PointerObject {
+  const { core } = openLibnl();
+  switch (request.op) {
+    case "sys-get":
+      return unwrapPointer(
+        core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SYS_GET), NLM_F_REQUEST | NLM_F_ACK),
+        context,
+      );
+    case "dump-devices":
+      return unwrapPointer(
+        core.nlmsg_alloc_simple(
+          nldevType(RDMA_NLDEV_CMD_GET),
+          NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
+        ),
+        context,
+      );
+    case "set-netns": {
+      // No RDMA_NLDEV_ATTR_DEV_NAME: with a name, the kernel would also rename the device.
+      const msg = unwrapPointer(
+        core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SET), NLM_F_REQUEST | NLM_F_ACK),
+        context,
+      );
+      try {
+        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_ATTR_DEV_INDEX, request.index), context);
+        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_NET_NS_FD, request.nsFd), context);
+      } catch (error) {
+        core.nlmsg_free(msg);
+        throw error;
+      }
+      return msg;
+    }
+  }
+}
+
+/**
+ * Builds a request as {@linkcode RdmaSocket} does and copies out its bytes (`nlmsg_hdr()`,
+ * `nlmsg_len` long), without the sequence number and port that sending fills in. For checking
+ * the encoding without RDMA hardware.
+ *
+ * @param request The request.
+ * @returns The `struct nlmsghdr` and the attributes, in host byte order.
+ * @throws {NetlinkError} When libnl cannot build it.
+ * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
+ */
+export function encodeRequest(request: NldevRequest): Uint8Array {
+  const { core } = openLibnl();
+  const context = { op: "Cannot build", subject: `an RDMA netlink ${request.op} request` };
+  const msg = buildRequest(request, context);
+  try {
+    const header = unwrapPointer(core.nlmsg_hdr(msg), context);
+    const length = new Deno.UnsafePointerView(header).getUint32(0);
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0));
+  } finally {
+    core.nlmsg_free(msg);
+  }
+}
+
+/** The attributes of an NLDEV reply of type `op`, or a parse error naming what was expected. */
+function replyAttributes(
+  message: Uint8Array,
+  op: number,
+  what: string,
+  context: ErrorContext,
+): Array<[number, Uint8Array]> {
+  const header = messageHeader(message);
+  if (header === null || header.type !== nldevType(op)) {
+    throw netlinkError(NleCode.ParseErr, context, () => `malformed ${what} reply`);
+  }
+  return attributes(message, NLMSG_HDRLEN, header.length);
+}
+
+/**
+ * Reads the netns mode from an `RDMA_NLDEV_CMD_SYS_GET` reply.
+ *
+ * @param message The whole reply, as the kernel sent it.
+ * @param context What was being read, for the error message.
+ * @returns `exclusive` or `shared`.
+ * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a SYS_GET reply, has
+ *   no `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`, or names a mode other than 0 and 1.
+ */
+export function parseNetnsMode(message: Uint8Array, context: ErrorContext): RdmaNetnsMode {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_SYS_GET, "RDMA_NLDEV_CMD_SYS_GET", context);
+  const payload = attrs.find(([type]) => type === RDMA_NLDEV_SYS_ATTR_NETNS_MODE)?.[1];
+  const value = payload === undefined ? null : attributeU8(payload);
+  if (value === null) {
+    throw netlinkError(NleCode.ParseErr, context, () => "no netns mode in the reply");
+  }
+  const mode = NETNS_MODES[value];
+  if (mode === undefined) {
+    throw netlinkError(NleCode.ParseErr, context, () => `unknown netns mode ${value}`);
+  }
+  return mode;
+}
+
+/**
+ * Reads one device from an `RDMA_NLDEV_CMD_GET` reply (one message of a dump).
+ *
+ * @param message The whole message, as the kernel sent it.
+ * @param context What was being listed, for the error message.
+ * @returns The device's index and name.
+ * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a GET reply or lacks
+ *   the index or the name.
+ */
+export function parseDevice(message: Uint8Array, context: ErrorContext): RdmaDeviceEntry {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_GET, "RDMA_NLDEV_CMD_GET", context);
+  const indexPayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_INDEX)?.[1];
+  const namePayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_NAME)?.[1];
+  const index = indexPayload === undefined ? null : attributeU32(indexPayload);
+  if (index === null || namePayload === undefined) {
+    throw netlinkError(NleCode.ParseErr, context, () => "RDMA device without index or name");
+  }
+  return { index, name: attributeString(namePayload) };
+}
+
+/**
+ * A `NETLINK_RDMA` socket (`struct nl_sock *`), bound to the network namespace that the calling
+ * thread was in when it was opened.
+ *
+ * @example
+ * ```ts ignore
+ * const context = { op: "Cannot list RDMA devices", subject: "in the host netns" };
+ * using sock = RdmaSocket.open(context);
+ * const names = sock.devices(context).map((d) => d.name);
+ * ```
+ */
+export class RdmaSocket extends LibnlSocket {
+  private constructor(context: ErrorContext) {
+    super(NETLINK_RDMA, context);
+  }
+
+  /**
+   * Allocates a socket and connects it to `NETLINK_RDMA` in the current namespace.
+   *
+   * @param context What the socket is for, for the error message.
+   * @returns The connected socket; close it with `close()` or `using`.
+   * @throws {NetlinkError} When allocation or `nl_connect()` fails: `code` `NLE_PROTO_MISMATCH`
+   *   (EPROTONOSUPPORT) when the kernel has no RDMA netlink, because `ib_core` is not loaded.
+   * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
+   */
+  static open(context: ErrorContext): RdmaSocket {
+    return new RdmaSocket(context);
+  }
+
+  /** Builds `request`, sends it and frees it. */
+  #send(request: NldevRequest, context: ErrorContext): void {
+    const { core } = openLibnl();
+    const msg = buildRequest(request, context);
+    try {
+      unwrap(core.nl_send_auto(this.sk, msg), context);
+    } finally {
+      core.nlmsg_free(msg);
+    }
+  }
+
+  /**
+   * Reads the subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`). The mode is global: any
+   * namespace's socket gives the same answer.
+   *
+   * @param context What is being read, for the error message.
+   * @returns `exclusive` or `shared`.
+   * @throws {NetlinkError} When the kernel refuses (kernels before 5.2 have no SYS_GET) or the
+   *   reply does not parse.
+   */
+  netnsMode(context: ErrorContext): RdmaNetnsMode {
+    const { core } = openLibnl();
+    // 1. Send, and receive the reply. An error reply is also the request's ACK.
+    this.#send({ op: "sys-get" }, context);
+    const { rc, messages } = receiveMessages(this.sk, context);
+    unwrap(rc, context);
+    // 2. The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
+    unwrap(core.nl_wait_for_ack(this.sk), context);
+    const reply = messages[0];
+    if (reply === undefined) {
+      throw netlinkError(NleCode.ParseErr, context, () => "no RDMA_NLDEV_CMD_SYS_GET reply");
+    }
+    return parseNetnsMode(reply, context);
+  }
+
+  /**
+   * Lists the RDMA devices of the socket's namespace (`RDMA_NLDEV_CMD_GET` dump). In shared mode
+   * every namespace sees every device.
+   *
+   * @param context What is being listed, for the error message.
+   * @returns The devices, in the kernel's order.
+   * @throws {NetlinkError} When the dump fails or a message does not parse.
+   */
+  devices(context: ErrorContext): RdmaDeviceEntry[] {
+    this.#send({ op: "dump-devices" }, context);
+    const { rc, messages } = receiveMessages(this.sk, context);
+    unwrap(rc, context);
+    return messages.map((message) => parseDevice(message, context));
+  }
+
+  /**
+   * Moves a device into another network namespace (`RDMA_NLDEV_CMD_SET` with
+   * `RDMA_NLDEV_NET_NS_FD`) and waits for the ACK. The kernel finds the device by index in the
+   * socket's namespace.
+   *
+   * @param index The device's `RDMA_NLDEV_ATTR_DEV_INDEX`.
+   * @param nsFd An open descriptor of the target namespace, valid in this process.
+   * @param context What is being moved where, for the error message.
+   * @throws {NetlinkError} When the kernel refuses: `NLE_INVAL` for an index that is not in the
+   *   socket's namespace, `NLE_OPNOTSUPP` in shared mode or for a device that cannot move.
+   */
+  setNetns(index: number, nsFd: number, context: ErrorContext): void {
+    this.#send({ op: "set-netns", index, nsFd }, context);
+    unwrap(openLibnl().core.nl_wait_for_ack(this.sk), context);
+  }
+}

@@ -1,0 +1,42 @@
+import type { Netns } from "./netlink.ts";
+
+/** The RDMA subsystem's network namespace mode (`rdma system show netns`). */
+export type RdmaNetnsMode = "exclusive" | "shared";
+
+/**
+ * Why an RDMA netlink request failed: `unsupported` when the kernel has no RDMA netlink
+ * (`ib_core` not loaded: the socket gets EPROTONOSUPPORT), `not-found` when the device is not
+ * in the namespace asked, `io` for anything else.
+ */
+export type RdmaFailure = "unsupported" | "not-found" | "io";
+
+/** Thrown by {@link Rdma}; the message names the device and the namespace. */
+export class RdmaError extends Error {
+  override name = "RdmaError";
+  /** What went wrong. */
+  readonly kind: RdmaFailure;
+
+  /**
+   * @param kind what went wrong
+   * @param message the full message
+   * @param options `cause`
+   */
+  constructor(kind: RdmaFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
+/** RDMA netlink (`NETLINK_RDMA`, the `RDMA_NL_NLDEV` client): what RDMA isolation needs. */
+export interface Rdma {
+  /** The subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`, `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`). */
+  netnsMode(): RdmaNetnsMode;
+  /** Names of the RDMA devices in `ns` (`RDMA_NLDEV_CMD_GET` dump there), sorted. */
+  devices(ns: Netns): string[];
+  /**
+   * Moves RDMA device `name` from `from` into `to` (`RDMA_NLDEV_CMD_SET` with
+   * `RDMA_NLDEV_NET_NS_FD`). Only possible in exclusive mode; the kernel recreates the device's
+   * IPoIB netdev in the host while doing it.
+   */
+  moveDevice(from: Netns, name: string, to: Netns): void;
+}

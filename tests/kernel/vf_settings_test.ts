@@ -1,0 +1,265 @@
+/**
+ * VF settings through a PF, against the real kernel, with a veth as the PF; and the PCI driver
+ * core's answer to a bind and an unbind. Needs root.
+ *
+ * A veth has no SR-IOV handlers, so the kernel answers EOPNOTSUPP to a well-formed VF request
+ * and EINVAL or ERANGE to a malformed one: the first proves our requests reach the handler
+ * lookup, the raw requests below prove the kernel tells the two apart.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { readDir } from "../../ffi/libc.ts";
+import { openLibnl } from "../../ffi/libnl.ts";
+import { LibcPciDriver, PciDriverError } from "../../lib/netlink/libc_pci_driver.ts";
+import {
+  LibnlNetlink,
+  NetlinkError,
+  type Netns,
+  NleCode,
+  VfSettingUnsupportedError,
+  withNetns,
+} from "../../lib/netlink/mod.ts";
+import { attr, concat, ifinfomsg, vfGuid } from "../netlink_bytes.ts";
+import { addVeth, ifindexOf, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+
+/** `<linux/rtnetlink.h>`, `<linux/if_link.h>` */
+const RTM_SETLINK = 19;
+const IFLA_VFINFO_LIST = 22;
+const IFLA_VF_INFO = 1;
+const IFLA_VF_IB_NODE_GUID = 10;
+
+/** Runs `fn` with a fresh LibnlNetlink, one namespace opened through it, and a veth "pf0". */
+async function withVethPf(
+  fn: (netlink: LibnlNetlink, temp: TempNetns, ns: Netns, pfIndex: number) => void,
+): Promise<void> {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    addVeth(temp.name, "pf0", "pf0peer");
+    using netlink = new LibnlNetlink();
+    using ns = netlink.openNetns(temp.path);
+    fn(netlink, temp, ns, ifindexOf(temp.name, "pf0"));
+  });
+}
+
+/** Asserts a VfSettingUnsupportedError with these fields, caused by NLE_OPNOTSUPP. */
+function assertUnsupported(
+  fn: () => unknown,
+  expected: { setting: string; pf: string; message: string },
+): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof VfSettingUnsupportedError, `got ${error}`);
+    assert.equal(error.name, "VfSettingUnsupportedError");
+    assert.deepEqual(
+      { setting: error.setting, pf: error.pf, message: error.message },
+      expected,
+    );
+    assert.ok(error.cause instanceof NetlinkError);
+    assert.equal(error.cause.code, NleCode.OpNotSupp);
+    return true;
+  });
+}
+
+/**
+ * Sends one hand-built `RTM_SETLINK` for `index` with `attrs` after the `struct ifinfomsg`, from
+ * a socket opened inside `ns`, and returns libnl's result for the ACK (0 or `-NLE_*`).
+ */
+function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
+  const { core } = openLibnl();
+  const sk = withNetns(ns, () => core.nl_socket_alloc());
+  assert.ok(sk !== null);
+  const msg = core.nlmsg_alloc_simple(RTM_SETLINK, 0);
+  assert.ok(msg !== null);
+  try {
+    assert.equal(withNetns(ns, () => core.nl_connect(sk, 0)), 0);
+    const body = concat([ifinfomsg(index, 0), attrs]);
+    assert.equal(core.nlmsg_append(msg, body, BigInt(body.length), 4), 0);
+    assert.ok(core.nl_send_auto(sk, msg) > 0);
+    return core.nl_wait_for_ack(sk);
+  } finally {
+    core.nlmsg_free(msg);
+    core.nl_socket_free(sk);
+  }
+}
+
+Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError naming the PF", async () => {
+  await withVethPf((netlink, temp, ns, pfIndex) => {
+    assertUnsupported(
+      () =>
+        netlink.setVf(ns, pfIndex, 3, {
+          nodeGuid: "02:00:00:00:00:00:00:01",
+          portGuid: "02:00:00:00:00:00:00:02",
+        }),
+      {
+        setting: "guid",
+        pf: "pf0",
+        message:
+          `Cannot set the node and port GUID of VF 3 through PF "pf0" in netns "${temp.path}": ` +
+          "the PF's driver does not support it (Operation not supported)",
+      },
+    );
+    assertUnsupported(
+      () => netlink.setVf(ns, pfIndex, 0, { portGuid: "FF:FF:FF:FF:FF:FF:FF:FF" }),
+      {
+        setting: "guid",
+        pf: "pf0",
+        message: `Cannot set the port GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
+          "the PF's driver does not support it (Operation not supported)",
+      },
+    );
+  });
+});
+
+Deno.test("LibnlNetlink.setVf() of the link state on a veth PF throws with setting link_state", async () => {
+  await withVethPf((netlink, temp, ns, pfIndex) => {
+    for (const linkState of ["auto", "enable", "disable"] as const) {
+      assertUnsupported(() => netlink.setVf(ns, pfIndex, 1, { linkState }), {
+        setting: "link_state",
+        pf: "pf0",
+        message: `Cannot set the link state of VF 1 through PF "pf0" in netns "${temp.path}": ` +
+          "the PF's driver does not support it (Operation not supported)",
+      });
+    }
+    // With a GUID too, the GUID is what the plugin asked for: the setting is "guid".
+    assertUnsupported(
+      () =>
+        netlink.setVf(ns, pfIndex, 1, { linkState: "enable", nodeGuid: "02:00:00:00:00:00:00:01" }),
+      {
+        setting: "guid",
+        pf: "pf0",
+        message:
+          `Cannot set the link state and the node GUID of VF 1 through PF "pf0" in netns "${temp.path}": ` +
+          "the PF's driver does not support it (Operation not supported)",
+      },
+    );
+  });
+});
+
+Deno.test("LibnlNetlink.setVf() with no field sends nothing, and refuses a GUID that is not one", async () => {
+  await withVethPf((netlink, temp, ns, pfIndex) => {
+    netlink.setVf(ns, pfIndex, 0, {});
+    assert.throws(
+      () => netlink.setVf(ns, pfIndex, 0, { nodeGuid: "02:00:00:00:00:00:01" }),
+      (error: unknown) => {
+        assert.ok(error instanceof NetlinkError, `got ${error}`);
+        assert.equal(error.code, NleCode.Inval);
+        assert.equal(
+          error.message,
+          `Cannot set the node GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
+            'invalid GUID "02:00:00:00:00:00:01"',
+        );
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("LibnlNetlink.setVf() and vfSettings() on a missing PF throw NLE_NODEV naming the index", async () => {
+  await withVethPf((netlink, temp, ns) => {
+    assert.throws(() => netlink.setVf(ns, 99999, 0, { linkState: "auto" }), (error: unknown) => {
+      assert.ok(error instanceof NetlinkError, `got ${error}`);
+      assert.equal(error.code, NleCode.NoDev);
+      assert.equal(
+        error.message,
+        `Cannot set the link state of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
+          "No such device",
+      );
+      return true;
+    });
+    assert.throws(() => netlink.vfSettings(ns, 99999, 0), (error: unknown) => {
+      assert.ok(error instanceof NetlinkError, `got ${error}`);
+      assert.equal(error.code, NleCode.NoDev);
+      assert.equal(
+        error.message,
+        `Cannot read the settings of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
+          "No such device",
+      );
+      return true;
+    });
+  });
+});
+
+Deno.test("LibnlNetlink.vfSettings() of a veth PF is null: it lists no VF", async () => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
+    assert.equal(netlink.vfSettings(ns, pfIndex, 0), null);
+    // The same request still finds the link itself.
+    assert.equal(netlink.linkByIndex(ns, pfIndex)?.name, "pf0");
+  });
+});
+
+Deno.test("the kernel answers EOPNOTSUPP to a well-formed VF GUID request and EINVAL or ERANGE to malformed ones", async () => {
+  await withVethPf((_netlink, _temp, ns, pfIndex) => {
+    const request = (info: Uint8Array) =>
+      rawSetlink(ns, pfIndex, attr(IFLA_VFINFO_LIST, attr(IFLA_VF_INFO, info)));
+    const guid = 0x0200000000000001n;
+    // The whole struct ifla_vf_guid: the request reaches the driver, which has no handler.
+    assert.equal(request(attr(IFLA_VF_IB_NODE_GUID, vfGuid(0, guid))), -NleCode.OpNotSupp);
+    // A struct cut short fails the kernel's attribute policy (ifla_vf_policy), which says ERANGE.
+    assert.equal(
+      request(attr(IFLA_VF_IB_NODE_GUID, vfGuid(0, guid).subarray(0, 12))),
+      -NleCode.Range,
+    );
+    // An IFLA_VF_INFO with nothing to set, and a list entry that is not an IFLA_VF_INFO.
+    assert.equal(request(new Uint8Array(0)), -NleCode.Inval);
+    assert.equal(
+      rawSetlink(
+        ns,
+        pfIndex,
+        attr(IFLA_VFINFO_LIST, attr(2, attr(IFLA_VF_IB_NODE_GUID, vfGuid(0, guid)))),
+      ),
+      -NleCode.Inval,
+    );
+  });
+});
+
+Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF INT_MAX is EINVAL", async () => {
+  // do_setvfinfo() checks `vf >= INT_MAX` of each struct before it looks for the driver's
+  // handler: a request whose index the kernel reads as INT_MAX fails with EINVAL, not EOPNOTSUPP.
+  await withVethPf((netlink, temp, ns, pfIndex) => {
+    const cases = [
+      { change: { linkState: "disable" as const }, setting: "link_state", what: "the link state" },
+      { change: { nodeGuid: "02:00:00:00:00:00:00:01" }, setting: "guid", what: "the node GUID" },
+      { change: { portGuid: "02:00:00:00:00:00:00:02" }, setting: "guid", what: "the port GUID" },
+    ];
+    for (const { change, setting, what } of cases) {
+      assert.throws(() => netlink.setVf(ns, pfIndex, 0x7fffffff, change), (error: unknown) => {
+        assert.ok(error instanceof NetlinkError, `got ${error}`);
+        assert.equal(error.code, NleCode.Inval);
+        return true;
+      });
+      assertUnsupported(() => netlink.setVf(ns, pfIndex, 0x7ffffffe, change), {
+        setting,
+        pf: "pf0",
+        message: `Cannot set ${what} of VF 2147483646 through PF "pf0" in netns "${temp.path}": ` +
+          "the PF's driver does not support it (Operation not supported)",
+      });
+    }
+  });
+});
+
+Deno.test("LibcPciDriver.unbind() and bind() of an address no device has get ENODEV from the driver core", () => {
+  // Any real PCI driver will do: the driver core looks the address up and finds no device, so
+  // nothing is unbound or bound.
+  const [driver] = readDir("/sys/bus/pci/drivers").sort();
+  assert.ok(driver !== undefined, "this machine has no PCI driver");
+  const pci = new LibcPciDriver();
+  for (const op of ["unbind", "bind"] as const) {
+    const path = `/sys/bus/pci/drivers/${driver}/${op}`;
+    assert.throws(() => pci[op]("ffff:ff:1f.7", driver), (error: unknown) => {
+      assert.ok(error instanceof PciDriverError, `got ${error}`);
+      assert.deepEqual(
+        { code: error.code, path: error.path, errnoName: error.errnoName, message: error.message },
+        {
+          code: "io",
+          path,
+          errnoName: "ENODEV",
+          message:
+            `Cannot ${op} ffff:ff:1f.7 ${op === "bind" ? "to" : "from"} driver "${driver}" ` +
+            `(${path}): No such device`,
+        },
+      );
+      return true;
+    });
+  }
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { NetlinkError, NleCode } from "../../../ffi/unwrap.ts";
+import { rdmaErrorOf } from "../../../lib/netlink/libnl_rdma.ts";
+import { RdmaError } from "../../../lib/netlink/rdma.ts";
+
+const OP = "Cannot move RDMA device";
+const SUBJECT = '"mlx5_3" from netns "/proc/thread-self/ns/net" to netns "/var/run/netns/x"';
+
+/** A NetlinkError as unwrap() makes it, with libnl's text. */
+function libnlError(code: number, text: string): NetlinkError {
+  return new NetlinkError(`${OP} ${SUBJECT}: ${text}`, { code, op: OP, subject: SUBJECT });
+}
+
+Deno.test("rdmaErrorOf() says a kernel without RDMA netlink needs ib_core", () => {
+  const cause = libnlError(NleCode.ProtoMismatch, "Protocol mismatch");
+  const error = rdmaErrorOf(cause);
+  assert.ok(error instanceof RdmaError);
+  assert.equal(error.name, "RdmaError");
+  assert.equal(error.kind, "unsupported");
+  assert.equal(
+    error.message,
+    `${OP} ${SUBJECT}: the kernel has no RDMA netlink (NETLINK_RDMA is not a supported ` +
+      "protocol); load the ib_core module (modprobe ib_core)",
+  );
+  assert.equal(error.cause, cause);
+});
+
+Deno.test("rdmaErrorOf() keeps libnl's text for the kernel's error replies", () => {
+  // NLMSG_ERROR replies reach JS as libnl codes: EOPNOTSUPP (shared mode), EINVAL (no such index).
+  for (
+    const [code, text] of [[NleCode.OpNotSupp, "Operation not supported"], [
+      NleCode.Inval,
+      "Invalid input data or parameter",
+    ]] as const
+  ) {
+    const cause = libnlError(code, text);
+    const error = rdmaErrorOf(cause);
+    assert.ok(error instanceof RdmaError);
+    assert.equal(error.kind, "io");
+    assert.equal(error.message, `${OP} ${SUBJECT}: ${text}`);
+    assert.equal(error.cause, cause);
+  }
+});
