@@ -2,7 +2,9 @@ import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { parseResult } from "../cni/result.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { normalizeGuid } from "../guid.ts";
+import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
@@ -12,9 +14,44 @@ function broken(msg: string): CniError {
   return new CniError(CniErrorCode.CheckFailed, msg);
 }
 
+/** The VF's GUID and link state, as its PF reports them, are still the ones the config asks for. */
+function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): void {
+  const { pfName, vfIndex } = record;
+  if (pfName === undefined || vfIndex === undefined) return;
+  if (conf.guid === undefined && conf.linkState === undefined) return;
+  using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
+  const pf = kernelStep(
+    `Cannot look up PF netdev ${quote(pfName)}`,
+    () => deps.netlink.linkByName(host, pfName),
+  );
+  if (pf === null) throw broken(`PF netdev ${quote(pfName)} is missing from the host`);
+  const vf = kernelStep(
+    `Cannot read VF ${vfIndex} settings of PF ${quote(pfName)}`,
+    () => deps.netlink.vfSettings(host, pf.index, vfIndex),
+  );
+  if (vf === null) throw broken(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
+  const want = conf.guid === undefined ? undefined : normalizeGuid(conf.guid);
+  // A driver that does not report VF GUIDs (null) cannot be checked, which is no failure.
+  if (want !== undefined && vf.nodeGuid !== null && vf.nodeGuid !== want) {
+    throw broken(
+      `VF ${vfIndex} of PF ${quote(pfName)} has node GUID ${quote(vf.nodeGuid)}, not ${
+        quote(want)
+      }`,
+    );
+  }
+  if (conf.linkState !== undefined && vf.linkState !== null && vf.linkState !== conf.linkState) {
+    throw broken(
+      `VF ${vfIndex} of PF ${quote(pfName)} has link_state ${quote(vf.linkState)}, not ${
+        quote(conf.linkState)
+      }`,
+    );
+  }
+}
+
 /**
- * CHECK: the attachment exists, its interface is in the pod and up, carries the addresses and
- * routes of `prevResult`, and the IPAM plugin's own CHECK passes.
+ * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
+ * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
+ * `prevResult`; and the IPAM plugin's own CHECK passes.
  *
  * @param deps the dependencies
  * @param req the request
@@ -39,6 +76,19 @@ export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
   }
   {
     using pod = openPodNetns(deps.netlink, netns);
+    checkVfSettings(deps, conf, record);
+    if (record.rdmaDevice !== undefined) {
+      const devices = kernelStep(
+        `Cannot list RDMA devices in netns ${quote(netns)}`,
+        () => deps.rdma.devices(pod),
+      );
+      if (!devices.includes(record.rdmaDevice)) {
+        throw broken(
+          `RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`,
+        );
+      }
+    }
+    if ((record.kind ?? "vf") !== "vf") return;
     const link = kernelStep(
       `Cannot look up ${quote(ifname)} in netns ${quote(netns)}`,
       () => deps.netlink.linkByName(pod, ifname),

@@ -8,6 +8,10 @@ import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
+import { quote } from "../cni/quote.ts";
+import type { Netns } from "../netlink/netlink.ts";
+import { returnRdmaToHost } from "./rdma_isolation.ts";
+import { restoreGuids, restoreLinkState } from "./vf_config.ts";
 import { returnNetdevToHost } from "./vf_netdev.ts";
 
 /**
@@ -26,8 +30,53 @@ function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentReco
 }
 
 /**
- * Undoes one attachment from its record: the VF netdev back to the host under its original
- * name, then the record and the allocation removed. IPAM is released by the caller first.
+ * Gives the host back what ADD took, in the reverse order of ADD:
+ *
+ * 1. The netdev back to the host under its original name (a netdev VF).
+ * 2. The RDMA device back to the host, if it is still in the pod.
+ * 3. The link state and the GUIDs ADD changed; a GUID restore rebinds the driver, and the
+ *    recreated netdev gets its original name back.
+ *
+ * A device that no longer exists (SR-IOV disabled, VF removed) has nothing left to restore.
+ */
+async function restoreDevice(
+  deps: Deps,
+  record: AttachmentRecord,
+  host: Netns,
+  pod: Netns | null,
+  log: Logger,
+): Promise<void> {
+  const exists = kernelStep(
+    `Cannot read sysfs for deviceID ${quote(record.deviceId)}`,
+    () => deps.sysfs.deviceExists(record.deviceId),
+  );
+  if (!exists) {
+    log.warning("the device no longer exists; nothing to restore");
+    return;
+  }
+  const kind = record.kind ?? "vf";
+  // 1.
+  if (kind === "vf") {
+    const found = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
+    if (!found) log.warning("VF netdev not found in the pod or the host; nothing to move back");
+  }
+  // 2.
+  if (record.rdmaDevice !== undefined) {
+    const moved = await returnRdmaToHost(deps, record.rdmaDevice, host, pod);
+    if (!moved) log.debug("RDMA device not in the pod; nothing to move back");
+  }
+  // 3.
+  const { pfName, vfIndex } = record;
+  if (kind !== "vfio-pf" && pfName !== undefined && vfIndex !== undefined) {
+    const target = { ...record, pfName, vfIndex };
+    restoreLinkState(deps, host, target);
+    await restoreGuids(deps, host, target);
+  }
+}
+
+/**
+ * Undoes one attachment from its record: the device restored (see `restoreDevice`), then the
+ * record and the allocation removed. IPAM is released by the caller first.
  *
  * @param deps the dependencies
  * @param record the attachment
@@ -51,8 +100,7 @@ export async function releaseAttachment(
     using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
     const pod = openPodNetnsIfAlive(deps.netlink, netns);
     try {
-      const found = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
-      if (!found) log.warning("VF netdev not found in the pod or the host; nothing to move back");
+      await restoreDevice(deps, record, host, pod, log);
     } finally {
       pod?.close();
     }
@@ -77,7 +125,8 @@ export async function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
   const log = requestLogger(deps, req, conf);
   const record = readRecord(deps, req.args, log);
   // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
-  const ipamType = record?.ipamType ?? conf.ipam?.type;
+  // A record without `ipamType` made no IPAM call (a vfio-pci device): there is no lease.
+  const ipamType = record === null ? conf.ipam?.type : record.ipamType;
   if (ipamType !== undefined) await callIpam(deps, req, "DEL", ipamType);
   if (record === null) {
     log.debug("no attachment record; nothing to undo");

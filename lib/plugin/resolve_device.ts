@@ -3,33 +3,55 @@ import { quote } from "../cni/quote.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import { kernelStep } from "./kernel_step.ts";
 
-/** A VF as sysfs describes it. */
-export interface VfDevice {
+/** The driver that hands a device to a VM or a userspace program. */
+export const VFIO_PCI = "vfio-pci";
+
+/** A VF reached through its PF: what a netdev VF and a vfio-pci VF share. */
+interface PfChild {
   pci: string;
   pfPci: string;
   /** The PF's netdev, through which VF settings are made. */
   pfName: string;
   vfIndex: number;
+}
+
+/** A VF bound to its InfiniBand driver, with an IPoIB netdev in the host. */
+export interface NetdevVf extends PfChild {
+  kind: "vf";
   /** The VF's netdev in the host. */
   netdev: string;
-  driver: string | null;
-  rdmaDevices: string[];
+  driver: string;
 }
+
+/** A VF bound to vfio-pci: it gets its GUID, and the pod (a VM) gets the PCI device. */
+export interface VfioVf extends PfChild {
+  kind: "vfio-vf";
+}
+
+/** A PF bound to vfio-pci, passed through whole. */
+export interface VfioPf {
+  kind: "vfio-pf";
+  pci: string;
+}
+
+/** What `deviceID` names. */
+export type Device = NetdevVf | VfioVf | VfioPf;
 
 function deviceError(msg: string, details = ""): CniError {
   return new CniError(CniErrorCode.DeviceError, msg, { details });
 }
 
 /**
- * Finds the VF named by `deviceID` and everything ADD needs about it. Unlike the Go plugin, a
- * device that does not exist is reported as such, not taken for a PF.
+ * Finds the device named by `deviceID` and everything ADD needs about it. Unlike the Go plugin,
+ * a device that does not exist is reported as such, not taken for a PF.
  *
  * @param sysfs the sysfs reader
  * @param pci the validated PCI address
- * @returns the VF
+ * @param vfioPciMode the config's `vfioPciMode`: the device must be bound to vfio-pci
+ * @returns the device
  * @throws {CniError} code 100 naming `deviceID` and what is wrong with it
  */
-export function resolveVf(sysfs: Sysfs, pci: string): VfDevice {
+export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): Device {
   return kernelStep(`Cannot read sysfs for deviceID ${quote(pci)}`, () => {
     if (!sysfs.deviceExists(pci)) {
       throw deviceError(
@@ -37,11 +59,26 @@ export function resolveVf(sysfs: Sysfs, pci: string): VfDevice {
         "check the device plugin's resource and the node's SR-IOV configuration (sriov_numvfs)",
       );
     }
+    const driver = sysfs.driver(pci);
+    const vfio = driver === VFIO_PCI;
+    if (vfioPciMode && !vfio) {
+      throw deviceError(
+        `vfioPciMode is true but deviceID ${quote(pci)} is bound to ${
+          driver === null ? "no driver" : quote(driver)
+        }, not "vfio-pci"`,
+        "bind the device to vfio-pci (the device plugin's vfio resource), or remove vfioPciMode",
+      );
+    }
     const pfPci = sysfs.physfn(pci);
     if (pfPci === null) {
+      if (vfio) return { kind: "vfio-pf", pci };
       throw deviceError(
-        `deviceID ${quote(pci)} is not an SR-IOV virtual function (it has no physfn)`,
-        "ib-sriov attaches VFs; a PF needs vfioPciMode with the device bound to vfio-pci",
+        `deviceID ${
+          quote(pci)
+        } is not an SR-IOV virtual function (it has no physfn) and is bound to ${
+          driver === null ? "no driver" : quote(driver)
+        }`,
+        "ib-sriov attaches VFs; a PF can only be passed through bound to vfio-pci",
       );
     }
     const pfNames = sysfs.netdevs(pfPci);
@@ -54,24 +91,17 @@ export function resolveVf(sysfs: Sysfs, pci: string): VfDevice {
         `deviceID ${quote(pci)}: not found among the virtfnN links of PF ${quote(pfPci)}`,
       );
     }
-    const driver = sysfs.driver(pci);
+    const parent = { pci, pfPci, pfName: pfNames[0]!, vfIndex };
+    if (vfio) return { kind: "vfio-vf", ...parent };
     const netdevs = sysfs.netdevs(pci);
-    if (netdevs.length === 0) {
+    if (driver === null || netdevs.length === 0) {
       throw deviceError(
         `deviceID ${quote(pci)}: the VF has no netdev (driver ${
           driver === null ? "none" : quote(driver)
         })`,
-        "bind the VF to mlx5_core, or set vfioPciMode for a VF bound to vfio-pci",
+        "bind the VF to mlx5_core, or to vfio-pci for passthrough",
       );
     }
-    return {
-      pci,
-      pfPci,
-      pfName: pfNames[0]!,
-      vfIndex,
-      netdev: netdevs[0]!,
-      driver,
-      rdmaDevices: sysfs.rdmaDevices(pci),
-    };
+    return { kind: "vf", ...parent, netdev: netdevs[0]!, driver };
   });
 }

@@ -165,26 +165,53 @@ export function returnNetdevToHost(
       move(netlink, pod, inPod.index, temp, host);
     }
   }
-  // 2. In the host, under whichever name it has now.
-  for (const name of [temp, record.ifname, hostIfName]) {
+  // 2. In the host, under whichever name it has now: one of ours, or, when its netns died or
+  //    a rebind recreated it, the name the kernel gave it (sysfs knows it by PCI address).
+  const current = kernelStep(
+    `Cannot list the netdevs of ${quote(record.deviceId)}`,
+    () => sysfs.netdevs(record.deviceId),
+  );
+  const names = [temp, record.ifname, hostIfName, ...current];
+  for (const name of new Set(names)) {
     const link = kernelStep(
       `Cannot look up link ${quote(name)} in the host`,
       () => netlink.linkByName(host, name),
     );
     if (link === null || !isOurVf(sysfs, record, link)) continue;
-    if (link.name !== hostIfName) {
-      setDown(netlink, host, link);
-      rename(netlink, host, link.index, link.name, hostIfName);
-    }
-    // 3. Back to the administrative state it had before ADD.
-    const restored = netlink.linkByIndex(host, link.index) ?? link;
-    if (record.hostIfUp !== undefined && restored.up !== record.hostIfUp) {
-      kernelStep(
-        `Cannot set link ${quote(hostIfName)} ${record.hostIfUp ? "up" : "down"} in the host`,
-        () => netlink.setLinkUp(host, link.index, record.hostIfUp!),
-      );
-    }
+    // 3. Its host name, and the administrative state it had before ADD.
+    restoreHostName(netlink, host, link, hostIfName, record.hostIfUp ?? link.up);
     return true;
   }
   return false;
+}
+
+/**
+ * Gives a VF netdev that a rebind recreated (as `ibN`, down) its host name and administrative
+ * state from before ADD back.
+ *
+ * @param netlink the netlink implementation
+ * @param host the host namespace
+ * @param link the recreated netdev
+ * @param name the host name it had
+ * @param up whether it was up
+ * @throws {CniError} code 101 when a step fails
+ */
+export function restoreHostName(
+  netlink: Netlink,
+  host: Netns,
+  link: LinkInfo,
+  name: string,
+  up: boolean,
+): void {
+  if (link.name !== name) {
+    setDown(netlink, host, link);
+    rename(netlink, host, link.index, link.name, name);
+  }
+  const now = netlink.linkByIndex(host, link.index) ?? link;
+  if (now.up !== up) {
+    kernelStep(
+      `Cannot set link ${quote(name)} ${up ? "up" : "down"} in the host`,
+      () => netlink.setLinkUp(host, link.index, up),
+    );
+  }
 }

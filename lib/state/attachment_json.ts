@@ -20,7 +20,10 @@ const OPTIONAL_STRINGS = [
   "tempIfName",
   "ipamType",
   "rdmaDevice",
+  "driver",
+  "pkey",
 ] as const;
+const KINDS: ReadonlySet<string> = new Set(["vf", "vfio-vf", "vfio-pf"]);
 
 /**
  * Decodes an attachment cache file: our format (`"version": 1`) or the Go plugin's (see
@@ -86,6 +89,10 @@ function decodeOwn(raw: unknown, path: string): AttachmentRecord {
   }
   if (obj["hostIfUp"] !== undefined && typeof obj["hostIfUp"] !== "boolean") {
     throw bad(`field "hostIfUp" is not a boolean`);
+  }
+  const kind = obj["kind"];
+  if (kind !== undefined && (typeof kind !== "string" || !KINDS.has(kind))) {
+    throw bad(`invalid kind ${JSON.stringify(kind)}`);
   }
   const vfIndex = obj["vfIndex"];
   if (vfIndex !== undefined && (typeof vfIndex !== "number" || !Number.isInteger(vfIndex))) {

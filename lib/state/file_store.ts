@@ -266,8 +266,13 @@ export class FileStore implements Store {
   }
 }
 
-/** The default {@link FileStoreOptions.netnsExists}. */
-function netnsPathExists(path: string): boolean {
+/**
+ * The default {@link FileStoreOptions.netnsExists}: only "not found" means gone.
+ *
+ * @param path a netns path
+ * @returns whether it may still exist
+ */
+export function netnsPathExists(path: string): boolean {
   if (path === "") return false;
   try {
     Deno.statSync(path);

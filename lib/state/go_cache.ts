@@ -30,6 +30,7 @@ export function isGoCache(raw: unknown): raw is Record<string, unknown> {
  *   before ADD and writes back to both on DEL;
  * - `link_state` is the state Go *set*, not the one it found; its DEL resets a touched VF to
  *   `auto`, so a non-empty `link_state` maps to `original.linkState: "auto"`;
+ * - `kind` is `vfio-vf` (or `vfio-pf` without `Master`) for `vfioPciMode` records;
  * - `ipamType` is left unset for `vfioPciMode` records, because Go skips IPAM DEL for them;
  * - `rdmaDevice` comes from `RdmaNetState.containerRdmaDevName` when `rdmaIsolation` is set;
  * - `config` is left unset: Go cached only `ipam.type`, too little for an IPAM DEL.
@@ -71,6 +72,8 @@ export function fromGoCache(
   if (hostIfName !== undefined && hostIfName !== "") record.hostIfName = hostIfName;
 
   const vfio = field.bool("vfioPciMode") ?? false;
+  // Go records a PF passthrough without `Master`: only VFs have one.
+  if (vfio) record.kind = record.pfName === undefined ? "vfio-pf" : "vfio-vf";
   const ipam = raw["ipam"];
   if (ipam !== undefined && ipam !== null) {
     if (!isObject(ipam)) throw corrupt(path, "ipam", ipam);

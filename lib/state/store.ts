@@ -17,6 +17,15 @@ export interface AttachmentRecord extends AttachmentKey {
   cniVersion: string;
   /** The VF's PCI address (`deviceID`). */
   deviceId: string;
+  /**
+   * What was attached: a VF's netdev (`vf`, the default for records without the field), a VF
+   * bound to vfio-pci (`vfio-vf`: GUID only, no netdev) or a PF passed through (`vfio-pf`).
+   */
+  kind?: AttachmentKind;
+  /** The VF's driver at ADD (`mlx5_core`), which a GUID restore rebinds. */
+  driver?: string;
+  /** The partition key of the network (`pkey`), for logs and operators; not applied here. */
+  pkey?: string;
   /** The PF's netdev name and the VF index, when the device is a VF. */
   pfName?: string;
   vfIndex?: number;
@@ -30,7 +39,10 @@ export interface AttachmentRecord extends AttachmentKey {
   tempIfName?: string;
   /** `ipam.type`, when IPAM was requested. */
   ipamType?: string;
-  /** The VF's state before ADD, restored on DEL. Filled by the InfiniBand configuration. */
+  /**
+   * The VF settings ADD changes, as they were before: written before the change, restored on
+   * DEL. A field is present only when ADD sets that setting.
+   */
   original?: {
     nodeGuid?: string;
     portGuid?: string;
@@ -41,6 +53,9 @@ export interface AttachmentRecord extends AttachmentKey {
   /** The network config as given, for IPAM DEL/GC when the runtime's copy is not at hand. */
   config?: unknown;
 }
+
+/** See {@link AttachmentRecord.kind}. */
+export type AttachmentKind = "vf" | "vfio-vf" | "vfio-pf";
 
 /** Who holds a device: written in the allocation record. */
 export interface DeviceOwner extends AttachmentKey {

@@ -153,7 +153,7 @@ Deno.test("cmdAdd() names the deviceID when it is missing, not a VF, or has no n
   await assertRejectsCniError(
     cmdAdd(w.deps, request("ADD", { ...netConf(1), deviceID: "0000:5e:00.0" })),
     100,
-    'deviceID "0000:5e:00.0" is not an SR-IOV virtual function (it has no physfn)',
+    'deviceID "0000:5e:00.0" is not an SR-IOV virtual function (it has no physfn) and is bound to "mlx5_core"',
   );
   w.kernel.setDriver(VFS[0]!.pci, null);
   await assertRejectsCniError(
@@ -220,8 +220,9 @@ Deno.test("cmdAdd() leaves the node as it was when any step fails", async () => 
   }
 });
 
-Deno.test("cmdAdd() waits for ib-kubernetes with code 11 and refuses settings it cannot apply yet", async () => {
+Deno.test("cmdAdd() waits for ib-kubernetes with code 11, then requires the GUID it assigns", async () => {
   await using w = await world();
+  const before = w.kernel.snapshot();
   await assertRejectsCniError(
     cmdAdd(w.deps, request("ADD", netConf(1, { ibKubernetesEnabled: true }))),
     11,
@@ -230,12 +231,20 @@ Deno.test("cmdAdd() waits for ib-kubernetes with code 11 and refuses settings it
   await assertRejectsCniError(
     cmdAdd(
       w.deps,
-      request("ADD", netConf(1, { runtimeConfig: { infinibandGUID: "02:00:00:00:00:00:00:05" } })),
+      request(
+        "ADD",
+        netConf(1, {
+          ibKubernetesEnabled: true,
+          args: { cni: { "mellanox.infiniband.app": "configured" } },
+        }),
+      ),
     ),
-    2,
-    /^runtimeConfig\.infinibandGUID "02:00:00:00:00:00:00:05" is not supported by this version/,
+    7,
+    "ibKubernetesEnabled is true but no GUID was given (runtimeConfig.infinibandGUID or args.cni.guid): ib-kubernetes must assign the VF's GUID",
   );
   assert.equal(w.faults.count, 0);
+  assert.deepEqual(w.kernel.snapshot(), before);
+  assert.deepEqual(w.stateFiles(), []);
 });
 
 Deno.test("cmdCheck() passes on a healthy attachment and names what is broken", async () => {

@@ -91,10 +91,22 @@ const VECTORS: { name: string; go: Record<string, unknown>; want: AttachmentReco
     want: {
       ...BASE,
       deviceId: "0000:04:00.7",
+      kind: "vfio-vf",
       pfName: "ibp4s0f0",
       vfIndex: 5,
       original: { nodeGuid: "11:22:33:00:00:aa:bb:cc", portGuid: "11:22:33:00:00:aa:bb:cc" },
     },
+  },
+  {
+    name: "a PF passed through with vfioPciMode (no Master)",
+    go: {
+      cniVersion: "1.0.0",
+      name: "ib-net",
+      deviceID: "0000:04:00.0",
+      Master: "",
+      vfioPciMode: true,
+    },
+    want: { ...BASE, deviceId: "0000:04:00.0", kind: "vfio-pf" },
   },
   {
     name: "a PF (no Master), where VFID is not an index",

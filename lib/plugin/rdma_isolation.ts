@@ -1,0 +1,129 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import { errorMessage } from "../error_message.ts";
+import type { Netns } from "../netlink/netlink.ts";
+import { RdmaError } from "../netlink/rdma.ts";
+import type { Deps } from "./deps.ts";
+import { kernelStep } from "./kernel_step.ts";
+import { withNodeLock } from "./node_lock.ts";
+
+/** What an operator runs to make RDMA isolation possible. */
+const EXCLUSIVE_FIX =
+  "run `rdma system set netns exclusive` on the node, or load ib_core with netns_mode=0 " +
+  "(options ib_core netns_mode=0 in /etc/modprobe.d, then reload the RDMA drivers)";
+
+/**
+ * Refuses `rdmaIsolation` on a node whose RDMA subsystem cannot move devices between
+ * namespaces: no RDMA netlink at all, or the shared mode, where every namespace sees every
+ * device and a move is refused.
+ *
+ * @param deps the dependencies
+ * @throws {CniError} code 101 saying what to change on the node
+ */
+export function assertRdmaExclusive(deps: Deps): void {
+  let mode: string;
+  try {
+    mode = deps.rdma.netnsMode();
+  } catch (err) {
+    const unsupported = err instanceof RdmaError && err.kind === "unsupported";
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `rdmaIsolation is true but ${
+        unsupported
+          ? "this kernel has no RDMA netlink (is ib_core loaded?)"
+          : "the RDMA subsystem's netns mode cannot be read"
+      }: ${errorMessage(err)}`,
+      {
+        details: unsupported ? "load the RDMA drivers (ib_core, mlx5_ib)" : EXCLUSIVE_FIX,
+        cause: err,
+      },
+    );
+  }
+  if (mode !== "exclusive") {
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `rdmaIsolation is true but the RDMA subsystem's netns mode is ${
+        quote(mode)
+      }, not "exclusive"`,
+      { details: EXCLUSIVE_FIX },
+    );
+  }
+}
+
+/**
+ * The VF's one RDMA device, as sysfs shows it in the host.
+ *
+ * @param deps the dependencies
+ * @param pci the VF's PCI address
+ * @returns the device name (`mlx5_3`)
+ * @throws {CniError} code 100 when the VF has none or more than one
+ */
+export function rdmaDeviceOf(deps: Deps, pci: string): string {
+  const devices = kernelStep(
+    `Cannot list the RDMA devices of ${quote(pci)}`,
+    () => deps.sysfs.rdmaDevices(pci),
+  );
+  if (devices.length !== 1) {
+    throw new CniError(
+      CniErrorCode.DeviceError,
+      `rdmaIsolation is true but VF ${quote(pci)} has ${
+        devices.length === 0
+          ? "no RDMA device"
+          : `${devices.length} RDMA devices (${devices.join(", ")})`
+      } in the host; exactly one is needed`,
+      { details: "is mlx5_ib loaded, and is the device not already in another namespace?" },
+    );
+  }
+  return devices[0]!;
+}
+
+/**
+ * Moves an RDMA device between namespaces under the node lock.
+ *
+ * @param deps the dependencies
+ * @param from where it is
+ * @param name the device
+ * @param to where it goes
+ * @throws {CniError} code 101 naming the device and both namespaces
+ */
+export async function moveRdmaDevice(
+  deps: Deps,
+  from: Netns,
+  name: string,
+  to: Netns,
+): Promise<void> {
+  await withNodeLock(deps, () =>
+    kernelStep(
+      `Cannot move RDMA device ${quote(name)} from netns ${quote(from.path)} to netns ${
+        quote(to.path)
+      }`,
+      () => deps.rdma.moveDevice(from, name, to),
+    ));
+}
+
+/**
+ * Brings an isolated RDMA device back to the host, if it is still in the pod. A pod netns that
+ * died has already returned its devices to the host, so `pod === null` is nothing to do.
+ *
+ * @param deps the dependencies
+ * @param name the device
+ * @param host the host namespace
+ * @param pod the pod namespace, or `null` when it is gone
+ * @returns whether the device was moved
+ * @throws {CniError} code 101 when listing or moving fails
+ */
+export async function returnRdmaToHost(
+  deps: Deps,
+  name: string,
+  host: Netns,
+  pod: Netns | null,
+): Promise<boolean> {
+  if (pod === null) return false;
+  const inPod = kernelStep(
+    `Cannot list RDMA devices in netns ${quote(pod.path)}`,
+    () => deps.rdma.devices(pod),
+  );
+  if (!inPod.includes(name)) return false;
+  await moveRdmaDevice(deps, pod, name, host);
+  return true;
+}

@@ -1,0 +1,77 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import type { LinkInfo, Netns } from "../netlink/netlink.ts";
+import type { Deps } from "./deps.ts";
+import { kernelStep } from "./kernel_step.ts";
+
+/** First and longest pause between looks for a VF's netdev. */
+const FIRST_WAIT_MS = 5;
+const MAX_WAIT_MS = 200;
+
+/**
+ * Finds the VF's netdev in the host by PCI address, waiting (bounded) for it to appear: after a
+ * rebind its name and ifindex are new, and udev may rename it while we look, so the name is read
+ * from sysfs and looked up at once, and both are read again if the lookup misses.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param pci the VF's PCI address
+ * @returns the netdev
+ * @throws {CniError} code 101 when it has not appeared within `deps.netdevTimeoutMs`
+ */
+export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promise<LinkInfo> {
+  let waited = 0;
+  for (let pause = FIRST_WAIT_MS;; pause = Math.min(pause * 2, MAX_WAIT_MS)) {
+    for (const name of deps.sysfs.netdevs(pci)) {
+      const link = kernelStep(
+        `Cannot look up the netdev ${quote(name)} of VF ${quote(pci)}`,
+        () => deps.netlink.linkByName(host, name),
+      );
+      if (link !== null) return link;
+    }
+    if (waited >= deps.netdevTimeoutMs) break;
+    await deps.sleep(pause);
+    waited += pause;
+  }
+  throw new CniError(
+    CniErrorCode.KernelError,
+    `VF ${quote(pci)} has no netdev in the host ${waited} ms after its driver was bound`,
+    { details: "check dmesg for the driver's probe of the VF" },
+  );
+}
+
+/**
+ * Makes the VF's driver re-read the GUIDs set through its PF: mlx5 reads them only when it
+ * probes the VF. The VF's netdev and RDMA device are destroyed and recreated, with new names.
+ * The caller holds the node lock.
+ *
+ * 1. Unbind, unless a previous attempt already did (then the device has no driver).
+ * 2. Bind: the probe, and the new netdev, happen inside this write.
+ * 3. Wait for the netdev by PCI address.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param pci the VF's PCI address
+ * @param driver the driver to bind it to again
+ * @returns the VF's new netdev
+ * @throws {CniError} code 101 naming the step
+ */
+export async function rebindVf(
+  deps: Deps,
+  host: Netns,
+  pci: string,
+  driver: string,
+): Promise<LinkInfo> {
+  const bound = kernelStep(`Cannot read the driver of ${quote(pci)}`, () => deps.sysfs.driver(pci));
+  if (bound !== null) {
+    kernelStep(
+      `Cannot unbind VF ${quote(pci)} from ${quote(bound)}`,
+      () => deps.pciDriver.unbind(pci, bound),
+    );
+  }
+  kernelStep(
+    `Cannot bind VF ${quote(pci)} to ${quote(driver)}`,
+    () => deps.pciDriver.bind(pci, driver),
+  );
+  return await waitForNetdev(deps, host, pci);
+}

@@ -1,0 +1,277 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import type { NetConf } from "../config/load_net_conf.ts";
+import {
+  ALL_ONES_GUID,
+  guidFromIpoibAddress,
+  guidFromSysfs,
+  isAssignedGuid,
+  normalizeGuid,
+  ZERO_GUID,
+} from "../guid.ts";
+import {
+  type LinkInfo,
+  type Netns,
+  type VfChange,
+  type VfLinkState,
+  VfSettingUnsupportedError,
+} from "../netlink/netlink.ts";
+import type { AttachmentRecord } from "../state/store.ts";
+import type { Deps } from "./deps.ts";
+import { asKernelError, kernelStep } from "./kernel_step.ts";
+import { withNodeLock } from "./node_lock.ts";
+import { rebindVf } from "./rebind.ts";
+import type { NetdevVf, VfioVf } from "./resolve_device.ts";
+import { restoreHostName } from "./vf_netdev.ts";
+
+/** What ADD changes on a VF through its PF, and what was there before. */
+export interface VfConfigPlan {
+  /** The PF's ifindex in the host. */
+  pfIndex: number;
+  /** The link state to set; absent when the config has none or the VF already has it. */
+  linkState?: VfLinkState;
+  /** The node and port GUID to set; absent when none is requested or the VF already has it. */
+  guid?: string;
+  /** The VF's settings before ADD, for each setting ADD changes: `AttachmentRecord.original`. */
+  original: NonNullable<AttachmentRecord["original"]>;
+}
+
+/** The GUID the VF's driver read at its last probe: its RDMA device's, else its IPoIB address's. */
+function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
+  for (const dev of deps.sysfs.rdmaDevices(vf.pci)) {
+    const text = deps.sysfs.rdmaNodeGuid(vf.pci, dev);
+    const guid = text === null ? null : guidFromSysfs(text);
+    if (guid !== null) return guid;
+  }
+  return guidFromIpoibAddress(link.address);
+}
+
+/**
+ * Reads the VF's current settings and decides what ADD must change. With no GUID requested, a
+ * netdev VF's own GUID must be a real one: the Go plugin's most reported failure is a VF whose
+ * GUID was never assigned, so the message says what to do about it.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param conf the config
+ * @param vf the VF
+ * @param link the VF's netdev in the host (`null` for a vfio-pci VF)
+ * @returns the plan
+ * @throws {CniError} code 100 for a missing PF netdev or an unassigned GUID, 101 for a failed read
+ */
+export function planVfConfig(
+  deps: Deps,
+  host: Netns,
+  conf: NetConf,
+  vf: NetdevVf | VfioVf,
+  link: LinkInfo | null,
+): VfConfigPlan {
+  const pf = kernelStep(
+    `Cannot look up PF netdev ${quote(vf.pfName)}`,
+    () => deps.netlink.linkByName(host, vf.pfName),
+  );
+  if (pf === null) {
+    throw new CniError(
+      CniErrorCode.DeviceError,
+      `deviceID ${quote(vf.pci)}: its PF netdev ${quote(vf.pfName)} is not in the host netns`,
+    );
+  }
+  const current = kernelStep(
+    `Cannot read VF ${vf.vfIndex} settings of PF ${quote(vf.pfName)}`,
+    () => deps.netlink.vfSettings(host, pf.index, vf.vfIndex),
+  );
+  const probed = vf.kind === "vf" && link !== null
+    ? kernelStep(`Cannot read the GUID of VF ${quote(vf.pci)}`, () => probedGuid(deps, vf, link))
+    : null;
+  const plan: VfConfigPlan = { pfIndex: pf.index, original: {} };
+
+  if (conf.guid === undefined) {
+    if (vf.kind === "vf" && (probed === null || !isAssignedGuid(probed))) {
+      throw new CniError(
+        CniErrorCode.DeviceError,
+        `deviceID ${quote(vf.pci)}: the VF's GUID is ${
+          probed === null ? "unreadable" : quote(probed)
+        }, which is not an assigned GUID, and the config requests none`,
+        {
+          details:
+            "give the VF a GUID: runtimeConfig.infinibandGUID (capability infinibandGUID) or " +
+            "args.cni.guid in the pod's network annotation, or set ibKubernetesEnabled and let " +
+            "ib-kubernetes assign one; or assign GUIDs to every VF when SR-IOV is configured",
+        },
+      );
+    }
+  } else {
+    const want = normalizeGuid(conf.guid);
+    const active = current?.nodeGuid === want && current.portGuid === want &&
+      (vf.kind === "vfio-vf" || probed === want);
+    if (!active) {
+      plan.guid = want;
+      // Drivers that do not report VF GUIDs leave only the probed one to go back to; with none
+      // at all, all-ones is what the Go plugin restores and what mlx5 takes as "unassigned".
+      const fromAddress = link === null ? null : guidFromIpoibAddress(link.address);
+      plan.original.nodeGuid = current?.nodeGuid ?? probed ?? ALL_ONES_GUID;
+      plan.original.portGuid = current?.portGuid ?? fromAddress ?? probed ?? ALL_ONES_GUID;
+    }
+  }
+  if (conf.linkState !== undefined && current?.linkState !== conf.linkState) {
+    plan.linkState = conf.linkState;
+    plan.original.linkState = current?.linkState ?? "auto";
+  }
+  return plan;
+}
+
+/** One `setVf`, with EOPNOTSUPP turned into a message about the PF's driver. */
+function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: VfChange): void {
+  const what = change.nodeGuid !== undefined
+    ? `the node and port GUID of VF ${r.vfIndex} to ${quote(change.nodeGuid)}`
+    : `the link state of VF ${r.vfIndex} to ${quote(change.linkState ?? "")}`;
+  try {
+    deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
+  } catch (err) {
+    if (err instanceof VfSettingUnsupportedError) {
+      throw new CniError(
+        CniErrorCode.DeviceError,
+        `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
+          err.setting === "guid" ? "GUIDs" : "link state"
+        } (${err.message})`,
+        {
+          details: "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+          cause: err,
+        },
+      );
+    }
+    throw asKernelError(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
+  }
+}
+
+/** The fields of a record that name a VF and how to restore it. */
+type VfTarget =
+  & Pick<
+    AttachmentRecord,
+    "deviceId" | "kind" | "driver" | "hostIfName" | "hostIfUp" | "original"
+  >
+  & { pfName: string; vfIndex: number };
+
+/** A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot. */
+function rebinds(r: VfTarget): boolean {
+  return (r.kind ?? "vf") === "vf";
+}
+
+function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
+  const pf = kernelStep(
+    `Cannot look up PF netdev ${quote(r.pfName)}`,
+    () => deps.netlink.linkByName(host, r.pfName),
+  );
+  if (pf === null) {
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `Cannot restore VF ${r.vfIndex} of PF ${quote(r.pfName)}: the PF netdev is not in the host`,
+    );
+  }
+  return pf.index;
+}
+
+/**
+ * Sets the link state of the plan, pushing the undo that restores the original.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param record the attachment record (its `original` holds the state to restore)
+ * @param plan the plan
+ * @param push receives the undo
+ * @throws {CniError} code 100 when the PF's driver cannot, 101 when the kernel refuses
+ */
+export function applyLinkState(
+  deps: Deps,
+  host: Netns,
+  record: VfTarget,
+  plan: VfConfigPlan,
+  push: (label: string, undo: () => void | Promise<void>) => void,
+): void {
+  if (plan.linkState === undefined) return;
+  setVf(deps, host, plan.pfIndex, record, { linkState: plan.linkState });
+  push(
+    `restore the link state of VF ${record.vfIndex}`,
+    () => restoreLinkState(deps, host, record),
+  );
+}
+
+/**
+ * Sets the node and port GUID of the plan and, for a netdev VF, rebinds its driver so that the
+ * GUID takes effect, all under the node lock. The undo (restore the GUIDs, rebind, give the
+ * netdev its host name back) is pushed as soon as the GUID is written, so a failed rebind is
+ * undone too.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param record the attachment record
+ * @param plan the plan
+ * @param push receives the undo
+ * @returns the VF's netdev after the rebind, or `null` when nothing was rebound
+ * @throws {CniError} code 100 when the PF's driver cannot, 101 when a step fails
+ */
+export async function applyGuid(
+  deps: Deps,
+  host: Netns,
+  record: VfTarget,
+  plan: VfConfigPlan,
+  push: (label: string, undo: () => void | Promise<void>) => void,
+): Promise<LinkInfo | null> {
+  const guid = plan.guid;
+  if (guid === undefined) return null;
+  return await withNodeLock(deps, async () => {
+    setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
+    push(`restore the GUIDs of VF ${record.vfIndex}`, () => restoreGuids(deps, host, record));
+    if (!rebinds(record)) return null;
+    return await rebindVf(deps, host, record.deviceId, record.driver ?? "mlx5_core");
+  });
+}
+
+/**
+ * Restores the link state recorded in `record.original`, if ADD changed it.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param record the attachment record
+ * @throws {CniError} code 100/101 when the PF refuses
+ */
+export function restoreLinkState(deps: Deps, host: Netns, record: VfTarget): void {
+  const state = record.original?.linkState;
+  if (state === undefined) return;
+  setVf(deps, host, pfIndexOf(deps, host, record), record, { linkState: state });
+}
+
+/**
+ * Restores the GUIDs recorded in `record.original`, if ADD changed them, then (netdev VF)
+ * rebinds the driver and gives the recreated netdev its original host name and state. An
+ * all-zero original is written as all-ones, as the Go plugin does: drivers refuse zero.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param record the attachment record
+ * @throws {CniError} code 100/101 naming the step
+ */
+export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): Promise<void> {
+  const { nodeGuid, portGuid } = record.original ?? {};
+  if (nodeGuid === undefined || portGuid === undefined) return;
+  const writable = (g: string) => g === ZERO_GUID ? ALL_ONES_GUID : g;
+  const pfIndex = pfIndexOf(deps, host, record);
+  await withNodeLock(deps, async () => {
+    setVf(deps, host, pfIndex, record, {
+      nodeGuid: writable(nodeGuid),
+      portGuid: writable(portGuid),
+    });
+    if (!rebinds(record)) return;
+    const driver = record.driver ?? deps.sysfs.driver(record.deviceId);
+    if (driver === null) {
+      throw new CniError(
+        CniErrorCode.KernelError,
+        `Cannot rebind VF ${quote(record.deviceId)}: its driver is unknown`,
+      );
+    }
+    const link = await rebindVf(deps, host, record.deviceId, driver);
+    if (record.hostIfName !== undefined) {
+      restoreHostName(deps.netlink, host, link, record.hostIfName, record.hostIfUp ?? false);
+    }
+  });
+}

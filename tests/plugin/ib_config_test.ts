@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import { CniError } from "../../lib/cni/errors.ts";
+import { cmdAdd } from "../../lib/plugin/add.ts";
+import { cmdCheck } from "../../lib/plugin/check.ts";
+import { cmdDel } from "../../lib/plugin/del.ts";
+import { assertRejectsCniError } from "../assert_cni_error.ts";
+import { HOST_NETNS } from "../fakes/fake_kernel.ts";
+import { netConf, PF, POD, request, VFS, world } from "./world.ts";
+
+const GUID = "02:00:00:00:00:0a:00:01";
+const KEY = { containerId: "ctr-a", ifname: "net1" };
+/** A config with a GUID, a link state and RDMA isolation: every InfiniBand step of ADD. */
+const FULL = netConf(1, {
+  runtimeConfig: { infinibandGUID: GUID.toUpperCase() },
+  link_state: "enable",
+  rdmaIsolation: true,
+});
+
+Deno.test("cmdAdd() sets the node and port GUID through the PF and rebinds the VF so it takes effect", async () => {
+  await using w = await world();
+  const before = w.kernel.vfView(VFS[1]!.pci);
+  await cmdAdd(w.deps, request("ADD", netConf(1, { args: { cni: { guid: GUID } } })));
+  const vf = w.kernel.vfView(VFS[1]!.pci);
+  assert.equal(vf.nodeGuid, GUID);
+  assert.equal(vf.portGuid, GUID);
+  assert.deepEqual(vf.probed, { nodeGuid: GUID, portGuid: GUID });
+  assert.equal(vf.netns, POD);
+  assert.equal(vf.netdev, "net1");
+  // The IPoIB address carries the port GUID in its last 8 bytes once the driver re-read it.
+  assert.ok(w.kernel.linksIn(POD).get("net1")!.address.endsWith(GUID));
+  const record = w.store.readAttachment(KEY)!;
+  assert.deepEqual(record.original, { nodeGuid: before.nodeGuid, portGuid: before.portGuid });
+  assert.equal(record.hostIfName, VFS[1]!.netdev);
+  assert.equal(record.kind, "vf");
+  assert.equal(record.driver, "mlx5_core");
+});
+
+Deno.test("cmdDel() restores the GUIDs, the link state, the RDMA device and the host name", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", FULL));
+  assert.equal(w.kernel.vfView(VFS[1]!.pci).linkState, "enable");
+  assert.equal(w.kernel.vfView(VFS[1]!.pci).rdmaNetns, POD);
+  await cmdDel(w.deps, request("DEL", FULL));
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+  assert.equal(w.ipam.leases.size, 0);
+});
+
+Deno.test("cmdAdd() does not rebind a VF that already has the requested GUID", async () => {
+  await using w = await world();
+  w.kernel.setBootGuids(VFS[1]!.pci, { nodeGuid: GUID, portGuid: GUID });
+  await cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID })));
+  assert.equal(w.faults.log.some((step) => /unbind|bind|set vf/.test(step)), false);
+  assert.equal(w.store.readAttachment(KEY)!.original?.nodeGuid, undefined);
+});
+
+Deno.test("cmdAdd() refuses a VF whose own GUID is unassigned when none is requested, naming the fixes", async () => {
+  await using w = await world();
+  w.kernel.setBootGuids(VFS[1]!.pci, {
+    nodeGuid: "00:00:00:00:00:00:00:00",
+    portGuid: "00:00:00:00:00:00:00:00",
+  });
+  const before = w.kernel.view();
+  const err = await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", netConf(1))),
+    100,
+    `deviceID "${
+      VFS[1]!.pci
+    }": the VF's GUID is "00:00:00:00:00:00:00:00", which is not an assigned GUID, and the config requests none`,
+  );
+  assert.match(
+    err.details,
+    /runtimeConfig\.infinibandGUID .* args\.cni\.guid .* ibKubernetesEnabled/,
+  );
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdAdd() says the PF's driver cannot set VF GUIDs and leaves the VF as it was", async () => {
+  await using w = await world();
+  w.kernel.setPfOptions(PF.pci, { vfGuids: false });
+  const before = w.kernel.view();
+  await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
+    100,
+    new RegExp(
+      `^Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": the PF's driver cannot set VF GUIDs`,
+    ),
+  );
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdAdd() finds the VF's netdev again after udev renames it and after a slow probe", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  w.kernel.setUdevRename("persistent");
+  w.kernel.setProbeTiming({ netdevDelayMs: 40, udevDelayMs: 15 });
+  await cmdAdd(w.deps, request("ADD", FULL));
+  assert.equal(w.kernel.vfView(VFS[1]!.pci).netdev, "net1");
+  assert.ok(w.kernel.now >= 40, `waited ${w.kernel.now} ms`);
+  await cmdDel(w.deps, request("DEL", FULL));
+  assert.deepEqual(w.kernel.view(), before);
+});
+
+Deno.test("cmdAdd() gives up on a netdev that never comes back, and DEL finishes the restore", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  w.kernel.setProbeTiming({ netdevDelayMs: Infinity });
+  const err = await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID }))),
+    101,
+    /^VF "0000:3b:00\.2" has no netdev in the host \d+ ms after its driver was bound$/,
+  );
+  // The undo rebinds too, and its netdev never comes back either: the record stays for DEL.
+  assert.match(err.details, /rollback incomplete: restore the GUIDs of VF 1; DEL will retry/);
+  assert.equal(w.store.readAttachment(KEY)?.phase, "adding");
+  w.kernel.setProbeTiming({ netdevDelayMs: 0 });
+  await cmdDel(w.deps, request("DEL", netConf(1, { guid: GUID })));
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdAdd() with every InfiniBand step leaves the node as it was when any step fails", async () => {
+  let steps: number;
+  {
+    await using w = await world();
+    await cmdAdd(w.deps, request("ADD", FULL));
+    steps = w.faults.count;
+  }
+  assert.ok(steps >= 12, `ADD took only ${steps} mutating steps`);
+  for (let n = 1; n <= steps; n++) {
+    await using w = await world();
+    const before = w.kernel.view();
+    w.faults.failAt = n;
+    const err = await cmdAdd(w.deps, request("ADD", FULL)).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
+    assert.match(err.message, new RegExp(`injected fault at step ${n}:`));
+    assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
+    assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+    assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
+  }
+});
+
+Deno.test("cmdAdd() with an undo that fails too keeps the record, and DEL completes the cleanup", async () => {
+  let steps: number;
+  {
+    await using w = await world();
+    await cmdAdd(w.deps, request("ADD", FULL));
+    steps = w.faults.count;
+  }
+  // Fail step n of ADD, then the first undo step after it: every pair leaves work for DEL.
+  for (let n = 2; n <= steps; n++) {
+    await using w = await world();
+    const before = w.kernel.view();
+    w.faults.failAt = [n, n + 1];
+    await assert.rejects(cmdAdd(w.deps, request("ADD", FULL)), CniError);
+    w.faults.failAt = 0;
+    await cmdDel(w.deps, request("DEL", FULL));
+    assert.deepEqual(w.kernel.view(), before, `after failing steps ${n} and ${n + 1}`);
+    assert.deepEqual(w.stateFiles(), [], `state after failing steps ${n} and ${n + 1}`);
+    assert.equal(w.ipam.leases.size, 0);
+  }
+});
+
+Deno.test("cmdDel() that fails at any step completes on the retry", async () => {
+  let steps: number;
+  {
+    await using w = await world();
+    await cmdAdd(w.deps, request("ADD", FULL));
+    const at = w.faults.count;
+    await cmdDel(w.deps, request("DEL", FULL));
+    steps = w.faults.count - at;
+  }
+  for (let n = 1; n <= steps; n++) {
+    await using w = await world();
+    const before = w.kernel.view();
+    await cmdAdd(w.deps, request("ADD", FULL));
+    w.faults.failAt = w.faults.count + n;
+    const err = await cmdDel(w.deps, request("DEL", FULL)).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof CniError && err.code === 101, `DEL step ${n}: ${String(err)}`);
+    assert.match(err.message, /injected fault/);
+    w.faults.failAt = 0;
+    await cmdDel(w.deps, request("DEL", FULL));
+    assert.deepEqual(w.kernel.view(), before, `after failing DEL step ${n}`);
+    assert.deepEqual(w.stateFiles(), [], `state after failing DEL step ${n}`);
+  }
+});
+
+Deno.test("cmdDel() restores the VF after the pod's netns died", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", FULL));
+  w.kernel.deleteNetns(POD);
+  await cmdDel(w.deps, request("DEL", FULL));
+  w.kernel.addNetns(POD);
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdAdd() refuses rdmaIsolation when the RDMA subsystem is shared or absent, saying what to change", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  w.kernel.setRdmaMode("shared");
+  const shared = await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", FULL)),
+    101,
+    `rdmaIsolation is true but the RDMA subsystem's netns mode is "shared", not "exclusive"`,
+  );
+  assert.match(shared.details, /rdma system set netns exclusive.*netns_mode=0/);
+  w.kernel.setRdmaMode("unsupported");
+  await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", FULL)),
+    101,
+    /^rdmaIsolation is true but this kernel has no RDMA netlink \(is ib_core loaded\?\)/,
+  );
+  assert.equal(w.faults.count, 0);
+  assert.deepEqual(w.kernel.view(), before);
+});
+
+Deno.test("cmdAdd() gives a vfio-pci VF its GUID without rebind, netdev or IPAM; DEL restores it", async () => {
+  await using w = await world();
+  w.kernel.setDriver(VFS[0]!.pci, "vfio-pci");
+  const before = w.kernel.view();
+  const result = await cmdAdd(w.deps, request("ADD", netConf(0, { guid: GUID })));
+  assert.deepEqual(result.interfaces, [{ name: "net1", sandbox: POD, pciID: VFS[0]!.pci }]);
+  assert.deepEqual(result.ips, []);
+  assert.equal(w.ipam.calls.length, 0);
+  const vf = w.kernel.vfView(VFS[0]!.pci);
+  assert.equal(vf.nodeGuid, GUID);
+  assert.equal(vf.driver, "vfio-pci");
+  assert.equal(w.faults.log.some((step) => /bind/.test(step)), false);
+  assert.equal(w.store.readAttachment(KEY)!.kind, "vfio-vf");
+  await cmdDel(w.deps, request("DEL", netConf(0, { guid: GUID })));
+  assert.deepEqual(w.kernel.view(), before);
+  assert.equal(w.ipam.calls.length, 0);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdAdd() passes a vfio-pci PF through and refuses vfioPciMode on a device bound elsewhere", async () => {
+  await using w = await world();
+  w.kernel.addPlainPci("0000:5e:00.0", "vfio-pci");
+  const pf = { ...netConf(1), deviceID: "0000:5e:00.0" };
+  const result = await cmdAdd(w.deps, request("ADD", pf));
+  assert.deepEqual(result.interfaces, [{ name: "net1", sandbox: POD, pciID: "0000:5e:00.0" }]);
+  assert.equal(w.store.readAttachment(KEY)!.kind, "vfio-pf");
+  await cmdDel(w.deps, request("DEL", pf));
+  assert.deepEqual(w.stateFiles(), []);
+  await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", netConf(1, { vfioPciMode: true }))),
+    100,
+    `vfioPciMode is true but deviceID "${VFS[1]!.pci}" is bound to "mlx5_core", not "vfio-pci"`,
+  );
+});
+
+Deno.test("cmdAdd() with ib-kubernetes attaches once configured, with the pkey in the record and the logs", async () => {
+  await using w = await world();
+  const conf = netConf(1, {
+    ibKubernetesEnabled: true,
+    pkey: "0x8001",
+    args: { cni: { "mellanox.infiniband.app": "configured", guid: GUID } },
+  });
+  await cmdAdd(w.deps, request("ADD", conf));
+  assert.equal(w.kernel.vfView(VFS[1]!.pci).nodeGuid, GUID);
+  assert.equal(w.store.readAttachment(KEY)!.pkey, "0x8001");
+  assert.ok(w.logs.some((l) => JSON.parse(l).pkey === "0x8001"));
+});
+
+Deno.test("cmdCheck() fails when the VF's GUID or RDMA device is no longer what ADD set", async () => {
+  await using w = await world();
+  await cmdAdd(w.deps, request("ADD", FULL));
+  await cmdCheck(w.deps, request("CHECK", FULL));
+  using host = w.kernel.hostNetns();
+  const pf = w.kernel.linkByName(host, PF.name)!;
+  w.kernel.setVf(host, pf.index, 1, { nodeGuid: "02:00:00:00:00:0b:00:01" });
+  await assertRejectsCniError(
+    cmdCheck(w.deps, request("CHECK", FULL)),
+    104,
+    `VF 1 of PF "${PF.name}" has node GUID "02:00:00:00:00:0b:00:01", not "${GUID}"`,
+  );
+  w.kernel.setVf(host, pf.index, 1, { nodeGuid: GUID });
+  using pod = w.kernel.openNetns(POD);
+  const [rdma] = w.kernel.rdmaIn(POD);
+  w.kernel.moveDevice(pod, rdma!, host);
+  await assertRejectsCniError(
+    cmdCheck(w.deps, request("CHECK", FULL)),
+    104,
+    `RDMA device "${rdma}" is missing from netns "${POD}"`,
+  );
+  assert.equal(w.kernel.linksIn(HOST_NETNS).has("net1"), false);
+});
