@@ -1,3 +1,4 @@
+import { validateConfigBytes, ValidatorRule, violationError } from "../config/validate_config.ts";
 import { errorMessage } from "../error_message.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
@@ -149,6 +150,17 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
         `error reading from stdin: config is ${stdin.length} bytes, more than ${MAX_STDIN_BYTES}`,
       );
     }
+    // 1. The WASM validator reads the raw bytes before anything parses them: malformed,
+    //    oversized or too deeply nested input never reaches JSON.parse, and no handler (so no
+    //    side effect) runs for a config that breaks a rule.
+    //    (`deviceID`, required for ADD and CHECK only, is left to the handlers' loadNetConf().)
+    const violations = validateConfigBytes(stdin, { pluginConfig: true });
+    const invalid = violations.length === 0 ? undefined : violationError(violations);
+    if (invalid !== undefined && violations.some((v) => v.rule <= ValidatorRule.Version)) {
+      throw invalid;
+    }
+    // 2. The input is now one JSON object of bounded size and depth, with a valid name and
+    //    version: parse it, so that a field's violation is reported in the config's version.
     const { config, cniVersion } = decodeRequestConfig(stdin);
     version = cniVersion;
     const floor = MIN_VERSION[args.command];
@@ -160,6 +172,7 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
         }, needs ${floor} or later`,
       );
     }
+    if (invalid !== undefined) throw invalid;
     const req: CniRequest = { args, cniVersion, config, stdin };
     switch (args.command) {
       case "ADD": {

@@ -1,0 +1,331 @@
+import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { quote } from "../cni/quote.ts";
+import { guidProblem } from "../guid.ts";
+import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
+
+/**
+ * The validator's rule codes (the README's "Config validator ABI" lists them). Lower codes are
+ * the checks the plugin makes first: the lowest code among a config's violations is the one its
+ * error reports.
+ */
+export const ValidatorRule = {
+  /** The input is not valid UTF-8. */
+  Utf8: 1,
+  /** The input is not one well-formed JSON value. */
+  JsonSyntax: 2,
+  /** The input is larger than {@link MAX_CONFIG_BYTES}. */
+  JsonSize: 3,
+  /** Arrays and objects nest deeper than {@link MAX_CONFIG_DEPTH}. */
+  JsonDepth: 4,
+  /** The JSON value is not an object. */
+  NotObject: 5,
+  /** `name` is missing, empty, not a string, or not a network name. */
+  Name: 6,
+  /** `cniVersion` is not a string, or `cniVersions` not an array of strings. */
+  VersionType: 7,
+  /** `cniVersion` is not supported, or no `cniVersions` entry is. */
+  Version: 8,
+  /** Conflist: `plugins` is not a non-empty array, or an entry is not an object. */
+  Plugins: 9,
+  /** `type` is not a string (conflist entries: missing or empty). */
+  Type: 10,
+  /** `deviceID` is not a PCI address. */
+  DeviceId: 11,
+  /** `deviceID` is missing where the command needs it. */
+  DeviceIdRequired: 12,
+  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not a usable GUID. */
+  Guid: 13,
+  /** `pkey` is not `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
+  Pkey: 14,
+  /** `link_state` is not auto, enable or disable. */
+  LinkState: 15,
+  /** `rdmaIsolation`, `ibKubernetesEnabled` or `vfioPciMode` is not a boolean. */
+  Boolean: 16,
+  /** `ipam`, `dns`, `prevResult`, `runtimeConfig`, `args` or `args.cni` is not an object. */
+  Object: 17,
+  /** `ipam.type` is missing, not a string, or empty. */
+  IpamType: 18,
+  /** `ipam.type` is `dhcp`. */
+  IpamDhcp: 19,
+  /** `vfioPciMode` and `rdmaIsolation` are both true. */
+  VfioWithRdma: 20,
+  /** `capabilities` is not an object, or one of its values is not a boolean. */
+  Capabilities: 21,
+  /** `args.cni["mellanox.infiniband.app"]` is not a string. */
+  String: 22,
+  /** `logLevel` is not error, warning, info or debug. */
+  LogLevel: 23,
+  /** `logFile` is not an absolute path. */
+  LogFile: 24,
+} as const;
+
+/** One of {@link ValidatorRule}'s codes. */
+export type ValidatorRuleCode = typeof ValidatorRule[keyof typeof ValidatorRule];
+
+/** Each rule's name, by code. */
+const RULE_NAMES: Record<ValidatorRuleCode, string> = {
+  1: "utf8",
+  2: "json-syntax",
+  3: "json-size",
+  4: "json-depth",
+  5: "not-object",
+  6: "name",
+  7: "cni-version-type",
+  8: "cni-version",
+  9: "plugins",
+  10: "type",
+  11: "device-id",
+  12: "device-id-required",
+  13: "guid",
+  14: "pkey",
+  15: "link-state",
+  16: "boolean",
+  17: "object",
+  18: "ipam-type",
+  19: "ipam-dhcp",
+  20: "vfio-with-rdma",
+  21: "capabilities",
+  22: "string",
+  23: "log-level",
+  24: "log-file",
+};
+
+/** Largest config the validator reads: the plugin's stdin limit. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
+export const MAX_CONFIG_DEPTH = 128;
+
+/** validate()'s flag bits (the ABI's). */
+const FLAG_REQUIRE_DEVICE_ID = 1;
+const FLAG_PLUGIN_CONFIG = 2;
+/** Bytes of a record's header: rule, offset, value length, path length (u32, little-endian). */
+const RECORD_HEADER = 16;
+
+/** One rule a config breaks. */
+export interface Violation {
+  /** The rule's code, one of {@link ValidatorRule}. */
+  rule: number;
+  /** The rule's name, e.g. `device-id`. */
+  ruleName: string;
+  /** Where: `ipam.type`, `plugins[1].guid`, `capabilities["a b"]`; empty for the whole input. */
+  path: string;
+  /** Byte offset in the input of the offending value (of the enclosing object when missing). */
+  offset: number;
+  /** One line that names the path and the value, as the plugin's errors do. */
+  message: string;
+}
+
+/** How to read the input. */
+export interface ValidateOptions {
+  /** `deviceID` is required, as for ADD and CHECK. Default false. */
+  requireDeviceId?: boolean;
+  /**
+   * The input is one plugin's config, as a runtime passes it on stdin: a `plugins` key is then
+   * just an unknown key. Default false: an object with `plugins` is read as a conflist, whose
+   * entries of type `ib-sriov` are checked as plugin configs.
+   */
+  pluginConfig?: boolean;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}
+
+function mustBe(path: string, expected: string, value: unknown): string {
+  const article = expected === "object" || expected === "array" ? "an" : "a";
+  return `${path} must be ${article} ${expected}, got ${typeName(value)} ${quote(value)}`;
+}
+
+/** `line 3, column 14` of byte `offset`. */
+function position(bytes: Uint8Array, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return `line ${line}, column ${offset - lineStart + 1}`;
+}
+
+function syntaxMessage(bytes: Uint8Array, offset: number): string {
+  if (offset >= bytes.length) {
+    return `error decoding network config: unexpected end of JSON input at byte ${offset}`;
+  }
+  const b = bytes[offset]!;
+  const what = b >= 0x20 && b < 0x7f
+    ? quote(String.fromCharCode(b))
+    : `byte 0x${b.toString(16).padStart(2, "0")}`;
+  return `error decoding network config: unexpected ${what} at byte ${offset} (${
+    position(bytes, offset)
+  })`;
+}
+
+/** The message of one violation; `value` is the offending JSON value, when there is one. */
+function describe(
+  rule: number,
+  path: string,
+  value: unknown,
+  bytes: Uint8Array,
+  offset: number,
+): string {
+  const present = value !== undefined;
+  switch (rule) {
+    case ValidatorRule.Utf8:
+      return `error decoding network config: invalid UTF-8 at byte ${offset}`;
+    case ValidatorRule.JsonSyntax:
+      return syntaxMessage(bytes, offset);
+    case ValidatorRule.JsonSize:
+      return `config is ${bytes.length} bytes, more than ${MAX_CONFIG_BYTES}`;
+    case ValidatorRule.JsonDepth:
+      return `error decoding network config: nested deeper than ${MAX_CONFIG_DEPTH} levels at byte ${offset} (${
+        position(bytes, offset)
+      })`;
+    case ValidatorRule.NotObject:
+      return `error decoding network config: expected a JSON object, got ${quote(value)}`;
+    case ValidatorRule.Name:
+      return !present || value === ""
+        ? "missing network name"
+        : `invalid characters found in network name ${quote(value)}`;
+    case ValidatorRule.VersionType:
+      return path.endsWith("cniVersions")
+        ? `cniVersions must be an array of strings, got ${quote(value)}`
+        : `cniVersion must be a string, got ${quote(value)}`;
+    case ValidatorRule.Version:
+      return path.endsWith("cniVersions")
+        ? `incompatible CNI versions: none of cniVersions ${quote(value)} is supported`
+        : `incompatible CNI versions: cniVersion ${quote(value)} is not supported`;
+    case ValidatorRule.Plugins:
+      if (path === "plugins" && Array.isArray(value)) return "plugins must not be empty";
+      return mustBe(path, path === "plugins" ? "array" : "object", value);
+    case ValidatorRule.Type:
+      if (!present) return `${path} is required: must be a string`;
+      if (value === "") return `${path} "" is invalid: name the plugin`;
+      return mustBe(path, "string", value);
+    case ValidatorRule.DeviceId:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${
+        quote(value)
+      } is not a PCI address: expected DDDD:BB:DD.F, e.g. 0000:3b:00.2`;
+    case ValidatorRule.DeviceIdRequired:
+      return `${path} is required`;
+    case ValidatorRule.Guid:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${quote(value)} is not a valid GUID: ${guidProblem(value)}`;
+    case ValidatorRule.Pkey:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return /^0x[0-9a-fA-F]{1,4}$/.test(value)
+        ? `${path} ${quote(value)} is invalid: the 15-bit partition key must not be 0`
+        : `${path} ${quote(value)} is invalid: must be 0x followed by 1 to 4 hex digits`;
+    case ValidatorRule.LinkState:
+      return `${path} ${quote(value)} is invalid: must be one of auto, enable, disable`;
+    case ValidatorRule.Boolean:
+      return mustBe(path, "boolean", value);
+    case ValidatorRule.Object:
+      return mustBe(path, "object", value);
+    case ValidatorRule.IpamType:
+      if (!present) return `${path} is required: must be a string`;
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} "" is invalid: name the IPAM plugin, e.g. host-local`;
+    case ValidatorRule.IpamDhcp:
+      return `${path} "dhcp" is not supported: the VF has no carrier to run a DHCP client on; use host-local, static or whereabouts`;
+    case ValidatorRule.VfioWithRdma: {
+      const prefix = path.slice(0, -"vfioPciMode".length);
+      return `${path} true with ${prefix}rdmaIsolation true is not supported: a vfio-pci device has no RDMA device to isolate`;
+    }
+    case ValidatorRule.Capabilities:
+      return mustBe(path, path.endsWith("capabilities") ? "object" : "boolean", value);
+    case ValidatorRule.String:
+      return mustBe(path, "string", value);
+    case ValidatorRule.LogLevel:
+      return `${path} ${quote(value)} is invalid: must be one of error, warning, info, debug`;
+    case ValidatorRule.LogFile:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${quote(value)} is invalid: must be an absolute path`;
+    default:
+      return `${path} breaks validator rule ${rule}`;
+  }
+}
+
+/**
+ * Validates a network config (a single plugin config or a conflist) from its raw bytes with the
+ * WebAssembly validator, before anything parses it. Pure: no permissions, no side effects.
+ *
+ * @param bytes the config exactly as read (stdin, a file)
+ * @param options whether `deviceID` is required and whether a conflist is possible
+ * @returns every violation, in the order found (at most 64); empty when the config is valid
+ */
+export function validateConfigBytes(
+  bytes: Uint8Array,
+  options: ValidateOptions = {},
+): Violation[] {
+  const flags = (options.requireDeviceId === true ? FLAG_REQUIRE_DEVICE_ID : 0) |
+    (options.pluginConfig === true ? FLAG_PLUGIN_CONFIG : 0);
+  const address = inputBuffer(bytes.length);
+  // 0: more than the limit; nothing is copied and validate() reports the size.
+  if (address !== 0) new Uint8Array(memory.buffer, address, bytes.length).set(bytes);
+  validate(bytes.length, flags);
+  // validate() may have grown memory: take the views after it.
+  const start = outputBuffer();
+  const out = new DataView(memory.buffer, start, outputLength());
+  const text = new TextDecoder();
+  const violations: Violation[] = [];
+  for (let at = 0; at < out.byteLength;) {
+    const rule = out.getUint32(at, true);
+    const offset = out.getUint32(at + 4, true);
+    const valueLength = out.getUint32(at + 8, true);
+    const pathLength = out.getUint32(at + 12, true);
+    const path = text.decode(new Uint8Array(memory.buffer, start + at + RECORD_HEADER, pathLength));
+    // Values are only reported in well-formed input, so their bytes are one JSON value.
+    const value: unknown = valueLength === 0
+      ? undefined
+      : JSON.parse(text.decode(bytes.subarray(offset, offset + valueLength)));
+    violations.push({
+      rule,
+      ruleName: RULE_NAMES[rule as ValidatorRuleCode] ?? `rule-${rule}`,
+      path,
+      offset,
+      message: describe(rule, path, value, bytes, offset),
+    });
+    at += RECORD_HEADER + ((pathLength + 3) & ~3);
+  }
+  return violations;
+}
+
+/**
+ * The CNI error for a config's violations: the message of the first (lowest rule code, then
+ * position), the others in the details. The code is the one the TypeScript decoding uses for
+ * the same fault: 6 for input that is not a JSON object or has a mistyped version field, 1 for
+ * an unsupported version, 5 for an oversized input, 7 for everything else.
+ *
+ * @param violations a non-empty result of {@link validateConfigBytes}
+ * @returns the error to throw
+ * @throws {RangeError} when `violations` is empty
+ */
+export function violationError(violations: readonly Violation[]): CniError {
+  const sorted = [...violations].sort((a, b) => a.rule - b.rule || a.offset - b.offset);
+  const primary = sorted[0];
+  if (primary === undefined) throw new RangeError("violationError() needs a violation");
+  let code: number = CniErrorCode.InvalidNetworkConfig;
+  switch (primary.rule) {
+    case ValidatorRule.Utf8:
+    case ValidatorRule.JsonSyntax:
+    case ValidatorRule.JsonDepth:
+    case ValidatorRule.NotObject:
+    case ValidatorRule.VersionType:
+      code = CniErrorCode.DecodingFailure;
+      break;
+    case ValidatorRule.JsonSize:
+      code = CniErrorCode.IoFailure;
+      break;
+    case ValidatorRule.Version:
+      code = CniErrorCode.IncompatibleVersion;
+      break;
+  }
+  return new CniError(code, primary.message, {
+    details: sorted.slice(1).map((v) => v.message).join("; "),
+  });
+}

@@ -1,0 +1,1166 @@
+// The ib-sriov config validator, in AssemblyScript. Built by `deno task build:wasm` into
+// lib/config/validator.wasm, which is committed; lib/config/validate_config.ts is the host side.
+//
+// The module has no imports and allocates nothing: the input, the output records and the scratch
+// buffers live in linear memory at addresses computed from __heap_base, and memory grows on demand.
+// The README's "Config validator ABI" section documents the exports, the memory layout and the
+// rule codes; keep it in step with the constants below.
+//
+// The rules mirror what the TypeScript decoding accepts (lib/cni/dispatch.ts decodeRequestConfig,
+// lib/config/schema.ts, lib/config/load_net_conf.ts), with two documented additions: a depth
+// bound, and conflists. tests/unit/config/validator_differential_test.ts holds both to that.
+
+/** Largest input, in bytes: the plugin's stdin limit (lib/cni/dispatch.ts MAX_STDIN_BYTES). */
+const MAX_INPUT: u32 = 4 * 1024 * 1024;
+/** Deepest nesting of arrays and objects; the config object itself is depth 1. */
+const MAX_DEPTH: u32 = 128;
+/** At most this many records are written; validate() still returns the full count. */
+const MAX_RECORDS: u32 = 64;
+
+/** validate() flag: `deviceID` is required (ADD and CHECK). */
+const FLAG_REQUIRE_DEVICE_ID: u32 = 1;
+/** validate() flag: the input is one plugin's config (what a runtime passes on stdin), never a conflist. */
+const FLAG_PLUGIN_CONFIG: u32 = 2;
+
+// Rule codes, in the order the TypeScript decoding checks them: the lowest code among the
+// violations is the one the plugin reports first.
+const RULE_UTF8: u32 = 1;
+const RULE_SYNTAX: u32 = 2;
+const RULE_SIZE: u32 = 3;
+const RULE_DEPTH: u32 = 4;
+const RULE_NOT_OBJECT: u32 = 5;
+const RULE_NAME: u32 = 6;
+const RULE_VERSION_TYPE: u32 = 7;
+const RULE_VERSION: u32 = 8;
+const RULE_PLUGINS: u32 = 9;
+const RULE_TYPE: u32 = 10;
+const RULE_DEVICE_ID: u32 = 11;
+const RULE_DEVICE_ID_REQUIRED: u32 = 12;
+const RULE_GUID: u32 = 13;
+const RULE_PKEY: u32 = 14;
+const RULE_LINK_STATE: u32 = 15;
+const RULE_BOOLEAN: u32 = 16;
+const RULE_OBJECT: u32 = 17;
+const RULE_IPAM_TYPE: u32 = 18;
+const RULE_IPAM_DHCP: u32 = 19;
+const RULE_VFIO_RDMA: u32 = 20;
+const RULE_CAPABILITIES: u32 = 21;
+const RULE_STRING: u32 = 22;
+const RULE_LOG_LEVEL: u32 = 23;
+const RULE_LOG_FILE: u32 = 24;
+
+// Byte values.
+const QUOTE: u32 = 0x22;
+const BACKSLASH: u32 = 0x5c;
+const COMMA: u32 = 0x2c;
+const COLON: u32 = 0x3a;
+const LBRACE: u32 = 0x7b;
+const RBRACE: u32 = 0x7d;
+const LBRACKET: u32 = 0x5b;
+const RBRACKET: u32 = 0x5d;
+
+// Keys of the objects the rules look into. A plugin config (top level or a conflist entry):
+const K_CNI_VERSION = 0;
+const K_CNI_VERSIONS = 1;
+const K_NAME = 2;
+const K_TYPE = 3;
+const K_DEVICE_ID = 4;
+const K_GUID = 5;
+const K_PKEY = 6;
+const K_LINK_STATE = 7;
+const K_RDMA_ISOLATION = 8;
+const K_IB_KUBERNETES = 9;
+const K_VFIO = 10;
+const K_IPAM = 11;
+const K_DNS = 12;
+const K_CAPABILITIES = 13;
+const K_RUNTIME_CONFIG = 14;
+const K_ARGS = 15;
+const K_PREV_RESULT = 16;
+const K_LOG_LEVEL = 17;
+const K_LOG_FILE = 18;
+const K_PLUGINS = 19;
+// ipam, runtimeConfig, args, args.cni:
+const K_IPAM_TYPE = 20;
+const K_INFINIBAND_GUID = 21;
+const K_ARGS_CNI = 22;
+const K_CNI_GUID = 23;
+const K_CNI_APP = 24;
+const SLOTS = 25;
+
+/** Which object scanObject() is reading: decides the keys it records. */
+const OBJ_CONFIG = 0;
+const OBJ_IPAM = 1;
+const OBJ_RUNTIME_CONFIG = 2;
+const OBJ_ARGS = 3;
+const OBJ_ARGS_CNI = 4;
+
+/** Decoded keys longer than this match no known key. */
+const KEY_CAP: u32 = 32;
+/** Decoded string values keep this many units for the fixed-form checks. */
+const STR_CAP: u32 = 64;
+/** Room for a path prefix such as `plugins[4294967295]`. */
+const PREFIX_CAP: u32 = 64;
+
+// Static scratch memory.
+const stack = memory.data(MAX_DEPTH);
+const slotStart = memory.data(SLOTS * 4, 4);
+const slotEnd = memory.data(SLOTS * 4, 4);
+const keyBuf = memory.data(KEY_CAP * 4, 4);
+const strBuf = memory.data(STR_CAP * 4, 4);
+const prefixBuf = memory.data(PREFIX_CAP);
+
+// Per-call state.
+let inBase: usize = 0;
+let inEnd: usize = 0;
+let outBase: usize = 0;
+let outPos: usize = 0;
+let total: u32 = 0;
+let flags: u32 = 0;
+let prefixLen: u32 = 0;
+let keyLen: u32 = 0;
+let strLen: u32 = 0;
+let strNameChars: bool = false;
+let strHasNul: bool = false;
+let itPos: usize = 0;
+let itEnd: usize = 0;
+
+// ---------------------------------------------------------------------------------------------
+// Exports
+
+/**
+ * Makes room for `length` input bytes and returns their address, or 0 when `length` is more
+ * than the 4 MiB limit (write nothing then; validate() reports rule 3).
+ */
+export function inputBuffer(length: u32): usize {
+  const base = inputAddress();
+  if (length > MAX_INPUT || !ensure(base + length)) return 0;
+  return base;
+}
+
+/**
+ * Validates the `length` bytes at inputBuffer() and writes one record per violation.
+ * Returns the number of violations; at most 64 of them are written as records.
+ */
+export function validate(length: u32, flagBits: u32): u32 {
+  inBase = inputAddress();
+  flags = flagBits;
+  total = 0;
+  prefixLen = 0;
+  const fits = length <= MAX_INPUT && ensure(inBase + length);
+  outBase = fits ? align4(inBase + length) : inBase;
+  outPos = outBase;
+  if (!fits) {
+    inEnd = inBase;
+    emit(RULE_SIZE, inBase + MAX_INPUT, inBase + MAX_INPUT, "");
+    return total;
+  }
+  inEnd = inBase + length;
+  const badByte = utf8Error();
+  if (badByte != 0) {
+    emit(RULE_UTF8, badByte, badByte, "");
+    return total;
+  }
+  // TextDecoder drops one leading byte order mark, so JSON.parse never sees it.
+  let start = inBase;
+  if (
+    length >= 3 && load<u8>(start) == 0xef && load<u8>(start + 1) == 0xbb &&
+    load<u8>(start + 2) == 0xbf
+  ) {
+    start += 3;
+  }
+  if (!syntaxOk(start)) return total;
+  checkDocument(ws(start));
+  return total;
+}
+
+/** Address of the first record written by the last validate(). */
+export function outputBuffer(): usize {
+  return outBase;
+}
+
+/** Bytes of records written by the last validate(). */
+export function outputLength(): u32 {
+  return <u32>(outPos - outBase);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+function inputAddress(): usize {
+  return (__heap_base + 15) & ~(<usize>15);
+}
+
+function align4(addr: usize): usize {
+  return (addr + 3) & ~(<usize>3);
+}
+
+/** Grows memory so that addresses below `end` exist; false when it cannot. */
+function ensure(end: usize): bool {
+  const have = (<usize>memory.size()) << 16;
+  if (end <= have) return true;
+  const pages = <i32>((end - have + 0xffff) >>> 16);
+  return memory.grow(pages) >= 0;
+}
+
+/** The byte at `p`, or 0 past the end (0 is valid nowhere in JSON outside a string). */
+@inline
+function at(p: usize): u32 {
+  return p < inEnd ? <u32>load<u8>(p) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 1: UTF-8, as TextDecoder's fatal mode checks it
+
+/** Address of the first byte of an invalid UTF-8 sequence, or 0. */
+function utf8Error(): usize {
+  let p = inBase;
+  while (p < inEnd) {
+    if (p + 8 <= inEnd && (load<u64>(p) & 0x8080808080808080) == 0) {
+      p += 8;
+      continue;
+    }
+    const b = <u32>load<u8>(p);
+    if (b < 0x80) {
+      p++;
+      continue;
+    }
+    let need: u32 = 0;
+    let lo: u32 = 0x80;
+    let hi: u32 = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b == 0xe0) lo = 0xa0; // overlong
+      if (b == 0xed) hi = 0x9f; // UTF-16 surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b == 0xf0) lo = 0x90; // overlong
+      if (b == 0xf4) hi = 0x8f; // above U+10FFFF
+    } else {
+      return p;
+    }
+    if (p + need >= inEnd) return p;
+    const b1 = <u32>load<u8>(p + 1);
+    if (b1 < lo || b1 > hi) return p;
+    for (let i: u32 = 2; i <= need; i++) {
+      const c = <u32>load<u8>(p + i);
+      if (c < 0x80 || c > 0xbf) return p;
+    }
+    p += need + 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 2: JSON syntax (RFC 8259, as JSON.parse reads it), without recursion
+
+@inline
+function isWs(c: u32): bool {
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+}
+
+function ws(p: usize): usize {
+  while (p < inEnd && isWs(<u32>load<u8>(p))) p++;
+  return p;
+}
+
+@inline
+function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+@inline
+function hexValue(c: u32): i32 {
+  if (c - 0x30 < 10) return <i32>(c - 0x30);
+  const l = c | 0x20;
+  if (l - 0x61 < 6) return <i32>(l - 0x61 + 10);
+  return -1;
+}
+
+/** Where a syntax error was found by the scanners below (0: none). */
+let syntaxAt: usize = 0;
+
+/** Scans the string whose opening quote is at `p`; returns the address after it, or 0. */
+function scanString(p: usize): usize {
+  p++;
+  while (true) {
+    const c = at(p);
+    if (c == QUOTE) return p + 1;
+    if (c < 0x20) {
+      syntaxAt = p;
+      return 0;
+    }
+    if (c == BACKSLASH) {
+      const e = at(p + 1);
+      if (e == 0x75) {
+        for (let i: usize = 2; i < 6; i++) {
+          if (hexValue(at(p + i)) < 0) {
+            syntaxAt = p + i;
+            return 0;
+          }
+        }
+        p += 6;
+      } else if (
+        e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e ||
+        e == 0x72 || e == 0x74
+      ) {
+        p += 2;
+      } else {
+        syntaxAt = p + 1;
+        return 0;
+      }
+    } else {
+      p++;
+    }
+  }
+}
+
+/** Scans the number starting at `p`; returns the address after it, or 0. */
+function scanNumber(p: usize): usize {
+  if (at(p) == 0x2d) p++;
+  if (at(p) == 0x30) {
+    p++;
+  } else if (isDigit(at(p))) {
+    while (isDigit(at(p))) p++;
+  } else {
+    syntaxAt = p;
+    return 0;
+  }
+  if (at(p) == 0x2e) {
+    p++;
+    if (!isDigit(at(p))) {
+      syntaxAt = p;
+      return 0;
+    }
+    while (isDigit(at(p))) p++;
+  }
+  if ((at(p) | 0x20) == 0x65) {
+    p++;
+    if (at(p) == 0x2b || at(p) == 0x2d) p++;
+    if (!isDigit(at(p))) {
+      syntaxAt = p;
+      return 0;
+    }
+    while (isDigit(at(p))) p++;
+  }
+  return p;
+}
+
+/** Scans `true`, `false` or `null` at `p`; returns the address after it, or 0. */
+function scanLiteral(p: usize, word: string): usize {
+  for (let i = 0; i < word.length; i++) {
+    if (at(p + i) != <u32>word.charCodeAt(i)) {
+      syntaxAt = p + i;
+      return 0;
+    }
+  }
+  return p + word.length;
+}
+
+const EXPECT_VALUE = 0;
+const EXPECT_KEY = 1;
+const AFTER_VALUE = 2;
+
+/** Checks that the input from `start` is one JSON value and nothing else; emits the violation. */
+function syntaxOk(start: usize): bool {
+  let p = ws(start);
+  let depth: u32 = 0;
+  let state = EXPECT_VALUE;
+  syntaxAt = 0;
+  while (true) {
+    if (state == EXPECT_VALUE) {
+      const c = at(p);
+      if (c == LBRACE || c == LBRACKET) {
+        if (depth == MAX_DEPTH) {
+          emit(RULE_DEPTH, p, p, "");
+          return false;
+        }
+        store<u8>(stack + depth, <u8>c);
+        depth++;
+        p = ws(p + 1);
+        if (at(p) == c + 2) { // `}` is `{` + 2, `]` is `[` + 2
+          depth--;
+          p++;
+          state = AFTER_VALUE;
+        } else {
+          state = c == LBRACE ? EXPECT_KEY : EXPECT_VALUE;
+        }
+        continue;
+      }
+      if (c == QUOTE) p = scanString(p);
+      else if (c == 0x74) p = scanLiteral(p, "true");
+      else if (c == 0x66) p = scanLiteral(p, "false");
+      else if (c == 0x6e) p = scanLiteral(p, "null");
+      else if (c == 0x2d || isDigit(c)) p = scanNumber(p);
+      else {
+        syntaxAt = p;
+        p = 0;
+      }
+      if (p == 0) break;
+      state = AFTER_VALUE;
+    } else if (state == EXPECT_KEY) {
+      if (at(p) != QUOTE) {
+        syntaxAt = p;
+        break;
+      }
+      p = scanString(p);
+      if (p == 0) break;
+      p = ws(p);
+      if (at(p) != COLON) {
+        syntaxAt = p;
+        break;
+      }
+      p = ws(p + 1);
+      state = EXPECT_VALUE;
+    } else {
+      p = ws(p);
+      if (depth == 0) {
+        if (p == inEnd) return true;
+        syntaxAt = p;
+        break;
+      }
+      const open = <u32>load<u8>(stack + depth - 1);
+      const c = at(p);
+      if (c == COMMA) {
+        p = ws(p + 1);
+        state = open == LBRACE ? EXPECT_KEY : EXPECT_VALUE;
+      } else if (c == open + 2) {
+        depth--;
+        p++;
+      } else {
+        syntaxAt = p;
+        break;
+      }
+    }
+  }
+  emit(RULE_SYNTAX, syntaxAt, syntaxAt, "");
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Navigation over well-formed JSON
+
+/** The address after the string whose opening quote is at `p`. */
+function stringEnd(p: usize): usize {
+  p++;
+  while (true) {
+    const c = <u32>load<u8>(p);
+    if (c == QUOTE) return p + 1;
+    p += c == BACKSLASH ? 2 : 1;
+  }
+}
+
+/** The address after the value starting at `p`. */
+function valueEnd(p: usize): usize {
+  const c = <u32>load<u8>(p);
+  if (c == QUOTE) return stringEnd(p);
+  if (c == LBRACE || c == LBRACKET) {
+    let depth: u32 = 0;
+    while (true) {
+      const d = <u32>load<u8>(p);
+      if (d == QUOTE) {
+        p = stringEnd(p);
+        continue;
+      }
+      if (d == LBRACE || d == LBRACKET) depth++;
+      else if (d == RBRACE || d == RBRACKET) {
+        depth--;
+        if (depth == 0) return p + 1;
+      }
+      p++;
+    }
+  }
+  // A number or a literal: up to the next delimiter.
+  while (p < inEnd) {
+    const d = <u32>load<u8>(p);
+    if (d == COMMA || d == RBRACE || d == RBRACKET || isWs(d)) break;
+    p++;
+  }
+  return p;
+}
+
+/** Starts iterating the decoded units of the string whose opening quote is at `q`. */
+function iterate(q: usize): void {
+  itPos = q + 1;
+  itEnd = stringEnd(q) - 1;
+}
+
+/**
+ * The next unit of the string being iterated, or -1 at its end. Escapes yield their UTF-16 code
+ * unit (as JSON.parse reads them); raw UTF-8 yields its code point, which is never a surrogate.
+ */
+function nextUnit(): i32 {
+  if (itPos >= itEnd) return -1;
+  const b = <i32>load<u8>(itPos);
+  if (b == <i32>BACKSLASH) {
+    const e = <i32>load<u8>(itPos + 1);
+    itPos += 2;
+    if (e == 0x62) return 0x08;
+    if (e == 0x66) return 0x0c;
+    if (e == 0x6e) return 0x0a;
+    if (e == 0x72) return 0x0d;
+    if (e == 0x74) return 0x09;
+    if (e == 0x75) {
+      const u = (hexValue(load<u8>(itPos)) << 12) | (hexValue(load<u8>(itPos + 1)) << 8) |
+        (hexValue(load<u8>(itPos + 2)) << 4) | hexValue(load<u8>(itPos + 3));
+      itPos += 4;
+      return u;
+    }
+    return e; // `"`, `\`, `/`
+  }
+  if (b < 0x80) {
+    itPos++;
+    return b;
+  }
+  const b1 = <i32>load<u8>(itPos + 1) & 0x3f;
+  if (b < 0xe0) {
+    itPos += 2;
+    return ((b & 0x1f) << 6) | b1;
+  }
+  const b2 = <i32>load<u8>(itPos + 2) & 0x3f;
+  if (b < 0xf0) {
+    itPos += 3;
+    return ((b & 0x0f) << 12) | (b1 << 6) | b2;
+  }
+  const b3 = <i32>load<u8>(itPos + 3) & 0x3f;
+  itPos += 4;
+  return ((b & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3;
+}
+
+/** Decodes the key string at `q` into keyBuf (keyLen > KEY_CAP when it is longer). */
+function loadKey(q: usize): void {
+  iterate(q);
+  keyLen = 0;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) return;
+    if (keyLen == KEY_CAP) {
+      keyLen++;
+      return;
+    }
+    store<u32>(keyBuf + (keyLen << 2), <u32>u);
+    keyLen++;
+  }
+}
+
+function keyIs(name: string): bool {
+  if (keyLen != <u32>name.length) return false;
+  for (let i: u32 = 0; i < keyLen; i++) {
+    if (load<u32>(keyBuf + (i << 2)) != <u32>name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The slot of the key in keyBuf for an object of kind `obj`, or -1. */
+function keySlot(obj: i32): i32 {
+  if (obj == OBJ_CONFIG) {
+    if (keyIs("cniVersion")) return K_CNI_VERSION;
+    if (keyIs("cniVersions")) return K_CNI_VERSIONS;
+    if (keyIs("name")) return K_NAME;
+    if (keyIs("type")) return K_TYPE;
+    if (keyIs("deviceID")) return K_DEVICE_ID;
+    if (keyIs("guid")) return K_GUID;
+    if (keyIs("pkey")) return K_PKEY;
+    if (keyIs("link_state")) return K_LINK_STATE;
+    if (keyIs("rdmaIsolation")) return K_RDMA_ISOLATION;
+    if (keyIs("ibKubernetesEnabled")) return K_IB_KUBERNETES;
+    if (keyIs("vfioPciMode")) return K_VFIO;
+    if (keyIs("ipam")) return K_IPAM;
+    if (keyIs("dns")) return K_DNS;
+    if (keyIs("capabilities")) return K_CAPABILITIES;
+    if (keyIs("runtimeConfig")) return K_RUNTIME_CONFIG;
+    if (keyIs("args")) return K_ARGS;
+    if (keyIs("prevResult")) return K_PREV_RESULT;
+    if (keyIs("logLevel")) return K_LOG_LEVEL;
+    if (keyIs("logFile")) return K_LOG_FILE;
+    if (keyIs("plugins")) return K_PLUGINS;
+  } else if (obj == OBJ_IPAM) {
+    if (keyIs("type")) return K_IPAM_TYPE;
+  } else if (obj == OBJ_RUNTIME_CONFIG) {
+    if (keyIs("infinibandGUID")) return K_INFINIBAND_GUID;
+  } else if (obj == OBJ_ARGS) {
+    if (keyIs("cni")) return K_ARGS_CNI;
+  } else if (obj == OBJ_ARGS_CNI) {
+    if (keyIs("guid")) return K_CNI_GUID;
+    if (keyIs("mellanox.infiniband.app")) return K_CNI_APP;
+  }
+  return -1;
+}
+
+/** The first and last slot of an object kind. */
+function firstSlot(obj: i32): i32 {
+  if (obj == OBJ_CONFIG) return 0;
+  return K_IPAM_TYPE + obj - OBJ_IPAM;
+}
+
+function lastSlot(obj: i32): i32 {
+  if (obj == OBJ_CONFIG) return K_PLUGINS;
+  if (obj == OBJ_ARGS_CNI) return K_CNI_APP;
+  return firstSlot(obj);
+}
+
+/**
+ * Records where the known keys of the object at `o` have their values. A key given twice keeps
+ * its last value, as JSON.parse does.
+ */
+function scanObject(o: usize, obj: i32): void {
+  for (let s = firstSlot(obj); s <= lastSlot(obj); s++) store<u32>(slotStart + (s << 2), 0);
+  let p = ws(o + 1);
+  if (load<u8>(p) == RBRACE) return;
+  while (true) {
+    const k = p;
+    p = ws(ws(stringEnd(k)) + 1); // past the colon
+    const v = p;
+    const end = valueEnd(v);
+    loadKey(k);
+    const s = keySlot(obj);
+    if (s >= 0) {
+      store<u32>(slotStart + (s << 2), <u32>v);
+      store<u32>(slotEnd + (s << 2), <u32>end);
+    }
+    p = ws(end);
+    if (load<u8>(p) != COMMA) return;
+    p = ws(p + 1);
+  }
+}
+
+function has(s: i32): bool {
+  return load<u32>(slotStart + (s << 2)) != 0;
+}
+
+function vStart(s: i32): usize {
+  return <usize>load<u32>(slotStart + (s << 2));
+}
+
+function vEnd(s: i32): usize {
+  return <usize>load<u32>(slotEnd + (s << 2));
+}
+
+function first(s: i32): u32 {
+  return <u32>load<u8>(vStart(s));
+}
+
+function isString(s: i32): bool {
+  return first(s) == QUOTE;
+}
+
+function isObject(s: i32): bool {
+  return first(s) == LBRACE;
+}
+
+function isTrue(s: i32): bool {
+  return has(s) && first(s) == 0x74;
+}
+
+function isBoolean(s: i32): bool {
+  const c = first(s);
+  return c == 0x74 || c == 0x66;
+}
+
+/**
+ * Decodes the string at `q`: its first STR_CAP units into strBuf, its length in units into
+ * strLen, whether every unit may appear in a network name, and whether one is NUL.
+ */
+function loadString(q: usize): void {
+  iterate(q);
+  strLen = 0;
+  strNameChars = true;
+  strHasNul = false;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) return;
+    if (strLen < STR_CAP) store<u32>(strBuf + (strLen << 2), <u32>u);
+    strLen++;
+    if (u == 0) strHasNul = true;
+    if (!isAlnum(u) && u != 0x5f && u != 0x2e && u != 0x2d) strNameChars = false;
+  }
+}
+
+function unit(i: u32): u32 {
+  return load<u32>(strBuf + (i << 2));
+}
+
+function strIs(text: string): bool {
+  if (strLen != <u32>text.length) return false;
+  for (let i: u32 = 0; i < strLen; i++) {
+    if (unit(i) != <u32>text.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function isAlnum(u: i32): bool {
+  return (u >= 0x30 && u <= 0x39) || ((u | 0x20) >= 0x61 && (u | 0x20) <= 0x7a);
+}
+
+function isHex(u: u32): bool {
+  return u < 0x80 && hexValue(u) >= 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+/** `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$` (lib/cni/dispatch.ts NETWORK_NAME). */
+function nameOk(): bool {
+  return strLen > 0 && strNameChars && isAlnum(<i32>unit(0));
+}
+
+/** lib/cni/versions.ts SUPPORTED_VERSIONS. */
+function versionOk(): bool {
+  return strIs("0.1.0") || strIs("0.2.0") || strIs("0.3.0") || strIs("0.3.1") ||
+    strIs("0.4.0") || strIs("1.0.0") || strIs("1.1.0");
+}
+
+/** `^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\.[0-7]$` (load_net_conf.ts PCI_ADDRESS). */
+function pciOk(): bool {
+  if (strLen != 12) return false;
+  for (let i: u32 = 0; i < 12; i++) {
+    const u = unit(i);
+    let ok: bool;
+    if (i == 4 || i == 7) ok = u == COLON;
+    else if (i == 8) ok = u == 0x30 || u == 0x31;
+    else if (i == 10) ok = u == 0x2e;
+    else if (i == 11) ok = u >= 0x30 && u <= 0x37;
+    else ok = isHex(u);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** lib/guid.ts guidProblem(): 8 colon-separated hex bytes, not all zeros. */
+function guidOk(): bool {
+  if (strLen != 23) return false;
+  let zero = true;
+  for (let i: u32 = 0; i < 23; i++) {
+    const u = unit(i);
+    if (i % 3 == 2) {
+      if (u != COLON) return false;
+    } else {
+      if (!isHex(u)) return false;
+      if (u != 0x30) zero = false;
+    }
+  }
+  return !zero;
+}
+
+/** `^0x[0-9a-fA-F]{1,4}$` with a non-zero 15-bit key (load_net_conf.ts checkPkey()). */
+function pkeyOk(): bool {
+  if (strLen < 3 || strLen > 6 || unit(0) != 0x30 || unit(1) != 0x78) return false;
+  let value: i32 = 0;
+  for (let i: u32 = 2; i < strLen; i++) {
+    if (!isHex(unit(i))) return false;
+    value = (value << 4) | hexValue(unit(i));
+  }
+  return (value & 0x7fff) != 0;
+}
+
+function checkName(o: usize): void {
+  if (!has(K_NAME)) {
+    emit(RULE_NAME, o, o, "name");
+    return;
+  }
+  if (!isString(K_NAME)) {
+    emitSlot(RULE_NAME, K_NAME, "name");
+    return;
+  }
+  loadString(vStart(K_NAME));
+  if (!nameOk()) emitSlot(RULE_NAME, K_NAME, "name");
+}
+
+/** cniVersion and cniVersions, as decodeRequestConfig() and negotiateVersion() read them. */
+function checkVersions(): void {
+  let typesOk = true;
+  if (has(K_CNI_VERSION) && !isString(K_CNI_VERSION)) {
+    emitSlot(RULE_VERSION_TYPE, K_CNI_VERSION, "cniVersion");
+    typesOk = false;
+  }
+  let listLength: u32 = 0;
+  let listSupported = false;
+  if (has(K_CNI_VERSIONS)) {
+    let ok = first(K_CNI_VERSIONS) == LBRACKET;
+    if (ok) {
+      let p = ws(vStart(K_CNI_VERSIONS) + 1);
+      while (load<u8>(p) != RBRACKET) {
+        if (load<u8>(p) != QUOTE) {
+          ok = false;
+          break;
+        }
+        loadString(p);
+        if (versionOk()) listSupported = true;
+        listLength++;
+        p = ws(stringEnd(p));
+        if (load<u8>(p) == COMMA) p = ws(p + 1);
+      }
+    }
+    if (!ok) {
+      emitSlot(RULE_VERSION_TYPE, K_CNI_VERSIONS, "cniVersions");
+      typesOk = false;
+    }
+  }
+  if (!typesOk) return;
+  if (has(K_CNI_VERSION)) {
+    loadString(vStart(K_CNI_VERSION));
+    if (strLen > 0) {
+      if (!versionOk()) emitSlot(RULE_VERSION, K_CNI_VERSION, "cniVersion");
+      return;
+    }
+  }
+  if (listLength > 0 && !listSupported) emitSlot(RULE_VERSION, K_CNI_VERSIONS, "cniVersions");
+}
+
+/** A string field with a fixed form: wrong type or wrong form is one rule. */
+function checkGuid(s: i32, field: string): void {
+  if (!has(s)) return;
+  if (isString(s)) {
+    loadString(vStart(s));
+    if (guidOk()) return;
+  }
+  emitSlot(RULE_GUID, s, field);
+}
+
+function checkObject(s: i32, field: string): bool {
+  if (!has(s)) return false;
+  if (isObject(s)) return true;
+  emitSlot(RULE_OBJECT, s, field);
+  return false;
+}
+
+/** The fields of one ib-sriov plugin config at `o`, whose keys scanObject() has recorded. */
+function checkPlugin(o: usize): void {
+  if (has(K_TYPE) && !isString(K_TYPE)) emitSlot(RULE_TYPE, K_TYPE, "type");
+  if (has(K_DEVICE_ID)) {
+    let ok = isString(K_DEVICE_ID);
+    if (ok) {
+      loadString(vStart(K_DEVICE_ID));
+      ok = pciOk();
+    }
+    if (!ok) emitSlot(RULE_DEVICE_ID, K_DEVICE_ID, "deviceID");
+  } else if ((flags & FLAG_REQUIRE_DEVICE_ID) != 0) {
+    emit(RULE_DEVICE_ID_REQUIRED, o, o, "deviceID");
+  }
+  checkGuid(K_GUID, "guid");
+  if (has(K_PKEY)) {
+    let ok = isString(K_PKEY);
+    if (ok) {
+      loadString(vStart(K_PKEY));
+      ok = pkeyOk();
+    }
+    if (!ok) emitSlot(RULE_PKEY, K_PKEY, "pkey");
+  }
+  if (has(K_LINK_STATE)) {
+    let ok = isString(K_LINK_STATE);
+    if (ok) {
+      loadString(vStart(K_LINK_STATE));
+      ok = strIs("auto") || strIs("enable") || strIs("disable");
+    }
+    if (!ok) emitSlot(RULE_LINK_STATE, K_LINK_STATE, "link_state");
+  }
+  if (has(K_RDMA_ISOLATION) && !isBoolean(K_RDMA_ISOLATION)) {
+    emitSlot(RULE_BOOLEAN, K_RDMA_ISOLATION, "rdmaIsolation");
+  }
+  if (has(K_IB_KUBERNETES) && !isBoolean(K_IB_KUBERNETES)) {
+    emitSlot(RULE_BOOLEAN, K_IB_KUBERNETES, "ibKubernetesEnabled");
+  }
+  if (has(K_VFIO) && !isBoolean(K_VFIO)) emitSlot(RULE_BOOLEAN, K_VFIO, "vfioPciMode");
+  if (isTrue(K_VFIO) && isTrue(K_RDMA_ISOLATION)) emitSlot(RULE_VFIO_RDMA, K_VFIO, "vfioPciMode");
+  checkObject(K_DNS, "dns");
+  checkObject(K_PREV_RESULT, "prevResult");
+  if (has(K_CAPABILITIES)) checkCapabilities();
+  if (has(K_LOG_LEVEL)) {
+    let ok = isString(K_LOG_LEVEL);
+    if (ok) {
+      loadString(vStart(K_LOG_LEVEL));
+      ok = strIs("error") || strIs("warning") || strIs("info") || strIs("debug");
+    }
+    if (!ok) emitSlot(RULE_LOG_LEVEL, K_LOG_LEVEL, "logLevel");
+  }
+  if (has(K_LOG_FILE)) {
+    let ok = isString(K_LOG_FILE);
+    if (ok) {
+      loadString(vStart(K_LOG_FILE));
+      ok = strLen > 0 && unit(0) == 0x2f && !strHasNul;
+    }
+    if (!ok) emitSlot(RULE_LOG_FILE, K_LOG_FILE, "logFile");
+  }
+  // The nested objects last: scanning one reuses only its own slots.
+  if (checkObject(K_IPAM, "ipam")) {
+    const ipam = vStart(K_IPAM);
+    scanObject(ipam, OBJ_IPAM);
+    if (!has(K_IPAM_TYPE)) {
+      emit(RULE_IPAM_TYPE, ipam, ipam, "ipam.type");
+    } else if (!isString(K_IPAM_TYPE)) {
+      emitSlot(RULE_IPAM_TYPE, K_IPAM_TYPE, "ipam.type");
+    } else {
+      loadString(vStart(K_IPAM_TYPE));
+      if (strLen == 0) emitSlot(RULE_IPAM_TYPE, K_IPAM_TYPE, "ipam.type");
+      else if (strIs("dhcp")) emitSlot(RULE_IPAM_DHCP, K_IPAM_TYPE, "ipam.type");
+    }
+  }
+  if (checkObject(K_RUNTIME_CONFIG, "runtimeConfig")) {
+    scanObject(vStart(K_RUNTIME_CONFIG), OBJ_RUNTIME_CONFIG);
+    checkGuid(K_INFINIBAND_GUID, "runtimeConfig.infinibandGUID");
+  }
+  if (checkObject(K_ARGS, "args")) {
+    scanObject(vStart(K_ARGS), OBJ_ARGS);
+    if (checkObject(K_ARGS_CNI, "args.cni")) {
+      scanObject(vStart(K_ARGS_CNI), OBJ_ARGS_CNI);
+      checkGuid(K_CNI_GUID, "args.cni.guid");
+      if (has(K_CNI_APP) && !isString(K_CNI_APP)) {
+        emitSlot(RULE_STRING, K_CNI_APP, 'args.cni["mellanox.infiniband.app"]');
+      }
+    }
+  }
+}
+
+/**
+ * `capabilities`: an object whose values are all booleans. A key given twice keeps its last
+ * value, so a non-boolean counts only when no later member has the same key.
+ */
+function checkCapabilities(): void {
+  if (!isObject(K_CAPABILITIES)) {
+    emitSlot(RULE_CAPABILITIES, K_CAPABILITIES, "capabilities");
+    return;
+  }
+  let p = ws(vStart(K_CAPABILITIES) + 1);
+  if (load<u8>(p) == RBRACE) return;
+  while (true) {
+    const k = p;
+    const v = ws(ws(stringEnd(k)) + 1);
+    const end = valueEnd(v);
+    p = ws(end);
+    const more = load<u8>(p) == COMMA;
+    if (more) p = ws(p + 1);
+    const c = <u32>load<u8>(v);
+    if (c != 0x74 && c != 0x66 && !keyRepeatsFrom(k, more ? p : 0)) {
+      emitKeyed(RULE_CAPABILITIES, v, end, "capabilities", k);
+    }
+    if (!more) return;
+  }
+}
+
+/** Whether a member from `p` on (0: none) has the same decoded key as the key at `k`. */
+function keyRepeatsFrom(k: usize, p: usize): bool {
+  if (p == 0) return false;
+  while (true) {
+    if (sameKey(k, p)) return true;
+    p = ws(valueEnd(ws(ws(stringEnd(p)) + 1)));
+    if (load<u8>(p) != COMMA) return false;
+    p = ws(p + 1);
+  }
+}
+
+/** Whether the strings at `a` and `b` decode to the same units. */
+function sameKey(a: usize, b: usize): bool {
+  let aPos = a + 1;
+  const aEnd = stringEnd(a) - 1;
+  iterate(b);
+  while (true) {
+    const saved = itPos;
+    const savedEnd = itEnd;
+    itPos = aPos;
+    itEnd = aEnd;
+    const u = nextUnit();
+    aPos = itPos;
+    itPos = saved;
+    itEnd = savedEnd;
+    const w = nextUnit();
+    if (u != w) return false;
+    if (u < 0) return true;
+  }
+}
+
+/** A conflist at `o`: its plugins, and the ib-sriov ones as plugin configs. */
+function checkConflist(o: usize): void {
+  if (first(K_PLUGINS) != LBRACKET) {
+    emitSlot(RULE_PLUGINS, K_PLUGINS, "plugins");
+    return;
+  }
+  const list = vStart(K_PLUGINS);
+  let p = ws(list + 1);
+  if (load<u8>(p) == RBRACKET) {
+    emit(RULE_PLUGINS, list, vEnd(K_PLUGINS), "plugins");
+    return;
+  }
+  let i: u32 = 0;
+  while (true) {
+    const end = valueEnd(p);
+    setPrefix(i);
+    if (load<u8>(p) != LBRACE) {
+      emit(RULE_PLUGINS, p, end, "");
+    } else {
+      scanObject(p, OBJ_CONFIG);
+      let ours = false;
+      if (has(K_TYPE) && isString(K_TYPE)) {
+        loadString(vStart(K_TYPE));
+        ours = strIs("ib-sriov");
+        if (strLen == 0) emitSlot(RULE_TYPE, K_TYPE, "type");
+      } else if (has(K_TYPE)) {
+        emitSlot(RULE_TYPE, K_TYPE, "type");
+      } else {
+        emit(RULE_TYPE, p, p, "type");
+      }
+      if (ours) checkPlugin(p);
+    }
+    prefixLen = 0;
+    p = ws(end);
+    if (load<u8>(p) != COMMA) return;
+    p = ws(p + 1);
+    i++;
+  }
+}
+
+/** The top-level value at `v`. */
+function checkDocument(v: usize): void {
+  if (load<u8>(v) != LBRACE) {
+    emit(RULE_NOT_OBJECT, v, valueEnd(v), "");
+    return;
+  }
+  scanObject(v, OBJ_CONFIG);
+  checkName(v);
+  checkVersions();
+  if ((flags & FLAG_PLUGIN_CONFIG) == 0 && has(K_PLUGINS)) checkConflist(v);
+  else checkPlugin(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records: [u32 rule][u32 offset][u32 value length][u32 path length][path bytes][pad to 4]
+
+/** Sets the path prefix to `plugins[i]`. */
+function setPrefix(i: u32): void {
+  prefixLen = 0;
+  const name = "plugins[";
+  for (let j = 0; j < name.length; j++) {
+    store<u8>(prefixBuf + prefixLen++, <u8>name.charCodeAt(j));
+  }
+  let digits: u32 = 1;
+  for (let n = i; n >= 10; n /= 10) digits++;
+  for (let j = digits; j > 0; j--) {
+    store<u8>(prefixBuf + prefixLen + j - 1, <u8>(0x30 + (i % 10)));
+    i /= 10;
+  }
+  prefixLen += digits;
+  store<u8>(prefixBuf + prefixLen++, RBRACKET);
+}
+
+function emitSlot(rule: u32, s: i32, field: string): void {
+  emit(rule, vStart(s), vEnd(s), field);
+}
+
+function emit(rule: u32, from: usize, to: usize, field: string): void {
+  const header = begin(rule, from, to, <usize>field.length);
+  if (header == 0) return;
+  writeField(field);
+  finish(header);
+}
+
+/** Like emit(), with the key at `k` appended to the path as fieldName() writes it. */
+function emitKeyed(rule: u32, from: usize, to: usize, field: string, k: usize): void {
+  // No unit is longer in JSON.stringify's form than in the input (`\u001f` stays `\u001f`,
+  // `\u00e9` becomes two bytes), so the key's own length bounds it, plus `[""]`.
+  const header = begin(rule, from, to, <usize>field.length + (stringEnd(k) - k) + 4);
+  if (header == 0) return;
+  writeField(field);
+  writeKey(k);
+  finish(header);
+}
+
+/** Writes a record header; returns its address, or 0 when the record is not written. */
+function begin(rule: u32, from: usize, to: usize, pathRoom: usize): usize {
+  total++;
+  if (total > MAX_RECORDS) return 0;
+  if (!ensure(outPos + 16 + prefixLen + 1 + pathRoom + 4)) return 0;
+  const header = outPos;
+  store<u32>(header, rule);
+  store<u32>(header + 4, <u32>(from - inBase));
+  store<u32>(header + 8, <u32>(to - from));
+  outPos = header + 16;
+  for (let i: u32 = 0; i < prefixLen; i++) store<u8>(outPos++, load<u8>(prefixBuf + i));
+  return header;
+}
+
+function finish(header: usize): void {
+  store<u32>(header + 12, <u32>(outPos - header - 16));
+  while ((outPos & 3) != 0) store<u8>(outPos++, 0);
+}
+
+function writeField(field: string): void {
+  if (field.length == 0) return;
+  if (prefixLen > 0 && field.charCodeAt(0) != LBRACKET) store<u8>(outPos++, 0x2e);
+  for (let i = 0; i < field.length; i++) store<u8>(outPos++, <u8>field.charCodeAt(i));
+}
+
+/** Appends the key at `k`: `.key` when it is an identifier, else `["key"]` in JSON.stringify form. */
+function writeKey(k: usize): void {
+  iterate(k);
+  let identifier = itPos < itEnd;
+  let firstUnit = true;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) break;
+    const letter = (u | 0x20) >= 0x61 && (u | 0x20) <= 0x7a || u == 0x5f;
+    if (!(letter || (!firstUnit && u >= 0x30 && u <= 0x39))) identifier = false;
+    firstUnit = false;
+  }
+  iterate(k);
+  if (identifier) {
+    store<u8>(outPos++, 0x2e);
+    while (true) {
+      const u = nextUnit();
+      if (u < 0) return;
+      store<u8>(outPos++, <u8>u);
+    }
+  }
+  store<u8>(outPos++, LBRACKET);
+  store<u8>(outPos++, QUOTE);
+  while (true) {
+    let u = nextUnit();
+    if (u < 0) break;
+    if (u >= 0xd800 && u <= 0xdbff) {
+      // A high surrogate followed by a low one is one character; alone, JSON.stringify escapes it.
+      const saved = itPos;
+      const low = nextUnit();
+      if (low >= 0xdc00 && low <= 0xdfff) u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+      else itPos = saved;
+    }
+    writeJsonUnit(u);
+  }
+  store<u8>(outPos++, QUOTE);
+  store<u8>(outPos++, RBRACKET);
+}
+
+/** One code point (or lone surrogate) as JSON.stringify writes it, in UTF-8. */
+function writeJsonUnit(u: i32): void {
+  let escape: i32 = 0;
+  if (u == <i32>QUOTE || u == <i32>BACKSLASH) escape = u;
+  else if (u == 0x08) escape = 0x62;
+  else if (u == 0x0c) escape = 0x66;
+  else if (u == 0x0a) escape = 0x6e;
+  else if (u == 0x0d) escape = 0x72;
+  else if (u == 0x09) escape = 0x74;
+  if (escape != 0) {
+    store<u8>(outPos++, BACKSLASH);
+    store<u8>(outPos++, <u8>escape);
+  } else if (u < 0x20 || (u >= 0xd800 && u <= 0xdfff)) {
+    store<u8>(outPos++, BACKSLASH);
+    store<u8>(outPos++, 0x75);
+    for (let shift = 12; shift >= 0; shift -= 4) {
+      const d = (u >> shift) & 0xf;
+      store<u8>(outPos++, <u8>(d < 10 ? 0x30 + d : 0x61 + d - 10));
+    }
+  } else if (u < 0x80) {
+    store<u8>(outPos++, <u8>u);
+  } else if (u < 0x800) {
+    store<u8>(outPos++, <u8>(0xc0 | (u >> 6)));
+    store<u8>(outPos++, <u8>(0x80 | (u & 0x3f)));
+  } else if (u < 0x10000) {
+    store<u8>(outPos++, <u8>(0xe0 | (u >> 12)));
+    store<u8>(outPos++, <u8>(0x80 | ((u >> 6) & 0x3f)));
+    store<u8>(outPos++, <u8>(0x80 | (u & 0x3f)));
+  } else {
+    store<u8>(outPos++, <u8>(0xf0 | (u >> 18)));
+    store<u8>(outPos++, <u8>(0x80 | ((u >> 12) & 0x3f)));
+    store<u8>(outPos++, <u8>(0x80 | ((u >> 6) & 0x3f)));
+    store<u8>(outPos++, <u8>(0x80 | (u & 0x3f)));
+  }
+}
