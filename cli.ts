@@ -1,6 +1,7 @@
 /**
- * The ib-sriov executable. When CNI_COMMAND is set it is the CNI plugin; this file is the only
- * one that touches the process: environment, stdin, stdout, exit status.
+ * The ib-sriov executable. When CNI_COMMAND is set it is the CNI plugin; otherwise it is the
+ * operator's tool (validate, dry-run, doctor). This file is the only one that touches the
+ * process: environment, arguments, stdin, stdout, exit status.
  *
  * @module
  */
@@ -12,8 +13,11 @@ import { LibnlNetlink } from "./lib/netlink/libnl_netlink.ts";
 import { LibnlRdma } from "./lib/netlink/libnl_rdma.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-import { FileStore } from "./lib/state/file_store.ts";
+import { FileStore, netnsPathExists } from "./lib/state/file_store.ts";
 import { LibcSysfs } from "./lib/sysfs/libc_sysfs.ts";
+
+/** The largest file `validate` and `dry-run` read: the plugin's own stdin limit. */
+const MAX_CONFIG_FILE = 4 * 1024 * 1024;
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -60,10 +64,41 @@ function realDeps(): Deps {
   return deps;
 }
 
-if (Deno.args.includes("--version") || Deno.args.includes("-v")) {
-  writeAll(Deno.stdout, `${ABOUT}\n`);
-  Deno.exit(0);
+/**
+ * The operator's tool. Its modules (the YAML parser among them) are imported only here, so the
+ * plugin's start-up never loads them.
+ */
+async function toolMain(): Promise<number> {
+  const [{ runTool }, { readFile }, { openLibnl }, { validateConfigBytes }, nodeReader] =
+    await Promise.all([
+      import("./lib/tool/main.ts"),
+      import("./ffi/libc.ts"),
+      import("./ffi/libnl.ts"),
+      import("./lib/config/validate_config.ts"),
+      import("./lib/sysfs/libc_node_reader.ts"),
+    ]);
+  const store = new FileStore();
+  return await runTool(Deno.args, {
+    stdout: (text) => writeAll(Deno.stdout, text),
+    stderr: (text) => writeAll(Deno.stderr, text),
+    // Through libc: the binary's --allow-read covers only the state directories, and an
+    // operator names configs anywhere.
+    readFile: (path) => Promise.resolve(readFile(path, MAX_CONFIG_FILE)),
+    version: ABOUT,
+    validateConfig: validateConfigBytes,
+    sysfs: (root) => new LibcSysfs({ root }),
+    nodeReader: (root) => new nodeReader.LibcNodeReader({ root }),
+    loadLibnl: () => void openLibnl(),
+    rdma: () => new LibnlRdma(),
+    store: () => store,
+    checkStateDir: async () => {
+      using _lock = await store.lock("status", 1000);
+    },
+    netnsExists: netnsPathExists,
+  });
 }
+
+if (getenv("CNI_COMMAND") === undefined) Deno.exit(await toolMain());
 
 // dispatch() never throws: every failure, including a failed switch back to the host netns
 // (NetnsRestoreError), becomes an error object and a non-zero exit, so the process never goes on

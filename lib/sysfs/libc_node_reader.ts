@@ -1,0 +1,87 @@
+import { basename, join } from "node:path";
+import { LibcError, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { SysfsError } from "./sysfs_error.ts";
+import type { NodeReader } from "./node_reader.ts";
+
+/** Relative to the root, as `LibcSysfs` joins it. */
+const PCI_DEVICES = "sys/bus/pci/devices";
+const OSRELEASE = "proc/sys/kernel/osrelease";
+
+/** Options of {@linkcode LibcNodeReader}. */
+export interface LibcNodeReaderOptions {
+  /** The directory that holds `sys/` and `proc/`: `/` on the node, a recorded tree elsewhere. */
+  root?: string;
+}
+
+/**
+ * The real {@linkcode NodeReader}: reads through libc (`ffi/libc.ts`), because Deno's file APIs
+ * refuse `/sys` and `/proc` without `--allow-all`. Absence is `null` or `[]`; any other failure
+ * is a {@linkcode SysfsError} naming the path.
+ */
+export class LibcNodeReader implements NodeReader {
+  readonly #root: string;
+
+  /** @param options `root`: the directory that holds `sys/` and `proc/` (default `/`) */
+  constructor({ root = "/" }: LibcNodeReaderOptions = {}) {
+    this.#root = root;
+  }
+
+  /**
+   * @returns the kernel release, trimmed, or `null` when the file is absent
+   * @throws {SysfsError} `io` when it cannot be read
+   */
+  kernelRelease(): string | null {
+    return this.#read(join(this.#root, OSRELEASE), readText)?.trim() ?? null;
+  }
+
+  /**
+   * @returns the PCI addresses, sorted
+   * @throws {SysfsError} `io` when the directory cannot be listed
+   */
+  pciDevices(): string[] {
+    return (this.#read(join(this.#root, PCI_DEVICES), readDir) ?? []).sort();
+  }
+
+  /**
+   * @param pci the PCI address
+   * @returns `sriov_numvfs`, or `null` when absent
+   * @throws {SysfsError} `invalid-name`, `corrupt` (not a number) or `io`
+   */
+  sriovNumVfs(pci: string): number | null {
+    const path = join(this.#device(pci), "sriov_numvfs");
+    const text = this.#read(path, readText)?.trim();
+    if (text === undefined) return null;
+    if (!/^\d+$/.test(text)) {
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`);
+    }
+    return Number(text);
+  }
+
+  /**
+   * @param pfPci the PF's PCI address
+   * @param index the VF index
+   * @returns the VF's PCI address, or `null` when the link is absent
+   * @throws {SysfsError} `invalid-name` or `io`
+   */
+  virtfn(pfPci: string, index: number): string | null {
+    const target = this.#read(join(this.#device(pfPci), `virtfn${index}`), readlink);
+    return target === null ? null : basename(target);
+  }
+
+  #device(pci: string): string {
+    if (pci === "" || pci === "." || /[/\0]|\.\./.test(pci)) {
+      throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`);
+    }
+    return join(this.#root, PCI_DEVICES, pci);
+  }
+
+  #read<T>(path: string, read: (path: string) => T): T | null {
+    try {
+      return read(path);
+    } catch (error) {
+      if (!(error instanceof LibcError)) throw error;
+      if (error.code === "ENOENT") return null;
+      throw new SysfsError("io", path, error.message, { cause: error });
+    }
+  }
+}

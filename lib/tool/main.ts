@@ -1,0 +1,89 @@
+/**
+ * `ib-sriov` for people: what the executable does when `CNI_COMMAND` is unset. Every effect
+ * goes through the injected {@linkcode ToolIo}; `cli.ts` passes the real one.
+ *
+ * @module
+ */
+import { errorMessage } from "../error_message.ts";
+import { runDoctor } from "./doctor.ts";
+import { runDryRun } from "./dry_run.ts";
+import type { ToolIo } from "./tool_io.ts";
+import { UsageError } from "./usage_error.ts";
+import { runValidate } from "./validate.ts";
+
+/** The text of `ib-sriov help`. */
+export const USAGE = `Usage:
+  ib-sriov validate [--json] FILE...
+      Check CNI configs, conflists or NetworkAttachmentDefinitions (JSON or YAML, the config in
+      spec.config). Prints FILE: path: message per violation; exit 1 when any, 2 when a file
+      cannot be read.
+  ib-sriov dry-run [--command ADD|DEL] [--sysfs-root DIR] [--ifname NAME] [--netns PATH]
+                   [--device-id PCI] FILE
+      Resolve the config's device from sysfs and print the steps ADD or DEL would take, each
+      with its undo. Changes nothing; needs no root. --device-id stands in for the deviceID
+      Multus adds at run time; --sysfs-root reads a recorded tree instead of /sys.
+  ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]
+      Check the node: libnl, kernel version, RDMA netns mode (--rdma: required), SR-IOV PFs and
+      their VFs, VF GUIDs, state directory, stale cache entries. Exit 1 on any failure.
+  ib-sriov --version
+  ib-sriov help
+
+With CNI_COMMAND set, ib-sriov is the CNI plugin and reads its config on stdin.
+`;
+
+type Command = (args: string[], io: ToolIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  validate: runValidate,
+  "dry-run": runDryRun,
+  doctor: runDoctor,
+};
+
+/** Whether `err` is `node:util` parseArgs's complaint about the command line. */
+function isParseArgsError(err: unknown): err is Error {
+  return err instanceof TypeError &&
+    String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+}
+
+/**
+ * Runs one tool command.
+ *
+ * @param argv the arguments after the program name (`Deno.args`)
+ * @param io the process's I/O and the node's readers
+ * @returns the exit status: 0 success, 1 a finding (violation, failed check, impossible plan),
+ *   2 a usage error or an unreadable file
+ * @throws whatever a command throws that is not a usage error (a bug, or a missing permission)
+ *
+ * @example
+ * ```ts ignore
+ * import { runTool } from "./main.ts";
+ * const status = await runTool(["validate", "net.json"], io);
+ * ```
+ */
+export async function runTool(argv: string[], io: ToolIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === "--version" || name === "-v" || name === "version") {
+    io.stdout(`${io.version}\n`);
+    return 0;
+  }
+  if (name === undefined) {
+    io.stderr(`${io.version}\n\n${USAGE}`);
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr(`ib-sriov: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(args, io);
+  } catch (err) {
+    if (!(err instanceof UsageError) && !isParseArgsError(err)) throw err;
+    io.stderr(`ib-sriov ${name}: ${errorMessage(err)}\nRun "ib-sriov help" for usage.\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,135 @@
+import { parseArgs } from "node:util";
+import { errorMessage } from "../error_message.ts";
+import type { Violation } from "./config_validator.ts";
+import { type ConfigDocument, configDocuments } from "./nad.ts";
+import type { ToolIo } from "./tool_io.ts";
+import { UsageError } from "./usage_error.ts";
+
+/**
+ * Rule code of a document that holds no config to validate (YAML syntax, another kind, a NAD
+ * without `spec.config`): not one of the validator's rules, which start at 1.
+ */
+export const DOCUMENT_RULE = 0;
+
+/** One finding, as `validate --json` prints it. */
+export interface Finding {
+  /** The file as named on the command line. */
+  file: string;
+  /** 1-based YAML document number, for a file of several documents. */
+  document?: number;
+  /** `metadata.name` of the NetworkAttachmentDefinition. */
+  name?: string;
+  /** JSON path in the file's terms: `spec.config.ipam.type` for a NAD. */
+  path: string;
+  /** The validator's rule code; {@linkcode DOCUMENT_RULE} for a document without a config. */
+  rule: number;
+  /** Byte offset in the config (for a NAD: in the `spec.config` string). */
+  offset: number;
+  message: string;
+  /** For the text form: the file, and which document. */
+  source: string;
+}
+
+function joinPath(prefix: string, path: string): string {
+  if (prefix === "") return path;
+  if (path === "") return prefix;
+  return path.startsWith("[") ? `${prefix}${path}` : `${prefix}.${path}`;
+}
+
+/**
+ * Validates every config in one file's contents.
+ *
+ * @param file the file's name
+ * @param bytes its contents
+ * @param validate the config validator
+ * @returns every finding, in file order
+ */
+export function validateBytes(
+  file: string,
+  bytes: Uint8Array,
+  validate: (bytes: Uint8Array) => Violation[],
+): Finding[] {
+  const docs = configDocuments(file, bytes);
+  if (docs.length === 0) {
+    const message = "holds no document: expected a CNI config, a conflist or a " +
+      "NetworkAttachmentDefinition";
+    return [{ file, source: file, path: "", rule: DOCUMENT_RULE, offset: 0, message }];
+  }
+  return docs.flatMap((doc: ConfigDocument) => {
+    const where = {
+      file,
+      source: doc.source,
+      ...(doc.document === undefined ? {} : { document: doc.document }),
+      ...(doc.name === undefined ? {} : { name: doc.name }),
+    };
+    if (doc.config === null) {
+      return [{
+        ...where,
+        path: doc.pathPrefix,
+        rule: DOCUMENT_RULE,
+        offset: 0,
+        message: doc.problem ?? "",
+      }];
+    }
+    return validate(doc.config).map((v) => ({
+      ...where,
+      path: joinPath(doc.pathPrefix, v.path),
+      rule: v.rule,
+      offset: v.offset,
+      message: v.message,
+    }));
+  });
+}
+
+/**
+ * Formats a finding as one line: `FILE: path: message` (`FILE: message` for the whole
+ * document).
+ *
+ * @param finding the finding
+ * @returns the line, without the newline
+ */
+export function formatFinding(finding: Finding): string {
+  const path = finding.path === "" ? "" : `${finding.path}: `;
+  return `${finding.source}: ${path}${finding.message}`;
+}
+
+/**
+ * `ib-sriov validate [--json] FILE…`: prints each violation, or `FILE: ok`.
+ *
+ * @param args the arguments after `validate`
+ * @param io the tool's I/O
+ * @returns 0 when every file is valid, 1 when any violation was found, 2 when a file could not
+ *   be read
+ * @throws {UsageError} for an unknown option or no file
+ */
+export async function runValidate(args: string[], io: ToolIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length === 0) throw new UsageError("validate: name at least one FILE");
+  const findings: Finding[] = [];
+  let unreadable = false;
+  for (const file of positionals) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await io.readFile(file);
+    } catch (err) {
+      io.stderr(`${file}: cannot read: ${errorMessage(err)}\n`);
+      unreadable = true;
+      continue;
+    }
+    const found = validateBytes(file, bytes, io.validateConfig);
+    findings.push(...found);
+    if (!values.json && found.length === 0) io.stdout(`${file}: ok\n`);
+    if (!values.json) { for (const f of found) io.stdout(`${formatFinding(f)}\n`); }
+  }
+  if (values.json) {
+    const out = findings.map(({ source: _source, ...f }) => f);
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  }
+  if (unreadable) return 2;
+  return findings.length > 0 ? 1 : 0;
+}
