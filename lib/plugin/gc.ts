@@ -6,6 +6,7 @@ import { requestLogger } from "./request_logger.ts";
 import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
+import type { AttachmentRecord } from "../state/store.ts";
 
 function validAttachments(config: Record<string, unknown>): Set<string> {
   const list = config["cni.dev/valid-attachments"];
@@ -23,8 +24,36 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
 }
 
 /**
- * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`,
- * continuing past failures, then forwards GC to the IPAM plugin.
+ * Releases a stale attachment's IPAM lease with the DEL its runtime never sent: the config it was
+ * added with, under its own container ID, interface and netns. IPAM plugins that predate CNI 1.1
+ * ignore the GC forwarded afterwards, so this is what frees their leases.
+ */
+async function releaseLease(deps: Deps, req: CniRequest, record: AttachmentRecord): Promise<void> {
+  if (record.ipamType === undefined) return;
+  const config = isObject(record.config) ? record.config : req.config;
+  const del: CniRequest = {
+    ...req,
+    args: {
+      ...req.args,
+      command: "DEL",
+      containerId: record.containerId,
+      ifname: record.ifname,
+      netns: record.netns,
+    },
+    config,
+    stdin: new TextEncoder().encode(JSON.stringify(config)),
+  };
+  await callIpam(deps, del, "DEL", record.ipamType);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
+ * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
+ * device restored), continuing past failures, then forwards GC to the IPAM plugin.
  *
  * @param deps the dependencies
  * @param req the request
@@ -40,6 +69,7 @@ export async function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
       continue;
     }
     try {
+      await releaseLease(deps, req, record);
       await releaseAttachment(deps, record, record.netns, log);
     } catch (err) {
       failures.push(

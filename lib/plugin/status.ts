@@ -4,6 +4,7 @@ import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
+import { assertRdmaExclusive } from "./rdma_isolation.ts";
 
 function notAvailable(what: string, err: unknown): CniError {
   const why = errorMessage(err);
@@ -11,8 +12,8 @@ function notAvailable(what: string, err: unknown): CniError {
 }
 
 /**
- * STATUS: ready when netlink works, the state directory is usable and the IPAM plugin says it
- * is ready.
+ * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
+ * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
  *
  * @param deps the dependencies
  * @param req the request
@@ -30,6 +31,17 @@ export async function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
     using _lock = await deps.store.lock("status", deps.lockTimeoutMs);
   } catch (err) {
     throw notAvailable("the state directory is not usable", err);
+  }
+  if (conf.rdmaIsolation) {
+    try {
+      assertRdmaExclusive(deps);
+    } catch (err) {
+      if (!(err instanceof CniError)) throw err;
+      throw new CniError(CniErrorCode.PluginNotAvailable, err.message, {
+        details: err.details,
+        cause: err,
+      });
+    }
   }
   if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
 }

@@ -158,14 +158,19 @@ function rebinds(r: VfTarget): boolean {
 }
 
 function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
+  // The PF's netdev may have been renamed since ADD; sysfs knows it by the VF's PCI address.
+  const pfName = kernelStep(`Cannot read the PF of ${quote(r.deviceId)}`, () => {
+    const pfPci = deps.sysfs.physfn(r.deviceId);
+    return (pfPci === null ? undefined : deps.sysfs.netdevs(pfPci)[0]) ?? r.pfName;
+  });
   const pf = kernelStep(
-    `Cannot look up PF netdev ${quote(r.pfName)}`,
-    () => deps.netlink.linkByName(host, r.pfName),
+    `Cannot look up PF netdev ${quote(pfName)}`,
+    () => deps.netlink.linkByName(host, pfName),
   );
   if (pf === null) {
     throw new CniError(
       CniErrorCode.KernelError,
-      `Cannot restore VF ${r.vfIndex} of PF ${quote(r.pfName)}: the PF netdev is not in the host`,
+      `Cannot restore VF ${r.vfIndex} of PF ${quote(pfName)}: the PF netdev is not in the host`,
     );
   }
   return pf.index;

@@ -3,9 +3,11 @@ import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import { cmdCheck } from "../../lib/plugin/check.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
+import { cmdGc } from "../../lib/plugin/gc.ts";
+import { cmdStatus } from "../../lib/plugin/status.ts";
 import { assertRejectsCniError } from "../assert_cni_error.ts";
 import { HOST_NETNS } from "../fakes/fake_kernel.ts";
-import { netConf, PF, POD, request, VFS, world } from "./world.ts";
+import { netConf, PF, POD, POD_B, request, VFS, world } from "./world.ts";
 
 const GUID = "02:00:00:00:00:0a:00:01";
 const KEY = { containerId: "ctr-a", ifname: "net1" };
@@ -143,25 +145,42 @@ Deno.test("cmdAdd() with every InfiniBand step leaves the node as it was when an
   }
 });
 
-Deno.test("cmdAdd() with an undo that fails too keeps the record, and DEL completes the cleanup", async () => {
+Deno.test("cmdAdd() with any undo step failing too keeps the record, and DEL completes the cleanup", async () => {
   let steps: number;
   {
     await using w = await world();
     await cmdAdd(w.deps, request("ADD", FULL));
     steps = w.faults.count;
   }
-  // Fail step n of ADD, then the first undo step after it: every pair leaves work for DEL.
-  for (let n = 2; n <= steps; n++) {
-    await using w = await world();
-    const before = w.kernel.view();
-    w.faults.failAt = [n, n + 1];
-    await assert.rejects(cmdAdd(w.deps, request("ADD", FULL)), CniError);
-    w.faults.failAt = 0;
-    await cmdDel(w.deps, request("DEL", FULL));
-    assert.deepEqual(w.kernel.view(), before, `after failing steps ${n} and ${n + 1}`);
-    assert.deepEqual(w.stateFiles(), [], `state after failing steps ${n} and ${n + 1}`);
-    assert.equal(w.ipam.leases.size, 0);
+  let pairs = 0;
+  for (let n = 1; n <= steps; n++) {
+    // How many mutating steps the rollback of a failure at step n takes.
+    let undoSteps: number;
+    {
+      await using w = await world();
+      w.faults.failAt = n;
+      await assert.rejects(cmdAdd(w.deps, request("ADD", FULL)), CniError);
+      undoSteps = w.faults.count - n;
+    }
+    for (let k = n + 1; k <= n + undoSteps; k++) {
+      await using w = await world();
+      const before = w.kernel.view();
+      w.faults.failAt = [n, k];
+      const err = await cmdAdd(w.deps, request("ADD", FULL)).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof CniError, `steps ${n}+${k}: ${String(err)}`);
+      assert.match(err.details, /rollback incomplete: .*; DEL will retry/, `steps ${n}+${k}`);
+      w.faults.failAt = 0;
+      await cmdDel(w.deps, request("DEL", FULL));
+      const at = `after failing steps ${n} (${w.faults.log[n - 1]}) and ${k} (${
+        w.faults.log[k - 1]
+      })`;
+      assert.deepEqual(w.kernel.view(), before, at);
+      assert.deepEqual(w.stateFiles(), [], `state ${at}`);
+      assert.equal(w.ipam.leases.size, 0, `lease ${at}`);
+      pairs++;
+    }
   }
+  assert.ok(pairs >= 50, `only ${pairs} ADD step + undo step pairs`);
 });
 
 Deno.test("cmdDel() that fails at any step completes on the retry", async () => {
@@ -289,4 +308,44 @@ Deno.test("cmdCheck() fails when the VF's GUID or RDMA device is no longer what 
     `RDMA device "${rdma}" is missing from netns "${POD}"`,
   );
   assert.equal(w.kernel.linksIn(HOST_NETNS).has("net1"), false);
+});
+
+Deno.test("cmdGc() releases a stale attachment's lease and restores its VF after its netns died", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", netConf(0), { containerId: "keep" }));
+  const keep = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", FULL, { containerId: "stale", netns: POD_B }));
+  w.kernel.deleteNetns(POD_B);
+  const gc = netConf(0, {
+    cniVersion: "1.1.0",
+    "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "net1" }],
+  });
+  await cmdGc(
+    w.deps,
+    request("GC", gc, { containerId: "", ifname: "", netns: "", cniVersion: "1.1.0" }),
+  );
+  w.kernel.addNetns(POD_B);
+  assert.deepEqual(w.kernel.vfView(VFS[1]!.pci), before.vfs[VFS[1]!.pci]);
+  assert.deepEqual(w.kernel.view(), keep);
+  assert.deepEqual([...w.ipam.leases.keys()].map((k) => k.split("/")[0]), ["keep"]);
+  const dels = w.ipam.calls.filter((c) => c.command === "DEL");
+  assert.deepEqual(dels.map((c) => [c.env.CNI_CONTAINERID, c.env.CNI_NETNS]), [["stale", POD_B]]);
+  assert.equal(w.store.readAttachment({ containerId: "stale", ifname: "net1" }), null);
+});
+
+Deno.test("cmdStatus() reports code 50 for rdmaIsolation when the RDMA subsystem is not exclusive", async () => {
+  await using w = await world();
+  const conf = netConf(1, { cniVersion: "1.1.0", rdmaIsolation: true });
+  await cmdStatus(w.deps, request("STATUS", conf, { cniVersion: "1.1.0" }));
+  w.kernel.setRdmaMode("shared");
+  await assertRejectsCniError(
+    cmdStatus(w.deps, request("STATUS", conf, { cniVersion: "1.1.0" })),
+    50,
+    `rdmaIsolation is true but the RDMA subsystem's netns mode is "shared", not "exclusive"`,
+  );
+  await cmdStatus(
+    w.deps,
+    request("STATUS", { ...conf, rdmaIsolation: false }, { cniVersion: "1.1.0" }),
+  );
 });
