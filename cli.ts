@@ -14,6 +14,7 @@ import { LibnlRdma } from "./lib/netlink/libnl_rdma.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { FileStore, netnsPathExists } from "./lib/state/file_store.ts";
+import { openLogFile } from "./lib/state/log_file.ts";
 import { LibcSysfs } from "./lib/sysfs/libc_sysfs.ts";
 
 /** The largest file `validate` and `dry-run` read: the plugin's own stdin limit. */
@@ -57,6 +58,11 @@ function realDeps(): Deps {
     ipam: new ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
     store: new FileStore(),
     log: (line) => writeAll(Deno.stderr, line),
+    openLog: (path) => {
+      // Open once per request and keep it open: the process exits when the request is done.
+      const file = openLogFile(path);
+      return (line) => file.write(line);
+    },
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     netdevTimeoutMs: NETDEV_TIMEOUT_MS,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

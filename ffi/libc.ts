@@ -9,7 +9,7 @@
  *
  * Every wrapper takes and returns plain JS values, and turns a failed call into a
  * {@linkcode LibcError} built from `errno`. The layouts read here (`struct dirent`,
- * `struct statfs`) are those of glibc on x86_64 and aarch64.
+ * `struct statfs`, the start of `struct stat`) are those of glibc on x86_64 and aarch64.
  *
  * @module
  */
@@ -24,6 +24,14 @@ export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 /** `open()` flag: close the fd on `exec`, so IPAM plugins we start never inherit it. */
 export const O_CLOEXEC = 0o2000000;
+/** `open()` flag: create the file when it is missing, with the `mode` argument. */
+const O_CREAT = 0o100;
+/** `open()` flag: a terminal opened as a file never becomes our controlling terminal. */
+const O_NOCTTY = 0o400;
+/** `open()` flag: every `write()` goes to the current end of the file, atomically. */
+const O_APPEND = 0o2000;
+/** `open()` flag: an `open()` of a FIFO without a reader fails (`ENXIO`) instead of waiting. */
+const O_NONBLOCK = 0o4000;
 /** `setns()` namespace type of a network namespace. */
 export const CLONE_NEWNET = 0x40000000;
 /** `f_type` that `fstatfs()` reports for an nsfs file, i.e. a namespace handle. */
@@ -39,6 +47,11 @@ const DIRENT_RECLEN_OFFSET = 16;
 const DIRENT_NAME_OFFSET = 19;
 /** `struct statfs` is 120 bytes on x86_64 and aarch64; `f_type` is its first `long`. */
 const STATFS_SIZE = 120;
+/**
+ * `struct stat` is 144 bytes on x86_64 and 128 on aarch64; both start with `st_dev` and `st_ino`
+ * (64 bits each), the only fields read here.
+ */
+const STAT_SIZE = 144;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -222,6 +235,27 @@ export function open(path: string, flags: number): number {
 }
 
 /**
+ * Opens a file for appending, creating it with `mode` when it is missing (the parent directory
+ * must exist: none is created). Every `write()` to the descriptor lands at the end of the file,
+ * so processes that append whole lines in one `write()` each never mix their lines (on a local
+ * filesystem; NFS does not honour `O_APPEND` across clients). Opening a FIFO that has no
+ * reader fails with `ENXIO` rather than blocking forever.
+ *
+ * @param path The file.
+ * @param mode The permission bits of a new file (before the umask), e.g. `0o600`.
+ * @returns The new file descriptor; the caller closes it with {@linkcode close}.
+ * @throws {LibcError} When `open()` fails (`code` "ENOENT" for a missing parent directory,
+ *   "EISDIR" for a directory, "EACCES", "ENXIO", ...).
+ */
+export function openAppend(path: string, mode: number): number {
+  const libc = openLibc();
+  const flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  const fd = libc.open(toCString(path), flags, mode);
+  if (fd < 0) throw lastError(libc, { op: "open", path });
+  return fd;
+}
+
+/**
  * Closes a file descriptor.
  *
  * @param fd The descriptor.
@@ -283,6 +317,35 @@ export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
   }
 }
 
+/** Writes all of `bytes`, in one `write()` unless the kernel takes less; `init` names the file. */
+function writeFully(
+  libc: LibcSymbols,
+  fd: number,
+  bytes: Uint8Array,
+  init: { op: string; path?: string; subject?: string },
+): void {
+  let written = 0;
+  while (written < bytes.length) {
+    const n = Number(libc.write(fd, bytes.subarray(written), BigInt(bytes.length - written)));
+    if (n < 0) throw lastError(libc, init);
+    // write() of a non-empty buffer returns 0 only when nothing more will ever be taken.
+    if (n === 0) throw libcError(libc, EIO, init);
+    written += n;
+  }
+}
+
+/**
+ * Writes all of `bytes` to an open descriptor: in one `write()` when the kernel takes them all,
+ * which it does for a regular file unless the disk is full or a signal interrupts it.
+ *
+ * @param fd The descriptor, e.g. from {@linkcode openAppend}.
+ * @param bytes The bytes.
+ * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), naming the fd.
+ */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  writeFully(openLibc(), fd, bytes, { op: "write", subject: `fd ${fd}` });
+}
+
 /**
  * Writes text to an existing file in one `write()` where it can, as `echo -n text > path` does:
  * without creating or truncating the file. Meant for sysfs attributes, whose `store` handler runs
@@ -299,16 +362,7 @@ export function writeText(path: string, text: string): void {
   const fd = open(path, O_WRONLY | O_CLOEXEC);
   let closed = false;
   try {
-    let written = 0;
-    while (written < bytes.length) {
-      const n = Number(
-        libc.write(fd, bytes.subarray(written), BigInt(bytes.length - written)),
-      );
-      if (n < 0) throw lastError(libc, { op: "write", path });
-      // write() of a non-empty buffer returns 0 only when nothing more will ever be taken.
-      if (n === 0) throw libcError(libc, EIO, { op: "write", path });
-      written += n;
-    }
+    writeFully(libc, fd, bytes, { op: "write", path });
     // A write's error may only surface at close() (NFS, some device files): it counts here.
     closed = true;
     if (libc.close(fd) < 0) throw lastError(libc, { op: "close", path });
@@ -409,4 +463,27 @@ export function fstatfsType(fd: number): bigint {
   const buffer = new BigInt64Array(STATFS_SIZE / 8);
   if (libc.fstatfs(fd, buffer) < 0) throw lastError(libc, { op: "fstatfs", subject: `fd ${fd}` });
   return buffer[0] ?? 0n;
+}
+
+/** What tells one file from another: the device it lives on and its inode number. */
+export interface FileIdentity {
+  /** `st_dev`. */
+  dev: bigint;
+  /** `st_ino`. */
+  ino: bigint;
+}
+
+/**
+ * Returns the identity of an open file, e.g. to tell whether two descriptors (a log file and
+ * stdout) are the same file whatever the paths they were opened by.
+ *
+ * @param fd The open file.
+ * @returns Its device and inode numbers.
+ * @throws {LibcError} When `fstat()` fails (`code` "EBADF" for a descriptor that is not open).
+ */
+export function fileIdentity(fd: number): FileIdentity {
+  const libc = openLibc();
+  const buffer = new BigUint64Array(STAT_SIZE / 8);
+  if (libc.fstat(fd, buffer) < 0) throw lastError(libc, { op: "fstat", subject: `fd ${fd}` });
+  return { dev: buffer[0] ?? 0n, ino: buffer[1] ?? 0n };
 }

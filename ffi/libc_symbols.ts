@@ -1,7 +1,7 @@
 /**
  * The glibc symbols the plugin calls, in the order of the headers that declare them
- * (`<fcntl.h>`, `<unistd.h>`, `<dirent.h>`, `<sys/vfs.h>`, `<sched.h>`, `<string.h>`,
- * `<errno.h>`). Data only: `ffi/libc.ts` loads it and wraps every symbol.
+ * (`<fcntl.h>`, `<unistd.h>`, `<dirent.h>`, `<sys/stat.h>`, `<sys/vfs.h>`, `<sched.h>`,
+ * `<string.h>`, `<errno.h>`). Data only: `ffi/libc.ts` loads it and wraps every symbol.
  *
  * No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch
  * the thread that runs our netlink calls, which is the main JS thread that runs synchronous FFI
@@ -77,6 +77,14 @@ export const LIBC_SYMBOLS = {
   closedir: {
     parameters: [
       "pointer", // DIR *dirp
+    ],
+    result: "i32",
+  },
+  // <sys/stat.h>
+  fstat: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // struct stat *statbuf
     ],
     result: "i32",
   },

@@ -25,6 +25,10 @@ export interface World extends AsyncDisposable {
   store: FileStore;
   deps: Deps;
   logs: string[];
+  /** The lines `deps.openLog` writers received, per log file path. */
+  logFiles: Map<string, string[]>;
+  /** Log file paths that `deps.openLog` refuses to open, with the error it throws. */
+  logFileErrors: Map<string, Error>;
   stateDir: string;
   /** Every file under the state directory except lock files, which are never removed. */
   stateFiles(): string[];
@@ -50,6 +54,8 @@ export async function world(): Promise<World> {
     netnsExists: (path) => kernel.hasNetns(path),
   });
   const logs: string[] = [];
+  const logFiles = new Map<string, string[]>();
+  const logFileErrors = new Map<string, Error>();
   const deps: Deps = {
     sysfs: kernel,
     netlink: kernel,
@@ -58,6 +64,13 @@ export async function world(): Promise<World> {
     ipam,
     store,
     log: (l) => void logs.push(l),
+    openLog: (path) => {
+      const error = logFileErrors.get(path);
+      if (error !== undefined) throw error;
+      const lines = logFiles.get(path) ?? [];
+      logFiles.set(path, lines);
+      return (l) => void lines.push(l);
+    },
     lockTimeoutMs: 500,
     netdevTimeoutMs: 1000,
     // The kernel's fake clock: a wait for a netdev runs what the kernel and udev do meanwhile,
@@ -88,6 +101,8 @@ export async function world(): Promise<World> {
     store,
     deps,
     logs,
+    logFiles,
+    logFileErrors,
     stateDir,
     stateFiles,
     async [Symbol.asyncDispose]() {

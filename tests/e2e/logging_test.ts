@@ -1,0 +1,76 @@
+/**
+ * `logFile` in the plugin process itself (the bundle, `make bundle` first), with the bundle's
+ * scoped permissions: records reach the file through libc, stdout carries the result alone.
+ * Root only.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createSimulation, simConfig } from "./sim.ts";
+
+Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and print only the result", async () => {
+  await using sim = await createSimulation();
+  const dir = await Deno.makeTempDir({ prefix: "ib-sriov-log-" });
+  try {
+    const logFile = join(dir, "ib-sriov.log");
+    const config = simConfig(sim, { logFile, logLevel: "debug" });
+    const add = await sim.runPlugin({ command: "ADD", config });
+    assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}`);
+    // stdout is the result JSON and nothing else; nothing was logged to stderr either.
+    const result = JSON.parse(add.stdout) as { cniVersion: string; interfaces: unknown[] };
+    assert.equal(result.cniVersion, "1.0.0");
+    assert.equal(add.stderr, "");
+    const del = await sim.runPlugin({ command: "DEL", config });
+    assert.equal(del.code, 0, `DEL failed: ${del.stdout}${del.stderr}`);
+    assert.equal(del.stdout, "");
+    assert.equal(del.stderr, "");
+
+    assert.equal((await Deno.stat(logFile)).mode! & 0o777, 0o600);
+    const text = await Deno.readTextFile(logFile);
+    assert.ok(text.endsWith("\n"));
+    const records = text.slice(0, -1).split("\n").map((line) =>
+      JSON.parse(line) as Record<string, unknown>
+    );
+    for (const record of records) {
+      assert.equal(record.containerId, sim.containerId);
+      assert.equal(record.ifname, "net1");
+      assert.equal(record.deviceID, sim.vfs[0]!.pci);
+      assert.equal(typeof record.netns, "string");
+      assert.notEqual(record.netns, "");
+    }
+    const commands = records.map((r) => r.command);
+    assert.ok(records.some((r) => r.command === "ADD" && r.msg === "attached"), text);
+    assert.ok(records.some((r) => r.command === "DEL" && r.msg === "detached"), text);
+    // Appended: ADD's records come first, DEL's after them.
+    assert.deepEqual(commands, [...commands].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("plugin ADD with a logFile in a missing directory succeeds and warns on stderr", async () => {
+  await using sim = await createSimulation();
+  const dir = await Deno.makeTempDir({ prefix: "ib-sriov-log-" });
+  try {
+    const logFile = join(dir, "missing", "ib-sriov.log");
+    const config = simConfig(sim, { logFile });
+    const add = await sim.runPlugin({ command: "ADD", config });
+    assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}`);
+    assert.equal((JSON.parse(add.stdout) as { cniVersion: string }).cniVersion, "1.0.0");
+    const records = add.stderr.trimEnd().split("\n").map((line) =>
+      JSON.parse(line) as Record<string, unknown>
+    );
+    assert.equal(records[0]!.level, "warning");
+    assert.equal(records[0]!.msg, "cannot open log file; logging to stderr instead");
+    assert.equal(records[0]!.logFile, logFile);
+    assert.equal(
+      records[0]!.error,
+      `Cannot open log file "${logFile}": No such file or directory`,
+    );
+    assert.ok(records.some((r) => r.msg === "attached"), add.stderr);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no directory created");
+    const del = await sim.runPlugin({ command: "DEL", config });
+    assert.equal(del.code, 0, `DEL failed: ${del.stdout}${del.stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
