@@ -22,6 +22,7 @@ import {
   type VfWrite,
 } from "../../ffi/handles.ts";
 import { type ErrorContext, NetlinkError, netlinkError, NleCode } from "../../ffi/unwrap.ts";
+import { fileIdentity } from "../../ffi/libc.ts";
 import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
 import {
   type LinkInfo,
@@ -197,6 +198,18 @@ export class LibnlNetlink implements Netlink, Disposable {
    */
   hostNetns(): NetnsHandle {
     return hostNetns();
+  }
+
+  /**
+   * @param a A namespace.
+   * @param b Another.
+   * @returns Whether both fds refer to the same nsfs inode.
+   * @throws {LibcError} When `fstat()` fails.
+   */
+  sameNetns(a: Netns, b: Netns): boolean {
+    const x = fileIdentity(a.fd);
+    const y = fileIdentity(b.fd);
+    return x.dev === y.dev && x.ino === y.ino;
   }
 
   /**

@@ -112,6 +112,8 @@ export interface Netlink {
   openNetns(path: string): Netns;
   /** Opens the namespace the plugin runs in. */
   hostNetns(): Netns;
+  /** Whether two handles are the same namespace (same nsfs inode), whatever their paths. */
+  sameNetns(a: Netns, b: Netns): boolean;
   /** Looks a link up by name; `null` when there is none. */
   linkByName(ns: Netns, name: string): LinkInfo | null;
   /** Looks a link up by ifindex; `null` when there is none. */

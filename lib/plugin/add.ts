@@ -284,6 +284,13 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
   const key = { containerId, ifname };
   using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
   using pod = openPodNetns(deps.netlink, netns);
+  if (kernelStep("Cannot compare netns handles", () => deps.netlink.sameNetns(host, pod))) {
+    throw new CniError(
+      CniErrorCode.InvalidNetns,
+      `CNI_NETNS ${quote(netns)} is the host's own network namespace`,
+      { details: "the runtime must pass the pod sandbox's netns" },
+    );
+  }
 
   // 3. Lock the device and claim it: a device held by another live attachment is refused
   //    here, with the holder named, before anything else is looked at.

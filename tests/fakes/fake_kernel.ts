@@ -512,6 +512,9 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   hostNetns(): Netns {
     return this.openNetns(HOST_NETNS);
   }
+  sameNetns(a: Netns, b: Netns): boolean {
+    return this.#open(a) === this.#open(b);
+  }
 
   linkByName(ns: Netns, name: string): LinkInfo | null {
     const link = [...this.#open(ns).values()].find((l) => l.name === name);

@@ -445,3 +445,15 @@ Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests",
     message: "netlink socket used after close()",
   });
 });
+
+Deno.test("LibnlNetlink.sameNetns() tells the host's namespace under another path from a pod's", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using netlink = new LibnlNetlink();
+    using host = netlink.hostNetns();
+    using again = netlink.openNetns("/proc/self/ns/net");
+    using pod = netlink.openNetns(temp.path);
+    assert.equal(netlink.sameNetns(host, again), true);
+    assert.equal(netlink.sameNetns(host, pod), false);
+  });
+});

@@ -163,7 +163,7 @@ Deno.test("cmdAdd() names the deviceID when it is missing, not a VF, or has no n
   );
 });
 
-Deno.test("cmdAdd() refuses a netns that does not exist or is not a netns with code 8", async () => {
+Deno.test("cmdAdd() refuses a netns that does not exist, is not a netns or is the host's with code 8", async () => {
   await using w = await world();
   w.kernel.addPlainFile("/tmp/not-a-netns");
   await assertRejectsCniError(
@@ -176,6 +176,12 @@ Deno.test("cmdAdd() refuses a netns that does not exist or is not a netns with c
     8,
     /not a network namespace$/,
   );
+  await assertRejectsCniError(
+    cmdAdd(w.deps, request("ADD", netConf(1), { netns: HOST_NETNS })),
+    8,
+    `CNI_NETNS "${HOST_NETNS}" is the host's own network namespace`,
+  );
+  assert.equal(w.faults.count, 0);
 });
 
 Deno.test("cmdAdd() passes an IPAM error through with its code and puts the VF back", async () => {
