@@ -7,15 +7,8 @@
  */
 import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
-import { ExecIpam } from "./lib/ipam/exec_ipam.ts";
-import { LibcPciDriver } from "./lib/netlink/libc_pci_driver.ts";
-import { LibnlNetlink } from "./lib/netlink/libnl_netlink.ts";
-import { LibnlRdma } from "./lib/netlink/libnl_rdma.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-import { FileStore, netnsPathExists } from "./lib/state/file_store.ts";
-import { openLogFile } from "./lib/state/log_file.ts";
-import { LibcSysfs } from "./lib/sysfs/libc_sysfs.ts";
 
 /** The largest file `validate` and `dry-run` read: the plugin's own stdin limit. */
 const MAX_CONFIG_FILE = 4 * 1024 * 1024;
@@ -48,25 +41,42 @@ function getenv(name: string): string | undefined {
   }
 }
 
-let deps: Deps | undefined;
-function realDeps(): Deps {
-  deps ??= {
-    sysfs: new LibcSysfs(),
-    netlink: new LibnlNetlink(),
-    pciDriver: new LibcPciDriver(),
-    rdma: new LibnlRdma(),
-    ipam: new ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
-    store: new FileStore(),
+/**
+ * The real dependencies, imported on first use: VERSION and argument errors never load libnl,
+ * libc or the state store, nor evaluate their modules.
+ */
+async function loadRealDeps(): Promise<Deps> {
+  const [sysfs, netlink, pci, rdma, ipam, state, logFile] = await Promise.all([
+    import("./lib/sysfs/libc_sysfs.ts"),
+    import("./lib/netlink/libnl_netlink.ts"),
+    import("./lib/netlink/libc_pci_driver.ts"),
+    import("./lib/netlink/libnl_rdma.ts"),
+    import("./lib/ipam/exec_ipam.ts"),
+    import("./lib/state/file_store.ts"),
+    import("./lib/state/log_file.ts"),
+  ]);
+  return {
+    sysfs: new sysfs.LibcSysfs(),
+    netlink: new netlink.LibnlNetlink(),
+    pciDriver: new pci.LibcPciDriver(),
+    rdma: new rdma.LibnlRdma(),
+    ipam: new ipam.ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
+    store: new state.FileStore(),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.
-      const file = openLogFile(path);
+      const file = logFile.openLogFile(path);
       return (line) => file.write(line);
     },
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     netdevTimeoutMs: NETDEV_TIMEOUT_MS,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
+}
+
+let deps: Promise<Deps> | undefined;
+function realDeps(): Promise<Deps> {
+  deps ??= loadRealDeps();
   return deps;
 }
 
@@ -75,32 +85,34 @@ function realDeps(): Deps {
  * plugin's start-up never loads them.
  */
 async function toolMain(): Promise<number> {
-  const [{ runTool }, { readFile }, { openLibnl }, { validateConfigBytes }, nodeReader] =
-    await Promise.all([
-      import("./lib/tool/main.ts"),
-      import("./ffi/libc.ts"),
-      import("./ffi/libnl.ts"),
-      import("./lib/config/validate_config.ts"),
-      import("./lib/sysfs/libc_node_reader.ts"),
-    ]);
-  const store = new FileStore();
-  return await runTool(Deno.args, {
+  const [tool, libc, libnl, validator, sysfs, nodeReader, rdma, state] = await Promise.all([
+    import("./lib/tool/main.ts"),
+    import("./ffi/libc.ts"),
+    import("./ffi/libnl.ts"),
+    import("./lib/config/validate_config.ts"),
+    import("./lib/sysfs/libc_sysfs.ts"),
+    import("./lib/sysfs/libc_node_reader.ts"),
+    import("./lib/netlink/libnl_rdma.ts"),
+    import("./lib/state/file_store.ts"),
+  ]);
+  const store = new state.FileStore();
+  return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
     // Through libc: the binary's --allow-read covers only the state directories, and an
     // operator names configs anywhere.
-    readFile: (path) => Promise.resolve(readFile(path, MAX_CONFIG_FILE)),
+    readFile: (path) => Promise.resolve(libc.readFile(path, MAX_CONFIG_FILE)),
     version: ABOUT,
-    validateConfig: validateConfigBytes,
-    sysfs: (root) => new LibcSysfs({ root }),
+    validateConfig: validator.validateConfigBytes,
+    sysfs: (root) => new sysfs.LibcSysfs({ root }),
     nodeReader: (root) => new nodeReader.LibcNodeReader({ root }),
-    loadLibnl: () => void openLibnl(),
-    rdma: () => new LibnlRdma(),
+    loadLibnl: () => void libnl.openLibnl(),
+    rdma: () => new rdma.LibnlRdma(),
     store: () => store,
     checkStateDir: async () => {
       using _lock = await store.lock("status", 1000);
     },
-    netnsExists: netnsPathExists,
+    netnsExists: state.netnsPathExists,
   });
 }
 

@@ -46,6 +46,10 @@ if (mode === "compile") {
   const { ok, stderr } = await run([
     "bundle",
     "--quiet",
+    // The "browser" condition picks the ESM builds of npm packages (yaml's CommonJS build would
+    // import node:module, and any node: import loads Deno's Node layer at every start: ~5 ms).
+    "--platform",
+    "browser",
     "--output",
     "build/ib-sriov.js",
     "cli.ts",

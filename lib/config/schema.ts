@@ -1,4 +1,4 @@
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 
 /**
  * The shape of an ib-sriov network config: types only. Formats (PCI address, GUID, pkey) are

@@ -1,5 +1,5 @@
 import { errorMessage } from "../error_message.ts";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { Ipam, IpamRequest } from "./ipam.ts";

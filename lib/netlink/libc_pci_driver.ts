@@ -7,7 +7,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { LibcError, writeText } from "../../ffi/libc.ts";
 import { PathError } from "../path_error.ts";
 import type { PciDriver } from "./pci_driver.ts";

@@ -1,4 +1,4 @@
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 import type { AttachmentKey, AttachmentRecord } from "./store.ts";
 import { fromGoCache, isGoCache } from "./go_cache.ts";
 import { StateError } from "./state_error.ts";

@@ -1,5 +1,5 @@
 import { errorMessage } from "../error_message.ts";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { decodeAttachment } from "./attachment_json.ts";
 import { ensureDir, readIfExists, removeIfExists, writeFileAtomic } from "./files.ts";

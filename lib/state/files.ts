@@ -1,5 +1,5 @@
 import { errorMessage } from "../error_message.ts";
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { StateError } from "./state_error.ts";
 
 /**

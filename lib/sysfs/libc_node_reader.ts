@@ -1,4 +1,4 @@
-import { basename, join } from "node:path";
+import { basename, join } from "../path.ts";
 import { LibcError, readDir, readlink, readText } from "../../ffi/libc.ts";
 import { SysfsError } from "./sysfs_error.ts";
 import type { NodeReader } from "./node_reader.ts";

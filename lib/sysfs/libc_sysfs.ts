@@ -1,4 +1,4 @@
-import { basename, join } from "node:path";
+import { basename, join } from "../path.ts";
 import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";

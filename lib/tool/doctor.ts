@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { errorMessage } from "../error_message.ts";
 import { guidFromSysfs, isAssignedGuid } from "../guid.ts";
 import { RdmaError } from "../netlink/rdma.ts";
@@ -259,6 +258,8 @@ export function formatChecks(results: CheckResult[]): string {
  * @throws {TypeError} from `parseArgs` for an unknown option or a positional argument
  */
 export async function runDoctor(args: string[], io: ToolIo): Promise<number> {
+  // Imported here, not at the top: the plugin bundle must not load Node compatibility.
+  const { parseArgs } = await import("node:util");
   const { values } = parseArgs({
     args,
     options: {

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { CniError } from "../cni/errors.ts";
 import { errorMessage } from "../error_message.ts";
 import { quote } from "../cni/quote.ts";
@@ -173,6 +172,8 @@ export function formatPlan(
  * @throws {UsageError} for bad options, not one FILE, an unreadable file or no deviceID
  */
 export async function runDryRun(args: string[], io: ToolIo): Promise<number> {
+  // Imported here, not at the top: the plugin bundle must not load Node compatibility.
+  const { parseArgs } = await import("node:util");
   const { values, positionals } = parseArgs({
     args,
     options: {

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { errorMessage } from "../error_message.ts";
 import type { Violation } from "./config_validator.ts";
 import { type ConfigDocument, configDocuments } from "./nad.ts";
@@ -103,6 +102,8 @@ export function formatFinding(finding: Finding): string {
  * @throws {UsageError} for an unknown option or no file
  */
 export async function runValidate(args: string[], io: ToolIo): Promise<number> {
+  // Imported here, not at the top: the plugin bundle must not load Node compatibility.
+  const { parseArgs } = await import("node:util");
   const { values, positionals } = parseArgs({
     args,
     options: { json: { type: "boolean", default: false } },
