@@ -5,6 +5,7 @@
 #   make build   build/ib-sriov (deno compile; needs Deno's denort runtime)
 #   make bundle  build/ib-sriov.js (deno bundle; for nodes that have Deno)
 #   make demo    ADD, CHECK and DEL on a simulated VF (root)
+#   make bench   performance figures against host-device on the simulated VF (root)
 #   make clean   remove build/
 
 DENO_VERSION := 2.9.6
@@ -12,7 +13,7 @@ LOCAL_DENO := .tools/node_modules/.bin/deno
 # `deno` on PATH when there is one, else the pinned copy from the npm registry.
 DENO := $(or $(shell command -v deno 2>/dev/null),$(LOCAL_DENO))
 
-.PHONY: test ok build bundle demo clean
+.PHONY: test ok build bundle demo bench clean
 
 # Runs only when $(DENO) is the local copy and it is missing (a fresh clone without Deno).
 $(LOCAL_DENO):
@@ -37,6 +38,9 @@ bundle: $(DENO)
 
 demo: bundle
 	$(DENO) run -A tools/demo.ts
+
+bench: bundle
+	$(DENO) task bench
 
 clean:
 	rm -rf build

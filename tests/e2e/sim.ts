@@ -4,12 +4,16 @@
  * The machines we build and test on have no InfiniBand hardware, so the simulation provides the
  * two things the plugin looks at, built from parts every Linux kernel has:
  *
- * - a fake PCI tree (one ConnectX-6 PF, N VFs: `physfn`, `virtfnN`, `sriov_*`, `driver`, `net/`,
- *   `infiniband/<dev>/node_guid`) that the plugin process sees at `/sys/bus/pci/devices`, because
- *   {@linkcode Simulation.runPlugin} bind-mounts it there inside a private mount namespace;
- * - real links for the netdevs the tree names: a bridge as the PF and one veth pair per VF (the
- *   tree names one end; its peer stays in the host), plus a real pod network namespace. The plugin
- *   moves, renames and addresses these with real netlink, and real `host-local` IPAM allocates.
+ * - a fake PCI tree (ConnectX-6 PFs, by default one, and their VFs: `physfn`, `virtfnN`,
+ *   `sriov_*`, `driver`, `net/`, `infiniband/<dev>/node_guid`) that the plugin process sees at
+ *   `/sys/bus/pci/devices`, because {@linkcode Simulation.runPlugin} bind-mounts it there inside a
+ *   private mount namespace;
+ * - real links for the netdevs the tree names: a bridge per PF and one veth pair per VF under test
+ *   (the tree names one end; its peer stays in the host), plus a real pod network namespace. The
+ *   plugin moves, renames and addresses these with real netlink, and real `host-local` IPAM
+ *   allocates. By default every VF is under test; a large tree (up to 1,024 VFs on 8 PFs, for
+ *   scale benchmarks) gives real links to only some of them, because a veth pair per VF would
+ *   make setup slow and the names would not fit IFNAMSIZ.
  *
  * Everything one simulation creates carries a random 4-hex-digit suffix (`ibsim3fa2vf0`,
  * `ibsim-pod-3fa2`, `$TMPDIR/ibsim-3fa2`), so parallel runs never collide, and the temp dir holds
@@ -21,7 +25,12 @@
 import { basename, dirname, join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { buildSysfsTree, PCI_DEVICES_DIR, type SysfsTreeSpec } from "../fakes/sysfs_tree.ts";
+import {
+  buildSysfsTree,
+  PCI_DEVICES_DIR,
+  type SysfsNodeSpec,
+  type SysfsTreeSpec,
+} from "../fakes/sysfs_tree.ts";
 import { connectx6Fixture } from "../fixtures/sysfs/connectx6.ts";
 
 /** Every link, netns and temp dir of a simulation starts with this. */
@@ -38,6 +47,10 @@ const DEFAULT_CNI_PATH = "/usr/lib/cni";
 const SETUP_EXIT = 125;
 const SETUP_MARK = "ibsim-setup:";
 const MAX_VFS = 99; // keeps `ibsimXXXXvfNNp` within the kernel's 15-character IFNAMSIZ limit
+/** The most VFs and PFs the ConnectX-6 fixture describes. */
+const MAX_TREE_VFS = 1024;
+const MAX_PFS = 8;
+const MAX_PODS = 99;
 
 /** Why a simulation step failed. */
 export type SimulationErrorCode = "command-failed" | "setup-failed" | "cleanup-failed";
@@ -61,11 +74,35 @@ export class SimulationError extends Error {
 
 /** Options of {@linkcode createSimulation}. */
 export interface SimulationOptions {
-  /** Number of VFs under the PF (1–99). Default 4. */
+  /**
+   * Number of VFs in the tree, spread over the PFs in order (the first PFs take the remainder).
+   * 1–99 when every VF is under test (`linkedVfs` not given), else 1–1,024. Default 4.
+   */
   vfs?: number;
+  /** Number of PFs (1–8), each a bridge in the host. Default 1. */
+  pfs?: number;
+  /**
+   * How many VFs are under test: only these get real veth netdevs and appear in
+   * {@linkcode Simulation.vfs}; the others exist only in the tree, with netdev names no link has.
+   * They are the last VFs in tree order (the last PF's last VFs), the ones a scan over the
+   * `virtfnN` links would reach last. 1–99, at most `vfs`. Default: all of them.
+   */
+  linkedVfs?: number;
+  /**
+   * The contents of a VF's `infiniband/<dev>/node_guid` (a newline is added), by PF number (0 for
+   * the first PF) and VF index under that PF. Default: distinct non-zero GUIDs
+   * (`0200:0000:0000:0001`, …).
+   */
+  nodeGuid?: (pfIndex: number, vfIndex: number) => string;
+  /**
+   * Number of pod network namespaces (1–99): the first is {@linkcode Simulation.podNetns}, the
+   * others `<podNetns>-1`, `<podNetns>-2`, … (for parallel ADDs, each into a pod of its own, as on
+   * a real node). Default 1.
+   */
+  pods?: number;
 }
 
-/** The simulated PF. */
+/** A simulated PF. */
 export interface SimPf {
   /** PCI address, e.g. `0000:3b:00.0`. */
   pci: string;
@@ -75,6 +112,8 @@ export interface SimPf {
   rdmaDevice: string;
   /** Contents of `infiniband/<rdmaDevice>/node_guid`. */
   nodeGuid: string;
+  /** How many VFs it has in the tree (its `sriov_numvfs`), linked or not. */
+  vfCount: number;
 }
 
 /** One simulated VF. */
@@ -83,6 +122,8 @@ export interface SimVf {
   index: number;
   /** PCI address, e.g. `0000:3b:00.1`. */
   pci: string;
+  /** PCI address of its PF (where its `physfn` link points). */
+  physfn: string;
   /** Its netdev, named in the tree's `net/`: a real veth end in the host. */
   netdev: string;
   /** The other end of that veth pair; stays in the host, and deleting it deletes both ends. */
@@ -346,38 +387,79 @@ async function ownerAlive(suffix: string): Promise<boolean> {
   return /^\d+$/.test(pid) && await exists(`/proc/${pid}`);
 }
 
+/** What {@linkcode simTree} needs: the options, checked and with their defaults. */
+interface TreeShape {
+  vfs: number;
+  pfs: number;
+  linkedVfs: number;
+  nodeGuid: ((pfIndex: number, vfIndex: number) => string) | undefined;
+}
+
+/** A node of the fixture with one `dirs` entry renamed (a netdev under `net/`). */
+function renameDir(node: SysfsNodeSpec, from: string, to: string): SysfsNodeSpec {
+  return { ...node, dirs: (node.dirs ?? []).map((dir) => dir === from ? to : dir) };
+}
+
 /**
- * The ConnectX-6 fixture with this simulation's names: each VF's `net/` names its real veth end
- * (the fixture's `vfNetdevs`), the PF's names the real bridge. Plus what the plugin process may
- * touch and the unit fixture does not need: the driver's `bind` and `unbind`, so that a driver
- * rebind writes into plain files instead of failing.
+ * The ConnectX-6 fixture with this simulation's names: each PF's `net/` names its real bridge
+ * (`<prefix>pf<P>`), each VF under test's names its real veth end (`<prefix>vf<N>`, N counting the
+ * VFs under test), and the other VFs keep the fixture's names. Each VF's `node_guid` is what
+ * `shape.nodeGuid` says, when given. Plus what the plugin process may touch and the unit fixture
+ * does not need: the driver's `bind` and `unbind`, so that a driver rebind writes into plain files
+ * instead of failing.
  */
 function simTree(
   suffix: string,
-  vfCount: number,
-): { spec: SysfsTreeSpec; pf: SimPf; vfs: SimVf[] } {
+  shape: TreeShape,
+): { spec: SysfsTreeSpec; pfs: SimPf[]; vfs: SimVf[] } {
   const prefix = `${SIM_PREFIX}${suffix}`;
-  const fixture = connectx6Fixture({
-    vfs: vfCount,
-    vfNetdevs: Array.from({ length: vfCount }, (_, index) => `${prefix}vf${index}`),
-  });
-  const fixturePf = fixture.pfs[0];
-  const pfNode = fixturePf && fixture.spec.devices[fixturePf.pci];
-  if (fixturePf === undefined || pfNode === undefined) {
-    throw new SimulationError("setup-failed", "Cannot simulate: the ConnectX-6 fixture has no PF");
+  const fixture = connectx6Fixture({ vfs: shape.vfs, pfs: shape.pfs });
+  const devices: Record<string, SysfsNodeSpec> = { ...fixture.spec.devices };
+  const pfs: SimPf[] = [];
+  const vfs: SimVf[] = [];
+  const firstLinked = shape.vfs - shape.linkedVfs;
+  let vfNumber = 0;
+  for (const [pfIndex, fixturePf] of fixture.pfs.entries()) {
+    const pfNode = devices[fixturePf.pci];
+    if (pfNode === undefined) {
+      throw new SimulationError("setup-failed", `Cannot simulate: no node for PF ${fixturePf.pci}`);
+    }
+    const { pci, rdmaDevice, nodeGuid } = fixturePf;
+    const pf: SimPf = {
+      pci,
+      netdev: `${prefix}pf${pfIndex}`,
+      rdmaDevice,
+      nodeGuid,
+      vfCount: fixturePf.vfs.length,
+    };
+    devices[pci] = renameDir(pfNode, `net/${fixturePf.netdev}`, `net/${pf.netdev}`);
+    pfs.push(pf);
+    for (const fixtureVf of fixturePf.vfs) {
+      let node = devices[fixtureVf.pci];
+      if (node === undefined) {
+        throw new SimulationError(
+          "setup-failed",
+          `Cannot simulate: no node for VF ${fixtureVf.pci}`,
+        );
+      }
+      const vf = { ...fixtureVf, physfn: pci };
+      if (shape.nodeGuid !== undefined) {
+        vf.nodeGuid = shape.nodeGuid(pfIndex, fixtureVf.index);
+        const guidFile = `infiniband/${fixtureVf.rdmaDevice}/node_guid`;
+        node = { ...node, files: { ...node.files, [guidFile]: `${vf.nodeGuid}\n` } };
+      }
+      if (vfNumber >= firstLinked) {
+        vf.netdev = `${prefix}vf${vfNumber - firstLinked}`;
+        node = renameDir(node, `net/${fixtureVf.netdev}`, `net/${vf.netdev}`);
+        vfs.push({ ...vf, peer: `${vf.netdev}p` });
+      }
+      devices[fixtureVf.pci] = node;
+      vfNumber++;
+    }
   }
-  const { pci, rdmaDevice, nodeGuid } = fixturePf;
-  const pf: SimPf = { pci, netdev: `${prefix}pf0`, rdmaDevice, nodeGuid };
-  const ownNet = `net/${fixturePf.netdev}`;
   const driverDir = "sys/bus/pci/drivers/mlx5_core";
   const spec: SysfsTreeSpec = {
-    devices: {
-      ...fixture.spec.devices,
-      [pf.pci]: {
-        ...pfNode,
-        dirs: (pfNode.dirs ?? []).map((dir) => dir === ownNet ? `net/${pf.netdev}` : dir),
-      },
-    },
+    devices,
     other: {
       ...fixture.spec.other,
       files: {
@@ -387,8 +469,7 @@ function simTree(
       },
     },
   };
-  const vfs = fixturePf.vfs.map((vf) => ({ ...vf, peer: `${vf.netdev}p` }));
-  return { spec, pf, vfs };
+  return { spec, pfs, vfs };
 }
 
 /**
@@ -433,17 +514,37 @@ export class Simulation {
   readonly podNetns: string;
   /** Path of the pod netns, as a runtime passes it in `CNI_NETNS`. */
   readonly podNetnsPath: string;
+  /** Every pod netns by name, {@linkcode Simulation.podNetns} first (see `pods` of the options). */
+  readonly pods: readonly string[];
+  /** Paths of {@linkcode Simulation.pods}, as a runtime passes them in `CNI_NETNS`. */
+  readonly podNetnsPaths: readonly string[];
   /** A container ID unique to this simulation, the default `CNI_CONTAINERID`. */
   readonly containerId: string;
+  /** The first PF ({@linkcode Simulation.pfs}`[0]`). */
   readonly pf: SimPf;
+  /** Every PF of the tree, each a real bridge in the host. */
+  readonly pfs: readonly SimPf[];
+  /** The VFs under test: those with real veth netdevs (all of the tree's, by default). */
   readonly vfs: readonly SimVf[];
   /** The one cleanup run: a second caller (a signal handler, say) waits for the same one. */
   #cleanup: Promise<void> | undefined;
   /** Remembered on first use, so {@linkcode Simulation.residue} still knows it after cleanup. */
   #treeRoot: string | undefined;
 
-  /** Use {@linkcode createSimulation}: the constructor only names things, it creates nothing. */
-  constructor(suffix: string, pf: SimPf, vfs: readonly SimVf[]) {
+  /**
+   * Use {@linkcode createSimulation}: the constructor only names things, it creates nothing.
+   *
+   * @param suffix the random suffix of every name
+   * @param pfs the PFs, at least one
+   * @param vfs the VFs under test
+   * @param pods the number of pod netns
+   */
+  constructor(
+    suffix: string,
+    pfs: readonly [SimPf, ...SimPf[]],
+    vfs: readonly SimVf[],
+    pods = 1,
+  ) {
     this.suffix = suffix;
     this.linkPrefix = `${SIM_PREFIX}${suffix}`;
     this.dir = simDir(suffix);
@@ -453,8 +554,14 @@ export class Simulation {
     this.ipamDataDir = join(this.dir, "ipam");
     this.podNetns = podNetnsName(suffix);
     this.podNetnsPath = join(NETNS_DIR, this.podNetns);
+    this.pods = Array.from(
+      { length: pods },
+      (_, n) => n === 0 ? this.podNetns : `${this.podNetns}-${n}`,
+    );
+    this.podNetnsPaths = this.pods.map((name) => join(NETNS_DIR, name));
     this.containerId = `${SIM_PREFIX}-${suffix}-container`;
-    this.pf = pf;
+    this.pf = pfs[0];
+    this.pfs = pfs;
     this.vfs = vfs;
   }
 
@@ -644,7 +751,7 @@ export class Simulation {
     const dirs = [this.dir, await this.#tree()].filter((d) => d !== undefined);
     return {
       links: links.sort(),
-      netns: (await netnsNames()).filter((n) => n === this.podNetns),
+      netns: (await netnsNames()).filter((n) => this.pods.includes(n)).sort(),
       dirs: (await Promise.all(dirs.map(async (d) => await exists(d) ? [d] : []))).flat(),
       mounts: mountinfo.split("\n").filter((line) => dirs.some((d) => line.includes(d))),
     };
@@ -682,9 +789,12 @@ export class Simulation {
     } catch (err) {
       failures.push(message(err));
     }
-    // 2. Delete the pod netns; links the plugin created inside die with it.
+    // 2. Delete the pod netns; links the plugin created inside die with them.
     try {
-      if ((await netnsNames()).includes(this.podNetns)) await ip("netns", "del", this.podNetns);
+      const present = await netnsNames();
+      for (const name of this.pods.filter((n) => present.includes(n))) {
+        await ip("netns", "del", name);
+      }
     } catch (err) {
       failures.push(message(err));
     }
@@ -721,9 +831,10 @@ export class Simulation {
  * Builds a simulated node: the fake PCI tree, the PF and VF links, the pod netns, and empty state
  * and IPAM dirs. On failure, whatever was created is removed before the error is thrown.
  *
- * @param options the number of VFs
+ * @param options the numbers of VFs, PFs and pods, which VFs are under test, their GUIDs
  * @returns the simulation; clean it up with `await using` or `cleanup()`
- * @throws {RangeError} when `vfs` is not an integer in 1–99
+ * @throws {RangeError} when `vfs` is not an integer in 1–99 (1–1,024 with `linkedVfs`), `pfs` not
+ *   one in 1–8, `linkedVfs` not one in 1–99 and at most `vfs`, or `pods` not one in 1–99
  * @throws {SimulationError} `command-failed` when a link or the netns cannot be created
  *
  * @example
@@ -734,11 +845,37 @@ export class Simulation {
  */
 export async function createSimulation(options: SimulationOptions = {}): Promise<Simulation> {
   const vfCount = options.vfs ?? 4;
-  if (!Number.isInteger(vfCount) || vfCount < 1 || vfCount > MAX_VFS) {
+  const maxVfs = options.linkedVfs === undefined ? MAX_VFS : MAX_TREE_VFS;
+  if (!Number.isInteger(vfCount) || vfCount < 1 || vfCount > maxVfs) {
     throw new RangeError(
-      `Cannot simulate ${vfCount} VFs: expected an integer from 1 to ${MAX_VFS}`,
+      `Cannot simulate ${vfCount} VFs: expected an integer from 1 to ${maxVfs}`,
     );
   }
+  const pfCount = options.pfs ?? 1;
+  if (!Number.isInteger(pfCount) || pfCount < 1 || pfCount > MAX_PFS) {
+    throw new RangeError(
+      `Cannot simulate ${pfCount} PFs: expected an integer from 1 to ${MAX_PFS}`,
+    );
+  }
+  const linkedVfs = options.linkedVfs ?? vfCount;
+  const maxLinked = Math.min(MAX_VFS, vfCount);
+  if (!Number.isInteger(linkedVfs) || linkedVfs < 1 || linkedVfs > maxLinked) {
+    throw new RangeError(
+      `Cannot give ${linkedVfs} of ${vfCount} VFs real netdevs: expected an integer from 1 to ${maxLinked}`,
+    );
+  }
+  const podCount = options.pods ?? 1;
+  if (!Number.isInteger(podCount) || podCount < 1 || podCount > MAX_PODS) {
+    throw new RangeError(
+      `Cannot simulate ${podCount} pods: expected an integer from 1 to ${MAX_PODS}`,
+    );
+  }
+  const shape: TreeShape = {
+    vfs: vfCount,
+    pfs: pfCount,
+    linkedVfs,
+    nodeGuid: options.nodeGuid,
+  };
 
   // 1. Claim a suffix: creating its dir is atomic, and a suffix whose links or netns are still
   //    around (a crashed run nobody swept) is skipped.
@@ -751,14 +888,18 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
   for (let attempt = 0; attempt < 20 && sim === undefined; attempt++) {
     const suffix = randomSuffix();
     if (
-      [...taken].some((n) => n.startsWith(`${SIM_PREFIX}${suffix}`) || n === podNetnsName(suffix))
+      [...taken].some((n) =>
+        n.startsWith(`${SIM_PREFIX}${suffix}`) || n.startsWith(podNetnsName(suffix))
+      )
     ) {
       continue;
     }
     try {
       await Deno.mkdir(simDir(suffix));
-      const tree = simTree(suffix, vfCount);
-      sim = new Simulation(suffix, tree.pf, tree.vfs);
+      const tree = simTree(suffix, shape);
+      const [firstPf, ...otherPfs] = tree.pfs;
+      if (firstPf === undefined) throw new SimulationError("setup-failed", "The tree has no PF");
+      sim = new Simulation(suffix, [firstPf, ...otherPfs], tree.vfs, podCount);
       spec = tree.spec;
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
@@ -781,19 +922,21 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     }
     await Deno.mkdir(PLUGIN_CACHE_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_RUN_DIR, { recursive: true, mode: 0o700 });
-    // 4. The PF netdev: a bridge, up like a PF in service. Netlink finds it by name; VF-setting
-    //    requests sent to it fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.
+    // 4. The PF netdevs: bridges, up like PFs in service. Netlink finds them by name; VF-setting
+    //    requests sent to them fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.
     //    `addrgenmode none`: no IPv6 link-local address, which the kernel would add at a moment
     //    of its choosing and so make two snapshots differ for no reason of the plugin's.
-    await ip("link", "add", sim.pf.netdev, "type", "bridge");
-    await ip("link", "set", sim.pf.netdev, "addrgenmode", "none");
-    await ip("link", "set", sim.pf.netdev, "up");
+    for (const pf of sim.pfs) {
+      await ip("link", "add", pf.netdev, "type", "bridge");
+      await ip("link", "set", pf.netdev, "addrgenmode", "none");
+      await ip("link", "set", pf.netdev, "up");
+    }
     // 5. The VF netdevs: veth ends, down like unused VFs; their peers stay in the host.
     for (const vf of sim.vfs) {
       await ip("link", "add", vf.netdev, "type", "veth", "peer", "name", vf.peer);
     }
-    // 6. The pod's network namespace.
-    await ip("netns", "add", sim.podNetns);
+    // 6. The pods' network namespaces.
+    for (const name of sim.pods) await ip("netns", "add", name);
   } catch (err) {
     await sim.cleanup().catch(() => {}); // the setup error is the one worth reporting
     throw err;
@@ -834,7 +977,7 @@ export async function sweepLeftovers(): Promise<SweepReport> {
   // 2. Pod netns.
   for (const name of await netnsNames()) {
     if (!name.startsWith(`${SIM_PREFIX}-pod-`)) continue;
-    if (!await orphan(/^ibsim-pod-([0-9a-f]{4})$/.exec(name)?.[1])) continue;
+    if (!await orphan(/^ibsim-pod-([0-9a-f]{4})(-\d+)?$/.exec(name)?.[1])) continue;
     await ip("netns", "del", name);
     report.netns.push(name);
   }
@@ -850,8 +993,11 @@ export async function sweepLeftovers(): Promise<SweepReport> {
   return report;
 }
 
-/** What {@linkcode simConfig} needs of a simulation. */
-export type SimConfigTarget = Pick<Simulation, "vfs" | "ipamDataDir">;
+/** What {@linkcode simConfig} needs of a simulation: its VFs' PCI addresses and IPAM data dir. */
+export interface SimConfigTarget {
+  readonly vfs: readonly Pick<SimVf, "pci">[];
+  readonly ipamDataDir: string;
+}
 
 /**
  * A network config for the simulated node: the first VF, `host-local` IPAM on 10.56.217.0/24 with
