@@ -24,7 +24,7 @@ import {
   rdmaDeviceOf,
   returnRdmaToHost,
 } from "./rdma_isolation.ts";
-import { waitForNetdev } from "./rebind.ts";
+import { restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
 import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolve_device.ts";
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig } from "./vf_config.ts";
@@ -193,7 +193,9 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     deps.store.writeAttachment(record);
     await moveRdmaDevice(deps, host, rdma, pod);
     push(`move RDMA device ${rdma} back to the host`, async () => {
-      await returnRdmaToHost(deps, rdma, host, pod);
+      if (await returnRdmaToHost(deps, rdma, host, pod)) {
+        await restoreRecreatedNetdev(deps, host, vf.pci, vf.netdev, hostLink.up);
+      }
     });
     link = await waitForNetdev(deps, host, vf.pci);
   }

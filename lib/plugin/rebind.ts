@@ -3,6 +3,7 @@ import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
+import { restoreHostName } from "./vf_netdev.ts";
 
 /** First and longest pause between looks for a VF's netdev. */
 const FIRST_WAIT_MS = 5;
@@ -74,4 +75,27 @@ export async function rebindVf(
     () => deps.pciDriver.bind(pci, driver),
   );
   return await waitForNetdev(deps, host, pci);
+}
+
+/**
+ * Gives a VF netdev that the kernel recreated (by a rebind, or by moving the VF's RDMA device
+ * back to the host) its host name and administrative state from before ADD: the kernel names a
+ * new IPoIB netdev `ibN`, down.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param pci the VF's PCI address
+ * @param name the host name it had
+ * @param up whether it was up
+ * @throws {CniError} code 101 when it does not come back or cannot be renamed
+ */
+export async function restoreRecreatedNetdev(
+  deps: Deps,
+  host: Netns,
+  pci: string,
+  name: string,
+  up: boolean,
+): Promise<void> {
+  const link = await waitForNetdev(deps, host, pci);
+  restoreHostName(deps.netlink, host, link, name, up);
 }

@@ -20,9 +20,8 @@ import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { asKernelError, kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
-import { rebindVf } from "./rebind.ts";
+import { rebindVf, restoreRecreatedNetdev } from "./rebind.ts";
 import type { NetdevVf, VfioVf } from "./resolve_device.ts";
-import { restoreHostName } from "./vf_netdev.ts";
 
 /** What ADD changes on a VF through its PF, and what was there before. */
 export interface VfConfigPlan {
@@ -274,9 +273,15 @@ export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): P
         `Cannot rebind VF ${quote(record.deviceId)}: its driver is unknown`,
       );
     }
-    const link = await rebindVf(deps, host, record.deviceId, driver);
+    await rebindVf(deps, host, record.deviceId, driver);
     if (record.hostIfName !== undefined) {
-      restoreHostName(deps.netlink, host, link, record.hostIfName, record.hostIfUp ?? false);
+      await restoreRecreatedNetdev(
+        deps,
+        host,
+        record.deviceId,
+        record.hostIfName,
+        record.hostIfUp ?? false,
+      );
     }
   });
 }

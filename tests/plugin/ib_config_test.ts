@@ -17,6 +17,8 @@ const FULL = netConf(1, {
   link_state: "enable",
   rdmaIsolation: true,
 });
+/** RDMA isolation alone: no rebind follows to rename the netdev the RDMA moves recreate. */
+const RDMA_ONLY = netConf(1, { rdmaIsolation: true });
 
 Deno.test("cmdAdd() sets the node and port GUID through the PF and rebinds the VF so it takes effect", async () => {
   await using w = await world();
@@ -35,6 +37,14 @@ Deno.test("cmdAdd() sets the node and port GUID through the PF and rebinds the V
   assert.equal(record.hostIfName, VFS[1]!.netdev);
   assert.equal(record.kind, "vf");
   assert.equal(record.driver, "mlx5_core");
+});
+
+Deno.test("cmdDel() after RDMA isolation alone gives the recreated netdev its host name and state", async () => {
+  await using w = await world();
+  const before = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", RDMA_ONLY));
+  await cmdDel(w.deps, request("DEL", RDMA_ONLY));
+  assert.deepEqual(w.kernel.view(), before);
 });
 
 Deno.test("cmdDel() restores the GUIDs, the link state, the RDMA device and the host name", async () => {
@@ -124,26 +134,33 @@ Deno.test("cmdAdd() gives up on a netdev that never comes back, and DEL finishes
   assert.deepEqual(w.stateFiles(), []);
 });
 
-Deno.test("cmdAdd() with every InfiniBand step leaves the node as it was when any step fails", async () => {
-  let steps: number;
-  {
-    await using w = await world();
-    await cmdAdd(w.deps, request("ADD", FULL));
-    steps = w.faults.count;
-  }
-  assert.ok(steps >= 12, `ADD took only ${steps} mutating steps`);
-  for (let n = 1; n <= steps; n++) {
-    await using w = await world();
-    const before = w.kernel.view();
-    w.faults.failAt = n;
-    const err = await cmdAdd(w.deps, request("ADD", FULL)).then(() => null, (e: unknown) => e);
-    assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
-    assert.match(err.message, new RegExp(`injected fault at step ${n}:`));
-    assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
-    assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
-    assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
-  }
-});
+for (
+  const [name, conf] of [["every InfiniBand step", FULL], [
+    "RDMA isolation alone",
+    RDMA_ONLY,
+  ]] as const
+) {
+  Deno.test(`cmdAdd() with ${name} leaves the node as it was when any step fails`, async () => {
+    let steps: number;
+    {
+      await using w = await world();
+      await cmdAdd(w.deps, request("ADD", conf));
+      steps = w.faults.count;
+    }
+    assert.ok(steps >= 8, `ADD took only ${steps} mutating steps`);
+    for (let n = 1; n <= steps; n++) {
+      await using w = await world();
+      const before = w.kernel.view();
+      w.faults.failAt = n;
+      const err = await cmdAdd(w.deps, request("ADD", conf)).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
+      assert.match(err.message, new RegExp(`injected fault at step ${n}:`));
+      assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
+      assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+      assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
+    }
+  });
+}
 
 Deno.test("cmdAdd() with any undo step failing too keeps the record, and DEL completes the cleanup", async () => {
   let steps: number;
