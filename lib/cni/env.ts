@@ -35,6 +35,17 @@ const REQUIRED: Record<Exclude<CniCommand, "VERSION">, readonly string[]> = {
   GC: ["CNI_PATH"],
 };
 
+/** Every variable {@link parseCmdArgs} reads. */
+const VARIABLES = [
+  "CNI_COMMAND",
+  "CNI_CONTAINERID",
+  "CNI_NETNS",
+  "CNI_IFNAME",
+  "CNI_ARGS",
+  "CNI_PATH",
+  "CNI_NETNS_OVERRIDE",
+] as const;
+
 /** The container ID pattern of the CNI specification. */
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 /**
@@ -44,7 +55,7 @@ const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 const MAX_CONTAINER_ID = 200;
 
 /**
- * Validates an interface name as the kernel and libcni do.
+ * Validates an interface name as the kernel and libcni do, and also refuses control characters.
  *
  * @param name the `CNI_IFNAME` value
  * @throws {CniError} code 4 naming the variable, the value and the rule
@@ -70,6 +81,10 @@ export function validateIfname(name: string): void {
   }
   if (name === "." || name === "..") fail("interface name is . or ..");
   if (/[\/:\s]/.test(name)) fail("interface name contains / or : or whitespace characters");
+  // The kernel allows these, but the name becomes part of a cache file name and of log lines:
+  // an escape sequence there would reach an operator's terminal.
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) fail("interface name contains control characters");
 }
 
 /**
@@ -78,7 +93,8 @@ export function validateIfname(name: string): void {
  *
  * @param getenv reads one variable (`undefined` when unset)
  * @returns the validated arguments
- * @throws {CniError} code 4 (environment), or code 2 for an unknown `CNI_ARGS` key
+ * @throws {CniError} code 4 (environment, including a NUL byte in any variable), or code 2 for
+ *   an unknown `CNI_ARGS` key
  */
 export function parseCmdArgs(getenv: (name: string) => string | undefined): CmdArgs {
   const command = getenv("CNI_COMMAND") ?? "";
@@ -95,6 +111,17 @@ export function parseCmdArgs(getenv: (name: string) => string | undefined): CmdA
       throw new CniError(
         CniErrorCode.InvalidEnvironment,
         `required env variables [${missing.join(",")}] missing`,
+      );
+    }
+  }
+  // A real environment cannot carry a NUL byte, so one here was forged by the caller; and a NUL
+  // would cut a path or a netlink name where C code reads it (libc open(), IFLA_IFNAME).
+  for (const name of VARIABLES) {
+    const v = value(name);
+    if (v.includes("\0")) {
+      throw new CniError(
+        CniErrorCode.InvalidEnvironment,
+        `invalid ${name} ${quote(v)}: contains a NUL byte`,
       );
     }
   }

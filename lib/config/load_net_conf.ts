@@ -176,6 +176,13 @@ export function loadNetConf(
     if (type === "") {
       throw invalid('ipam.type "" is invalid: name the IPAM plugin, e.g. host-local');
     }
+    // The type names an executable in CNI_PATH: a path would run a file outside it. Refused
+    // here, before ADD changes anything, not only when IPAM is finally run.
+    if (type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
+      throw invalid(
+        `ipam.type ${quote(type)} is invalid: must be the file name of a plugin in CNI_PATH`,
+      );
+    }
     if (type === "dhcp") {
       throw invalid(
         'ipam.type "dhcp" is not supported: the VF has no carrier to run a DHCP client on',

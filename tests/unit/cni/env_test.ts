@@ -132,3 +132,21 @@ Deno.test("parseCmdArgs() parses CNI_ARGS and refuses unknown keys without Ignor
     },
   );
 });
+
+Deno.test("parseCmdArgs() refuses a NUL byte in any variable with code 4, naming it", () => {
+  for (const name of ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]) {
+    assertCniError(
+      () => parseCmdArgs(env({ ...FULL, [name]: "a\0/../b" })),
+      4,
+      `invalid ${name} "a\\u0000/../b": contains a NUL byte`,
+    );
+  }
+});
+
+Deno.test("parseCmdArgs() refuses control characters in CNI_IFNAME with code 4", () => {
+  assertCniError(
+    () => parseCmdArgs(env({ ...FULL, CNI_IFNAME: "\x1b[31mred" })),
+    4,
+    'invalid CNI_IFNAME "\\u001b[31mred": interface name contains control characters',
+  );
+});

@@ -229,6 +229,16 @@ Deno.test("loadNetConf() rejects dhcp, an empty ipam.type and a missing one", ()
   );
 });
 
+Deno.test("loadNetConf() rejects an ipam.type that is a path, not a plugin's file name", () => {
+  for (const type of ["../../bin/sh", "/usr/bin/id", ".", "..", "a\0b"]) {
+    assertCniError(
+      () => load({ ipam: { type } }),
+      7,
+      `ipam.type ${JSON.stringify(type)} is invalid: must be the file name of a plugin in CNI_PATH`,
+    );
+  }
+});
+
 Deno.test("loadNetConf() checks that boolean fields are booleans", () => {
   for (const field of ["rdmaIsolation", "ibKubernetesEnabled", "vfioPciMode"]) {
     assertCniError(
