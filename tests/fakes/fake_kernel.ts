@@ -360,6 +360,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   }
 
   /**
+   * Removes a VF from the PCI tree, as disabling SR-IOV on its PF does (`sriov_numvfs` to 0):
+   * its netdev and RDMA device vanish wherever they are, and so does the device.
+   */
+  removeVf(pci: string): void {
+    this.#detach(pci);
+    this.#pci.delete(pci);
+  }
+
+  /**
    * Sets the RDMA subsystem's netns mode, or makes RDMA netlink absent (`unsupported`, as
    * without `ib_core`).
    *

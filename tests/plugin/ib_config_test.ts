@@ -224,6 +224,19 @@ Deno.test("cmdDel() that fails at any step completes on the retry", async () => 
   }
 });
 
+Deno.test("cmdDel() succeeds once the VF is gone (SR-IOV disabled), and releases everything", async () => {
+  await using w = await world();
+  await cmdAdd(w.deps, request("ADD", FULL));
+  w.kernel.removeVf(VFS[1]!.pci);
+  await cmdDel(w.deps, request("DEL", FULL));
+  assert.deepEqual(w.stateFiles(), []);
+  assert.equal(w.ipam.leases.size, 0);
+  assert.ok(
+    w.logs.some((l) => JSON.parse(l).msg === "the device no longer exists; nothing to restore"),
+  );
+  await cmdDel(w.deps, request("DEL", FULL));
+});
+
 Deno.test("cmdDel() restores the VF after the pod's netns died", async () => {
   await using w = await world();
   const before = w.kernel.view();
