@@ -125,6 +125,18 @@ export async function releaseAttachment(
 }
 
 /**
+ * What an ADD killed before its attachment record was in place leaves: ADD claims the device
+ * first, so its allocation record (and temp files of the records it was writing, and of its lock's
+ * owner file) can exist without a record for DEL to find. Only this attachment's own claim is
+ * released; another's stays.
+ */
+async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): Promise<void> {
+  using _lock = await deps.store.lock(pci, deps.lockTimeoutMs);
+  deps.store.removeAttachment(key);
+  deps.store.releaseDevice(pci, key);
+}
+
+/**
  * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
  * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
  *
@@ -141,6 +153,7 @@ export async function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
   const ipamType = record === null ? conf.ipam?.type : record.ipamType;
   if (ipamType !== undefined) await callIpam(deps, req, "DEL", ipamType);
   if (record === null) {
+    if (conf.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
     log.debug("no attachment record; nothing to undo");
     return;
   }

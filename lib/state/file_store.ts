@@ -2,7 +2,13 @@ import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { decodeAttachment } from "./attachment_json.ts";
-import { ensureDir, readIfExists, removeIfExists, writeFileAtomic } from "./files.ts";
+import {
+  ensureDir,
+  readIfExists,
+  removeIfExists,
+  removeTempFiles,
+  writeFileAtomic,
+} from "./files.ts";
 import { acquireLock } from "./lock.ts";
 import { assertSafeName } from "./safe_name.ts";
 import { StateError } from "./state_error.ts";
@@ -105,13 +111,16 @@ export class FileStore implements Store {
   }
 
   /**
-   * Removes the record of an attachment; a missing record is not an error.
+   * Removes the record of an attachment, and the temp files of writes of it that a killed
+   * process left; a missing record is not an error. Call it with the device's lock held.
    *
    * @param key the container ID and interface name
    * @throws {StateError} `invalid-name` for an unsafe key, `io` when it cannot be removed
    */
   removeAttachment(key: AttachmentKey): void {
-    removeIfExists(this.#attachmentPath(key));
+    const path = this.#attachmentPath(key);
+    removeIfExists(path);
+    removeTempFiles(path);
   }
 
   /**
@@ -218,14 +227,18 @@ export class FileStore implements Store {
   }
 
   /**
-   * Removes the allocation record of `pci` if `owner` holds it. A record of another attachment
-   * stays; so does a corrupt one (the next claim replaces it), so DEL never fails on it.
+   * Removes the allocation record of `pci` if `owner` holds it, and the temp files of writes of
+   * it that a killed process left. A record of another attachment stays; so does a corrupt one
+   * (the next claim replaces it), so DEL never fails on it. Call it with the device's lock held.
    *
    * @param pci the device's PCI address
    * @param owner the attachment giving it up
    * @throws {StateError} `invalid-name` or `io`
    */
   releaseDevice(pci: string, owner: AttachmentKey): void {
+    const path = this.#pciPath(pci);
+    // Whoever holds the device, a temp file of its record is a killed writer's: we hold the lock.
+    removeTempFiles(path);
     let current: DeviceOwner | null;
     try {
       current = this.deviceOwner(pci);
@@ -233,7 +246,7 @@ export class FileStore implements Store {
       if (err instanceof StateError && err.code === "corrupt") return;
       throw err;
     }
-    if (current !== null && sameAttachment(current, owner)) removeIfExists(this.#pciPath(pci));
+    if (current !== null && sameAttachment(current, owner)) removeIfExists(path);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { errorMessage } from "../error_message.ts";
-import { dirname } from "../path.ts";
+import { basename, dirname, join } from "../path.ts";
 import { StateError } from "./state_error.ts";
 
 /**
@@ -84,6 +84,32 @@ export function removeIfExists(path: string): void {
     throw new StateError("io", path, `Cannot remove "${path}": ${errorMessage(err)}`, {
       cause: err,
     });
+  }
+}
+
+/**
+ * Removes the temp files {@link writeFileAtomic} left next to `path` (`<path>.tmp-<pid>`): a
+ * process killed between creating its temp file and renaming it leaves one, which no later write
+ * of `path` replaces (the PID differs) and nothing else would remove. Call it only with the lock
+ * that serialises the writers of `path` held, so that no live writer's temp file is among them.
+ *
+ * @param path the file whose temp files go; the file itself stays
+ * @throws {StateError} code `io` when the directory cannot be listed or a file cannot be removed
+ */
+export function removeTempFiles(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw new StateError("io", dir, `Cannot list "${dir}": ${errorMessage(err)}`, { cause: err });
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith(prefix) && /^\d+$/.test(entry.name.slice(prefix.length))) {
+      removeIfExists(join(dir, entry.name));
+    }
   }
 }
 

@@ -1,7 +1,13 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { ensureDir, readIfExists, removeIfExists, writeFileAtomic } from "./files.ts";
+import {
+  ensureDir,
+  readIfExists,
+  removeIfExists,
+  removeTempFiles,
+  writeFileAtomic,
+} from "./files.ts";
 import { assertSafeName } from "./safe_name.ts";
 import { StateError } from "./state_error.ts";
 
@@ -52,6 +58,9 @@ export class FileLock implements Disposable {
     this.#file = null;
     try {
       removeIfExists(this.#ownerPath);
+      // And the temp file of a holder killed while writing it: we hold the lock, so no live
+      // process writes this owner file now.
+      removeTempFiles(this.#ownerPath);
     } catch {
       // A stale owner file only makes a later timeout message name us wrongly.
     }

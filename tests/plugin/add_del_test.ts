@@ -68,6 +68,22 @@ Deno.test("cmdDel() succeeds when repeated and when there was never an ADD, and 
   assert.deepEqual(dels, ["ctr-a", "ctr-a", "never-added"]);
 });
 
+Deno.test("cmdDel() without a record releases the claim of an ADD killed before it wrote one, and no other", async () => {
+  await using w = await world();
+  // A killed ADD: the device claimed, no attachment record yet.
+  w.store.claimDevice(VFS[1]!.pci, { containerId: "ctr-a", ifname: "net1", netns: POD });
+  await cmdDel(w.deps, request("DEL", netConf(1)));
+  assert.equal(w.store.deviceOwner(VFS[1]!.pci), null);
+  // Another attachment's claim survives a DEL that names the same device.
+  w.store.claimDevice(VFS[1]!.pci, { containerId: "other", ifname: "net1", netns: POD_B });
+  await cmdDel(w.deps, request("DEL", netConf(1)));
+  assert.deepEqual(w.store.deviceOwner(VFS[1]!.pci), {
+    containerId: "other",
+    ifname: "net1",
+    netns: POD_B,
+  });
+});
+
 Deno.test("cmdDel() succeeds when the netns is gone and gives the VF back its host name", async () => {
   await using w = await world();
   const before = w.kernel.snapshot();

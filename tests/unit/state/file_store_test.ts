@@ -82,6 +82,24 @@ Deno.test("FileStore.writeAttachment() replaces a temp file a crashed process le
   assert.throws(() => Deno.statSync(tmp), Deno.errors.NotFound);
 });
 
+Deno.test("FileStore.removeAttachment() and releaseDevice() remove temp files killed writers left", async () => {
+  const { store, cacheDir } = await tempStore();
+  store.writeAttachment(RECORD);
+  store.claimDevice("0000:3b:00.1", { containerId: "c1", ifname: "net1", netns: "/x" });
+  const leftovers = [
+    join(cacheDir, "c1-net1.tmp-4242"),
+    join(cacheDir, "pci", "0000:3b:00.1.tmp-77"),
+  ];
+  for (const f of leftovers) Deno.writeTextFileSync(f, "half");
+  // Not ours: another attachment's temp file, and a name that only looks like one.
+  const kept = [join(cacheDir, "c1-net10.tmp-5"), join(cacheDir, "c1-net1.tmp-x")];
+  for (const f of kept) Deno.writeTextFileSync(f, "other");
+  store.removeAttachment(RECORD);
+  store.releaseDevice("0000:3b:00.1", RECORD);
+  for (const f of leftovers) assert.throws(() => Deno.statSync(f), Deno.errors.NotFound, f);
+  for (const f of kept) assert.equal(Deno.readTextFileSync(f), "other");
+});
+
 Deno.test("FileStore.readAttachment() reads the Go plugin's cache file at the same path", async () => {
   const { store, cacheDir } = await tempStore();
   Deno.mkdirSync(cacheDir, { recursive: true });
