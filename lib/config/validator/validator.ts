@@ -101,6 +101,11 @@ const KEY_CAP: u32 = 32;
 const STR_CAP: u32 = 64;
 /** Room for a path prefix such as `plugins[4294967295]`. */
 const PREFIX_CAP: u32 = 64;
+/**
+ * Most bytes one record takes besides the key it may name: header 16, prefix, `.`, the longest
+ * field (`args.cni["mellanox.infiniband.app"]`, 35), `[""]` around a key, padding.
+ */
+const RECORD_ROOM: u32 = 128;
 
 // Static scratch memory.
 const stack = memory.data(MAX_DEPTH);
@@ -193,6 +198,16 @@ function inputAddress(): usize {
 
 function align4(addr: usize): usize {
   return (addr + 3) & ~(<usize>3);
+}
+
+/**
+ * Where checkCapabilities() keeps its arrays: past the most the records of this call can take,
+ * so that reporting never overwrites them. A record takes at most RECORD_ROOM bytes besides a key
+ * it names, no longer than the key's JSON text; the keys named are members' keys, disjoint spans
+ * of the input.
+ */
+function scratchAddress(): usize {
+  return (outBase + (inEnd - inBase) + MAX_RECORDS * RECORD_ROOM + 15) & ~(<usize>15);
 }
 
 /** Grows memory so that addresses below `end` exist; false when it cannot. */
@@ -487,46 +502,56 @@ function iterate(q: usize): void {
   itEnd = stringEnd(q) - 1;
 }
 
+/** Where the unit read by the last unitAt() ends. */
+let unitNext: usize = 0;
+
 /**
- * The next unit of the string being iterated, or -1 at its end. Escapes yield their UTF-16 code
- * unit (as JSON.parse reads them); raw UTF-8 yields its code point, which is never a surrogate.
+ * The unit at `p`, inside a well-formed string and not at its closing quote; sets unitNext.
+ * Escapes yield their UTF-16 code unit (as JSON.parse reads them); raw UTF-8 yields its code
+ * point, which is never a surrogate.
  */
-function nextUnit(): i32 {
-  if (itPos >= itEnd) return -1;
-  const b = <i32>load<u8>(itPos);
+function unitAt(p: usize): i32 {
+  const b = <i32>load<u8>(p);
   if (b == <i32>BACKSLASH) {
-    const e = <i32>load<u8>(itPos + 1);
-    itPos += 2;
+    const e = <i32>load<u8>(p + 1);
+    unitNext = p + 2;
     if (e == 0x62) return 0x08;
     if (e == 0x66) return 0x0c;
     if (e == 0x6e) return 0x0a;
     if (e == 0x72) return 0x0d;
     if (e == 0x74) return 0x09;
     if (e == 0x75) {
-      const u = (hexValue(load<u8>(itPos)) << 12) | (hexValue(load<u8>(itPos + 1)) << 8) |
-        (hexValue(load<u8>(itPos + 2)) << 4) | hexValue(load<u8>(itPos + 3));
-      itPos += 4;
-      return u;
+      unitNext = p + 6;
+      return (hexValue(load<u8>(p + 2)) << 12) | (hexValue(load<u8>(p + 3)) << 8) |
+        (hexValue(load<u8>(p + 4)) << 4) | hexValue(load<u8>(p + 5));
     }
     return e; // `"`, `\`, `/`
   }
   if (b < 0x80) {
-    itPos++;
+    unitNext = p + 1;
     return b;
   }
-  const b1 = <i32>load<u8>(itPos + 1) & 0x3f;
+  const b1 = <i32>load<u8>(p + 1) & 0x3f;
   if (b < 0xe0) {
-    itPos += 2;
+    unitNext = p + 2;
     return ((b & 0x1f) << 6) | b1;
   }
-  const b2 = <i32>load<u8>(itPos + 2) & 0x3f;
+  const b2 = <i32>load<u8>(p + 2) & 0x3f;
   if (b < 0xf0) {
-    itPos += 3;
+    unitNext = p + 3;
     return ((b & 0x0f) << 12) | (b1 << 6) | b2;
   }
-  const b3 = <i32>load<u8>(itPos + 3) & 0x3f;
-  itPos += 4;
+  const b3 = <i32>load<u8>(p + 3) & 0x3f;
+  unitNext = p + 4;
   return ((b & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3;
+}
+
+/** The next unit (unitAt()) of the string being iterated, or -1 at its end. */
+function nextUnit(): i32 {
+  if (itPos >= itEnd) return -1;
+  const u = unitAt(itPos);
+  itPos = unitNext;
+  return u;
 }
 
 /** Decodes the key string at `q` into keyBuf (keyLen > KEY_CAP when it is longer). */
@@ -601,28 +626,43 @@ function lastSlot(obj: i32): i32 {
   return firstSlot(obj);
 }
 
+// Walking an object's members: `for (let p = firstMember(o); p != 0;) { p = member(p); … }`.
+let memberKey: usize = 0;
+let memberValue: usize = 0;
+let memberEnd: usize = 0;
+
+/** The address of the first key of the object at `o`, or 0 when it is empty. */
+function firstMember(o: usize): usize {
+  const p = ws(o + 1);
+  return load<u8>(p) == RBRACE ? 0 : p;
+}
+
+/**
+ * Reads the member whose key is at `k` into memberKey, memberValue and memberEnd (the address
+ * after its value); returns the address of the next member's key, or 0 after the last.
+ */
+function member(k: usize): usize {
+  memberKey = k;
+  memberValue = ws(ws(stringEnd(k)) + 1); // past the colon
+  memberEnd = valueEnd(memberValue);
+  const p = ws(memberEnd);
+  return load<u8>(p) == COMMA ? ws(p + 1) : 0;
+}
+
 /**
  * Records where the known keys of the object at `o` have their values. A key given twice keeps
- * its last value, as JSON.parse does.
+ * its last value, as JSON.parse does: each member overwrites its slot, one pass in all.
  */
 function scanObject(o: usize, obj: i32): void {
   for (let s = firstSlot(obj); s <= lastSlot(obj); s++) store<u32>(slotStart + (s << 2), 0);
-  let p = ws(o + 1);
-  if (load<u8>(p) == RBRACE) return;
-  while (true) {
-    const k = p;
-    p = ws(ws(stringEnd(k)) + 1); // past the colon
-    const v = p;
-    const end = valueEnd(v);
-    loadKey(k);
+  for (let p = firstMember(o); p != 0;) {
+    p = member(p);
+    loadKey(memberKey);
     const s = keySlot(obj);
     if (s >= 0) {
-      store<u32>(slotStart + (s << 2), <u32>v);
-      store<u32>(slotEnd + (s << 2), <u32>end);
+      store<u32>(slotStart + (s << 2), <u32>memberValue);
+      store<u32>(slotEnd + (s << 2), <u32>memberEnd);
     }
-    p = ws(end);
-    if (load<u8>(p) != COMMA) return;
-    p = ws(p + 1);
   }
 }
 
@@ -655,7 +695,12 @@ function isTrue(s: i32): bool {
 }
 
 function isBoolean(s: i32): bool {
-  const c = first(s);
+  return isBooleanAt(vStart(s));
+}
+
+/** Whether the value at `v` is `true` or `false`. */
+function isBooleanAt(v: usize): bool {
+  const c = <u32>load<u8>(v);
   return c == 0x74 || c == 0x66;
 }
 
@@ -915,59 +960,149 @@ function checkPlugin(o: usize): void {
 
 /**
  * `capabilities`: an object whose values are all booleans. A key given twice keeps its last
- * value, so a non-boolean counts only when no later member has the same key.
+ * value, so a non-boolean counts only when no later member has the same key (the same text once
+ * decoded: "\u0061" is "a"). Finding the later members sorts the keys, O(n log n) comparisons
+ * whatever they are; a hash table would be linear on average, but keys crafted to collide would
+ * bring back the quadratic time this avoids, and the module has no seed to randomise a hash with.
  */
 function checkCapabilities(): void {
   if (!isObject(K_CAPABILITIES)) {
     emitSlot(RULE_CAPABILITIES, K_CAPABILITIES, "capabilities");
     return;
   }
-  let p = ws(vStart(K_CAPABILITIES) + 1);
-  if (load<u8>(p) == RBRACE) return;
-  while (true) {
-    const k = p;
-    const v = ws(ws(stringEnd(k)) + 1);
-    const end = valueEnd(v);
-    p = ws(end);
-    const more = load<u8>(p) == COMMA;
-    if (more) p = ws(p + 1);
-    const c = <u32>load<u8>(v);
-    if (c != 0x74 && c != 0x66 && !keyRepeatsFrom(k, more ? p : 0)) {
-      emitKeyed(RULE_CAPABILITIES, v, end, "capabilities", k);
+  // 1. Count the members; without a non-boolean there is nothing to report.
+  const o = vStart(K_CAPABILITIES);
+  let n: u32 = 0;
+  let suspects: u32 = 0;
+  for (let p = firstMember(o); p != 0;) {
+    p = member(p);
+    n++;
+    if (!isBooleanAt(memberValue)) suspects++;
+  }
+  if (suspects == 0) return;
+  // 2. Each member's key address by ordinal, and the ordinals sorted by key text.
+  const keys = scratchAddress();
+  const order = keys + (n << 2);
+  const spare = order + (n << 2);
+  // 12 bytes a member, 5 input bytes at least (`"":0,`). Should memory not grow, trap rather
+  // than pass a config unchecked.
+  if (!ensure(spare + (n << 2))) unreachable();
+  let i: u32 = 0;
+  for (let p = firstMember(o); p != 0; i++) {
+    p = member(p);
+    store<u32>(keys + (i << 2), <u32>memberKey);
+    store<u32>(order + (i << 2), i);
+  }
+  const sorted = sortByKey(keys, order, spare, n);
+  // 3. Equal keys are adjacent, in input order (the sort is stable): all but the last of each
+  // run are superseded. The buffer the sort did not end in holds one flag byte per ordinal.
+  const superseded = sorted == order ? spare : order;
+  memory.fill(superseded, 0, n);
+  for (let j: u32 = 1; j < n; j++) {
+    const before = load<u32>(sorted + ((j - 1) << 2));
+    if (compareKeys(keyOf(keys, before), keyOf(keys, load<u32>(sorted + (j << 2)))) == 0) {
+      store<u8>(superseded + before, 1);
     }
-    if (!more) return;
+  }
+  // 4. Report the non-booleans that are not superseded, in input order.
+  i = 0;
+  for (let p = firstMember(o); p != 0; i++) {
+    p = member(p);
+    if (!isBooleanAt(memberValue) && load<u8>(superseded + i) == 0) {
+      emitKeyed(RULE_CAPABILITIES, memberValue, memberEnd, "capabilities", memberKey);
+    }
   }
 }
 
-/** Whether a member from `p` on (0: none) has the same decoded key as the key at `k`. */
-function keyRepeatsFrom(k: usize, p: usize): bool {
-  if (p == 0) return false;
+/** The key address of ordinal `i` in the array at `keys`. */
+@inline
+function keyOf(keys: usize, i: u32): usize {
+  return <usize>load<u32>(keys + (i << 2));
+}
+
+/**
+ * Sorts the `n` ordinals at `from` by the text of their keys (compareKeys()), stably: a
+ * bottom-up merge sort, with `spare` as the other buffer. Returns where the sorted ordinals
+ * ended: `from` or `spare`.
+ */
+function sortByKey(keys: usize, from: usize, spare: usize, n: u32): usize {
+  let src = from;
+  let dst = spare;
+  for (let width: u32 = 1; width < n; width <<= 1) {
+    for (let lo: u32 = 0; lo < n; lo += width << 1) {
+      const mid = min(lo + width, n);
+      const hi = min(lo + (width << 1), n);
+      let a = lo;
+      let b = mid;
+      let out = dst + (lo << 2);
+      while (a < mid && b < hi) {
+        const x = load<u32>(src + (a << 2));
+        const y = load<u32>(src + (b << 2));
+        // `<=`: of equal keys, the earlier member stays first.
+        if (compareKeys(keyOf(keys, x), keyOf(keys, y)) <= 0) {
+          store<u32>(out, x);
+          a++;
+        } else {
+          store<u32>(out, y);
+          b++;
+        }
+        out += 4;
+      }
+      memory.copy(out, src + (a << 2), (mid - a) << 2);
+      out += (mid - a) << 2;
+      memory.copy(out, src + (b << 2), (hi - b) << 2);
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
+}
+
+/**
+ * Orders the keys whose opening quotes are at `a` and `b` by their decoded text; 0 exactly when
+ * JSON.parse gives them the same string.
+ */
+function compareKeys(a: usize, b: usize): i32 {
+  a++;
+  b++;
+  // Equal bytes before any escape are equal text: skip them.
   while (true) {
-    if (sameKey(k, p)) return true;
-    p = ws(valueEnd(ws(ws(stringEnd(p)) + 1)));
-    if (load<u8>(p) != COMMA) return false;
-    p = ws(p + 1);
+    const c = <u32>load<u8>(a);
+    if (c != <u32>load<u8>(b) || c == QUOTE || c == BACKSLASH) break;
+    a++;
+    b++;
+  }
+  // Mid-character (continuation bytes): byte order is code point order.
+  const x = <u32>load<u8>(a);
+  const y = <u32>load<u8>(b);
+  if ((x & 0xc0) == 0x80 && (y & 0xc0) == 0x80) return x < y ? -1 : 1;
+  while (true) {
+    const endA = load<u8>(a) == QUOTE;
+    const endB = load<u8>(b) == QUOTE;
+    if (endA || endB) return <i32>endB - <i32>endA;
+    const u = keyCharAt(a);
+    a = unitNext;
+    const w = keyCharAt(b);
+    b = unitNext;
+    if (u != w) return u < w ? -1 : 1;
   }
 }
 
-/** Whether the strings at `a` and `b` decode to the same units. */
-function sameKey(a: usize, b: usize): bool {
-  let aPos = a + 1;
-  const aEnd = stringEnd(a) - 1;
-  iterate(b);
-  while (true) {
-    const saved = itPos;
-    const savedEnd = itEnd;
-    itPos = aPos;
-    itEnd = aEnd;
-    const u = nextUnit();
-    aPos = itPos;
-    itPos = saved;
-    itEnd = savedEnd;
-    const w = nextUnit();
-    if (u != w) return false;
-    if (u < 0) return true;
-  }
+/**
+ * The character at `p` for comparing keys: unitAt(), except that an escaped surrogate pair is
+ * joined into the code point raw UTF-8 gives, since "\ud83d\ude00" and a raw 😀 are the same
+ * JavaScript string. Sets unitNext.
+ */
+function keyCharAt(p: usize): i32 {
+  const u = unitAt(p);
+  if (u < 0xd800 || u > 0xdbff) return u;
+  const after = unitNext;
+  if (load<u8>(after) != BACKSLASH || load<u8>(after + 1) != 0x75) return u;
+  const low = unitAt(after);
+  if (low >= 0xdc00 && low <= 0xdfff) return 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+  unitNext = after;
+  return u;
 }
 
 /** A conflist at `o`: its plugins, and the ib-sriov ones as plugin configs. */

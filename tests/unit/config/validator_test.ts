@@ -415,6 +415,159 @@ Deno.test("validateConfigBytes() rule 21 capabilities: an object of booleans, la
   assert.equal(found[1]!.message, 'capabilities["a b"] must be a boolean, got string "x"');
 });
 
+/**
+ * A plugin config whose `capabilities` has these members (key and value as JSON text), and the
+ * rule-21 records JSON.parse's reading gives: each non-boolean whose key no later member repeats
+ * (keys compared once decoded), in input order, at most 64.
+ */
+function capabilitiesCase(
+  members: ReadonlyArray<readonly [key: string, value: string]>,
+): { text: string; expected: Array<[number, string, number]> } {
+  let text = '{"name":"n","cniVersion":"1.0.0","capabilities":{';
+  let bytes = encode(text).length;
+  const found: Array<[number, string, number]> = [];
+  const last = new Map<string, number>();
+  members.forEach(([key], i) => last.set(JSON.parse(key), i));
+  members.forEach(([key, value], i) => {
+    const member = `${i > 0 ? "," : ""}${key}:`;
+    text += member + value;
+    bytes += encode(member).length;
+    const name: string = JSON.parse(key);
+    if (value !== "true" && value !== "false" && last.get(name) === i) {
+      const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+        ? `capabilities.${name}`
+        : `capabilities[${JSON.stringify(name)}]`;
+      found.push([ValidatorRule.Capabilities, path, bytes]);
+    }
+    bytes += encode(value).length;
+  });
+  return { text: `${text}}}`, expected: found.slice(0, 64) };
+}
+
+function assertCapabilities(members: ReadonlyArray<readonly [string, string]>): void {
+  const { text, expected } = capabilitiesCase(members);
+  const found = check(text, { pluginConfig: true });
+  assert.deepEqual(found.map((v) => [v.rule, v.path, v.offset]), expected, text.slice(0, 300));
+}
+
+Deno.test("validateConfigBytes() rule 21 capabilities: a repeated key is the same key once decoded", () => {
+  const pairs: Array<[string, string]> = [
+    ['"a"', '"\\u0061"'],
+    ['"a"', '"\\u0041"'.toLowerCase()],
+    ['"/"', '"\\/"'],
+    ['"x\\n"', '"x\\u000A"'],
+    ['"q\\""', '"q\\u0022"'],
+    ['"\\\\"', '"\\u005c"'],
+    ['"\\ud800"', '"\\uD800"'],
+    ['"\u00e9"', '"\\u00e9"'],
+    // One character outside the BMP: raw UTF-8, or an escaped surrogate pair, as JSON.parse reads both.
+    ['"\u{1F600}"', '"\\ud83d\\ude00"'],
+    ['"x\u{1F600}y"', '"x\\uD83D\\uDE00y"'],
+  ];
+  for (const [one, other] of pairs) {
+    for (const [a, b] of [[one, other], [other, one]]) {
+      assertCapabilities([[a!, "1"], [b!, "true"]]);
+      assertCapabilities([[a!, "true"], ['"z"', "false"], [b!, '"x"']]);
+    }
+  }
+  // Different keys stay different: case, a lone surrogate against a pair, a prefix, the empty key.
+  assertCapabilities([['"a"', "1"], ['"A"', "true"], ['"\\u0061b"', "2"], ['""', "3"], [
+    '"ab"',
+    "true",
+  ]]);
+  assertCapabilities([['"\\ud83d"', "1"], ['"\\ud83d\\ude00"', "true"], ['"\\ude00"', "2"]]);
+  const emoji = conf('"capabilities":{"\u{1F600}":1,"\\ud83d\\ude00":true}');
+  assert.deepEqual(check(emoji, { pluginConfig: true }), []);
+  assert.deepEqual(JSON.parse(emoji).capabilities, { "\u{1F600}": true });
+});
+
+Deno.test("validateConfigBytes() rule 21 capabilities: many keys, repeated near and far, in any order", () => {
+  // Every key of the pool, in every spelling, with every kind of value, in a scrambled order:
+  // the records are the ones JSON.parse's last-key-wins reading gives.
+  const pool = [
+    "a",
+    "b",
+    "ab",
+    "ba",
+    "\u00e9",
+    "x y",
+    "x\n",
+    "\\",
+    "",
+    "\ud800",
+    "k10",
+    "\u{1F600}",
+  ];
+  const spell = (key: string, variant: number) =>
+    variant === 0
+      ? JSON.stringify(key)
+      : `"${
+        [...key].map((c) =>
+          c.length === 2 || variant === 1
+            ? c.split("").map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+            : JSON.stringify(c).slice(1, -1)
+        ).join("")
+      }"`;
+  const values = ["true", "1", "false", '"s"', "null", "[true]", '{"a":true}'];
+  for (const count of [2, 3, 10, 100, 1000]) {
+    const members = Array.from({ length: count }, (_, i) => {
+      const j = (i * 7919 + count) % 1009;
+      return [
+        spell(pool[j % pool.length]!, Math.floor(j / pool.length) % 3),
+        values[j % values.length]!,
+      ] as const;
+    });
+    assertCapabilities(members);
+  }
+  // A key repeated far away, across 50,000 distinct keys: superseded, or the one that counts.
+  const middle = Array.from({ length: 50_000 }, (_, i) => [`"m${i}"`, "true"] as const);
+  assertCapabilities([['"far"', "1"], ...middle, ['"f\\u0061r"', "true"]]);
+  assertCapabilities([['"far"', "true"], ...middle, ['"f\\u0061r"', '"x"']]);
+  // 20,000 distinct non-boolean keys, sorted backwards: all of them count, the first 64 written.
+  const distinct = Array.from({ length: 20_000 }, (_, i) => [`"k${19_999 - i}"`, "0"] as const);
+  assertCapabilities(distinct);
+  assert.equal(check(capabilitiesCase(distinct).text, { pluginConfig: true }).length, 64);
+});
+
+Deno.test("validateConfigBytes() rule 21 capabilities: repeats in one plugin config do not reach another", () => {
+  const text =
+    '{"name":"n","cniVersion":"1.0.0","plugins":[{"type":"ib-sriov","capabilities":{"a":1,"b":2,"b":true}},' +
+    '{"type":"ib-sriov","capabilities":{"a":true,"b":3}}]}';
+  assert.deepEqual(check(text).map((v) => [v.path, v.offset]), [
+    ["plugins[0].capabilities.a", at(text, "1,")],
+    ["plugins[1].capabilities.b", at(text, "3}")],
+  ]);
+  // Long keys make long records: reporting them leaves the keys still to compare intact.
+  const long = (i: number) => `"k${i}${"x".repeat(30_000)}"`;
+  const members: Array<readonly [string, string]> = Array.from(
+    { length: 60 },
+    (_, i) => [long(i), "1"],
+  );
+  for (let i = 1; i < 60; i += 2) members.push([long(i), "true"]);
+  assertCapabilities(members);
+  assert.equal(check(capabilitiesCase(members).text, { pluginConfig: true }).length, 30);
+});
+
+Deno.test("validateConfigBytes() rule 21 capabilities: 4 MiB of keys, each repeated later, is read at all", () => {
+  // About 200,000 non-boolean keys, each given again at the end as a boolean. Comparing every
+  // key with every later one (the former algorithm) is 2·10¹⁰ comparisons, hours; sorting the
+  // keys takes a fraction of a second. The same with one late repeat a number: that one counts.
+  const keys = Array.from({ length: 204_000 }, (_, i) => `"${i.toString(36)}"`);
+  const head = keys.map((k) => `${k}:0`).join(",");
+  const tail = keys.map((k, i) => `${k}:${i === 123_456 ? "7" : "true"}`).join(",");
+  const text = conf(`"capabilities":{${head},${tail}}`);
+  assert.ok(text.length > 4_000_000 && text.length <= MAX_CONFIG_BYTES, `${text.length} bytes`);
+  assert.deepEqual(check(text.replace(":7", ":true"), { pluginConfig: true }), []);
+  const found = check(text, { pluginConfig: true });
+  assert.deepEqual(found.map((v) => [v.rule, v.path, v.offset]), [
+    [
+      ValidatorRule.Capabilities,
+      `capabilities["${(123_456).toString(36)}"]`,
+      text.indexOf(":7") + 1,
+    ],
+  ]);
+});
+
 Deno.test("validateConfigBytes() rule 22 string and rule 24 log-file", () => {
   const app = conf('"args":{"cni":{"mellanox.infiniband.app":1}}');
   assert.equal(
