@@ -2,7 +2,7 @@ import { errorMessage } from "../error_message.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
-import { formatResult, type Result } from "./result.ts";
+import type { Result } from "./result.ts";
 import {
   type CniVersion,
   CURRENT_VERSION,
@@ -180,6 +180,8 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     switch (args.command) {
       case "ADD": {
         const result = await handlers.add(req);
+        // Imported here: it brings ipaddr.js, which only a result needs (~1 ms at start-up).
+        const { formatResult } = await import("./result.ts");
         io.stdout(JSON.stringify(formatResult(result, cniVersion), null, 4));
         return 0;
       }
