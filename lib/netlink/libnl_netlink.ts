@@ -25,6 +25,7 @@ import { type ErrorContext, NetlinkError, netlinkError, NleCode } from "../../ff
 import { fileIdentity } from "../../ffi/libc.ts";
 import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
 import {
+  describeVfChange,
   type LinkInfo,
   type Netlink,
   type Netns,
@@ -113,18 +114,6 @@ function toVfSettings(raw: RawVf): VfSettings {
     // A value this code does not know (a later kernel's) reads as "not reported".
     linkState: raw.linkState === null ? null : VF_LINK_STATES[raw.linkState] ?? null,
   };
-}
-
-/** What a `VfChange` sets, in words: `the link state and the node and port GUID`. */
-function describeVfChange(change: VfChange): string {
-  const parts: string[] = [];
-  if (change.linkState !== undefined) parts.push("the link state");
-  const node = change.nodeGuid !== undefined;
-  const port = change.portGuid !== undefined;
-  if (node && port) parts.push("the node and port GUID");
-  else if (node) parts.push("the node GUID");
-  else if (port) parts.push("the port GUID");
-  return parts.join(" and ");
 }
 
 /** Turns a `VfChange` into the numbers the kernel takes. */

@@ -49,6 +49,23 @@ export interface VfChange {
   linkState?: VfLinkState;
 }
 
+/**
+ * What a `VfChange` sets, in words, for messages: `the link state and the node and port GUID`.
+ *
+ * @param change the change
+ * @returns the settings it makes
+ */
+export function describeVfChange(change: VfChange): string {
+  const parts: string[] = [];
+  if (change.linkState !== undefined) parts.push("the link state");
+  const node = change.nodeGuid !== undefined;
+  const port = change.portGuid !== undefined;
+  if (node && port) parts.push("the node and port GUID");
+  else if (node) parts.push("the node GUID");
+  else if (port) parts.push("the port GUID");
+  return parts.join(" and ");
+}
+
 /** Which VF setting a PF's driver refused. */
 export type VfSetting = "guid" | "link_state";
 

@@ -194,7 +194,7 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     await moveRdmaDevice(deps, host, rdma, pod);
     push(`move RDMA device ${rdma} back to the host`, async () => {
       if (await returnRdmaToHost(deps, rdma, host, pod)) {
-        await restoreRecreatedNetdev(deps, host, vf.pci, vf.netdev, hostLink.up);
+        await restoreRecreatedNetdev(deps, host, record);
       }
     });
     link = await waitForNetdev(deps, host, vf.pci);

@@ -67,15 +67,7 @@ async function restoreDevice(
     const moved = await returnRdmaToHost(deps, record.rdmaDevice, host, pod);
     if (!moved) log.debug("RDMA device not in the pod; nothing to move back");
     // Moving the RDMA device recreates the VF's IPoIB netdev under the kernel's name.
-    if (moved && kind === "vf" && record.hostIfName !== undefined) {
-      await restoreRecreatedNetdev(
-        deps,
-        host,
-        record.deviceId,
-        record.hostIfName,
-        record.hostIfUp ?? false,
-      );
-    }
+    if (moved && kind === "vf") await restoreRecreatedNetdev(deps, host, record);
   }
   // 3.
   const { pfName, vfIndex } = record;

@@ -1,6 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
+import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { restoreHostName } from "./vf_netdev.ts";
@@ -79,23 +80,21 @@ export async function rebindVf(
 
 /**
  * Gives a VF netdev that the kernel recreated (by a rebind, or by moving the VF's RDMA device
- * back to the host) its host name and administrative state from before ADD: the kernel names a
- * new IPoIB netdev `ibN`, down.
+ * back to the host) its host name and administrative state from before ADD, as the record has
+ * them: the kernel names a new IPoIB netdev `ibN`, down. A record without a host name (a vfio-pci
+ * device) has nothing to rename.
  *
  * @param deps the dependencies
  * @param host the host namespace
- * @param pci the VF's PCI address
- * @param name the host name it had
- * @param up whether it was up
+ * @param record the attachment's `deviceId`, `hostIfName` and `hostIfUp`
  * @throws {CniError} code 101 when it does not come back or cannot be renamed
  */
 export async function restoreRecreatedNetdev(
   deps: Deps,
   host: Netns,
-  pci: string,
-  name: string,
-  up: boolean,
+  record: Pick<AttachmentRecord, "deviceId" | "hostIfName" | "hostIfUp">,
 ): Promise<void> {
-  const link = await waitForNetdev(deps, host, pci);
-  restoreHostName(deps.netlink, host, link, name, up);
+  if (record.hostIfName === undefined) return;
+  const link = await waitForNetdev(deps, host, record.deviceId);
+  restoreHostName(deps.netlink, host, link, record.hostIfName, record.hostIfUp ?? false);
 }

@@ -274,14 +274,6 @@ export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): P
       );
     }
     await rebindVf(deps, host, record.deviceId, driver);
-    if (record.hostIfName !== undefined) {
-      await restoreRecreatedNetdev(
-        deps,
-        host,
-        record.deviceId,
-        record.hostIfName,
-        record.hostIfUp ?? false,
-      );
-    }
+    await restoreRecreatedNetdev(deps, host, record);
   });
 }

@@ -1,5 +1,6 @@
 import { basename, join } from "../path.ts";
-import { LibcError, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { readDir, readlink, readText } from "../../ffi/libc.ts";
+import { readOrNull } from "./libc_sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
 import type { NodeReader } from "./node_reader.ts";
 
@@ -31,7 +32,7 @@ export class LibcNodeReader implements NodeReader {
    * @throws {SysfsError} `io` when it cannot be read
    */
   kernelRelease(): string | null {
-    return this.#read(join(this.#root, OSRELEASE), readText)?.trim() ?? null;
+    return readOrNull(join(this.#root, OSRELEASE), readText)?.trim() ?? null;
   }
 
   /**
@@ -39,7 +40,7 @@ export class LibcNodeReader implements NodeReader {
    * @throws {SysfsError} `io` when the directory cannot be listed
    */
   pciDevices(): string[] {
-    return (this.#read(join(this.#root, PCI_DEVICES), readDir) ?? []).sort();
+    return (readOrNull(join(this.#root, PCI_DEVICES), readDir) ?? []).sort();
   }
 
   /**
@@ -49,7 +50,7 @@ export class LibcNodeReader implements NodeReader {
    */
   sriovNumVfs(pci: string): number | null {
     const path = join(this.#device(pci), "sriov_numvfs");
-    const text = this.#read(path, readText)?.trim();
+    const text = readOrNull(path, readText)?.trim();
     if (text === undefined) return null;
     if (!/^\d+$/.test(text)) {
       throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`);
@@ -64,7 +65,7 @@ export class LibcNodeReader implements NodeReader {
    * @throws {SysfsError} `invalid-name` or `io`
    */
   virtfn(pfPci: string, index: number): string | null {
-    const target = this.#read(join(this.#device(pfPci), `virtfn${index}`), readlink);
+    const target = readOrNull(join(this.#device(pfPci), `virtfn${index}`), readlink);
     return target === null ? null : basename(target);
   }
 
@@ -73,15 +74,5 @@ export class LibcNodeReader implements NodeReader {
       throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`);
     }
     return join(this.#root, PCI_DEVICES, pci);
-  }
-
-  #read<T>(path: string, read: (path: string) => T): T | null {
-    try {
-      return read(path);
-    } catch (error) {
-      if (!(error instanceof LibcError)) throw error;
-      if (error.code === "ENOENT") return null;
-      throw new SysfsError("io", path, error.message, { cause: error });
-    }
   }
 }

@@ -13,6 +13,24 @@ export interface LibcSysfsOptions {
 }
 
 /**
+ * Runs one libc read of a sysfs or procfs file; absence (ENOENT) gives `null`.
+ *
+ * @param path the file
+ * @param read the libc reader (`readText`, `readlink`, `readDir`, …)
+ * @returns what `read` returns, or `null` when the file does not exist
+ * @throws {SysfsError} `io` for any other failure, naming the path
+ */
+export function readOrNull<T>(path: string, read: (path: string) => T): T | null {
+  try {
+    return read(path);
+  } catch (error) {
+    if (!(error instanceof LibcError)) throw error;
+    if (error.code === "ENOENT") return null;
+    throw new SysfsError("io", path, error.message, { cause: error });
+  }
+}
+
+/**
  * The real {@linkcode Sysfs}: reads `<root>/sys/bus/pci/devices/<pci>/...` through libc
  * (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without `--allow-all`.
  *
@@ -46,7 +64,7 @@ export class LibcSysfs implements Sysfs {
   deviceExists(pci: string): boolean {
     // The trailing "/." makes the kernel follow the device's link and require a directory.
     const path = `${this.#device(pci)}/.`;
-    return this.#read(path, lstatExists) ?? false;
+    return readOrNull(path, lstatExists) ?? false;
   }
 
   /**
@@ -87,7 +105,7 @@ export class LibcSysfs implements Sysfs {
    * @throws {SysfsError} `invalid-name` or `io`.
    */
   netdevs(pci: string): string[] {
-    return (this.#read(join(this.#device(pci), "net"), readDir) ?? []).sort();
+    return (readOrNull(join(this.#device(pci), "net"), readDir) ?? []).sort();
   }
 
   /**
@@ -105,7 +123,7 @@ export class LibcSysfs implements Sysfs {
    * @throws {SysfsError} `invalid-name` or `io`.
    */
   rdmaDevices(pci: string): string[] {
-    return (this.#read(join(this.#device(pci), "infiniband"), readDir) ?? []).sort();
+    return (readOrNull(join(this.#device(pci), "infiniband"), readDir) ?? []).sort();
   }
 
   /**
@@ -117,7 +135,7 @@ export class LibcSysfs implements Sysfs {
   rdmaNodeGuid(pci: string, rdmaDevice: string): string | null {
     checkName(rdmaDevice, "RDMA device name");
     const path = join(this.#device(pci), "infiniband", rdmaDevice, "node_guid");
-    return this.#read(path, readText)?.trim() ?? null;
+    return readOrNull(path, readText)?.trim() ?? null;
   }
 
   /** The device's directory, after checking that `pci` stays inside it. */
@@ -126,20 +144,9 @@ export class LibcSysfs implements Sysfs {
     return join(this.#devices, pci);
   }
 
-  /** Runs one libc read; absence (ENOENT) gives `null`, any other failure a `SysfsError`. */
-  #read<T>(path: string, read: (path: string) => T): T | null {
-    try {
-      return read(path);
-    } catch (error) {
-      if (!(error instanceof LibcError)) throw error;
-      if (error.code === "ENOENT") return null;
-      throw new SysfsError("io", path, error.message, { cause: error });
-    }
-  }
-
   /** The basename of a link's target, or `null` when the link is absent. */
   #readLinkName(path: string): string | null {
-    const target = this.#read(path, readlink);
+    const target = readOrNull(path, readlink);
     return target === null ? null : basename(target);
   }
 
@@ -150,7 +157,7 @@ export class LibcSysfs implements Sysfs {
 
   /** A non-negative decimal number from a file such as `sriov_numvfs`, or `null` when absent. */
   #readCount(path: string): number | null {
-    const text = this.#read(path, readText);
+    const text = readOrNull(path, readText);
     if (text === null) return null;
     const trimmed = text.trim();
     if (!/^\d+$/.test(trimmed)) {

@@ -9,27 +9,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  createSimulation,
-  type PluginRun,
-  simConfig,
-  type SimSnapshot,
-  type Simulation,
-} from "./sim.ts";
+import { createSimulation, type PluginRun, settled, simConfig, type Simulation } from "./sim.ts";
 
 const ROOT = Deno.uid() === 0;
 /** How long the workers of the ADD/DEL test keep going: each cycle takes about 0.3 s. */
 const WORKER_RUN_MS = 12_000;
 /** Rounds of the race for one VF, half of them with each pod's ADD started first. */
 const RACE_ROUNDS = 4;
-
-/** The snapshot without lock files, which are created once and never removed. */
-function settled(s: SimSnapshot): SimSnapshot {
-  const stateFiles = Object.fromEntries(
-    Object.entries(s.stateFiles).filter(([p]) => !p.endsWith(".lock")),
-  );
-  return { ...s, stateFiles };
-}
 
 function ok(run: PluginRun, what: string): void {
   assert.equal(run.code, 0, `${what} failed: ${run.stdout}${run.stderr}`);

@@ -30,13 +30,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import {
-  createSimulation,
-  type PluginRun,
-  simConfig,
-  type SimSnapshot,
-  type Simulation,
-} from "./sim.ts";
+import { createSimulation, type PluginRun, settled, simConfig, type Simulation } from "./sim.ts";
 
 const BUNDLE = fileURLToPath(new URL("../../build/ib-sriov.js", import.meta.url));
 const ROOT = Deno.uid() === 0;
@@ -61,14 +55,6 @@ interface KillPoint {
   nth: number;
   /** What the call does, for failure messages. */
   what: string;
-}
-
-/** The snapshot without lock files, which are created once and never removed. */
-function settled(s: SimSnapshot): SimSnapshot {
-  const stateFiles = Object.fromEntries(
-    Object.entries(s.stateFiles).filter(([p]) => !p.endsWith(".lock")),
-  );
-  return { ...s, stateFiles };
 }
 
 function ok(run: PluginRun, what: string): void {

@@ -6,14 +6,7 @@
  * was; and that a VF's own GUID is read from its RDMA device's node_guid. Root only.
  */
 import assert from "node:assert/strict";
-import { createSimulation, type PluginRun, simConfig, type SimSnapshot } from "./sim.ts";
-
-function settled(s: SimSnapshot): SimSnapshot {
-  const stateFiles = Object.fromEntries(
-    Object.entries(s.stateFiles).filter(([p]) => !p.endsWith(".lock")),
-  );
-  return { ...s, stateFiles };
-}
+import { createSimulation, type PluginRun, settled, simConfig } from "./sim.ts";
 
 function cniError(run: PluginRun): { code: number; msg: string; details?: string } {
   assert.equal(run.code, 1, `expected a failure, got ${run.stdout}`);

@@ -4,21 +4,7 @@
  * a real pod netns. Root only.
  */
 import assert from "node:assert/strict";
-import {
-  createSimulation,
-  type PluginRun,
-  simConfig,
-  simConfigV6,
-  type SimSnapshot,
-} from "./sim.ts";
-
-/** The snapshot without lock files, which are created once and never removed. */
-function settled(s: SimSnapshot): SimSnapshot {
-  const stateFiles = Object.fromEntries(
-    Object.entries(s.stateFiles).filter(([p]) => !p.endsWith(".lock")),
-  );
-  return { ...s, stateFiles };
-}
+import { createSimulation, type PluginRun, settled, simConfig, simConfigV6 } from "./sim.ts";
 
 function ok(run: PluginRun, what: string): void {
   assert.equal(run.code, 0, `${what} failed: ${run.stdout}${run.stderr}`);

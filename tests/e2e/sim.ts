@@ -1050,3 +1050,17 @@ export function simConfigV6(
     ...overrides,
   });
 }
+
+/**
+ * A snapshot without lock files, which are created once and never removed: what must be the same
+ * before an ADD and after its DEL.
+ *
+ * @param s the snapshot
+ * @returns the snapshot without `*.lock` state files
+ */
+export function settled(s: SimSnapshot): SimSnapshot {
+  const stateFiles = Object.fromEntries(
+    Object.entries(s.stateFiles).filter(([p]) => !p.endsWith(".lock")),
+  );
+  return { ...s, stateFiles };
+}

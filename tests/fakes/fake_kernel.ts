@@ -1,4 +1,5 @@
 import {
+  describeVfChange,
   type LinkInfo,
   type Netlink,
   type Netns,
@@ -165,18 +166,6 @@ function defaultGuids(n: number): Guids {
   const hex = n.toString(16).padStart(4, "0");
   const tail = `${hex.slice(0, 2)}:${hex.slice(2)}`;
   return { nodeGuid: `02:00:00:00:00:01:${tail}`, portGuid: `02:00:00:00:00:00:${tail}` };
-}
-
-/** What a change sets, in words, as LibnlNetlink names it. */
-function describeVfChange(change: VfChange): string {
-  const parts: string[] = [];
-  if (change.linkState !== undefined) parts.push("the link state");
-  const node = change.nodeGuid !== undefined;
-  const port = change.portGuid !== undefined;
-  if (node && port) parts.push("the node and port GUID");
-  else if (node) parts.push("the node GUID");
-  else if (port) parts.push("the port GUID");
-  return parts.join(" and ");
 }
 
 function normalizeGuid(guid: string, what: string): string {

@@ -21,24 +21,13 @@ import {
   ValidatorRule,
   type Violation,
 } from "../../../lib/config/validate_config.ts";
+import { prng } from "../../hostile_corpus.ts";
 
 type Command = "ADD" | "DEL";
 type Verdict = "accept" | "reject";
 
 const encoder = new TextEncoder();
 const encode = (text: string) => encoder.encode(text);
-
-/** mulberry32: a small, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Nesting depth of well-formed JSON text (strings skipped), or 0 when it is not JSON. */
 function depthOf(bytes: Uint8Array): number {
