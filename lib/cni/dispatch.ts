@@ -152,12 +152,15 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     // 1. The WASM validator reads the raw bytes before anything parses them: malformed,
     //    oversized or too deeply nested input never reaches JSON.parse, and no handler (so no
     //    side effect) runs for a config that breaks a rule.
-    //    (`deviceID`, required for ADD and CHECK only, is left to the handlers' loadNetConf().)
+    //    `deviceID` is required for ADD and CHECK only: DEL, STATUS and GC work without it.
     //    Imported here: compiling the module costs ~5 ms and 6 MiB that VERSION does not need.
     const { validateConfigBytes, ValidatorRule, violationError } = await import(
       "../config/validate_config.ts"
     );
-    const violations = validateConfigBytes(stdin, { pluginConfig: true });
+    const violations = validateConfigBytes(stdin, {
+      pluginConfig: true,
+      requireDeviceId: args.command === "ADD" || args.command === "CHECK",
+    });
     const invalid = violations.length === 0 ? undefined : violationError(violations);
     if (invalid !== undefined && violations.some((v) => v.rule <= ValidatorRule.Version)) {
       throw invalid;

@@ -72,7 +72,10 @@ Deno.test("dispatch() prints the about line on stderr when CNI_COMMAND is empty"
 });
 
 Deno.test("dispatch() writes ADD's result in the config's version, 4-space indented", async () => {
-  const r = await run(ADD_ENV, '{"cniVersion":"1.0.0","name":"n","type":"ib-sriov"}');
+  const r = await run(
+    ADD_ENV,
+    '{"cniVersion":"1.0.0","name":"n","type":"ib-sriov","deviceID":"0000:3b:00.1"}',
+  );
   assert.equal(r.status, 0);
   assert.equal(
     r.stdout,
@@ -81,7 +84,7 @@ Deno.test("dispatch() writes ADD's result in the config's version, 4-space inden
   assert.equal(r.calls[0]!.cniVersion, "1.0.0");
   assert.equal(
     new TextDecoder().decode(r.calls[0]!.stdin),
-    '{"cniVersion":"1.0.0","name":"n","type":"ib-sriov"}',
+    '{"cniVersion":"1.0.0","name":"n","type":"ib-sriov","deviceID":"0000:3b:00.1"}',
   );
 });
 
@@ -105,13 +108,26 @@ Deno.test("dispatch() rejects non-UTF-8, non-object and oversized stdin", async 
   assert.equal(JSON.parse(huge).code, 5);
 });
 
+Deno.test("dispatch() requires deviceID for ADD with code 7, before any handler runs", async () => {
+  const r = await run(ADD_ENV, '{"cniVersion":"1.0.0","name":"n"}');
+  assert.equal(r.calls.length, 0);
+  const err = JSON.parse(r.stdout);
+  assert.equal(err.code, 7);
+  assert.match(err.msg, /deviceID/);
+});
+
 Deno.test("dispatch() checks the network name with code 7", async () => {
-  assert.deepEqual(JSON.parse((await run(ADD_ENV, '{"cniVersion":"1.0.0"}')).stdout), {
-    cniVersion: "1.1.0",
-    code: 7,
-    msg: "missing network name",
-  });
-  const bad = JSON.parse((await run(ADD_ENV, '{"cniVersion":"1.0.0","name":"a b"}')).stdout);
+  assert.deepEqual(
+    JSON.parse((await run(ADD_ENV, '{"cniVersion":"1.0.0","deviceID":"0000:3b:00.1"}')).stdout),
+    {
+      cniVersion: "1.1.0",
+      code: 7,
+      msg: "missing network name",
+    },
+  );
+  const bad = JSON.parse(
+    (await run(ADD_ENV, '{"cniVersion":"1.0.0","name":"a b","deviceID":"0000:3b:00.1"}')).stdout,
+  );
   assert.equal(bad.code, 7);
   assert.equal(bad.msg, 'invalid characters found in network name "a b"');
 });
@@ -147,14 +163,21 @@ Deno.test("dispatch() refuses unknown versions and gates CHECK, STATUS and GC by
 });
 
 Deno.test("dispatch() uses the highest common cniVersions entry when cniVersion is absent", async () => {
-  const r = await run(ADD_ENV, '{"cniVersions":["0.3.1","1.0.0"],"name":"n"}');
+  const r = await run(
+    ADD_ENV,
+    '{"cniVersions":["0.3.1","1.0.0"],"name":"n","deviceID":"0000:3b:00.1"}',
+  );
   assert.equal(JSON.parse(r.stdout).cniVersion, "1.0.0");
 });
 
 Deno.test("dispatch() passes a handler's CniError through and hides other errors' stacks", async () => {
-  const failing = await run(ADD_ENV, '{"cniVersion":"1.0.0","name":"n"}', {
-    add: () => Promise.reject(new CniError(11, "busy", { details: "retry" })),
-  });
+  const failing = await run(
+    ADD_ENV,
+    '{"cniVersion":"1.0.0","name":"n","deviceID":"0000:3b:00.1"}',
+    {
+      add: () => Promise.reject(new CniError(11, "busy", { details: "retry" })),
+    },
+  );
   assert.equal(failing.status, 1);
   assert.equal(
     failing.stdout,
