@@ -4,8 +4,8 @@
  *
  * Every invocation runs in a private mount and network namespace of its own:
  *
- * - `/tmp`, `/var/lib/cni` and `/var/run/cni` are fresh tmpfs mounts, so after the plugin exits
- *   every file in them is one the plugin made; only the state directories
+ * - its `TMPDIR`, `/var/lib/cni` and `/var/run/cni` are fresh tmpfs mounts, so after the plugin
+ *   exits every file in them is one the plugin made; only the state directories
  *   (`/var/lib/cni/ib-sriov`, `/var/run/cni/ib-sriov`) may hold any, and only lock files;
  * - the plugin's host netns is a fresh one with a veth pair and a bridge in it, and `ip -o link`
  *   of it is the same after the plugin as before;
@@ -66,6 +66,7 @@ async function setUp(): Promise<Fixture> {
   await sh(`ip netns add ${podNetns} && ip -n ${podNetns} link set lo up`);
   await Deno.mkdir(`${dir}/bin`);
   await Deno.mkdir(`${dir}/out`);
+  await Deno.mkdir(`${dir}/tmp`);
   // An IPAM plugin that reads its config and prints nothing: enough for DEL, CHECK, STATUS, GC.
   await Deno.writeTextFile(`${dir}/bin/hostile-ipam`, "#!/bin/sh\ncat >/dev/null\nexit 0\n", {
     mode: 0o755,
@@ -85,7 +86,9 @@ async function tearDown(f: Fixture): Promise<void> {
 const WRAPPER = [
   "set -e",
   'report="$1"; shift',
-  "mount -t tmpfs hostile /tmp",
+  // Not /tmp itself: the repository (the bundle, the pinned deno) may live under it, as in a CI
+  // clone. The plugin's write permission covers only the state directories anyway.
+  'mount -t tmpfs hostile "$TMPDIR"',
   "mount -t tmpfs hostile /var/lib/cni",
   "mount -t tmpfs hostile /var/run/cni",
   "mkdir -m 700 /var/lib/cni/ib-sriov /var/run/cni/ib-sriov",
@@ -98,7 +101,7 @@ const WRAPPER = [
   '"$@"',
   "rc=$?",
   'ip -o link > "$report.after"',
-  'find /tmp /var/lib/cni /var/run/cni -mindepth 1 -printf "%y %p\\n" > "$report.files"',
+  'find "$TMPDIR" /var/lib/cni /var/run/cni -mindepth 1 -printf "%y %p\\n" > "$report.files"',
   "exit $rc",
 ].join("\n");
 
@@ -129,6 +132,7 @@ async function runPlugin(
   const clean: Record<string, string> = {
     PATH: `${dirname(Deno.execPath())}:/usr/sbin:/usr/bin:/sbin:/bin`,
     NO_COLOR: "1",
+    TMPDIR: `${f.dir}/tmp`,
   };
   for (const name of ["HOME", "DENO_DIR"]) {
     const v = Deno.env.get(name);
