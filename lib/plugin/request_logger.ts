@@ -10,7 +10,8 @@ import type { Deps } from "./deps.ts";
  *
  * A log file is a convenience, never a reason to fail the request: when it cannot be opened, or
  * a write to it fails (a full disk), the records from then on go to `deps.log`, after one warning
- * record that names the file and the reason. That warning obeys `logLevel` like any record.
+ * record that names the file and the reason. That warning is written whatever `logLevel` says:
+ * an operator who set `logFile` must learn why nothing reaches it.
  *
  * @param deps the dependencies
  * @param req the request
@@ -29,6 +30,8 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logge
   const logFile = conf.logFile;
   if (logFile === undefined) return createLogger(deps.log, conf.logLevel, base);
 
+  // The fallback warnings bypass logLevel.
+  const notice = createLogger(deps.log, "debug", base);
   let write = deps.log;
   let openFailure: { error: unknown } | null = null;
   try {
@@ -45,7 +48,7 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logge
         } catch (error) {
           // Switch first: the warning itself goes to deps.log.
           write = deps.log;
-          log.warning("cannot write log file; logging to stderr instead", {
+          notice.warning("cannot write log file; logging to stderr instead", {
             logFile,
             error: errorMessage(error),
           });
@@ -57,7 +60,7 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logge
     base,
   );
   if (openFailure !== null) {
-    log.warning("cannot open log file; logging to stderr instead", {
+    notice.warning("cannot open log file; logging to stderr instead", {
       logFile,
       error: errorMessage(openFailure.error),
     });

@@ -111,10 +111,14 @@ Deno.test("requestLogger() writes only records at or above logLevel, to the log 
   assert.deepEqual(w.logs, []);
 });
 
-Deno.test("requestLogger() drops the open-failure warning below logLevel warning", async () => {
+Deno.test("requestLogger() writes the open-failure warning even at logLevel error, and nothing else", async () => {
   await using w = await world();
   w.logFileErrors.set(LOG_FILE, new Error("refused"));
   await cmdAdd(w.deps, request("ADD", netConf(1, { logFile: LOG_FILE, logLevel: "error" })));
   assertAttached(w);
-  assert.deepEqual(w.logs, []);
+  const lines = w.logs.map((l) => JSON.parse(l) as LogRecord);
+  assert.deepEqual(levelsAndMessages(lines), [
+    ["warning", "cannot open log file; logging to stderr instead"],
+  ]);
+  assert.equal(lines[0]!.logFile, LOG_FILE);
 });
