@@ -50,6 +50,12 @@ if (mode === "compile") {
     // import node:module, and any node: import loads Deno's Node layer at every start: ~5 ms).
     "--platform",
     "browser",
+    // Minified, names kept (for stack traces, with the source map next to the file): V8 parses
+    // the whole file at every start, and the minified one starts ~1.5 ms sooner.
+    "--minify",
+    "--keep-names",
+    "--sourcemap",
+    "linked",
     "--output",
     "build/ib-sriov.js",
     "cli.ts",
