@@ -9,8 +9,8 @@
  * - Environment: the CNI variables, PATH to pass on to IPAM plugins, and `LOG_*`, which the
  *   `yaml` package reads (`LOG_TOKENS`, `LOG_STREAM`) when `ib-sriov validate` parses a
  *   NetworkAttachmentDefinition; a denied read would throw inside it.
- * - Files: the cache and lock directories, and the netns directory, which the allocation check
- *   stats to tell a live owner from a stale one.
+ * - Files: the cache and lock directories. Namespace paths are opened and checked through libc,
+ *   like /sys and /proc, so no netns directory is granted.
  */
 export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as const;
 
@@ -19,7 +19,7 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-ffi",
   "--allow-run",
   "--allow-env=CNI_*,PATH,LOG_*",
-  `--allow-read=${[...STATE_DIRS, "/var/run/netns"].join(",")}`,
+  `--allow-read=${STATE_DIRS.join(",")}`,
   `--allow-write=${STATE_DIRS.join(",")}`,
 ];
 

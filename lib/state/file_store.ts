@@ -1,4 +1,5 @@
 import { errorMessage } from "../error_message.ts";
+import { lstatExists } from "../../ffi/libc.ts";
 import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { decodeAttachment } from "./attachment_json.ts";
@@ -280,7 +281,9 @@ export class FileStore implements Store {
 }
 
 /**
- * The default {@link FileStoreOptions.netnsExists}: only "not found" means gone.
+ * The default {@link FileStoreOptions.netnsExists}: asks libc (`faccessat`, not following the
+ * final link), because Deno refuses `/proc` paths such as `/proc/<pid>/ns/net` to its own file
+ * APIs; only "not found" means gone, any other answer (EACCES, say) counts as alive.
  *
  * @param path a netns path
  * @returns whether it may still exist
@@ -288,10 +291,9 @@ export class FileStore implements Store {
 export function netnsPathExists(path: string): boolean {
   if (path === "") return false;
   try {
-    Deno.statSync(path);
+    return lstatExists(path);
+  } catch {
     return true;
-  } catch (err) {
-    return !(err instanceof Deno.errors.NotFound);
   }
 }
 
