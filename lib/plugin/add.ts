@@ -24,7 +24,7 @@ import {
   rdmaDeviceOf,
   returnRdmaToHost,
 } from "./rdma_isolation.ts";
-import { restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
+import { waitForNetdev } from "./rebind.ts";
 import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolve_device.ts";
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig } from "./vf_config.ts";
@@ -193,9 +193,7 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     deps.store.writeAttachment(record);
     await moveRdmaDevice(deps, host, rdma, pod);
     push(`move RDMA device ${rdma} back to the host`, async () => {
-      if (await returnRdmaToHost(deps, rdma, host, pod)) {
-        await restoreRecreatedNetdev(deps, host, record);
-      }
+      await returnRdmaToHost(deps, record, host, pod);
     });
     link = await waitForNetdev(deps, host, vf.pci);
   }

@@ -11,7 +11,6 @@ import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";
 import { returnRdmaToHost } from "./rdma_isolation.ts";
-import { restoreRecreatedNetdev } from "./rebind.ts";
 import { restoreGuids, restoreLinkState } from "./vf_config.ts";
 import { returnNetdevToHost } from "./vf_netdev.ts";
 
@@ -34,8 +33,8 @@ function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentReco
  * Gives the host back what ADD took, in the reverse order of ADD:
  *
  * 1. The netdev back to the host under its original name (a netdev VF).
- * 2. The RDMA device back to the host, if it is still in the pod; that recreates the netdev,
- *    which gets its host name again.
+ * 2. The RDMA device back to the host, if it is still in the pod (the netdev this recreates gets
+ *    its host name again).
  * 3. The link state and the GUIDs ADD changed; a GUID restore rebinds the driver, and the
  *    recreated netdev gets its original name back.
  *
@@ -64,10 +63,8 @@ async function restoreDevice(
   }
   // 2.
   if (record.rdmaDevice !== undefined) {
-    const moved = await returnRdmaToHost(deps, record.rdmaDevice, host, pod);
+    const moved = await returnRdmaToHost(deps, record, host, pod);
     if (!moved) log.debug("RDMA device not in the pod; nothing to move back");
-    // Moving the RDMA device recreates the VF's IPoIB netdev under the kernel's name.
-    if (moved && kind === "vf") await restoreRecreatedNetdev(deps, host, record);
   }
   // 3.
   const { pfName, vfIndex } = record;

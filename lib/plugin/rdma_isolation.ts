@@ -2,10 +2,12 @@ import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Netns } from "../netlink/netlink.ts";
+import type { AttachmentRecord } from "../state/store.ts";
 import { RdmaError } from "../netlink/rdma.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
+import { restoreRecreatedNetdev } from "./rebind.ts";
 
 /** What an operator runs to make RDMA isolation possible. */
 const EXCLUSIVE_FIX =
@@ -102,28 +104,33 @@ export async function moveRdmaDevice(
 }
 
 /**
- * Brings an isolated RDMA device back to the host, if it is still in the pod. A pod netns that
- * died has already returned its devices to the host, so `pod === null` is nothing to do.
+ * Brings an isolated RDMA device back to the host, if it is still in the pod, and gives the VF
+ * netdev that the move recreates (under the kernel's `ibN` name, down) its host name and state.
+ * A pod netns that died has already returned its devices to the host, so `pod === null` is
+ * nothing to do.
  *
  * @param deps the dependencies
- * @param name the device
+ * @param record the attachment: its `rdmaDevice`, and the netdev's `deviceId`, `hostIfName`,
+ *   `hostIfUp`
  * @param host the host namespace
  * @param pod the pod namespace, or `null` when it is gone
  * @returns whether the device was moved
- * @throws {CniError} code 101 when listing or moving fails
+ * @throws {CniError} code 101 when listing, moving or renaming fails
  */
 export async function returnRdmaToHost(
   deps: Deps,
-  name: string,
+  record: Pick<AttachmentRecord, "rdmaDevice" | "deviceId" | "hostIfName" | "hostIfUp">,
   host: Netns,
   pod: Netns | null,
 ): Promise<boolean> {
-  if (pod === null) return false;
+  const name = record.rdmaDevice;
+  if (name === undefined || pod === null) return false;
   const inPod = kernelStep(
     `Cannot list RDMA devices in netns ${quote(pod.path)}`,
     () => deps.rdma.devices(pod),
   );
   if (!inPod.includes(name)) return false;
   await moveRdmaDevice(deps, pod, name, host);
+  await restoreRecreatedNetdev(deps, host, record);
   return true;
 }

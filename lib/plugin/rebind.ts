@@ -44,27 +44,27 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
 
 /**
  * Makes the VF's driver re-read the GUIDs set through its PF: mlx5 reads them only when it
- * probes the VF. The VF's netdev and RDMA device are destroyed and recreated, with new names.
- * The caller holds the node lock.
+ * probes the VF. The VF's netdev and RDMA device are destroyed and recreated, with new names;
+ * the caller finds the netdev again ({@link waitForNetdev}). The caller holds the node lock.
  *
  * 1. Unbind, unless a previous attempt already did (then the device has no driver).
  * 2. Bind: the probe, and the new netdev, happen inside this write.
- * 3. Wait for the netdev by PCI address.
  *
  * @param deps the dependencies
- * @param host the host namespace
- * @param pci the VF's PCI address
- * @param driver the driver to bind it to again
- * @returns the VF's new netdev
- * @throws {CniError} code 101 naming the step
+ * @param record the VF's `deviceId`, and the `driver` it had at ADD
+ * @throws {CniError} code 101 naming the step, or when the driver is unknown
  */
-export async function rebindVf(
-  deps: Deps,
-  host: Netns,
-  pci: string,
-  driver: string,
-): Promise<LinkInfo> {
+export function rebindVf(deps: Deps, record: Pick<AttachmentRecord, "deviceId" | "driver">): void {
+  const pci = record.deviceId;
   const bound = kernelStep(`Cannot read the driver of ${quote(pci)}`, () => deps.sysfs.driver(pci));
+  // A record from before this field (or from the Go plugin) names no driver: the one bound now.
+  const driver = record.driver ?? bound;
+  if (driver === null) {
+    throw new CniError(
+      CniErrorCode.KernelError,
+      `Cannot rebind VF ${quote(pci)}: its driver is unknown`,
+    );
+  }
   if (bound !== null) {
     kernelStep(
       `Cannot unbind VF ${quote(pci)} from ${quote(bound)}`,
@@ -75,7 +75,6 @@ export async function rebindVf(
     `Cannot bind VF ${quote(pci)} to ${quote(driver)}`,
     () => deps.pciDriver.bind(pci, driver),
   );
-  return await waitForNetdev(deps, host, pci);
 }
 
 /**

@@ -20,7 +20,7 @@ import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { asKernelError, kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
-import { rebindVf, restoreRecreatedNetdev } from "./rebind.ts";
+import { rebindVf, restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
 import type { NetdevVf, VfioVf } from "./resolve_device.ts";
 
 /** What ADD changes on a VF through its PF, and what was there before. */
@@ -227,7 +227,8 @@ export async function applyGuid(
     setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
     push(`restore the GUIDs of VF ${record.vfIndex}`, () => restoreGuids(deps, host, record));
     if (!rebinds(record)) return null;
-    return await rebindVf(deps, host, record.deviceId, record.driver ?? "mlx5_core");
+    rebindVf(deps, record);
+    return await waitForNetdev(deps, host, record.deviceId);
   });
 }
 
@@ -266,14 +267,7 @@ export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): P
       portGuid: writable(portGuid),
     });
     if (!rebinds(record)) return;
-    const driver = record.driver ?? deps.sysfs.driver(record.deviceId);
-    if (driver === null) {
-      throw new CniError(
-        CniErrorCode.KernelError,
-        `Cannot rebind VF ${quote(record.deviceId)}: its driver is unknown`,
-      );
-    }
-    await rebindVf(deps, host, record.deviceId, driver);
+    rebindVf(deps, record);
     await restoreRecreatedNetdev(deps, host, record);
   });
 }
