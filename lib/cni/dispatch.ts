@@ -28,7 +28,7 @@ export interface CniRequest {
   args: CmdArgs;
   /** The negotiated version: results and errors are written in it. */
   cniVersion: CniVersion;
-  /** The config as a JSON object (types not yet checked beyond `name` and the versions). */
+  /** The config as a JSON object, accepted by the config validator for this command. */
   config: Record<string, unknown>;
   /** The config bytes exactly as received, for delegation to IPAM. */
   stdin: Uint8Array;
@@ -150,27 +150,15 @@ async function route(
   command: Exclude<CmdArgs["command"], "VERSION">,
   req: CniRequest,
 ): Promise<number> {
-  switch (command) {
-    case "ADD": {
-      const result = await handlers.add(req);
-      // Imported here: it brings ipaddr.js, which only a result needs (~1 ms at start-up).
-      const { formatResult } = await import("./result.ts");
-      io.stdout(JSON.stringify(formatResult(result, req.cniVersion), null, 4));
-      return 0;
-    }
-    case "DEL":
-      await handlers.del(req);
-      return 0;
-    case "CHECK":
-      await handlers.check(req);
-      return 0;
-    case "STATUS":
-      await handlers.status(req);
-      return 0;
-    case "GC":
-      await handlers.gc(req);
-      return 0;
+  if (command === "ADD") {
+    const result = await handlers.add(req);
+    // Imported here: it brings ipaddr.js, which only a result needs (~1 ms at start-up).
+    const { formatResult } = await import("./result.ts");
+    io.stdout(JSON.stringify(formatResult(result, req.cniVersion), null, 4));
+  } else {
+    await handlers[command.toLowerCase() as Lowercase<typeof command>](req);
   }
+  return 0;
 }
 
 /**
