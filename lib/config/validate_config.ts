@@ -5,7 +5,7 @@ import { MAX_CONFIG_BYTES } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
- * The validator's rule codes (the README's "Config validator ABI" lists them). The rules live in
+ * The validator's rule codes (docs/validator.md's "ABI" lists them). The rules live in
  * the WASM module only; this file words their messages. Lower codes are the checks the plugin
  * makes first: the lowest code among a config's violations is the one its error reports.
  */

@@ -3,7 +3,7 @@
 //
 // The module has no imports and allocates nothing: the input, the output records and the scratch
 // buffers live in linear memory at addresses computed from __heap_base, and memory grows on demand.
-// The README's "Config validator ABI" section documents the exports, the memory layout and the
+// docs/validator.md's "ABI" section documents the exports, the memory layout and the
 // rule codes; keep it in step with the constants below.
 //
 // This module is the one place the network config rules live: the plugin (lib/cni/dispatch.ts,
