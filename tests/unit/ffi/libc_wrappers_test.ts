@@ -1,23 +1,25 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { LibcError } from "../../../ffi/errno.ts";
 import {
   CLONE_NEWNET,
   close,
   fstatfsType,
-  LibcError,
-  lstatExists,
   NSFS_MAGIC,
   O_CLOEXEC,
   O_RDONLY,
   open,
-  openLibc,
+  setns,
+} from "../../../ffi/netns_libc.ts";
+import { writeText } from "../../../ffi/pci_driver_libc.ts";
+import {
+  lstatExists,
+  openSysfsLibc as openLibc,
   readDir,
   readFile,
   readlink,
   readText,
-  setns,
-  writeText,
-} from "../../../ffi/libc.ts";
+} from "../../../ffi/sysfs_libc.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
 async function withTempDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
@@ -287,7 +289,8 @@ Deno.test("LibcError names an errno without a known name E<n>", () => {
 
 Deno.test("writeText() writes UTF-8 text over the start of an existing file", async () => {
   await withTempDir(async (dir) => {
-    const path = join(dir, "bind");
+    const path = join(dir, "drivers", "mlx5_core", "bind");
+    await Deno.mkdir(dirname(path), { recursive: true });
     await Deno.writeTextFile(path, "");
     writeText(path, "0000:3b:00.2 é");
     assert.equal(await Deno.readTextFile(path), "0000:3b:00.2 é");
@@ -296,7 +299,7 @@ Deno.test("writeText() writes UTF-8 text over the start of an existing file", as
 
 Deno.test("writeText() does not create a file: ENOENT from open(), with the strerror text", async () => {
   await withTempDir((dir) => {
-    const path = join(dir, "missing", "unbind");
+    const path = join(dir, "drivers", "missing", "unbind");
     assertLibcError(() => writeText(path, "x"), {
       code: "ENOENT",
       errno: 2,
@@ -314,13 +317,15 @@ Deno.test("writeText() does not create a file: ENOENT from open(), with the stre
 });
 
 Deno.test("writeText() of a directory throws EISDIR from open()", async () => {
-  await withTempDir((dir) => {
-    assertLibcError(() => writeText(dir, "x"), {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "drivers", "mlx5_core", "bind");
+    await Deno.mkdir(path, { recursive: true });
+    assertLibcError(() => writeText(path, "x"), {
       code: "EISDIR",
       errno: 21,
       op: "open",
-      path: dir,
-      message: `Cannot open ${JSON.stringify(dir)}: Is a directory`,
+      path,
+      message: `Cannot open ${JSON.stringify(path)}: Is a directory`,
     });
   });
 });
@@ -328,12 +333,45 @@ Deno.test("writeText() of a directory throws EISDIR from open()", async () => {
 Deno.test("writeText() returns the errno of a write the kernel refuses", {
   // /dev/full accepts open(O_WRONLY) and fails every write() with ENOSPC, as a sysfs store can.
   ignore: !lstatExists("/dev/full"),
-}, () => {
-  assertLibcError(() => writeText("/dev/full", "x"), {
-    code: "ENOSPC",
-    errno: 28,
-    op: "write",
-    path: "/dev/full",
-    message: 'Cannot write "/dev/full": No space left on device',
+}, async () => {
+  await withTempDir(async (dir) => {
+    // Through a link named like a driver's bind file: the binding writes no other name.
+    const path = join(dir, "drivers", "full", "bind");
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.symlink("/dev/full", path);
+    assertLibcError(() => writeText(path, "x"), {
+      code: "ENOSPC",
+      errno: 28,
+      op: "write",
+      path,
+      message: `Cannot write ${JSON.stringify(path)}: No space left on device`,
+    });
+  });
+});
+
+Deno.test("writeText() writes a driver's bind or unbind file only, refusing any other path before a call", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "drivers", "mlx5_core", "new_id");
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeTextFile(file, "kept");
+    for (
+      const path of [
+        file,
+        join(dir, "bind"),
+        `${dir}/drivers/mlx5_core/../bind`,
+        `${dir}/drivers/../unbind`,
+        "/etc/passwd",
+      ]
+    ) {
+      assert.throws(() => writeText(path, "x"), (error: unknown) => {
+        assert.ok(error instanceof Error && !(error instanceof LibcError), `got ${error}`);
+        assert.equal(
+          error.message,
+          `Cannot write ${JSON.stringify(path)}: not a driver's bind or unbind file`,
+        );
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(file), "kept");
   });
 });
