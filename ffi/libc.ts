@@ -191,7 +191,9 @@ function lastError(
  */
 export function openReadOnly(libc: Libc<"open">, path: string, flags: number): number {
   if ((flags & CHANGING_FLAGS) !== 0) {
-    throw new Error(`Cannot open ${JSON.stringify(path)}: flags 0o${flags.toString(8)} write`);
+    throw new Error(
+      `Cannot open ${JSON.stringify(path)}: flags 0o${flags.toString(8)} could change it`,
+    );
   }
   const fd = libc.open(toCString(path), flags, 0);
   if (fd < 0) throw lastError(libc, { op: "open", path });

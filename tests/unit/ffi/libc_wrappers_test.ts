@@ -234,6 +234,26 @@ Deno.test("open() and close() manage a descriptor; closing twice throws EBADF", 
   });
 });
 
+Deno.test("open() of the read-only bindings refuses flags that write, create, truncate or append", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file");
+    await Deno.writeTextFile(path, "kept");
+    // O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND.
+    for (const flag of [0o1, 0o2, 0o100, 0o1000, 0o2000]) {
+      const flags = O_RDONLY | O_CLOEXEC | flag;
+      assert.throws(() => open(path, flags), (error: unknown) => {
+        assert.ok(error instanceof Error && !(error instanceof LibcError), `got ${error}`);
+        assert.equal(
+          error.message,
+          `Cannot open ${JSON.stringify(path)}: flags 0o${flags.toString(8)} could change it`,
+        );
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(path), "kept");
+  });
+});
+
 Deno.test("fstatfsType() tells a namespace handle from a regular file", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "file"), "");
