@@ -23,6 +23,7 @@ import {
 } from "../../ffi/netns_libc.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { type Netns, NetnsError } from "./netlink.ts";
+import { quote } from "../cni/quote.ts";
 
 /**
  * The calling thread's own network namespace. `/proc/self` would name the main thread of the
@@ -91,11 +92,6 @@ export class NetnsHandle implements Netns {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** Quotes a path for a message. */
-function quote(path: string): string {
-  return JSON.stringify(path);
 }
 
 /**
