@@ -12,16 +12,13 @@ import * as libc from "./libc.ts";
 export const PCI_DRIVER_LIBC_SYMBOLS = libc.libcTable("open", "write", "close");
 
 /** Loads libc with {@linkcode PCI_DRIVER_LIBC_SYMBOLS} once; later calls return the same object. */
-export const openPciDriverLibc: () => libc.Libc<
-  libc.LibcCall & keyof typeof PCI_DRIVER_LIBC_SYMBOLS
-> = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
+export const openPciDriverLibc = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
 
 /** A driver's control file: the last two components are `drivers/<driver>/`, then the op. */
 const DRIVER_CONTROL_FILE = /\/drivers\/(?!\.\.?\/)[^/]+\/(bind|unbind)$/;
 
 /**
- * Writes text to a driver's existing `bind` or `unbind` file, as {@linkcode libc.writeText}
- * does (no create, no truncate).
+ * {@linkcode libc.writeText} (no create, no truncate) to a driver's `bind` or `unbind` file.
  *
  * @param path The file: `<...>/drivers/<driver>/bind` or `unbind`.
  * @param text The text, e.g. a PCI address.
