@@ -9,9 +9,11 @@ import {
   O_CLOEXEC,
   O_RDONLY,
   open,
+  openNetnsLibc,
   setns,
 } from "../../../ffi/netns_libc.ts";
-import { writeText } from "../../../ffi/pci_driver_libc.ts";
+import { openPciDriverLibc, writeText } from "../../../ffi/pci_driver_libc.ts";
+import { openStateLibc } from "../../../ffi/state_libc.ts";
 import {
   lstatExists,
   openSysfsLibc as openLibc,
@@ -55,6 +57,48 @@ function assertLibcError(
 
 Deno.test("openLibc() loads libc once", () => {
   assert.equal(openLibc(), openLibc());
+});
+
+Deno.test("each binding loads libc with its own symbols: the readers get no write()", () => {
+  const loaded = {
+    sysfs: openLibc(),
+    netns: openNetnsLibc(),
+    pciDriver: openPciDriverLibc(),
+    state: openStateLibc(),
+  };
+  assert.deepEqual(
+    Object.fromEntries(
+      Object.entries(loaded).map(([name, lib]) => [name, Object.keys(lib).sort()]),
+    ),
+    {
+      sysfs: [
+        "__errno_location",
+        "close",
+        "closedir",
+        "faccessat",
+        "open",
+        "opendir",
+        "read",
+        "readdir",
+        "readlink",
+        "strerror",
+      ],
+      netns: [
+        "__errno_location",
+        "close",
+        "faccessat",
+        "fstat",
+        "fstatfs",
+        "open",
+        "setns",
+        "strerror",
+      ],
+      pciDriver: ["__errno_location", "close", "open", "strerror", "write"],
+      state: ["__errno_location", "close", "fstat", "open", "strerror", "write"],
+    },
+  );
+  assert.equal(openNetnsLibc(), loaded.netns);
+  assert.equal(openStateLibc(), loaded.state);
 });
 
 Deno.test("readText() reads /proc/self/stat, which Deno's file API refuses", () => {
