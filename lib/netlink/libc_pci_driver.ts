@@ -1,14 +1,15 @@
 /**
  * The real {@linkcode PciDriver}: writes a PCI address to a driver's `bind` or `unbind` file in
- * sysfs, through libc (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without
- * `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
+ * sysfs, through libc (`ffi/pci_driver_libc.ts`, which writes `bind` and `unbind` only), because
+ * Deno's file APIs refuse `/sys` without `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
  * `probe`) inside the `write()`, so its failure comes back as that call's errno.
  *
  * @module
  */
 
 import { join } from "../path.ts";
-import { LibcError, writeText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { writeText } from "../../ffi/pci_driver_libc.ts";
 import { PathError } from "../path_error.ts";
 import { PCI_ADDRESS } from "../pci_address.ts";
 import type { PciDriver } from "./pci_driver.ts";

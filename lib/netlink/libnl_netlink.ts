@@ -22,7 +22,10 @@ import {
   type VfWrite,
 } from "../../ffi/handles.ts";
 import { type ErrorContext, NetlinkError, netlinkError, NleCode } from "../../ffi/unwrap.ts";
-import { fileIdentity } from "../../ffi/libc.ts";
+import { fileIdentity } from "../../ffi/netns_libc.ts";
+
+/** Loads libnl-3 and libnl-route-3, for the operator tool's `doctor`. */
+export { openLibnl } from "../../ffi/libnl.ts";
 import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
 import {
   describeVfChange,

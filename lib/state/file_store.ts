@@ -1,5 +1,4 @@
 import { errorMessage } from "../error_message.ts";
-import { lstatExists } from "../../ffi/libc.ts";
 import { join } from "../path.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { decodeAttachment } from "./attachment_json.ts";
@@ -29,10 +28,10 @@ export interface FileStoreOptions {
   /** Who takes our locks (e.g. the container ID), for another process's timeout message. */
   holder?: string;
   /**
-   * Whether a netns path still exists, to tell a live allocation from a stale one. The default
-   * `stat`s the path: only "not found" counts as gone, and any other error (Deno refuses
-   * `/proc` paths without `--allow-all`) counts as alive, because taking a device from a live
-   * pod is worse than refusing an ADD. Pass a libc-based check to judge `/proc/<pid>/ns/net`.
+   * Whether a netns path still exists, to tell a live allocation from a stale one. Probing
+   * `/proc/<pid>/ns/net` is netlink's privilege, not the state store's: pass
+   * `netnsPathExists` of `lib/netlink/netns.ts`. Without it every owner counts as alive, because
+   * taking a device from a live pod is worse than refusing an ADD.
    */
   netnsExists?: (path: string) => boolean;
 }
@@ -82,7 +81,7 @@ export class FileStore implements Store {
     this.#pciDir = join(this.#cacheDir, "pci");
     this.#runDir = options.runDir ?? "/var/run/cni/ib-sriov";
     this.#holder = options.holder;
-    this.#netnsExists = options.netnsExists ?? netnsPathExists;
+    this.#netnsExists = options.netnsExists ?? (() => true);
   }
 
   /**
@@ -277,23 +276,6 @@ export class FileStore implements Store {
   #pciPath(pci: string): string {
     assertSafeName(pci, "PCI address");
     return join(this.#pciDir, pci);
-  }
-}
-
-/**
- * The default {@link FileStoreOptions.netnsExists}: asks libc (`faccessat`, not following the
- * final link), because Deno refuses `/proc` paths such as `/proc/<pid>/ns/net` to its own file
- * APIs; only "not found" means gone, any other answer (EACCES, say) counts as alive.
- *
- * @param path a netns path
- * @returns whether it may still exist
- */
-export function netnsPathExists(path: string): boolean {
-  if (path === "") return false;
-  try {
-    return lstatExists(path);
-  } catch {
-    return true;
   }
 }
 

@@ -1,5 +1,6 @@
 import { basename, join } from "../path.ts";
-import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { lstatExists, readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
 import { PCI_ADDRESS } from "../pci_address.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
@@ -30,7 +31,8 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
 
 /**
  * The real {@linkcode Sysfs}: reads `<root>/sys/bus/pci/devices/<pci>/...` through libc
- * (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without `--allow-all`.
+ * (`ffi/sysfs_libc.ts`, which has no `write`), because Deno's file APIs refuse `/sys` without
+ * `--allow-all`.
  *
  * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
  * {@linkcode SysfsError} that names the path.
