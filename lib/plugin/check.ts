@@ -5,7 +5,9 @@ import { parseResult } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { normalizeGuid } from "../guid.ts";
 import type { AttachmentRecord } from "../state/store.ts";
+import { isVfTarget } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
+import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
@@ -16,8 +18,8 @@ function broken(msg: string): CniError {
 
 /** The VF's GUID and link state, as its PF reports them, are still the ones the config asks for. */
 function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): void {
+  if (!isVfTarget(record)) return;
   const { pfName, vfIndex } = record;
-  if (pfName === undefined || vfIndex === undefined) return;
   if (conf.guid === undefined && conf.linkState === undefined) return;
   using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
   const pf = kernelStep(
@@ -48,16 +50,8 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): v
   }
 }
 
-/**
- * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
- * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
- * `prevResult`; and the IPAM plugin's own CHECK passes.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
- */
-export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
+/** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
+async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
   const { containerId, ifname, netns } = req.args;
   const record = deps.store.readAttachment(req.args);
@@ -77,6 +71,7 @@ export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
   {
     using pod = openPodNetns(deps.netlink, netns);
     checkVfSettings(deps, conf, record);
+    if (record.kind !== "vf") return;
     if (record.rdmaDevice !== undefined) {
       const devices = kernelStep(
         `Cannot list RDMA devices in netns ${quote(netns)}`,
@@ -88,7 +83,6 @@ export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
         );
       }
     }
-    if ((record.kind ?? "vf") !== "vf") return;
     const link = kernelStep(
       `Cannot look up ${quote(ifname)} in netns ${quote(netns)}`,
       () => deps.netlink.linkByName(pod, ifname),
@@ -132,4 +126,17 @@ export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
     }
   }
   if (conf.ipam !== undefined) await callIpam(deps, req, "CHECK", conf.ipam.type);
+}
+
+/**
+ * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
+ * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
+ * `prevResult`; and the IPAM plugin's own CHECK passes.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
+ */
+export function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
+  return withCniCodes(() => checkCommand(deps, req));
 }

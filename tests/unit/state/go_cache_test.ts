@@ -33,6 +33,7 @@ const GO_FULL = {
 };
 
 const BASE: AttachmentRecord = {
+  kind: "vf",
   version: 1,
   phase: "attached",
   containerId: "c1",
