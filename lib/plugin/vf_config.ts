@@ -71,6 +71,7 @@ export function planVfConfig(
   vf: NetdevVf | VfioVf,
   link: LinkInfo | null,
 ): VfConfigPlan {
+  // 1. The PF, the VF's settings as the PF reports them, and the GUID the VF's driver probed.
   const pf = kernelStep(
     `Cannot look up PF netdev ${quote(vf.pfName)}`,
     () => deps.netlink.linkByName(host, vf.pfName),
@@ -89,7 +90,7 @@ export function planVfConfig(
     ? kernelStep(`Cannot read the GUID of VF ${quote(vf.pci)}`, () => probedGuid(deps, vf, link))
     : null;
   const plan: VfConfigPlan = { pfIndex: pf.index, original: {} };
-
+  // 2. The GUID: none requested needs an assigned one; a requested one not active is set.
   if (conf.guid === undefined) {
     if (vf.kind === "vf" && (probed === null || !isAssignedGuid(probed))) {
       throw new CniError(
@@ -118,6 +119,7 @@ export function planVfConfig(
       plan.original.portGuid = current?.portGuid ?? fromAddress ?? probed ?? ALL_ONES_GUID;
     }
   }
+  // 3. The link state, when the VF does not have it yet.
   if (conf.linkState !== undefined && current?.linkState !== conf.linkState) {
     plan.linkState = conf.linkState;
     plan.original.linkState = current?.linkState ?? "auto";

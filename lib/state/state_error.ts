@@ -14,7 +14,7 @@ export type StateErrorCode = PathErrorCode | "busy" | "taken";
 
 /**
  * A failure of the state directory (attachment cache, allocation records, locks). The plugin
- * layer gives it a CNI code (`stateErrorToCni` in `lib/plugin/cni_error_codes.ts`), or, for a
+ * layer gives it a CNI code (`stateErrorToCni` in `lib/plugin/to_cni_error.ts`), or, for a
  * `corrupt` attachment record on DEL, logs it and carries on so that DEL can succeed.
  *
  * @example
