@@ -9,9 +9,7 @@ import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-
-/** The largest file `validate` and `dry-run` read: the plugin's own stdin limit. */
-const MAX_CONFIG_FILE = 4 * 1024 * 1024;
+import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -101,7 +99,7 @@ async function toolMain(): Promise<number> {
     stderr: (text) => writeAll(Deno.stderr, text),
     // Through libc: the binary's --allow-read covers only the state directories, and an
     // operator names configs anywhere.
-    readFile: (path) => Promise.resolve(libc.readFile(path, MAX_CONFIG_FILE)),
+    readFile: (path) => Promise.resolve(libc.readFile(path, MAX_CONFIG_BYTES)),
     version: ABOUT,
     validateConfig: validator.validateConfigBytes,
     sysfs: (root) => new sysfs.LibcSysfs({ root }),

@@ -10,13 +10,11 @@
 import { join } from "../path.ts";
 import { LibcError, writeText } from "../../ffi/libc.ts";
 import { PathError } from "../path_error.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { PciDriver } from "./pci_driver.ts";
 
 /** Where the driver core lists the PCI drivers, each a directory with `bind` and `unbind`. */
 const DRIVERS_DIR = "/sys/bus/pci/drivers";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/i;
 
 /** Which of the driver's files is written. */
 export type PciDriverOp = "bind" | "unbind";

@@ -35,6 +35,7 @@ import {
   type VfSettings,
   VfSettingUnsupportedError,
 } from "./netlink.ts";
+import { quote } from "../cni/quote.ts";
 
 /** `<linux/if.h>` */
 const IFF_UP = 0x1;
@@ -49,11 +50,6 @@ const RTN_UNICAST = 1;
 const VF_LINK_STATES: readonly VfLinkState[] = ["auto", "enable", "disable"];
 /** A GUID in colon form: 8 hexadecimal bytes, most significant first. */
 const GUID = /^([0-9a-f]{2}:){7}[0-9a-f]{2}$/i;
-
-/** Quotes a name or path for a message. */
-function quote(text: string): string {
-  return JSON.stringify(text);
-}
 
 /** Formats a link-layer address in lower-case colon form. */
 function formatHardwareAddress(bytes: Uint8Array): string {

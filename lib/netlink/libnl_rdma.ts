@@ -15,11 +15,7 @@ import { type ErrorContext, NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import type { Netns } from "./netlink.ts";
 import { withNetns } from "./netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
-
-/** Quotes a name or path for a message. */
-function quote(text: string): string {
-  return JSON.stringify(text);
-}
+import { quote } from "../cni/quote.ts";
 
 /**
  * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can

@@ -22,6 +22,7 @@ import {
   setns,
 } from "../../ffi/libc.ts";
 import { type Netns, NetnsError } from "./netlink.ts";
+import { quote } from "../cni/quote.ts";
 
 /**
  * The calling thread's own network namespace. `/proc/self` would name the main thread of the
@@ -90,11 +91,6 @@ export class NetnsHandle implements Netns {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** Quotes a path for a message. */
-function quote(path: string): string {
-  return JSON.stringify(path);
 }
 
 /**

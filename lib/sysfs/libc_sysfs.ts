@@ -1,10 +1,8 @@
 import { basename, join } from "../path.ts";
 import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^([0-9a-f]{4,}):([0-9a-f]{2}):([01][0-9a-f])\.([0-7])$/i;
 
 /** Options of {@linkcode LibcSysfs}. */
 export interface LibcSysfsOptions {
