@@ -117,3 +117,20 @@ Deno.test("FileStore.lock() excludes another process and names its PID", async (
   using _lock = await new FileStore({ runDir: dir }).lock(PCI, 10_000);
   assert.equal((await child.status).code, 0);
 });
+
+Deno.test("stateErrorToCni() gives every other state failure code 103 with the file in details", async () => {
+  const dir = await runDir();
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.mkdirSync(join(dir, "node.lock"));
+  await assert.rejects(new FileStore({ runDir: dir }).lock("node", 0), (err: unknown) => {
+    assert.ok(err instanceof StateError);
+    assert.equal(err.code, "io");
+    const path = join(dir, "node.lock");
+    assert.match(err.message, new RegExp(`^Cannot open lock file "${path}": `));
+    const cni = stateErrorToCni(err);
+    assert.equal(cni.code, 103);
+    assert.equal(cni.message, err.message);
+    assert.equal(cni.details, `state file ${path}`);
+    return true;
+  });
+});
