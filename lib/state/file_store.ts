@@ -1,7 +1,7 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { decodeAttachment } from "./attachment_json.ts";
+import { decodeAttachment } from "./attachment_record.ts";
+import { decodeDeviceOwner } from "./device_owner.ts";
 import {
   ensureDir,
   readIfExists,
@@ -184,7 +184,7 @@ export class FileStore implements Store {
   deviceOwner(pci: string): DeviceOwner | null {
     const path = this.#pciPath(pci);
     const text = readIfExists(path);
-    return text === null ? null : decodeOwner(text, path);
+    return text === null ? null : decodeDeviceOwner(text, path);
   }
 
   /**
@@ -197,8 +197,8 @@ export class FileStore implements Store {
    *
    * @param pci the device's PCI address
    * @param owner the attachment taking it
-   * @throws {CniError} code 100 when another live attachment holds the device
-   * @throws {StateError} `invalid-name` or `io`
+   * @throws {StateError} `taken` when another live attachment holds the device, `invalid-name`
+   *   or `io`
    */
   claimDevice(pci: string, owner: DeviceOwner): void {
     const path = this.#pciPath(pci);
@@ -210,11 +210,11 @@ export class FileStore implements Store {
       current = null;
     }
     if (current !== null && !sameAttachment(current, owner) && this.#netnsExists(current.netns)) {
-      throw new CniError(
-        CniErrorCode.DeviceError,
+      throw new StateError(
+        "taken",
+        path,
         `device "${pci}" is already allocated to container "${current.containerId}" ` +
           `interface "${current.ifname}" (netns "${current.netns}")`,
-        { details: path },
       );
     }
     ensureDir(this.#pciDir);
@@ -256,8 +256,8 @@ export class FileStore implements Store {
    * @param name a PCI address, or `node` for the node-wide lock
    * @param timeoutMs how long to wait
    * @returns the held lock; dispose it to release
-   * @throws {CniError} code 11 on timeout, naming the holder's PID and holder name
-   * @throws {StateError} `invalid-name` or `io`
+   * @throws {StateError} `busy` on timeout, naming the holder's PID and holder name;
+   *   `invalid-name` or `io`
    */
   lock(name: string, timeoutMs: number): Promise<Disposable> {
     const options = this.#holder === undefined ? { timeoutMs } : {
@@ -281,25 +281,4 @@ export class FileStore implements Store {
 
 function sameAttachment(a: AttachmentKey, b: AttachmentKey): boolean {
   return a.containerId === b.containerId && a.ifname === b.ifname;
-}
-
-function decodeOwner(text: string, path: string): DeviceOwner {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new StateError("corrupt", path, `Cannot parse allocation record "${path}": not JSON`, {
-      cause: err,
-    });
-  }
-  const obj = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-  const { containerId, ifname, netns } = obj;
-  if (typeof containerId !== "string" || typeof ifname !== "string" || typeof netns !== "string") {
-    throw new StateError(
-      "corrupt",
-      path,
-      `Cannot read allocation record "${path}": expected string fields containerId, ifname, netns`,
-    );
-  }
-  return { containerId, ifname, netns };
 }

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CniError } from "../../../lib/cni/errors.ts";
+import { stateErrorToCni } from "../../../lib/plugin/to_cni_error.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
 import { netnsPathExists } from "../../../lib/netlink/netns.ts";
 import { StateError } from "../../../lib/state/state_error.ts";
 import type { AttachmentRecord } from "../../../lib/state/store.ts";
 
 const RECORD: AttachmentRecord = {
+  kind: "vf",
   version: 1,
   phase: "attached",
   containerId: "c1",
@@ -73,6 +74,14 @@ Deno.test("FileStore.readAttachment() keeps keys it does not know", async () => 
   assert.deepEqual(store.readAttachment(RECORD), newer);
 });
 
+Deno.test("FileStore.readAttachment() reads a record written before kind existed as a netdev VF", async () => {
+  const { store, cacheDir } = await tempStore();
+  Deno.mkdirSync(cacheDir, { recursive: true });
+  const { kind: _kind, ...old } = RECORD;
+  Deno.writeTextFileSync(join(cacheDir, "c1-net1"), JSON.stringify(old));
+  assert.deepEqual(store.readAttachment(RECORD), RECORD);
+});
+
 Deno.test("FileStore.writeAttachment() replaces a temp file a crashed process left", async () => {
   const { store, cacheDir } = await tempStore();
   Deno.mkdirSync(cacheDir, { recursive: true });
@@ -112,6 +121,7 @@ Deno.test("FileStore.readAttachment() reads the Go plugin's cache file at the sa
       '"ipam":{"type":"host-local"},"name":"ib-net","type":"ib-sriov"}',
   );
   assert.deepEqual(store.readAttachment({ containerId: "c1", ifname: "net1" }), {
+    kind: "vf",
     version: 1,
     phase: "attached",
     containerId: "c1",
@@ -152,6 +162,18 @@ Deno.test("FileStore.readAttachment() throws StateError corrupt for a file that 
     [
       JSON.stringify({ ...RECORD, original: { linkState: "up" } }),
       `Cannot read attachment record "${path}": field "original.linkState" is "up"`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, kind: "pf" }),
+      `Cannot read attachment record "${path}": invalid kind "pf"`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, hostIfUp: "yes" }),
+      `Cannot read attachment record "${path}": field "hostIfUp" is not a boolean`,
+    ],
+    [
+      JSON.stringify({ ...RECORD, original: [] }),
+      `Cannot read attachment record "${path}": field "original" is not an object`,
     ],
     [
       JSON.stringify({ ...RECORD, containerId: "c2" }),
@@ -275,20 +297,23 @@ Deno.test("FileStore.claimDevice() refuses a device whose owner's netns still ex
   assert.throws(
     () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/x" }),
     (err: unknown) => {
-      assert.ok(err instanceof CniError);
-      assert.equal(err.code, 100);
+      assert.ok(err instanceof StateError);
+      assert.equal(err.code, "taken");
+      const cni = stateErrorToCni(err);
+      assert.equal(cni.code, 100);
       assert.equal(
-        err.message,
+        cni.message,
         `device "0000:04:00.7" is already allocated to container "c1" interface "net1" ` +
           `(netns "${netns}")`,
       );
+      assert.equal(cni.details, join(root, "lib", "ib-sriov", "pci", "0000:04:00.7"));
       return true;
     },
   );
   assert.equal(store.deviceOwner("0000:04:00.7")?.containerId, "c1", "the owner is unchanged");
   assert.throws(
     () => store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net2", netns }),
-    CniError,
+    { name: "StateError", code: "taken" },
     "same container, other interface is another attachment",
   );
 });
@@ -317,7 +342,7 @@ Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's
   });
   assert.throws(
     () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/y" }),
-    CniError,
+    { name: "StateError", code: "taken" },
   );
   store.claimDevice("0000:04:00.1", {
     containerId: "c1",
