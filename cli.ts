@@ -10,6 +10,12 @@ import { dispatch } from "./lib/cni/dispatch.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
+import { setProcessTimings, Timings } from "./lib/timings.ts";
+
+/** The run's timeline; its clock's zero is the runtime's start, so this first mark is the bundle's. */
+const TIMINGS = new Timings(() => performance.now());
+TIMINGS.mark("bundle evaluated");
+setProcessTimings(TIMINGS);
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -27,7 +33,9 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): voi
 }
 
 async function readStdin(): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+  const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+  TIMINGS.mark("stdin read");
+  return bytes;
 }
 
 function getenv(name: string): string | undefined {
@@ -44,6 +52,7 @@ function getenv(name: string): string | undefined {
  * libc or the state store, nor evaluate their modules.
  */
 async function loadRealDeps(): Promise<Deps> {
+  TIMINGS.mark("dependencies import");
   const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile] = await Promise.all([
     import("./lib/sysfs/libc_sysfs.ts"),
     import("./lib/netlink/libnl_netlink.ts"),
@@ -70,6 +79,7 @@ async function loadRealDeps(): Promise<Deps> {
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     netdevTimeoutMs: NETDEV_TIMEOUT_MS,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    timings: TIMINGS,
   };
 }
 
@@ -143,7 +153,7 @@ const status = await dispatch(
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
   },
-  createHandlers(realDeps),
+  createHandlers(realDeps, TIMINGS),
   ABOUT,
 );
 Deno.exit(status);

@@ -41,6 +41,7 @@ import { errorMessage } from "../lib/error_message.ts";
 import { readCString, toCString } from "./c_string.ts";
 import { Errno, LibcError } from "./errno.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
+import { processSpan } from "../lib/timings.ts";
 
 /** `open()` flag: open for reading only. */
 export const O_RDONLY = 0;
@@ -128,7 +129,11 @@ export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<
   return () => {
     if (loaded === null) {
       try {
-        loaded = Deno.dlopen("libc.so.6", table).symbols;
+        const names = Object.keys(table);
+        loaded = processSpan(
+          `dlopen libc.so.6 (${names.length} symbols: ${names.join(",")})`,
+          () => Deno.dlopen("libc.so.6", table).symbols,
+        );
       } catch (error) {
         // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
         if (

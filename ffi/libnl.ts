@@ -8,6 +8,7 @@
  */
 
 import { errorMessage } from "../lib/error_message.ts";
+import { processSpan } from "../lib/timings.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
 
@@ -35,7 +36,8 @@ function load<S extends Deno.ForeignLibraryInterface>(
   symbols: S,
 ): Deno.DynamicLibrary<S> {
   try {
-    return Deno.dlopen(soname, symbols);
+    const count = Object.keys(symbols).length;
+    return processSpan(`dlopen ${soname} (${count} symbols)`, () => Deno.dlopen(soname, symbols));
   } catch (error) {
     if (error instanceof Deno.errors.PermissionDenied) throw error;
     const reason = errorMessage(error);

@@ -4,6 +4,7 @@ import type { PciDriver } from "../netlink/pci_driver.ts";
 import type { Rdma } from "../netlink/rdma.ts";
 import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
+import type { Timings } from "../timings.ts";
 
 /** Everything the handlers touch outside their own memory; `cli.ts` builds the real ones. */
 export interface Deps {
@@ -29,4 +30,9 @@ export interface Deps {
   netdevTimeoutMs: number;
   /** Waits `ms` milliseconds (a timer in production, instant in the in-memory tests). */
   sleep: (ms: number) => Promise<void>;
+  /**
+   * The run's phase timeline: each handler's calls to the dependencies above are recorded in it,
+   * and the debug log prints it at the end of the command. Absent in tests that do not look.
+   */
+  timings?: Timings;
 }

@@ -1,5 +1,7 @@
 import type { CniHandlers, CniRequest } from "../cni/dispatch.ts";
 import type { Deps } from "./deps.ts";
+import { timedDeps } from "./timed_deps.ts";
+import type { Timings } from "../timings.ts";
 
 /**
  * The plugin's handlers over a set of dependencies. `deps` is a function so that VERSION and
@@ -7,22 +9,42 @@ import type { Deps } from "./deps.ts";
  * module is imported when it runs, so VERSION and DEL never evaluate what only ADD needs.
  *
  * @param deps builds the dependencies on first use
+ * @param timings the run's timeline, marked when the config has been validated (the same one
+ *   as the dependencies' `timings`, which they may build only after that point)
  * @returns the handler table for `dispatch()`
  */
-export function createHandlers(deps: () => Deps | Promise<Deps>): CniHandlers {
+export function createHandlers(
+  deps: () => Deps | Promise<Deps>,
+  timings?: Timings,
+): CniHandlers {
+  const run = <T>(handler: (deps: Deps, req: CniRequest) => Promise<T>) =>
+    lazy(handler, deps, timings);
   return {
-    add: lazy(async (d, r) => (await import("./add.ts")).cmdAdd(d, r), deps),
-    del: lazy(async (d, r) => (await import("./del.ts")).cmdDel(d, r), deps),
-    check: lazy(async (d, r) => (await import("./check.ts")).cmdCheck(d, r), deps),
-    status: lazy(async (d, r) => (await import("./status.ts")).cmdStatus(d, r), deps),
-    gc: lazy(async (d, r) => (await import("./gc.ts")).cmdGc(d, r), deps),
+    add: run(async (d, r) => (await import("./add.ts")).cmdAdd(d, r)),
+    del: run(async (d, r) => (await import("./del.ts")).cmdDel(d, r)),
+    check: run(async (d, r) => (await import("./check.ts")).cmdCheck(d, r)),
+    status: run(async (d, r) => (await import("./status.ts")).cmdStatus(d, r)),
+    gc: run(async (d, r) => (await import("./gc.ts")).cmdGc(d, r)),
   };
 }
 
-/** Builds the dependencies, then runs the handler. */
+/**
+ * Builds the dependencies, then runs the handler with its calls timed; when it is done, the
+ * timeline goes to whoever asked for it (the debug log).
+ */
 function lazy<T>(
   handler: (deps: Deps, req: CniRequest) => Promise<T>,
   deps: () => Deps | Promise<Deps>,
+  timings: Timings | undefined,
 ): (req: CniRequest) => Promise<T> {
-  return async (req) => handler(await deps(), req);
+  return async (req) => {
+    timings?.mark("config validated");
+    const d = await deps();
+    d.timings?.mark("dependencies loaded");
+    try {
+      return await handler(timedDeps(d), req);
+    } finally {
+      d.timings?.finish("command done");
+    }
+  };
 }

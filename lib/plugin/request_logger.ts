@@ -27,6 +27,19 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logge
     deviceID: conf.deviceId ?? "",
     ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
   };
+  const log = createRequestLogger(deps, conf, base);
+  // One record at the end of the command with its timeline, so a slow ADD can be explained.
+  if (conf.logLevel === "debug") {
+    deps.timings?.onFinish((timings) => log.debug("timings", { timings }));
+  }
+  return log;
+}
+
+function createRequestLogger(
+  deps: Deps,
+  conf: NetConf,
+  base: Record<string, unknown>,
+): Logger {
   const logFile = conf.logFile;
   if (logFile === undefined) return createLogger(deps.log, conf.logLevel, base);
 

@@ -1,0 +1,122 @@
+/**
+ * The phase timeline of one plugin run: where the time of a slow ADD went. The plugin records
+ * points (a phase reached) and spans (a call and how long it took) with an injected clock
+ * (`performance.now` in production, whose zero is the runtime's start), and the debug log writes
+ * the whole timeline as one record's `timings` field at the end of the command.
+ *
+ * Recording is two clock reads and one array push, so it stays on at every log level; only the
+ * record that prints it is written at `debug`.
+ *
+ * @module
+ */
+
+/** One entry of the timeline, in ms since the clock's zero, rounded to 0.01 ms. */
+export interface TimingEntry {
+  /** What happened: a phase (`validated`) or a call (`netlink.moveLink`, `dlopen libc.so.6`). */
+  phase: string;
+  /** When it started (a point: when it was reached). */
+  at: number;
+  /** How long it took; absent for a point. */
+  ms?: number;
+}
+
+/** Rounds to 0.01 ms: finer is noise, and the log line stays short. */
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** Records the timeline of one run. */
+export class Timings {
+  readonly #now: () => number;
+  readonly #entries: TimingEntry[] = [];
+  readonly #sinks: ((entries: readonly TimingEntry[]) => void)[] = [];
+
+  /** @param now the clock, in ms (e.g. `() => performance.now()`) */
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /**
+   * Records that `phase` was reached now.
+   *
+   * @param phase the phase's name
+   */
+  mark(phase: string): void {
+    this.#entries.push({ phase, at: round(this.#now()) });
+  }
+
+  /**
+   * Runs `fn` and records how long it took, also when it throws. A promise is timed until it
+   * settles.
+   *
+   * @param phase the call's name
+   * @param fn the call
+   * @returns what `fn` returns
+   */
+  span<T>(phase: string, fn: () => T): T {
+    const at = this.#now();
+    const record = () => this.#entries.push({ phase, at: round(at), ms: round(this.#now() - at) });
+    let value: T;
+    try {
+      value = fn();
+    } catch (err) {
+      record();
+      throw err;
+    }
+    if (value instanceof Promise) {
+      return value.finally(record) as T;
+    }
+    record();
+    return value;
+  }
+
+  /**
+   * Hands the timeline to `sink` when {@linkcode Timings.finish} is called (the debug logger of
+   * the request registers itself here once the config says `logLevel: debug`).
+   *
+   * @param sink receives the entries, in the order they were recorded
+   */
+  onFinish(sink: (entries: readonly TimingEntry[]) => void): void {
+    this.#sinks.push(sink);
+  }
+
+  /**
+   * Marks `phase` and gives the timeline to every sink registered so far, once: the sinks are
+   * removed.
+   *
+   * @param phase the last phase's name
+   */
+  finish(phase: string): void {
+    this.mark(phase);
+    const sinks = this.#sinks.splice(0);
+    for (const sink of sinks) sink(this.entries());
+  }
+
+  /** @returns the entries recorded so far, in order (spans are recorded when they end) */
+  entries(): readonly TimingEntry[] {
+    return [...this.#entries];
+  }
+}
+
+let active: Timings | null = null;
+
+/**
+ * Makes `timings` the recorder of the process-wide calls that no `Deps` reaches: the `dlopen` of
+ * each native library, which happens on the first call that needs it.
+ *
+ * @param timings the run's recorder, or `null` to stop recording
+ */
+export function setProcessTimings(timings: Timings | null): void {
+  active = timings;
+}
+
+/**
+ * Runs `fn` as a span of the process's recorder, when there is one.
+ *
+ * @param phase the call's name
+ * @param fn the call
+ * @returns what `fn` returns
+ */
+export function processSpan<T>(phase: string, fn: () => T): T {
+  return active === null ? fn() : active.span(phase, fn);
+}
