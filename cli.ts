@@ -13,7 +13,7 @@ import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
 import { setProcessTimings, Timings } from "./lib/timings.ts";
 
 /** The run's timeline; its clock's zero is the runtime's start, so this first mark is the bundle's. */
-const TIMINGS = new Timings(() => performance.now());
+const TIMINGS = new Timings(() => performance.now(), () => Deno.memoryUsage().rss);
 TIMINGS.mark("bundle evaluated");
 setProcessTimings(TIMINGS);
 

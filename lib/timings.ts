@@ -18,6 +18,8 @@ export interface TimingEntry {
   at: number;
   /** How long it took; absent for a point. */
   ms?: number;
+  /** The resident set size at a point, in MiB (0.1), when the recorder was given a gauge. */
+  rssMiB?: number;
 }
 
 /** Rounds to 0.01 ms: finer is noise, and the log line stays short. */
@@ -28,12 +30,18 @@ function round(ms: number): number {
 /** Records the timeline of one run. */
 export class Timings {
   readonly #now: () => number;
+  readonly #rss: (() => number) | undefined;
   readonly #entries: TimingEntry[] = [];
   readonly #sinks: ((entries: readonly TimingEntry[]) => void)[] = [];
 
-  /** @param now the clock, in ms (e.g. `() => performance.now()`) */
-  constructor(now: () => number) {
+  /**
+   * @param now the clock, in ms (e.g. `() => performance.now()`)
+   * @param rss the resident set size in bytes (e.g. `() => Deno.memoryUsage().rss`), read at each
+   *   point only: where the memory went, at a few µs a read
+   */
+  constructor(now: () => number, rss?: () => number) {
     this.#now = now;
+    this.#rss = rss;
   }
 
   /**
@@ -42,7 +50,9 @@ export class Timings {
    * @param phase the phase's name
    */
   mark(phase: string): void {
-    this.#entries.push({ phase, at: round(this.#now()) });
+    const entry: TimingEntry = { phase, at: round(this.#now()) };
+    if (this.#rss !== undefined) entry.rssMiB = Math.round(this.#rss() / 2 ** 20 * 10) / 10;
+    this.#entries.push(entry);
   }
 
   /**

@@ -18,6 +18,15 @@
  * alone (with `/bin/true` as the plugin) so that it can be told apart from the plugins' own time.
  * Wall times are taken in this process around each child, from spawn to exit.
  *
+ * What it measures, in each of three environments (the caller's shell; as containerd and CRI-O
+ * run a plugin: no `HOME`; a `HOME` on a read-only mount), the two plugins interleaved:
+ * ADD and DEL, and each after its start-up floor (ours: an empty script run by the bundle's own
+ * `#!` line; host-device's: its VERSION), start-up, peak RSS of one ADD, and the 8-rail pod
+ * (eight ADDs on eight VFs of eight PFs into one pod, then eight DELs, one after another, as
+ * Multus runs them). Then, in the shell environment: the phase timeline of ADD and DEL (the
+ * plugin's own `timings` record at `logLevel: debug`), 16 parallel cycles, and ADD on a 1,024-VF
+ * tree.
+ *
  * Exit status: 0 when every run succeeded (met targets or not: this is a measurement, not a test);
  * 1 when a plugin run or the simulation failed; 2 when cleanup left something behind.
  *
@@ -35,8 +44,19 @@ import {
   type SimVf,
   sweepLeftovers,
 } from "../tests/e2e/sim.ts";
-import { shebangLine } from "./permissions.ts";
-import { type Figures, type Machine, ratio, renderTable, summarize } from "./bench_report.ts";
+import {
+  afterFloor,
+  type CycleFigures,
+  type EnvFigures,
+  type Figures,
+  type Machine,
+  type Phase,
+  ratio,
+  renderTable,
+  type Sample,
+  summarize,
+} from "./bench_report.ts";
+import type { TimingEntry } from "../lib/timings.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLE = join(REPO, "build/ib-sriov.js");
@@ -55,8 +75,12 @@ const HOST_DEVICE = "/usr/lib/cni/host-device";
 const GNU_TIME = "/usr/bin/time";
 /** Runs before any measured one, so that V8's code cache and the page cache are warm. */
 const WARMUP_RUNS = 3;
-const STARTUP_RUNS = 60;
+const STARTUP_RUNS = 30;
 const RSS_RUNS = 5;
+/** The 8-rail pod: one VF on each of 8 PFs, attached to one pod. */
+const RAILS = 8;
+const RAIL8_ROUNDS = 5;
+const TIMELINE_RUNS = 10;
 const PARALLEL = 16;
 const PARALLEL_ROUNDS = 3;
 const SCALE_VFS = 1024;
@@ -108,6 +132,17 @@ async function ensureBundle(): Promise<void> {
   if (!out.success) throw new BenchError("Cannot build the bundle: `deno task bundle` failed");
 }
 
+/** Runs a command that must succeed (mount, umount). */
+async function run(argv: string[]): Promise<void> {
+  const [program, ...args] = argv;
+  const out = await new Deno.Command(program!, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new BenchError(
+      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -147,12 +182,43 @@ const REFERENCE: Plugin = {
   },
 };
 
+/**
+ * The environment a plugin process gets. A runtime (containerd, CRI-O) runs as a system service:
+ * no `HOME` (Deno then takes root's home from the password database), or a home on a read-only
+ * root file system; never the caller's `DENO_DIR`.
+ */
+interface EnvVariant {
+  label: string;
+  /** Variables of the simulation's default environment (the caller's) left out. */
+  unset: string[];
+  env: Record<string, string>;
+}
+
+const SHELL_ENV: EnvVariant = {
+  label: "shell: the caller's HOME and DENO_DIR",
+  unset: [],
+  env: {},
+};
+
+/** The runtime's environments; `readOnlyHome` is a directory on a read-only mount. */
+function runtimeEnvs(readOnlyHome: string): EnvVariant[] {
+  return [
+    { label: "runtime: no HOME, no DENO_DIR", unset: ["HOME", "DENO_DIR"], env: {} },
+    {
+      label: "runtime: read-only HOME, no DENO_DIR",
+      unset: ["DENO_DIR"],
+      env: { HOME: readOnlyHome },
+    },
+  ];
+}
+
 /** The options of one run of `plugin` on `vf` (into the first pod unless `extra` says). */
 function runOptions(
   plugin: Plugin,
   sim: Simulation,
   vf: SimVf,
   command: string,
+  variant: EnvVariant,
   extra: Partial<RunPluginOptions> = {},
 ): RunPluginOptions {
   return {
@@ -160,6 +226,8 @@ function runOptions(
     config: plugin.config(sim, vf),
     containerId: `${sim.containerId}-${plugin.label}-${vf.index}`,
     pluginArgv: plugin.argv,
+    unset: variant.unset,
+    env: variant.env,
     ...extra,
   };
 }
@@ -178,134 +246,132 @@ async function cycle(
   plugin: Plugin,
   sim: Simulation,
   vf: SimVf,
+  variant: EnvVariant = SHELL_ENV,
+  extra: Partial<RunPluginOptions> = {},
 ): Promise<{ add: number; del: number }> {
   const what = `${plugin.label} on ${vf.pci}`;
-  const options = runOptions(plugin, sim, vf, "ADD");
+  const options = runOptions(plugin, sim, vf, "ADD", variant, extra);
   const add = await timed(() => sim.runPlugin(options));
   checkRun(add.value, `ADD of ${what}`);
-  const delConfig = { ...plugin.config(sim, vf), prevResult: add.value.json };
+  const delConfig = { ...(options.config as Record<string, unknown>), prevResult: add.value.json };
   const del = await timed(() => sim.runPlugin({ ...options, command: "DEL", config: delConfig }));
   checkRun(del.value, `DEL of ${what}`);
   return { add: add.ms, del: del.ms };
 }
 
-/** 1. ADD+DEL cycles of both plugins, interleaved (and alternating who goes first). */
-async function measureCycles(
-  sim: Simulation,
-  oursPlugin: Plugin,
-  cycles: number,
-): Promise<Figures["cycle"]> {
-  const [oursVf, refVf] = sim.vfs;
-  if (oursVf === undefined || refVf === undefined) throw new BenchError("Need two VFs");
-  const harness: Plugin = { label: "harness", argv: ["/bin/true"], config: oursPlugin.config };
-  const samples = {
-    ours: { add: [] as number[], del: [] as number[], cycle: [] as number[] },
-    reference: { add: [] as number[], del: [] as number[], cycle: [] as number[] },
-    harness: [] as number[],
-  };
-  for (let i = 0; i < WARMUP_RUNS; i++) {
-    await cycle(oursPlugin, sim, oursVf);
-    await cycle(REFERENCE, sim, refVf);
-  }
-  for (let i = 0; i < cycles; i++) {
+/** Samples of one plugin's ADDs and DELs, and their sums. */
+function cycleSamples() {
+  return { add: [] as number[], del: [] as number[], cycle: [] as number[] };
+}
+
+function summarizeCycles(s: ReturnType<typeof cycleSamples>): CycleFigures {
+  return { add: summarize(s.add), del: summarize(s.del), cycle: summarize(s.cycle) };
+}
+
+/** Runs `round` for both plugins `rounds` times, alternating who goes first. */
+async function interleaved(
+  rounds: number,
+  round: (who: "ours" | "reference") => Promise<{ add: number; del: number }>,
+): Promise<{ ours: CycleFigures; reference: CycleFigures }> {
+  const samples = { ours: cycleSamples(), reference: cycleSamples() };
+  for (let i = -WARMUP_RUNS; i < rounds; i++) {
     const order = i % 2 === 0 ? ["ours", "reference"] as const : ["reference", "ours"] as const;
     for (const who of order) {
-      const { add, del } = who === "ours"
-        ? await cycle(oursPlugin, sim, oursVf)
-        : await cycle(REFERENCE, sim, refVf);
+      const { add, del } = await round(who);
+      if (i < 0) continue;
       samples[who].add.push(add);
       samples[who].del.push(del);
       samples[who].cycle.push(add + del);
     }
-    samples.harness.push(
-      (await timed(() => sim.runPlugin(runOptions(harness, sim, oursVf, "ADD"))))
-        .ms,
-    );
   }
-  const ours = summarize(samples.ours.cycle);
-  const reference = summarize(samples.reference.cycle);
-  const harnessRun = summarize(samples.harness);
-  return {
-    ours: { add: summarize(samples.ours.add), del: summarize(samples.ours.del), cycle: ours },
-    reference: {
-      add: summarize(samples.reference.add),
-      del: summarize(samples.reference.del),
-      cycle: reference,
-    },
-    harness: harnessRun,
-    ratio: ratio(ours.median, reference.median),
-    // Without the harness (two runs per cycle): what the plugins themselves cost.
-    netRatio: ratio(ours.median - 2 * harnessRun.median, reference.median - 2 * harnessRun.median),
-  };
+  return { ours: summarizeCycles(samples.ours), reference: summarizeCycles(samples.reference) };
+}
+
+/** 1. ADD+DEL cycles of both plugins, interleaved (and alternating who goes first). */
+function measureCycles(
+  sim: Simulation,
+  oursPlugin: Plugin,
+  cycles: number,
+  variant: EnvVariant,
+): Promise<EnvFigures["cycle"]> {
+  const [oursVf, refVf] = sim.vfs;
+  if (oursVf === undefined || refVf === undefined) throw new BenchError("Need two VFs");
+  return interleaved(
+    cycles,
+    (who) =>
+      who === "ours"
+        ? cycle(oursPlugin, sim, oursVf, variant)
+        : cycle(REFERENCE, sim, refVf, variant),
+  );
+}
+
+/** The harness alone: `/bin/true` through the same `unshare -m` and bind mounts. */
+async function measureHarness(sim: Simulation, runs: number): Promise<Sample> {
+  const vf = sim.vfs[0];
+  if (vf === undefined) throw new BenchError("Need a VF");
+  const harness: Plugin = { label: "harness", argv: ["/bin/true"], config: REFERENCE.config };
+  const samples: number[] = [];
+  for (let i = -WARMUP_RUNS; i < runs; i++) {
+    const { ms } = await timed(() =>
+      sim.runPlugin(runOptions(harness, sim, vf, "VERSION", SHELL_ENV))
+    );
+    if (i >= 0) samples.push(ms);
+  }
+  return summarize(samples);
 }
 
 /**
- * The bundle's own `deno run …` arguments, from the one place they are kept, so that the empty
- * script runs exactly as the plugin does.
+ * The command line of an empty script run exactly as the bundle's own `#!` line runs the bundle
+ * (its `env -S` assignments included), read from the bundle measured, so that an older build
+ * gets its own floor.
  */
-function denoRunArgs(): string[] {
-  const [deno, ...args] = shebangLine().replace(/^#!\/usr\/bin\/env -S /, "").split(" ");
-  if (deno !== "deno" || args[0] !== "run") {
-    throw new BenchError(`Unexpected shebang: ${shebangLine()}`);
+async function floorArgv(bundle: string, emptyScript: string): Promise<string[]> {
+  const file = await Deno.open(bundle);
+  try {
+    const head = new Uint8Array(512);
+    const n = await file.read(head) ?? 0;
+    const first = new TextDecoder().decode(head.subarray(0, n)).split("\n", 1)[0] ?? "";
+    const words = first.replace(/^#!/, "").split(" ").filter((w) => w !== "" && w !== "-S");
+    if (words[0] !== "/usr/bin/env" || !words.includes("run")) {
+      throw new BenchError(`Unexpected shebang in ${bundle}: ${first}`);
+    }
+    return [...words, emptyScript];
+  } finally {
+    file.close();
   }
-  return args;
 }
 
-/** The environment of a start-up run: the plugin's PATH, and where Deno keeps its code cache. */
-function startupEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: `${join(Deno.execPath(), "..")}:/usr/sbin:/usr/bin:/sbin:/bin`,
-  };
-  for (const name of ["HOME", "DENO_DIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-/** 2. `CNI_COMMAND=VERSION` of both plugins, and an empty script under the bundle's flags. */
-async function measureStartup(bundle: string, emptyScript: string): Promise<Figures["startup"]> {
-  const env = startupEnv();
-  const version = { ...env, CNI_COMMAND: "VERSION" };
-  const commands: Record<
-    "ours" | "floor" | "reference",
-    [string, string[], Record<string, string>]
-  > = {
-    ours: [bundle, [], version],
-    floor: [Deno.execPath(), [...denoRunArgs(), emptyScript], env],
-    reference: [HOST_DEVICE, [], version],
+/**
+ * 2. Start-up: our VERSION, the empty script with the bundle's shebang (our floor) and
+ * host-device's VERSION (its floor), interleaved, each through the harness like an ADD.
+ */
+async function measureStartup(
+  sim: Simulation,
+  oursPlugin: Plugin,
+  floor: string[],
+  variant: EnvVariant,
+): Promise<EnvFigures["startup"]> {
+  const vf = sim.vfs[0];
+  if (vf === undefined) throw new BenchError("Need a VF");
+  const plugins: Record<"ours" | "floor" | "reference", Plugin> = {
+    ours: oursPlugin,
+    floor: { label: "floor", argv: floor, config: REFERENCE.config },
+    reference: REFERENCE,
   };
   const samples = { ours: [] as number[], floor: [] as number[], reference: [] as number[] };
   for (let i = -WARMUP_RUNS; i < STARTUP_RUNS; i++) {
     for (const who of ["ours", "floor", "reference"] as const) {
-      const [program, args, childEnv] = commands[who];
       const { ms, value } = await timed(() =>
-        new Deno.Command(program, {
-          args,
-          env: childEnv,
-          clearEnv: true,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output()
+        sim.runPlugin(runOptions(plugins[who], sim, vf, "VERSION", variant, { config: "" }))
       );
-      if (!value.success) {
-        throw new BenchError(
-          `${who} start-up run failed: ${new TextDecoder().decode(value.stderr).trim()}`,
-        );
-      }
+      checkRun(value, `${who} start-up run`);
       if (i >= 0) samples[who].push(ms);
     }
   }
-  const ours = summarize(samples.ours);
-  const floor = summarize(samples.floor);
-  const reference = summarize(samples.reference);
   return {
-    ours,
-    floor,
-    reference,
-    oursToFloor: ratio(ours.median, floor.median),
-    oursToReference: ratio(ours.median, reference.median),
+    ours: summarize(samples.ours),
+    floor: summarize(samples.floor),
+    reference: summarize(samples.reference),
   };
 }
 
@@ -316,8 +382,9 @@ async function measureStartup(bundle: string, emptyScript: string): Promise<Figu
 async function measureRss(
   sim: Simulation,
   oursPlugin: Plugin,
-  emptyScript: string,
-): Promise<Figures["rss"]> {
+  floor: string[],
+  variant: EnvVariant,
+): Promise<EnvFigures["rss"]> {
   if (!await exists(GNU_TIME)) {
     progress(`${GNU_TIME} is missing (Debian package "time"): no RSS figures`);
     return null;
@@ -326,33 +393,31 @@ async function measureRss(
   if (oursVf === undefined || refVf === undefined) throw new BenchError("Need two VFs");
   const out = join(sim.dir, "rss.txt");
   const readKb = async () => Number((await Deno.readTextFile(out)).trim().split("\n").at(-1));
+  const underTime = (argv: string[]) => [GNU_TIME, "-f", "%M", "-o", out, ...argv];
   const samples = { ours: [] as number[], reference: [] as number[], floor: [] as number[] };
   for (let i = 0; i < RSS_RUNS; i++) {
     for (
-      const [who, plugin, vf] of [["ours", oursPlugin, oursVf], [
-        "reference",
-        REFERENCE,
-        refVf,
-      ]] as const
+      const [who, plugin, vf] of [
+        ["ours", oursPlugin, oursVf],
+        ["reference", REFERENCE, refVf],
+      ] as const
     ) {
-      const argv = [GNU_TIME, "-f", "%M", "-o", out, ...plugin.argv];
-      const options = runOptions(plugin, sim, vf, "ADD", { pluginArgv: argv });
+      const options = runOptions(plugin, sim, vf, "ADD", variant, {
+        pluginArgv: underTime(plugin.argv),
+      });
       const add = checkRun(await sim.runPlugin(options), `ADD of ${plugin.label} under GNU time`);
       samples[who].push(await readKb() / 1024);
       const delConfig = { ...plugin.config(sim, vf), prevResult: add.json };
       checkRun(
-        await sim.runPlugin({ ...runOptions(plugin, sim, vf, "DEL"), config: delConfig }),
+        await sim.runPlugin({ ...runOptions(plugin, sim, vf, "DEL", variant), config: delConfig }),
         `DEL of ${plugin.label}`,
       );
     }
-    const floor = await new Deno.Command(GNU_TIME, {
-      args: ["-f", "%M", "-o", out, Deno.execPath(), ...denoRunArgs(), emptyScript],
-      env: startupEnv(),
-      clearEnv: true,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!floor.success) throw new BenchError("The empty script failed under GNU time");
+    const empty: Plugin = { label: "floor", argv: underTime(floor), config: REFERENCE.config };
+    checkRun(
+      await sim.runPlugin(runOptions(empty, sim, oursVf, "VERSION", variant, { config: "" })),
+      "the empty script under GNU time",
+    );
     samples.floor.push(await readKb() / 1024);
   }
   return {
@@ -362,7 +427,182 @@ async function measureRss(
   };
 }
 
-/** 4. PARALLEL ADDs at once, each on its own VF into its own pod, then PARALLEL DELs at once. */
+/**
+ * Rail `n`'s network, as an AI node's NADs give each rail: a subnet of its own and a route to
+ * its rail's remote network (a default route through every rail would collide).
+ */
+function railConfig(plugin: Plugin, sim: Simulation, vf: SimVf, n: number) {
+  const config = plugin.config(sim, vf);
+  return {
+    ...config,
+    name: `${config.name}-rail${n}`,
+    ipam: {
+      type: "host-local",
+      subnet: `10.57.${n}.0/24`,
+      gateway: `10.57.${n}.1`,
+      dataDir: sim.ipamDataDir,
+      routes: [{ dst: `10.58.${n}.0/24` }],
+    },
+  };
+}
+
+/**
+ * 4. The 8-rail pod, as Multus attaches it: eight ADDs into one pod (net1…net8), each on a VF
+ * of its own PF, one after another; then the eight DELs in reverse. Both plugins, interleaved.
+ */
+function measureRail8(
+  sim: Simulation,
+  oursPlugin: Plugin,
+  rounds: number,
+  variant: EnvVariant,
+): Promise<{ ours: CycleFigures; reference: CycleFigures }> {
+  const rails = sim.vfs.slice(0, RAILS);
+  if (rails.length < RAILS) throw new BenchError(`Need ${RAILS} VFs`);
+  return interleaved(rounds, async (who) => {
+    const plugin = who === "ours" ? oursPlugin : REFERENCE;
+    const containerId = `${sim.containerId}-rail8-${plugin.label}`;
+    const adds = rails.map((vf, n) =>
+      runOptions(plugin, sim, vf, "ADD", variant, {
+        containerId,
+        ifname: `net${n + 1}`,
+        config: railConfig(plugin, sim, vf, n),
+      })
+    );
+    const results: PluginRun[] = [];
+    const add = await timed(async () => {
+      for (const options of adds) {
+        results.push(checkRun(await sim.runPlugin(options), `8-rail ADD of ${plugin.label}`));
+      }
+    });
+    const del = await timed(async () => {
+      for (const [n, options] of [...adds.entries()].reverse()) {
+        const config = {
+          ...(options.config as Record<string, unknown>),
+          prevResult: results[n]?.json,
+        };
+        checkRun(
+          await sim.runPlugin({ ...options, command: "DEL", config }),
+          `8-rail DEL of ${plugin.label}`,
+        );
+      }
+    });
+    return { add: add.ms, del: del.ms };
+  });
+}
+
+/** Everything measured in one environment. */
+async function measureEnv(
+  sims: { node: Simulation; rails: Simulation },
+  oursPlugin: Plugin,
+  floor: string[],
+  cycles: number,
+  variant: EnvVariant,
+): Promise<EnvFigures> {
+  progress(`${variant.label}: ${cycles} ADD+DEL cycles per plugin, interleaved`);
+  const cycle = await measureCycles(sims.node, oursPlugin, cycles, variant);
+  progress(`${variant.label}: start-up (VERSION, the empty script)`);
+  const startup = await measureStartup(sims.node, oursPlugin, floor, variant);
+  progress(`${variant.label}: peak RSS of one ADD`);
+  const rss = await measureRss(sims.node, oursPlugin, floor, variant);
+  progress(`${variant.label}: the 8-rail pod`);
+  const rail8 = await measureRail8(sims.rails, oursPlugin, RAIL8_ROUNDS, variant);
+  const oursFloor = startup.floor.median;
+  const refFloor = startup.reference.median;
+  const railsAfter = afterFloor(
+    rail8.ours.cycle.median,
+    2 * RAILS * oursFloor,
+    rail8.reference.cycle.median,
+    2 * RAILS * refFloor,
+  );
+  return {
+    env: variant.label,
+    cycle,
+    startup,
+    afterFloor: {
+      add: afterFloor(cycle.ours.add.median, oursFloor, cycle.reference.add.median, refFloor),
+      del: afterFloor(cycle.ours.del.median, oursFloor, cycle.reference.del.median, refFloor),
+    },
+    rss,
+    rail8: { ...rail8, ratio: railsAfter.ratio },
+  };
+}
+
+/** The plugin's debug `timings` records in `logFile`, by command. */
+async function timingRecords(logFile: string): Promise<Map<string, TimingEntry[][]>> {
+  const byCommand = new Map<string, TimingEntry[][]>();
+  let text = "";
+  try {
+    text = await Deno.readTextFile(logFile);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const record = JSON.parse(line) as { msg?: string; command?: string; timings?: TimingEntry[] };
+    if (record.msg !== "timings" || record.timings === undefined) continue;
+    const list = byCommand.get(record.command ?? "") ?? [];
+    list.push(record.timings);
+    byCommand.set(record.command ?? "", list);
+  }
+  return byCommand;
+}
+
+/**
+ * The median timeline of runs that recorded the same phases in the same order (the most common
+ * sequence; a run that took another path is left out).
+ */
+function medianTimeline(runs: TimingEntry[][]): Phase[] {
+  const key = (run: TimingEntry[]) => run.map((e) => e.phase).join("\n");
+  const counts = new Map<string, number>();
+  for (const run of runs) counts.set(key(run), (counts.get(key(run)) ?? 0) + 1);
+  const common = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const same = runs.filter((run) => key(run) === common);
+  const first = same[0] ?? [];
+  const median = (pick: (e: TimingEntry) => number | undefined) => (i: number) =>
+    summarize(same.map((run) => pick(run[i]!) ?? 0)).median;
+  const phases = first.map((entry, i): Phase => ({
+    phase: entry.phase,
+    at: median((e) => e.at)(i),
+    ...(entry.ms === undefined ? {} : { ms: median((e) => e.ms)(i) }),
+    ...(entry.rssMiB === undefined ? {} : { rssMiB: median((e) => e.rssMiB)(i) }),
+  }));
+  // A span is recorded when it ends, after the spans inside it: in time order, each begins first.
+  return phases.sort((a, b) => a.at - b.at);
+}
+
+/** 5. The phase timeline of ADD and DEL, from the plugin's own debug record. */
+async function measureTimeline(
+  sim: Simulation,
+  oursPlugin: Plugin,
+): Promise<Figures["timeline"]> {
+  const vf = sim.vfs[0];
+  if (vf === undefined) throw new BenchError("Need a VF");
+  const logFile = join(sim.dir, "timings.log");
+  const debug: Plugin = {
+    ...oursPlugin,
+    config: (s, v) => ({ ...oursPlugin.config(s, v), logLevel: "debug", logFile }),
+  };
+  const walls = { add: [] as number[], del: [] as number[] };
+  for (let i = -WARMUP_RUNS; i < TIMELINE_RUNS; i++) {
+    const { add, del } = await cycle(debug, sim, vf);
+    if (i < 0) continue;
+    walls.add.push(add);
+    walls.del.push(del);
+  }
+  const records = await timingRecords(logFile);
+  const adds = (records.get("ADD") ?? []).slice(WARMUP_RUNS);
+  const dels = (records.get("DEL") ?? []).slice(WARMUP_RUNS);
+  if (adds.length === 0 || dels.length === 0) return null;
+  return {
+    add: medianTimeline(adds),
+    del: medianTimeline(dels),
+    addWall: summarize(walls.add).median,
+    delWall: summarize(walls.del).median,
+    runs: TIMELINE_RUNS,
+  };
+}
+
+/** 6. PARALLEL ADDs at once, each on its own VF into its own pod, then PARALLEL DELs at once. */
 async function measureParallel(
   sim: Simulation,
   plugin: Plugin,
@@ -372,7 +612,7 @@ async function measureParallel(
   const vfs = sim.vfs.slice(0, PARALLEL);
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
     const adds = vfs.map((vf, n) =>
-      runOptions(plugin, sim, vf, "ADD", { netns: sim.podNetnsPaths[n] ?? null })
+      runOptions(plugin, sim, vf, "ADD", SHELL_ENV, { netns: sim.podNetnsPaths[n] ?? null })
     );
     const add = await timed(() => Promise.all(adds.map((options) => sim.runPlugin(options))));
     add.value.forEach((run, n) => checkRun(run, `parallel ADD ${n} of ${plugin.label}`));
@@ -396,7 +636,7 @@ async function measureParallel(
   };
 }
 
-/** 5. ADD of the last VF of a 4-VF tree against the last VF of a 1,024-VF, 8-PF tree. */
+/** 7. ADD of the last VF of a 4-VF tree against the last VF of a 1,024-VF, 8-PF tree. */
 async function measureScale(
   oursPlugin: Plugin,
   small: Simulation,
@@ -521,37 +761,50 @@ async function main(): Promise<number> {
 
   const loadBefore = await loadAverage();
   let status = 0;
+  let readOnlyHome: string | null = null;
   try {
-    progress("building the simulated nodes (16 VFs and 16 pods; 4 VFs; 1,024 VFs on 8 PFs)");
+    progress(
+      `building the simulated nodes (16 VFs and 16 pods; ${RAILS} PFs of 1 VF; 4 VFs; 1,024 VFs on 8 PFs)`,
+    );
     const node = await createSimulation({ vfs: PARALLEL, pods: PARALLEL });
     sims.push(node);
+    const rails = await createSimulation({ vfs: RAILS, pfs: RAILS });
+    sims.push(rails);
     const small = await createSimulation({ vfs: 4 });
     sims.push(small);
     const large = await createSimulation({ vfs: SCALE_VFS, pfs: SCALE_PFS, linkedVfs: 1 });
     sims.push(large);
     const emptyScript = join(node.dir, "empty.js");
     await Deno.writeTextFile(emptyScript, "");
+    const floor = await floorArgv(bundle, emptyScript);
+    // A home that cannot be written, as on a read-only root file system.
+    readOnlyHome = join(node.dir, "read-only-home");
+    await Deno.mkdir(readOnlyHome);
+    await run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "bench-ro-home", readOnlyHome]);
 
-    progress(`1/5 ADD+DEL cycles: ${cycles} per plugin, interleaved`);
-    const cycle = await measureCycles(node, oursPlugin, cycles);
-    progress("2/5 start-up (CNI_COMMAND=VERSION)");
-    const startup = await measureStartup(bundle, emptyScript);
-    progress("3/5 peak RSS of one ADD");
-    const rss = await measureRss(node, oursPlugin, emptyScript);
-    progress(`4/5 ${PARALLEL} parallel ADDs, then ${PARALLEL} parallel DELs`);
+    progress("the harness alone");
+    const harness = await measureHarness(node, cycles);
+    const envs: EnvFigures[] = [];
+    for (const variant of [SHELL_ENV, ...runtimeEnvs(readOnlyHome)]) {
+      envs.push(await measureEnv({ node, rails }, oursPlugin, floor, cycles, variant));
+    }
+    progress(`the phase timeline: ${TIMELINE_RUNS} ADD+DEL cycles at logLevel debug`);
+    const timeline = await measureTimeline(node, oursPlugin);
+    const shell = envs[0]!.cycle;
+    progress(`${PARALLEL} parallel ADDs, then ${PARALLEL} parallel DELs`);
     const parallel = [
-      await measureParallel(node, oursPlugin, cycle.ours.cycle.median),
-      await measureParallel(node, REFERENCE, cycle.reference.cycle.median),
+      await measureParallel(node, oursPlugin, shell.ours.cycle.median),
+      await measureParallel(node, REFERENCE, shell.reference.cycle.median),
     ];
-    progress(`5/5 scale: 4 VFs against ${SCALE_VFS} VFs on ${SCALE_PFS} PFs`);
+    progress(`scale: 4 VFs against ${SCALE_VFS} VFs on ${SCALE_PFS} PFs`);
     const scale = await measureScale(oursPlugin, small, large, cycles);
 
     const figures: Figures = {
       machine: await machine(loadBefore),
       cycles,
-      cycle,
-      startup,
-      rss,
+      harness,
+      envs,
+      timeline,
       parallel,
       scale,
     };
@@ -560,6 +813,7 @@ async function main(): Promise<number> {
     console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
     status = 1;
   } finally {
+    if (readOnlyHome !== null) await run(["umount", readOnlyHome]).catch(() => {});
     await cleanupAll();
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);

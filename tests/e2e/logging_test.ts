@@ -42,6 +42,19 @@ Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and
     assert.ok(records.some((r) => r.command === "DEL" && r.msg === "detached"), text);
     // Appended: ADD's records come first, DEL's after them.
     assert.deepEqual(commands, [...commands].sort());
+    // At debug, each command ends with its timeline: the kernel requests, IPAM and each library.
+    for (const command of ["ADD", "DEL"]) {
+      const own = records.filter((r) => r.command === command);
+      const last = own.at(-1)!;
+      assert.equal(last.msg, "timings", text);
+      const phases = (last.timings as { phase: string }[]).map((e) => e.phase);
+      assert.equal(phases[0], "bundle evaluated");
+      assert.equal(phases.at(-1), "command done");
+      for (const phase of ["config validated", "netlink.moveLink", "ipam.exec", "store.lock"]) {
+        assert.ok(phases.includes(phase), `${command} timeline lacks ${phase}: ${phases}`);
+      }
+      assert.ok(phases.some((p) => p.startsWith("dlopen libnl-route-3.so.200")), `${phases}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

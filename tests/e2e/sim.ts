@@ -156,6 +156,11 @@ export interface RunPluginOptions {
   pluginArgv?: string[];
   /** More environment variables for the plugin process (they win over the defaults). */
   env?: Record<string, string>;
+  /**
+   * Variables of the default environment to leave out, e.g. `["HOME", "DENO_DIR"]` to run the
+   * plugin as containerd and CRI-O do, without the caller's home.
+   */
+  unset?: string[];
 }
 
 /** Exactly what {@linkcode Simulation.runPlugin} hands the plugin process. */
@@ -591,7 +596,7 @@ export class Simulation {
     const inherited: Record<string, string> = { NO_COLOR: "1" };
     for (const name of ["HOME", "DENO_DIR"]) {
       const value = Deno.env.get(name);
-      if (value !== undefined) inherited[name] = value;
+      if (value !== undefined && !options.unset?.includes(name)) inherited[name] = value;
     }
     const config = options.config;
     return {

@@ -72,3 +72,13 @@ Deno.test("processSpan() records in the process's recorder only while one is set
   processSpan("dlopen libnl-3.so.200", () => "after");
   assert.deepEqual(t.entries(), [{ phase: "dlopen libc.so.6", at: 1, ms: 1 }]);
 });
+
+Deno.test("Timings with a gauge records the resident set size at each point, in MiB", () => {
+  const t = new Timings(ticking(1), () => 52.34 * 2 ** 20);
+  t.mark("command done");
+  t.span("ipam.exec", () => undefined);
+  assert.deepEqual(t.entries(), [
+    { phase: "command done", at: 1, rssMiB: 52.3 },
+    { phase: "ipam.exec", at: 2, ms: 1 },
+  ]);
+});
