@@ -24,11 +24,27 @@ export const PERMISSION_FLAGS: readonly string[] = [
 ];
 
 /**
- * The bundle's first line. Linux keeps only the first 255 bytes of a `#!` line and drops the
- * rest without a word, which would silently cut the permission flags, so keep it short.
+ * Deno's cache directory for the plugin (`DENO_DIR`), where the V8 code cache of the bundle lives.
+ * A runtime runs the plugin without a home of its own (containerd and CRI-O: no `HOME`, so Deno
+ * takes root's from the password database; on a read-only root file system none is writable),
+ * and without a writable cache every start compiles the whole bundle again: about twice the
+ * start-up, and 9 MiB more RSS (docs/performance.md). Under `/var/cache` (the FHS's place for a
+ * cache any run may rebuild) rather than in the state directory: Deno creates a missing
+ * directory 0755, and the state directory must stay 0700. When it cannot be written, Deno runs
+ * without a code cache, silently.
+ */
+export const DENO_CACHE_DIR = "/var/cache/ib-sriov";
+
+/**
+ * The bundle's first line: `env -S` sets `DENO_DIR` to {@linkcode DENO_CACHE_DIR}, then runs
+ * Deno with the permission flags. Linux keeps only the first 255 bytes of a `#!` line and drops
+ * the rest without a word, which would silently cut the permission flags, so keep it short.
  *
+ * @param runtime the Deno to run: `deno` from PATH (the bundle), or the path of an installed one
  * @returns the shebang line, without its newline
  */
-export function shebangLine(): string {
-  return `#!/usr/bin/env -S deno run --no-config --no-prompt --quiet ${PERMISSION_FLAGS.join(" ")}`;
+export function shebangLine(runtime = "deno"): string {
+  return `#!/usr/bin/env -S DENO_DIR=${DENO_CACHE_DIR} ${runtime} run --no-config --no-prompt -q ${
+    PERMISSION_FLAGS.join(" ")
+  }`;
 }

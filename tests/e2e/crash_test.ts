@@ -61,7 +61,7 @@ function ok(run: PluginRun, what: string): void {
   assert.equal(run.code, 0, `${what} failed: ${run.stdout}${run.stderr}`);
 }
 
-/** The bundle's permission flags, from its `#!/usr/bin/env -S deno run <flags>` line. */
+/** The bundle's permission flags, from its `#!/usr/bin/env -S DENO_DIR=… deno run <flags>` line. */
 async function bundleFlags(): Promise<string[]> {
   const shebang = (await Deno.readTextFile(BUNDLE)).split("\n", 1)[0] ?? "";
   const words = shebang.split(/\s+/);

@@ -32,6 +32,7 @@ import {
   type SysfsTreeSpec,
 } from "../fakes/sysfs_tree.ts";
 import { connectx6Fixture } from "../fixtures/sysfs/connectx6.ts";
+import { DENO_CACHE_DIR } from "../../tools/permissions.ts";
 
 /** Every link, netns and temp dir of a simulation starts with this. */
 export const SIM_PREFIX = "ibsim";
@@ -513,6 +514,11 @@ export class Simulation {
   readonly stateCacheDir: string;
   /** Bind-mounted over `/var/run/cni/ib-sriov` (the plugin's locks) in the plugin process. */
   readonly stateRunDir: string;
+  /**
+   * Bind-mounted over the bundle's `DENO_DIR` (`/var/cache/ib-sriov`): its V8 code cache stays
+   * inside the simulation.
+   */
+  readonly denoCacheDir: string;
   /** `ipam.dataDir` for `host-local`, so leases stay inside the simulation. */
   readonly ipamDataDir: string;
   /** Name of the pod netns (`ip -n <podNetns>`). */
@@ -556,6 +562,7 @@ export class Simulation {
     this.sysDir = join(this.dir, "sys");
     this.stateCacheDir = join(this.dir, "state/cache");
     this.stateRunDir = join(this.dir, "state/run");
+    this.denoCacheDir = join(this.dir, "deno-cache");
     this.ipamDataDir = join(this.dir, "ipam");
     this.podNetns = podNetnsName(suffix);
     this.podNetnsPath = join(NETNS_DIR, this.podNetns);
@@ -589,7 +596,8 @@ export class Simulation {
     cni.CNI_IFNAME = options.ifname ?? "net1";
     if (options.cniArgs !== undefined) cni.CNI_ARGS = options.cniArgs;
     cni.CNI_PATH = options.cniPath ?? DEFAULT_CNI_PATH;
-    // The bundle's shebang is `#!/usr/bin/env -S deno run …`: put the deno running us first on PATH.
+    // The bundle's shebang is `#!/usr/bin/env -S DENO_DIR=… deno run …`: put the deno running us
+    // first on PATH.
     const path = [dirname(Deno.execPath()), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin"]
       .concat(["/usr/bin", "/sbin", "/bin"]).join(":");
     // NO_COLOR: Deno's own error messages on stderr stay plain text for tests and the demo.
@@ -640,7 +648,8 @@ export class Simulation {
       `over "$2" /sys/bus/pci/drivers`,
       `over "$3" ${PLUGIN_CACHE_DIR}`,
       `over "$4" ${PLUGIN_RUN_DIR}`,
-      `shift 4`,
+      `over "$5" ${DENO_CACHE_DIR}`,
+      `shift 5`,
       `exec "$@"`,
     ].join("\n");
     const out = await spawn([
@@ -656,6 +665,7 @@ export class Simulation {
       join(this.sysDir, "bus/pci/drivers"),
       this.stateCacheDir,
       this.stateRunDir,
+      this.denoCacheDir,
       ...input.argv,
     ], { stdin: input.stdin, env: input.env });
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
@@ -922,11 +932,12 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     //    `<dir>/sys` links to the tree, which buildSysfsTree puts in a temp dir of its own.
     const tree = await buildSysfsTree(spec);
     await Deno.symlink(join(tree.root, "sys"), sim.sysDir);
-    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.ipamDataDir]) {
+    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.ipamDataDir, sim.denoCacheDir]) {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     }
     await Deno.mkdir(PLUGIN_CACHE_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_RUN_DIR, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(DENO_CACHE_DIR, { recursive: true, mode: 0o755 });
     // 4. The PF netdevs: bridges, up like PFs in service. Netlink finds them by name; VF-setting
     //    requests sent to them fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.
     //    `addrgenmode none`: no IPv6 link-local address, which the kernel would add at a moment

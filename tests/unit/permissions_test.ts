@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { PERMISSION_FLAGS, shebangLine } from "../../tools/permissions.ts";
+import { DENO_CACHE_DIR, PERMISSION_FLAGS, shebangLine } from "../../tools/permissions.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TOOL_FIXTURES = fileURLToPath(new URL("../fixtures/tool/", import.meta.url));
@@ -9,6 +9,15 @@ Deno.test("shebangLine() fits in the 255 bytes Linux reads of a #! line", () => 
   const bytes = new TextEncoder().encode(shebangLine()).length;
   assert.ok(bytes <= 255, `shebang is ${bytes} bytes`);
   assert.ok(shebangLine().endsWith(PERMISSION_FLAGS.join(" ")));
+});
+
+Deno.test("shebangLine() runs the given Deno with DENO_DIR set to the plugin's own cache dir", () => {
+  assert.ok(
+    shebangLine("/opt/cni/bin/ib-sriov.d/deno").startsWith(
+      "#!/usr/bin/env -S DENO_DIR=/var/cache/ib-sriov /opt/cni/bin/ib-sriov.d/deno run ",
+    ),
+  );
+  assert.ok(shebangLine().startsWith(`#!/usr/bin/env -S DENO_DIR=${DENO_CACHE_DIR} deno run `));
 });
 
 Deno.test("PERMISSION_FLAGS scope file access to the state directories", () => {
