@@ -36,8 +36,7 @@ function load<S extends Deno.ForeignLibraryInterface>(
   symbols: S,
 ): Deno.DynamicLibrary<S> {
   try {
-    const count = Object.keys(symbols).length;
-    return processSpan(`dlopen ${soname} (${count} symbols)`, () => Deno.dlopen(soname, symbols));
+    return Deno.dlopen(soname, symbols);
   } catch (error) {
     if (error instanceof Deno.errors.PermissionDenied) throw error;
     const reason = errorMessage(error);
@@ -46,8 +45,33 @@ function load<S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
- * Loads libnl-3 and libnl-route-3 once and returns their symbols; later calls return the same
- * object.
+ * The symbols of `table`, each bound on first use with a `Deno.dlopen` of that symbol alone.
+ * Deno builds a call trampoline for every symbol it is given, so binding the 78 of both tables
+ * up front cost about 4 ms per command, which uses a third of them. `dlopen(3)` of a library
+ * that is already loaded only counts a reference, so each bind costs the trampoline alone.
+ */
+function lazySymbols<S extends Deno.ForeignLibraryInterface>(
+  soname: string,
+  table: S,
+): Deno.DynamicLibrary<S>["symbols"] {
+  const symbols: Record<string, unknown> = {};
+  for (const name of Object.keys(table)) {
+    Object.defineProperty(symbols, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const fn = load(soname, { [name]: table[name]! }).symbols[name];
+        Object.defineProperty(symbols, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
+  }
+  return symbols as Deno.DynamicLibrary<S>["symbols"];
+}
+
+/**
+ * Loads libnl-3 and libnl-route-3 once and returns their symbols, each bound when first called;
+ * later calls return the same object.
  *
  * @returns The symbols of both libraries.
  * @throws {Deno.errors.PermissionDenied} Without `--allow-ffi`, unchanged.
@@ -62,16 +86,20 @@ function load<S extends Deno.ForeignLibraryInterface>(
  */
 export function openLibnl(): Libnl {
   if (loaded === null) {
-    // libnl-route-3 links against libnl-3, so both handles share one copy of libnl-3.
-    const core = load(LIBNL_SONAME, LIBNL_SYMBOLS);
-    let route: Deno.DynamicLibrary<typeof LIBNL_ROUTE_SYMBOLS>;
+    // Both libraries are opened here, with no symbol, so that a missing one fails now with its
+    // soname rather than at some later call. libnl-route-3 links against libnl-3, so both
+    // handles share one copy of libnl-3.
+    const core = processSpan(`dlopen ${LIBNL_SONAME}`, () => load(LIBNL_SONAME, {}));
     try {
-      route = load(LIBNL_ROUTE_SONAME, LIBNL_ROUTE_SYMBOLS);
+      processSpan(`dlopen ${LIBNL_ROUTE_SONAME}`, () => load(LIBNL_ROUTE_SONAME, {}));
     } catch (error) {
       core.close();
       throw error;
     }
-    loaded = { core: core.symbols, route: route.symbols };
+    loaded = {
+      core: lazySymbols(LIBNL_SONAME, LIBNL_SYMBOLS),
+      route: lazySymbols(LIBNL_ROUTE_SONAME, LIBNL_ROUTE_SYMBOLS),
+    };
   }
   return loaded;
 }

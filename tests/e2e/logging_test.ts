@@ -53,7 +53,7 @@ Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and
       for (const phase of ["config validated", "netlink.moveLink", "ipam.exec", "store.lock"]) {
         assert.ok(phases.includes(phase), `${command} timeline lacks ${phase}: ${phases}`);
       }
-      assert.ok(phases.some((p) => p.startsWith("dlopen libnl-route-3.so.200")), `${phases}`);
+      assert.ok(phases.includes("dlopen libnl-route-3.so.200"), `${phases}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
