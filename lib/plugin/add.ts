@@ -407,8 +407,10 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
     };
     // 5. Attach it, then mark the record complete.
     const attached = await attach({ deps, req, conf, host, pod, common, rollback, log }, device);
+    // A power cut that undoes this rewrite leaves the "adding" record, which DEL and GC treat
+    // alike: its directory needs no fsync.
     attached.record.phase = "attached";
-    deps.store.writeAttachment(attached.record);
+    deps.store.writeAttachment(attached.record, "contents");
     rollback.commit();
     return mergeResult(prev, attached);
   } catch (err) {

@@ -3,6 +3,7 @@ import { join } from "../path.ts";
 import { decodeAttachment } from "./attachment_record.ts";
 import { decodeDeviceOwner } from "./device_owner.ts";
 import {
+  type Durability,
   ensureDir,
   readIfExists,
   removeIfExists,
@@ -102,12 +103,13 @@ export class FileStore implements Store {
    * Writes the record atomically, replacing any earlier one for the same attachment.
    *
    * @param record the record
+   * @param durability what must survive a power cut (see `writeFileAtomic`); default `full`
    * @throws {StateError} `invalid-name` for an unsafe key, `io` when it cannot be written
    */
-  writeAttachment(record: AttachmentRecord): void {
+  writeAttachment(record: AttachmentRecord, durability: Durability = "full"): void {
     const path = this.#attachmentPath(record);
     ensureDir(this.#cacheDir);
-    writeFileAtomic(path, JSON.stringify(record));
+    writeFileAtomic(path, JSON.stringify(record), durability);
   }
 
   /**

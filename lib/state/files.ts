@@ -25,20 +25,34 @@ export function ensureDir(dir: string): void {
 }
 
 /**
+ * How much of an atomic write must survive a power cut. A killed process never loses any of
+ * it: the page cache outlives the process, and the rename is atomic either way.
+ *
+ * - `full`: the new file under its name (fsync of the file, then of its directory).
+ * - `contents`: the contents, whenever the name points at them (fsync of the file only): a power
+ *   cut may undo the rename and leave the previous file, never an empty one. For a rewrite whose
+ *   previous version serves a restart just as well.
+ * - `none`: nothing (no fsync): for files on a tmpfs, which a power cut clears anyway.
+ */
+export type Durability = "full" | "contents" | "none";
+
+/**
  * Replaces `path` with `text` so that a reader (or a crash) sees either the old file or the new
  * one, never a mix: a reader must never find half a record on DEL.
  *
  * 1. Write `<path>.tmp-<pid>` (mode 0600; the PID keeps two processes from sharing a temp file).
- * 2. fsync it, so the data is on disk before the name points at it.
+ * 2. fsync it (unless `durability` is `none`), so the data is on disk before the name points at
+ *    it.
  * 3. Rename it over `path` (atomic within one filesystem).
- * 4. fsync the directory, so the rename itself survives a power cut. Deno can open a directory
- *    read-only and `syncSync()` it (fsync(2) on a directory fd).
+ * 4. fsync the directory (when `durability` is `full`), so the rename itself survives a power
+ *    cut. Deno can open a directory read-only and `syncSync()` it (fsync(2) on a directory fd).
  *
  * @param path the file to replace; its directory must exist
  * @param text the new contents
+ * @param durability what must survive a power cut; default `full`
  * @throws {StateError} code `io` when any step fails; the temp file is removed
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string, durability: Durability = "full"): void {
   const tmp = `${path}.tmp-${Deno.pid}`;
   try {
     // A temp file left by a crashed process that had our PID would keep its old mode.
@@ -46,7 +60,7 @@ export function writeFileAtomic(path: string, text: string): void {
     const data = new TextEncoder().encode(text);
     using file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
     for (let off = 0; off < data.length;) off += file.writeSync(data.subarray(off));
-    file.syncSync();
+    if (durability !== "none") file.syncSync();
   } catch (err) {
     removeQuietly(tmp);
     throw new StateError("io", path, `Cannot write "${tmp}": ${errorMessage(err)}`, { cause: err });
@@ -59,6 +73,7 @@ export function writeFileAtomic(path: string, text: string): void {
       cause: err,
     });
   }
+  if (durability !== "full") return;
   const dir = dirname(path);
   try {
     using dirFile = Deno.openSync(dir, { read: true });

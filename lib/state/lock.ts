@@ -141,7 +141,9 @@ export async function acquireLock(
   try {
     const owner: LockOwner = { pid: Deno.pid };
     if (options.holder !== undefined) owner.holder = options.holder;
-    writeFileAtomic(ownerPath, JSON.stringify(owner));
+    // Only a waiter's timeout message reads it, and the lock directory is a tmpfs that a power
+    // cut clears: no fsync.
+    writeFileAtomic(ownerPath, JSON.stringify(owner), "none");
   } catch (err) {
     lock[Symbol.dispose]();
     throw err;

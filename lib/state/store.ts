@@ -1,5 +1,6 @@
 import type { AttachmentKey, AttachmentRecord } from "./attachment_record.ts";
 import type { DeviceOwner } from "./device_owner.ts";
+import type { Durability } from "./files.ts";
 
 export type {
   AttachmentKey,
@@ -19,8 +20,12 @@ export type { DeviceOwner } from "./device_owner.ts";
 export interface Store {
   /** The record of an attachment, or `null`. Reads the Go plugin's cache format too. */
   readAttachment(key: AttachmentKey): AttachmentRecord | null;
-  /** Writes the record atomically (temp file, fsync, rename). */
-  writeAttachment(record: AttachmentRecord): void;
+  /**
+   * Writes the record atomically (temp file, fsync, rename, fsync of the directory), or with
+   * `durability` `contents` without the last fsync: for a rewrite whose previous version serves
+   * DEL after a power cut just as well.
+   */
+  writeAttachment(record: AttachmentRecord, durability?: Durability): void;
   /** Removes the record; no error when it is already gone. */
   removeAttachment(key: AttachmentKey): void;
   /** Every record in the cache (for GC). */

@@ -67,6 +67,20 @@ Deno.test("FileStore.writeAttachment() replaces the earlier record", async () =>
   assert.equal(store.readAttachment(RECORD)?.phase, "attached");
 });
 
+Deno.test("FileStore.writeAttachment() with less durability still replaces the record whole: 0600, no temp file", async () => {
+  const { store, cacheDir } = await tempStore();
+  store.writeAttachment({ ...RECORD, phase: "adding" });
+  for (const durability of ["contents", "none"] as const) {
+    store.writeAttachment({ ...RECORD, netns: `/var/run/netns/${durability}` }, durability);
+    assert.deepEqual(store.readAttachment(RECORD), {
+      ...RECORD,
+      netns: `/var/run/netns/${durability}`,
+    });
+    assert.equal(mode(join(cacheDir, "c1-net1")), 0o600);
+    assert.deepEqual([...Deno.readDirSync(cacheDir)].map((e) => e.name), ["c1-net1"]);
+  }
+});
+
 Deno.test("FileStore.readAttachment() keeps keys it does not know", async () => {
   const { store } = await tempStore();
   const newer = { ...RECORD, addedByNewerVersion: { x: 1 } } as AttachmentRecord;
