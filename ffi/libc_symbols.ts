@@ -1,7 +1,8 @@
 /**
  * The glibc symbols the plugin calls, in the order of the headers that declare them
  * (`<fcntl.h>`, `<unistd.h>`, `<dirent.h>`, `<sys/stat.h>`, `<sys/vfs.h>`, `<sched.h>`,
- * `<string.h>`, `<errno.h>`). Data only: no binding loads the whole table; each takes the
+ * `<spawn.h>`, `<signal.h>`, `<sys/wait.h>`, `<sys/pidfd.h>`, `<poll.h>`, `<string.h>`,
+ * `<errno.h>`). Data only: no binding loads the whole table; each takes the
  * symbols its job needs with `libcTable()` of `ffi/libc.ts`.
  *
  * No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch
@@ -102,6 +103,126 @@ export const LIBC_SYMBOLS = {
     parameters: [
       "i32", // int fd
       "i32", // int nstype
+    ],
+    result: "i32",
+  },
+  // <spawn.h>
+  posix_spawn: {
+    parameters: [
+      "buffer", // pid_t *pid
+      "buffer", // const char *path
+      "buffer", // const posix_spawn_file_actions_t *file_actions
+      "buffer", // const posix_spawnattr_t *attrp
+      "buffer", // char *const argv[]
+      "buffer", // char *const envp[]
+    ],
+    result: "i32",
+  },
+  posix_spawn_file_actions_init: {
+    parameters: [
+      "buffer", // posix_spawn_file_actions_t *file_actions
+    ],
+    result: "i32",
+  },
+  posix_spawn_file_actions_adddup2: {
+    parameters: [
+      "buffer", // posix_spawn_file_actions_t *file_actions
+      "i32", // int fildes
+      "i32", // int newfildes
+    ],
+    result: "i32",
+  },
+  posix_spawn_file_actions_destroy: {
+    parameters: [
+      "buffer", // posix_spawn_file_actions_t *file_actions
+    ],
+    result: "i32",
+  },
+  posix_spawnattr_init: {
+    parameters: [
+      "buffer", // posix_spawnattr_t *attr
+    ],
+    result: "i32",
+  },
+  posix_spawnattr_setflags: {
+    parameters: [
+      "buffer", // posix_spawnattr_t *attr
+      "i16", // short flags
+    ],
+    result: "i32",
+  },
+  posix_spawnattr_setsigdefault: {
+    parameters: [
+      "buffer", // posix_spawnattr_t *attr
+      "buffer", // const sigset_t *sigdefault
+    ],
+    result: "i32",
+  },
+  posix_spawnattr_setsigmask: {
+    parameters: [
+      "buffer", // posix_spawnattr_t *attr
+      "buffer", // const sigset_t *sigmask
+    ],
+    result: "i32",
+  },
+  posix_spawnattr_destroy: {
+    parameters: [
+      "buffer", // posix_spawnattr_t *attr
+    ],
+    result: "i32",
+  },
+  // <signal.h>
+  sigemptyset: {
+    parameters: [
+      "buffer", // sigset_t *set
+    ],
+    result: "i32",
+  },
+  sigaddset: {
+    parameters: [
+      "buffer", // sigset_t *set
+      "i32", // int signum
+    ],
+    result: "i32",
+  },
+  kill: {
+    parameters: [
+      "i32", // pid_t pid
+      "i32", // int sig
+    ],
+    result: "i32",
+  },
+  // <sys/wait.h>
+  waitpid: {
+    parameters: [
+      "i32", // pid_t pid
+      "buffer", // int *wstatus
+      "i32", // int options
+    ],
+    result: "i32",
+  },
+  // <sys/pidfd.h>
+  pidfd_open: {
+    parameters: [
+      "i32", // pid_t pid
+      "u32", // unsigned int flags
+    ],
+    result: "i32",
+  },
+  // <unistd.h>, for the pipes of a spawned child
+  pipe2: {
+    parameters: [
+      "buffer", // int pipefd[2]
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  // <poll.h>
+  poll: {
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds
+      "i32", // int timeout
     ],
     result: "i32",
   },

@@ -2,6 +2,8 @@ import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
 import { CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { type PipedRun, runPiped } from "../../ffi/ipam_libc.ts";
 import type { Ipam, IpamRequest } from "./ipam.ts";
 import { IpamError } from "./ipam_error.ts";
 
@@ -66,7 +68,16 @@ export class ExecIpam implements Ipam {
    *   `CNI_PATH`, cannot be started, dies without an error object or prints invalid JSON;
    *   code 11 when it runs longer than the timeout (it is killed)
    */
-  async exec(req: IpamRequest): Promise<unknown> {
+  exec(req: IpamRequest): Promise<unknown> {
+    try {
+      return Promise.resolve(this.#run(req));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** {@link ExecIpam.exec}, synchronously: the process waits for its delegate, as libcni does. */
+  #run(req: IpamRequest): unknown {
     const type = req.type;
     if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
       throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
@@ -80,25 +91,24 @@ export class ExecIpam implements Ipam {
     for (const dir of cniPath.split(":")) {
       if (dir === "") continue;
       const file = join(dir, type);
-      let child: Deno.ChildProcess;
+      let run: PipedRun;
       try {
-        child = new Deno.Command(file, {
-          clearEnv: true,
-          env,
-          stdin: "piped",
-          stdout: "piped",
-          // The delegate's log lines go where ours go; stdout is reserved for its result.
-          stderr: "inherit",
-        }).spawn();
+        // The delegate's stderr is ours: its log lines go where ours go; stdout is its result.
+        run = runPiped(file, [file], env, req.stdin, {
+          timeoutMs: this.#timeoutMs,
+          maxStdout: MAX_STDOUT_BYTES,
+          now: () => performance.now(),
+        });
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue;
+        if (err instanceof LibcError && err.code === "ENOENT" && err.op === "posix_spawn") continue;
+        const reason = err instanceof LibcError ? err.reason : errorMessage(err);
         throw new IpamError(
           CniErrorCode.IpamError,
-          `Cannot run IPAM plugin ${quote(file)}: ${errorMessage(err)}`,
+          `Cannot run IPAM plugin ${quote(file)}: ${reason}`,
           { pluginType: type, cause: err },
         );
       }
-      return await this.#collect(child, req);
+      return this.#outcome(run, req);
     }
     throw new IpamError(
       CniErrorCode.IpamError,
@@ -107,50 +117,19 @@ export class ExecIpam implements Ipam {
     );
   }
 
-  /**
-   * Feeds stdin, reads stdout to the end and waits for the exit status, all under the timeout.
-   *
-   * 1. Write the config and close stdin. A delegate may exit without reading it (EPIPE); its
-   *    exit status and output then say what went wrong, so write errors are not reported.
-   * 2. Wait for both the exit status and the end of stdout: a grandchild that inherited stdout
-   *    can keep the pipe open after the delegate exits, which the timeout also covers.
-   * 3. On timeout, kill the delegate and stop reading (the grandchild may still hold the pipe).
-   */
-  async #collect(child: Deno.ChildProcess, req: IpamRequest): Promise<unknown> {
+  /** The delegate's result, or the error its status and output tell. */
+  #outcome(run: PipedRun, req: IpamRequest): unknown {
     const type = req.type;
     const context = `IPAM plugin ${quote(type)} ${req.command} failed`;
-    const reader = child.stdout.getReader();
-    const stdin = writeAll(child.stdin, req.stdin);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.#timeoutMs);
-    });
-    let outcome: [Deno.CommandStatus, Uint8Array, void] | "timeout";
-    try {
-      outcome = await Promise.race([
-        Promise.all([child.status, readAll(reader), stdin]),
-        timedOut,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (outcome === "timeout") {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // It exited on its own and a grandchild holds stdout: nothing left to kill.
-      }
-      await reader.cancel();
-      await child.status;
+    if (run.status === "timeout") {
       throw new IpamError(
         CniErrorCode.TryAgainLater,
         `timed out after ${this.#timeoutMs} ms; killed`,
         { pluginType: type, context },
       );
     }
-    const [status, bytes] = outcome;
-    const text = new TextDecoder().decode(bytes).trim();
-    if (status.success) {
+    const text = new TextDecoder().decode(run.stdout).trim();
+    if ("exited" in run.status && run.status.exited === 0) {
       if (text === "") return null;
       try {
         return JSON.parse(text);
@@ -171,7 +150,9 @@ export class ExecIpam implements Ipam {
         details: reported.details,
       });
     }
-    const how = status.signal === null ? `exit status ${status.code}` : `signal ${status.signal}`;
+    const how = "exited" in run.status
+      ? `exit status ${run.status.exited}`
+      : `signal ${run.status.signal}`;
     throw new IpamError(CniErrorCode.IpamError, `ended with ${how} and no error object`, {
       pluginType: type,
       context,
@@ -198,37 +179,6 @@ function parseCniError(text: string): { code: number; msg: string; details: stri
     msg,
     details: typeof details === "string" ? details : "",
   };
-}
-
-async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    // Keep draining past the limit, so the delegate never blocks on a full pipe.
-    if (size < MAX_STDOUT_BYTES) {
-      chunks.push(value);
-      size += value.length;
-    }
-  }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  return out;
-}
-
-async function writeAll(stream: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
-  const writer = stream.getWriter();
-  try {
-    await writer.write(data);
-    await writer.close();
-  } catch {
-    // See #collect step 1: the exit status and output report the failure.
-  }
 }
 
 function bounded(text: string): string {

@@ -11,9 +11,10 @@
  *   from `ffi/` (`bindingViolations`): the sysfs reader and the operator tool's file reads
  *   `ffi/sysfs_libc.ts`, netlink and its `/proc` probes `ffi/netns_libc.ts` and libnl, the PCI
  *   driver binder `ffi/pci_driver_libc.ts`, the state store and its `logFile` writer
- *   `ffi/state_libc.ts`;
+ *   `ffi/state_libc.ts`, the IPAM exec `ffi/ipam_libc.ts`;
  * - each binding's symbol table grants only what its job needs (`symbolViolations`): `write` is
- *   in the driver binder's and the state store's tables only;
+ *   in the driver binder's and the state store's tables, and in the IPAM exec's for the pipe to
+ *   its child's stdin; only the IPAM exec's table can start a process;
  * - only those two bindings call libc's write wrappers, and only lib/state/ writes files with
  *   Deno's APIs (the driver binding writes `bind` and `unbind` files only, checked at run time
  *   and in tests/unit/ffi/libc_wrappers_test.ts).
@@ -26,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { NETNS_LIBC_SYMBOLS } from "../../ffi/netns_libc.ts";
 import { PCI_DRIVER_LIBC_SYMBOLS } from "../../ffi/pci_driver_libc.ts";
 import { STATE_LIBC_SYMBOLS } from "../../ffi/state_libc.ts";
+import { IPAM_LIBC_SYMBOLS } from "../../ffi/ipam_libc.ts";
 import { SYSFS_LIBC_SYMBOLS } from "../../ffi/sysfs_libc.ts";
 import { LIBNL_SYMBOLS } from "../../ffi/libnl_symbols.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "../../ffi/libnl_route_symbols.ts";
@@ -237,8 +239,11 @@ const RULES: Rule[] = [
   },
   {
     name: "only lib/ipam/ starts processes",
-    pattern: /\bDeno\.(Command|run)\b|["']node:child_process["']/g,
-    allowed: under("lib/ipam/"),
+    pattern: /\bDeno\.(Command|run)\b|["']node:child_process["']|\b(posix_spawn|runPiped)\b/g,
+    // ffi/ declares posix_spawn, wraps it (runPiped) and binds it for lib/ipam/ alone.
+    allowed: (file) =>
+      under("lib/ipam/")(file) ||
+      ["ffi/libc_symbols.ts", "ffi/libc.ts", "ffi/ipam_libc.ts"].includes(file),
   },
   {
     name: STATE,
@@ -384,6 +389,7 @@ const BINDINGS: Binding[] = [
     owns: (file) => file === "lib/netlink/libc_pci_driver.ts",
   },
   { files: ["ffi/state_libc.ts"], owner: "lib/state/", owns: under("lib/state/") },
+  { files: ["ffi/ipam_libc.ts"], owner: "lib/ipam/", owns: under("lib/ipam/") },
   {
     files: LIBNL_FILES,
     owner: "lib/netlink/",
@@ -451,7 +457,8 @@ const only = (...names: string[]) => (name: string) =>
 /**
  * The jobs ("folder = privilege"): the sysfs reader reads and never writes; the netns switch
  * opens handles read-only, compares and probes them, and calls setns(); the driver binder writes
- * an existing file; the log file writer appends to one; netlink gets libnl core and route.
+ * an existing file; the log file writer appends to one; the IPAM exec starts, feeds, reads,
+ * waits for and kills one child; netlink gets libnl core and route.
  */
 const SYMBOL_JOBS: SymbolJob[] = [
   {
@@ -483,6 +490,31 @@ const SYMBOL_JOBS: SymbolJob[] = [
     table: "LIBNL_ROUTE_SYMBOLS (ffi/libnl_route_symbols.ts)",
     symbols: LIBNL_ROUTE_SYMBOLS,
     needs: (name) => /^rtnl_/.test(name),
+  },
+  {
+    table: "IPAM_LIBC_SYMBOLS (ffi/ipam_libc.ts)",
+    symbols: IPAM_LIBC_SYMBOLS,
+    needs: only(
+      "posix_spawn",
+      "posix_spawn_file_actions_init",
+      "posix_spawn_file_actions_adddup2",
+      "posix_spawn_file_actions_destroy",
+      "posix_spawnattr_init",
+      "posix_spawnattr_setflags",
+      "posix_spawnattr_setsigdefault",
+      "posix_spawnattr_setsigmask",
+      "posix_spawnattr_destroy",
+      "sigemptyset",
+      "sigaddset",
+      "pipe2",
+      "pidfd_open",
+      "poll",
+      "read",
+      "write",
+      "close",
+      "kill",
+      "waitpid",
+    ),
   },
 ];
 

@@ -5,6 +5,7 @@ import { ipamErrorToCni } from "../../../lib/plugin/to_cni_error.ts";
 import { ExecIpam } from "../../../lib/ipam/exec_ipam.ts";
 import type { IpamRequest } from "../../../lib/ipam/ipam.ts";
 import { IpamError } from "../../../lib/ipam/ipam_error.ts";
+import { LibcError } from "../../../ffi/errno.ts";
 
 const FIXTURES = new URL("../../fixtures/ipam/", import.meta.url);
 const CONFIG = { cniVersion: "1.0.0", name: "ib-net", type: "ib-sriov", ipam: { type: "x" } };
@@ -190,7 +191,7 @@ Deno.test("ExecIpam.exec() stops at the first file found even when it cannot run
     err.message,
     new RegExp(`^Cannot run IPAM plugin "${first}/echo-env": .*Permission denied`),
   );
-  assert.ok(err.cause instanceof Deno.errors.PermissionDenied);
+  assert.ok(err.cause instanceof LibcError && err.cause.code === "EACCES");
 });
 
 Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name with code 7", async () => {
@@ -228,6 +229,62 @@ Deno.test("ExecIpam.exec() times out when a grandchild keeps stdout open after t
   assert.ok(err instanceof IpamError);
   assert.equal(err.code, 11);
   assert.equal(err.message, 'IPAM plugin "orphan" ADD failed: timed out after 100 ms; killed');
+});
+
+/** A delegate in a temp dir of its own, from its shell script. */
+async function scriptDir(name: string, script: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ipam-script-" });
+  await Deno.writeTextFile(join(dir, name), `#!/bin/sh\n${script}`);
+  await Deno.chmod(join(dir, name), 0o755);
+  return dir;
+}
+
+Deno.test("ExecIpam.exec() feeds a large config to a delegate that prints a large output first, without deadlock", async () => {
+  // 300 KB out before reading 200 KB in: both pipes fill up unless the two are interleaved.
+  const dir = await scriptDir(
+    "chatty",
+    "head -c 300000 /dev/zero | tr '\\0' x\nwc -c >&2 </dev/stdin >/dev/null\nexit 3\n",
+  );
+  const stdin = new TextEncoder().encode(" ".repeat(200_000));
+  const ipam = new ExecIpam({ path: "/usr/bin:/bin" });
+  const err = await rejectsWith(ipam.exec(request("chatty", dir, { stdin })));
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(
+    err.message,
+    'IPAM plugin "chatty" ADD failed: ended with exit status 3 and no error object',
+  );
+  assert.equal(err.details, `${"x".repeat(4096)}… (300000 chars)`);
+});
+
+Deno.test("ExecIpam.exec() starts the delegate with SIGPIPE at its default action and no signal blocked", async () => {
+  // Deno ignores SIGPIPE, and an ignored signal would stay ignored across exec. awk reads its own
+  // status (exec): the shell's would show the signals it blocks while it waits for a child.
+  const dir = await scriptDir(
+    "signals",
+    `exec awk '/^Sig(Ign|Blk)/ { printf "%s\\"%s\\":\\"%s\\"", n++ ? "," : "{", $1, $2 } END { print "}" }' /proc/self/status\n`,
+  );
+  const out = await new ExecIpam({ path: "/usr/bin:/bin" }).exec(request("signals", dir)) as {
+    "SigBlk:": string;
+    "SigIgn:": string;
+  };
+  const SIGPIPE_BIT = 1n << 12n;
+  assert.equal(BigInt(`0x${out["SigIgn:"]}`) & SIGPIPE_BIT, 0n);
+  assert.equal(BigInt(`0x${out["SigBlk:"]}`), 0n);
+});
+
+Deno.test("ExecIpam.exec() names the signal a delegate died of", async () => {
+  const dir = await scriptDir("crash", "echo 'segfault' >&1\nkill -SEGV $$\n");
+  const err = await rejectsWith(
+    new ExecIpam({ path: "/usr/bin:/bin" }).exec(request("crash", dir)),
+  );
+  assert.ok(err instanceof IpamError);
+  assert.equal(err.code, 102);
+  assert.equal(
+    err.message,
+    'IPAM plugin "crash" ADD failed: ended with signal SIGSEGV and no error object',
+  );
+  assert.equal(err.details, "segfault");
 });
 
 const HOST_LOCAL_DIR = "/usr/lib/cni";
