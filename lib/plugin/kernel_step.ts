@@ -1,4 +1,4 @@
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 
 /**
@@ -28,6 +28,6 @@ export function kernelStep<T>(what: string, fn: () => T): T {
  */
 export function asKernelError(what: string, err: unknown): CniError {
   if (err instanceof CniError) return err;
-  const why = errorMessage(err);
+  const why = errorReason(err);
   return new CniError(CniErrorCode.KernelError, `${what}: ${why}`, { cause: err });
 }
