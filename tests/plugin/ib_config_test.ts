@@ -7,7 +7,7 @@ import { cmdGc } from "../../lib/plugin/gc.ts";
 import { cmdStatus } from "../../lib/plugin/status.ts";
 import { assertRejectsCniError } from "../assert_cni_error.ts";
 import { HOST_NETNS } from "../fakes/fake_kernel.ts";
-import { netConf, PF, POD, POD_B, request, VFS, world } from "./world.ts";
+import { netConf, PF, POD, POD_B, podStepErrors, request, VFS, world } from "./world.ts";
 
 const GUID = "02:00:00:00:00:0a:00:01";
 const KEY = { containerId: "ctr-a", ifname: "net1" };
@@ -146,12 +146,7 @@ const FULL_STEP_ERRORS = [
   'Cannot move link "vfdev9" from the host netns to netns "/var/run/netns/pod-a": injected fault ' +
   "at step 7",
   'Cannot rename link "vfdev9" to "net1" in netns "/var/run/netns/pod-a": injected fault at step 8',
-  'IPAM plugin "host-local" ADD failed: injected fault at step 9',
-  'Cannot add address "10.56.217.10/24" to "net1" in netns "/var/run/netns/pod-a": injected ' +
-  "fault at step 10",
-  'Cannot set "net1" up in netns "/var/run/netns/pod-a": injected fault at step 11',
-  'Cannot add route "0.0.0.0/0" via "10.56.217.1" in netns "/var/run/netns/pod-a": injected ' +
-  "fault at step 12",
+  ...podStepErrors(9),
 ];
 /** The same for {@link RDMA_ONLY}. */
 const RDMA_ONLY_STEP_ERRORS = [
@@ -161,12 +156,7 @@ const RDMA_ONLY_STEP_ERRORS = [
   'Cannot move link "vfdev8" from the host netns to netns "/var/run/netns/pod-a": injected fault ' +
   "at step 3",
   'Cannot rename link "vfdev8" to "net1" in netns "/var/run/netns/pod-a": injected fault at step 4',
-  'IPAM plugin "host-local" ADD failed: injected fault at step 5',
-  'Cannot add address "10.56.217.10/24" to "net1" in netns "/var/run/netns/pod-a": injected ' +
-  "fault at step 6",
-  'Cannot set "net1" up in netns "/var/run/netns/pod-a": injected fault at step 7',
-  'Cannot add route "0.0.0.0/0" via "10.56.217.1" in netns "/var/run/netns/pod-a": injected ' +
-  "fault at step 8",
+  ...podStepErrors(5),
 ];
 
 for (
