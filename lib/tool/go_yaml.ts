@@ -155,11 +155,10 @@ function* candidates(node: unknown): Generator<Candidate> {
   if (type === "flow-collection" && typeof offset === "number") {
     const end = Array.isArray(token["end"]) ? token["end"] as { type?: string }[] : [];
     const closed = end.some((t) => t.type === "flow-map-end" || t.type === "flow-seq-end");
-    yield {
-      offset,
-      endsBefore: () => !closed,
-      extent: (text) => flowExtent(text, offset),
-    };
+    // A collection the `yaml` package closed is read the same by both: nothing to scan.
+    if (!closed) {
+      yield { offset, endsBefore: () => true, extent: (text) => flowExtent(text, offset) };
+    }
   }
   for (const value of Object.values(token)) yield* candidates(value);
 }
