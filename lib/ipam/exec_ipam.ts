@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { Ipam, IpamRequest } from "./ipam.ts";
 import { IpamError } from "./ipam_error.ts";
@@ -61,15 +61,16 @@ export class ExecIpam implements Ipam {
    *
    * @param req the command, `ipam.type`, the CNI environment and the network config
    * @returns the parsed JSON the delegate printed, or `null` when it printed nothing
-   * @throws {CniError} code 7 when `type` is not a plain file name
-   * @throws {IpamError} the delegate's own error when it printed one; code 102 when it is not in
+   * @throws {IpamError} code 7 when `type` is not a plain file name; the delegate's own error
+   *   when it printed one; code 102 when it is not in
    *   `CNI_PATH`, cannot be started, dies without an error object or prints invalid JSON;
    *   code 11 when it runs longer than the timeout (it is killed)
    */
   async exec(req: IpamRequest): Promise<unknown> {
     const type = req.type;
     if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
-      throw new CniError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+      throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+        pluginType: type,
         details: "ipam.type must be the file name of a plugin in CNI_PATH",
       });
     }

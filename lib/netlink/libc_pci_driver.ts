@@ -1,22 +1,21 @@
 /**
  * The real {@linkcode PciDriver}: writes a PCI address to a driver's `bind` or `unbind` file in
- * sysfs, through libc (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without
- * `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
+ * sysfs, through libc (`ffi/pci_driver_libc.ts`, which writes `bind` and `unbind` only), because
+ * Deno's file APIs refuse `/sys` without `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
  * `probe`) inside the `write()`, so its failure comes back as that call's errno.
  *
  * @module
  */
 
 import { join } from "../path.ts";
-import { LibcError, writeText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { writeText } from "../../ffi/pci_driver_libc.ts";
 import { PathError } from "../path_error.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { PciDriver } from "./pci_driver.ts";
 
 /** Where the driver core lists the PCI drivers, each a directory with `bind` and `unbind`. */
 const DRIVERS_DIR = "/sys/bus/pci/drivers";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/i;
 
 /** Which of the driver's files is written. */
 export type PciDriverOp = "bind" | "unbind";

@@ -15,15 +15,11 @@ import { type ErrorContext, NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import type { Netns } from "./netlink.ts";
 import { withNetns } from "./netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
+import { quote } from "../cni/quote.ts";
 
 /** Why a kernel without `ib_core` refuses every RDMA netlink request, and what to do. */
 export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported " +
   "protocol); load the ib_core module (modprobe ib_core)";
-
-/** Quotes a name or path for a message. */
-function quote(text: string): string {
-  return JSON.stringify(text);
-}
 
 /**
  * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can

@@ -2,7 +2,7 @@ import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorReason } from "../error_message.ts";
 import type { Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { NetdevVfRecord } from "../state/store.ts";
 import { RdmaError } from "../netlink/rdma.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
@@ -116,7 +116,7 @@ export async function moveRdmaDevice(
  */
 export async function returnRdmaToHost(
   deps: Deps,
-  record: Pick<AttachmentRecord, "rdmaDevice" | "deviceId" | "hostIfName" | "hostIfUp">,
+  record: Pick<NetdevVfRecord, "rdmaDevice" | "deviceId" | "hostIfName" | "hostIfUp">,
   host: Netns,
   pod: Netns | null,
 ): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { NetdevVfRecord } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { netnsName } from "./pod_netns.ts";
@@ -124,7 +124,7 @@ export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rol
  * carries the VF's recorded address. Guards DEL against renaming a stranger that happens to
  * have the pod's interface name.
  */
-function isOurVf(sysfs: Sysfs, record: AttachmentRecord, link: LinkInfo): boolean {
+function isOurVf(sysfs: Sysfs, record: NetdevVfRecord, link: LinkInfo): boolean {
   if (record.hostIfAddress !== undefined && link.address === record.hostIfAddress) return true;
   return sysfs.netdevs(record.deviceId).includes(link.name);
 }
@@ -146,7 +146,7 @@ function isOurVf(sysfs: Sysfs, record: AttachmentRecord, link: LinkInfo): boolea
 export function returnNetdevToHost(
   netlink: Netlink,
   sysfs: Sysfs,
-  record: AttachmentRecord,
+  record: NetdevVfRecord,
   host: Netns,
   pod: Netns | null,
 ): boolean {

@@ -1,5 +1,5 @@
 import { basename, join } from "../path.ts";
-import { readDir, readlink, readText } from "../../ffi/libc.ts";
+import { readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
 import { readOrNull } from "./libc_sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
 import type { NodeReader } from "./node_reader.ts";
@@ -15,7 +15,7 @@ export interface LibcNodeReaderOptions {
 }
 
 /**
- * The real {@linkcode NodeReader}: reads through libc (`ffi/libc.ts`), because Deno's file APIs
+ * The real {@linkcode NodeReader}: reads through libc (`ffi/sysfs_libc.ts`), because Deno's file APIs
  * refuse `/sys` and `/proc` without `--allow-all`. Absence is `null` or `[]`; any other failure
  * is a {@linkcode SysfsError} naming the path.
  */

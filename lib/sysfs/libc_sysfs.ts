@@ -1,10 +1,9 @@
 import { basename, join } from "../path.ts";
-import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { lstatExists, readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^([0-9a-f]{4,}):([0-9a-f]{2}):([01][0-9a-f])\.([0-7])$/i;
 
 /** Options of {@linkcode LibcSysfs}. */
 export interface LibcSysfsOptions {
@@ -32,7 +31,8 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
 
 /**
  * The real {@linkcode Sysfs}: reads `<root>/sys/bus/pci/devices/<pci>/...` through libc
- * (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without `--allow-all`.
+ * (`ffi/sysfs_libc.ts`, which has no `write`), because Deno's file APIs refuse `/sys` without
+ * `--allow-all`.
  *
  * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
  * {@linkcode SysfsError} that names the path.

@@ -160,7 +160,7 @@ export function validateBytes(
       path: joinPath(doc.pathPrefix, v.path),
       rule: v.rule,
       offset: v.offset,
-      message: v.message,
+      message: v.details === undefined ? v.message : `${v.message}; ${v.details}`,
     }));
     const missing = missingPlugin(doc.config);
     if (missing !== null) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CniError } from "../../../lib/cni/errors.ts";
+import { ipamErrorToCni } from "../../../lib/plugin/to_cni_error.ts";
 import { ExecIpam } from "../../../lib/ipam/exec_ipam.ts";
 import type { IpamRequest } from "../../../lib/ipam/ipam.ts";
 import { IpamError } from "../../../lib/ipam/ipam_error.ts";
@@ -80,7 +81,7 @@ Deno.test("ExecIpam.exec() gives the delegate the plugin's whole environment wit
     if (value !== undefined) pluginEnv[name] = value;
   }
   // The child runs under the production permission flags: its `--allow-env` covers only
-  // CNI_* and LOG_*, and the delegate must still get everything.
+  // CNI_*, and the delegate must still get everything.
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -135,7 +136,7 @@ Deno.test("ExecIpam.exec() throws the delegate's own code, msg and details", asy
     err.message,
     'IPAM plugin "fail-json" ADD failed: no IP addresses available in range set',
   );
-  const cni = err.toCniError();
+  const cni = ipamErrorToCni(err);
   assert.ok(cni instanceof CniError);
   assert.deepEqual(cni.toJSON(), {
     code: 11,
@@ -230,9 +231,14 @@ Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name wi
   const dir = await pluginDir();
   for (const type of ["", ".", "..", "../echo-env", "sub/echo-env", "/bin/true", "echo\0env"]) {
     const err = await rejectsWith(new ExecIpam().exec(request(type, dir)));
-    assert.ok(err instanceof CniError, `type ${JSON.stringify(type)}`);
+    assert.ok(err instanceof IpamError, `type ${JSON.stringify(type)}`);
     assert.equal(err.code, 7);
     assert.equal(err.message, `invalid ipam.type ${JSON.stringify(type)}`);
+    assert.deepEqual(ipamErrorToCni(err).toJSON(), {
+      code: 7,
+      msg: `invalid ipam.type ${JSON.stringify(type)}`,
+      details: "ipam.type must be the file name of a plugin in CNI_PATH",
+    });
   }
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { LibcError, lstatExists, readDir, readlink } from "../../../ffi/libc.ts";
+import { LibcError } from "../../../ffi/errno.ts";
+import { lstatExists, readDir, readlink } from "../../../ffi/sysfs_libc.ts";
 import { LibcSysfs, SysfsError } from "../../../lib/sysfs/mod.ts";
 import { buildSysfsTree, PCI_DEVICES_DIR, type SysfsTreeSpec } from "../../fakes/sysfs_tree.ts";
 import { connectx6Fixture } from "../../fixtures/sysfs/connectx6.ts";

@@ -12,6 +12,7 @@ Deno.test.afterAll(() => tree.cleanup());
 
 function record(containerId: string, netns: string): AttachmentRecord {
   return {
+    kind: "vf",
     version: 1,
     phase: "attached",
     containerId,
