@@ -1,7 +1,9 @@
 /**
  * The IPAM exec's libc binding (`lib/ipam/` only): the one module that starts processes. It
  * spawns the IPAM plugin, writes its stdin and reads its stdout through pipes, waits for it and
- * kills it at the timeout; `write` reaches only the pipe to the child's stdin.
+ * kills it at the timeout; `write` reaches only the pipe to the child's stdin. The child inherits
+ * this process's environment, read from libc's `environ` and copied as it is, as libcni's
+ * delegates inherit the runtime's: Deno's `--allow-env` grant (`CNI_*`) does not cover it.
  *
  * @module
  */
@@ -29,6 +31,7 @@ export const IPAM_LIBC_SYMBOLS = libc.libcTable(
   "close",
   "kill",
   "waitpid",
+  "environ",
 );
 
 /** Loads libc with {@linkcode IPAM_LIBC_SYMBOLS} once; later calls return the same object. */

@@ -107,7 +107,7 @@ export type Libc<K extends LibcCall = never> = Deno.DynamicLibrary<LibcTable<K>>
  * @returns The table, for {@linkcode libcLoader}.
  */
 export function libcTable<K extends LibcCall>(...calls: K[]): LibcTable<K> {
-  const table: Record<string, Deno.ForeignFunction> = {};
+  const table: Record<string, Deno.ForeignFunction | Deno.ForeignStatic> = {};
   for (const name of [...calls, ...ERROR_SYMBOLS]) table[name] = LIBC_SYMBOLS[name];
   return table as LibcTable<K>;
 }
@@ -523,7 +523,8 @@ export type SpawnCall =
   | "write"
   | "close"
   | "kill"
-  | "waitpid";
+  | "waitpid"
+  | "environ";
 
 /** A NULL-terminated array of pointers to `strings` as C strings; `keep` holds the strings. */
 function cStringArray(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
@@ -534,6 +535,29 @@ function cStringArray(strings: readonly string[], keep: Uint8Array[]): BigUint64
     array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
   });
   return array;
+}
+
+/**
+ * This process's environment (libc's `environ`, read as it is, whatever Deno's `--allow-env`
+ * grants) with `set` on top: what a child started with `set` inherits.
+ */
+function inheritedEnvironment(
+  libc: Libc<"environ">,
+  set: Readonly<Record<string, string>>,
+): string[] {
+  const entries: string[] = [];
+  const environ = libc.environ === null
+    ? null
+    : new Deno.UnsafePointerView(libc.environ).getPointer(0);
+  for (let i = 0; environ !== null; i++) {
+    const entry = new Deno.UnsafePointerView(environ).getPointer(i * 8);
+    if (entry === null) break;
+    const text = readCString(entry);
+    const name = text.slice(0, Math.max(0, text.indexOf("=")));
+    if (!Object.hasOwn(set, name)) entries.push(text);
+  }
+  for (const [name, value] of Object.entries(set)) entries.push(`${name}=${value}`);
+  return entries;
 }
 
 /**
@@ -635,7 +659,7 @@ function reap(libc: Libc<SpawnCall>, pid: number): PipedStatus {
  * @param libc the binding's symbols
  * @param path the executable
  * @param argv its arguments, `argv[0]` included
- * @param env its whole environment
+ * @param env variables set on top of this process's environment, which it inherits
  * @param stdin what to write to its stdin
  * @param options the timeout, the most stdout kept (the rest is read and dropped), the clock
  * @returns its status and stdout
@@ -650,7 +674,7 @@ export function runPiped(
   options: { timeoutMs: number; maxStdout: number; now: () => number },
 ): PipedRun {
   const deadline = options.now() + options.timeoutMs;
-  const child = spawnPiped(libc, path, argv, Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  const child = spawnPiped(libc, path, argv, inheritedEnvironment(libc, env));
   const pidfd = libc.pidfd_open(child.pid, 0);
   let input: number | null = child.stdin;
   let output: number | null = child.stdout;

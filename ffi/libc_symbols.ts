@@ -201,6 +201,11 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  // <unistd.h>: `char **environ`, the process's environment as the kernel and libc keep it (a
+  // static: the symbol is the variable's address)
+  environ: {
+    type: "pointer",
+  },
   // <sys/pidfd.h>
   pidfd_open: {
     parameters: [

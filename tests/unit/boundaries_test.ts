@@ -458,7 +458,8 @@ const only = (...names: string[]) => (name: string) =>
  * The jobs ("folder = privilege"): the sysfs reader reads and never writes; the netns switch
  * opens handles read-only, compares and probes them, and calls setns(); the driver binder writes
  * an existing file; the log file writer appends to one; the IPAM exec starts, feeds, reads,
- * waits for and kills one child; netlink gets libnl core and route.
+ * waits for and kills one child, which inherits the environment; netlink gets libnl core and
+ * route.
  */
 const SYMBOL_JOBS: SymbolJob[] = [
   {
@@ -514,6 +515,7 @@ const SYMBOL_JOBS: SymbolJob[] = [
       "close",
       "kill",
       "waitpid",
+      "environ",
     ),
   },
 ];
