@@ -21,7 +21,7 @@ import type {
 } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
-import { requestLogger } from "./request_logger.ts";
+import { noteRollback, requestLogger } from "./request_logger.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import type { Logger } from "../log.ts";
@@ -340,12 +340,14 @@ function mergeResult(prev: Result, attached: Attached): Result {
  */
 async function abandonAdd(
   deps: Deps,
+  req: CniRequest,
   rollback: Rollback,
   pci: string,
   key: AttachmentKey,
   err: unknown,
 ): Promise<unknown> {
   const failed = await rollback.unwind();
+  noteRollback(req, failed);
   if (failed.length === 0) {
     deps.store.removeAttachment(key);
     deps.store.releaseDevice(pci, key);
@@ -412,7 +414,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
     rollback.commit();
     return mergeResult(prev, attached);
   } catch (err) {
-    throw await abandonAdd(deps, rollback, pci, key, err);
+    throw await abandonAdd(deps, req, rollback, pci, key, err);
   }
 }
 

@@ -430,6 +430,101 @@ const RULES: RuleRow[] = [
     message: 'logFile "/var/log/a\\u0000b" is invalid: must be an absolute path',
     cni: 7,
   },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/etc/sudoers.d/x"'),
+    path: "logFile",
+    message: 'logFile "/etc/sudoers.d/x" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov-x/a.log"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov-x/a.log" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/../../../etc/ld.so.preload"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/../../../etc/ld.so.preload" is invalid: ' +
+      "must not contain empty, . or .. segments",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov//x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov//x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/./x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/./x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/sub/"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/sub/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/\\u002e\\u002e/x"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/../x" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"n".repeat(256)}"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"n".repeat(62)}"… (274 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"d/".repeat(2039)}x"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"d/".repeat(31)}"… (4097 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
+    cni: 7,
+  },
 ];
 
 function bytesOf(input: string | Uint8Array): Uint8Array {
@@ -581,7 +676,7 @@ const VALID: string[] = [
     dns: { nameservers: ["1.1.1.1"] },
     prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "net1" }], ips: [] },
     logLevel: "debug",
-    logFile: "/var/log/ib-sriov.log",
+    logFile: "/var/log/ib-sriov/ib-sriov.log",
     vfioPciMode: true,
     rdmaIsolation: false,
     Master: "ib0",
