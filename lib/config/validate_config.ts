@@ -58,7 +58,18 @@ export const ValidatorRule = {
   LogLevel: 23,
   /** `logFile` is not an absolute path. */
   LogFile: 24,
+  /**
+   * `runtimeConfig.CNIDeviceInfoFile` is not a file name directly in
+   * {@link DEVICE_INFO_DIR} (NPWG device-info spec 4.2).
+   */
+  DeviceInfoFile: 25,
 } as const;
+
+/**
+ * The directory of the NPWG CNI device-info files that `runtimeConfig.CNIDeviceInfoFile` must
+ * name a file in; the validator's rule 25 holds the same text, this copy words the message.
+ */
+export const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
 
 /** One of {@link ValidatorRule}'s codes. */
 export type ValidatorRuleCode = typeof ValidatorRule[keyof typeof ValidatorRule];
@@ -89,6 +100,7 @@ const RULE_NAMES: Record<ValidatorRuleCode, string> = {
   22: "string",
   23: "log-level",
   24: "log-file",
+  25: "device-info-file",
 };
 
 /** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
@@ -170,6 +182,8 @@ const RULE_DETAILS: Partial<Record<number, string>> = {
   [ValidatorRule.DeviceIdRequired]:
     "Multus sets deviceID from the device plugin resource named by the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation",
   [ValidatorRule.IpamDhcp]: "use host-local, static or whereabouts",
+  [ValidatorRule.DeviceInfoFile]:
+    "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config",
 };
 
 /** The message of one violation; `value` is the offending JSON value, when there is one. */
@@ -256,6 +270,11 @@ function describe(
     case ValidatorRule.LogFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
       return `${path} ${quote(value)} is invalid: must be an absolute path`;
+    case ValidatorRule.DeviceInfoFile:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${
+        quote(value)
+      } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it)`;
     default:
       return `${path} breaks validator rule ${rule}`;
   }
