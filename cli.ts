@@ -19,6 +19,13 @@ const LOCK_TIMEOUT_MS = 30_000;
  */
 const NETDEV_TIMEOUT_MS = 10_000;
 
+/**
+ * Names the directory every `logFile` lies beneath, in place of `/var/log/ib-sriov`. The node
+ * admin sets it in the runtime's environment (no network config can), and the permission flags
+ * grant it (tools/permissions.ts).
+ */
+const LOG_DIR_VARIABLE = "IB_SRIOV_LOG_DIR";
+
 const ABOUT = `ib-sriov CNI plugin v${meta.version}`;
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -64,7 +71,7 @@ async function loadRealDeps(): Promise<Deps> {
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.
-      const file = logFile.openLogFile(path);
+      const file = logFile.openLogFile(getenv(LOG_DIR_VARIABLE) ?? logFile.DEFAULT_LOG_DIR, path);
       return (line) => file.write(line);
     },
     lockTimeoutMs: LOCK_TIMEOUT_MS,
