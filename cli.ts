@@ -9,7 +9,7 @@ import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
+import { LOG_DIR, MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -18,13 +18,6 @@ const LOCK_TIMEOUT_MS = 30_000;
  * write, so this bounds only a slow probe or a late udev rename.
  */
 const NETDEV_TIMEOUT_MS = 10_000;
-
-/**
- * Names the directory every `logFile` lies beneath, in place of `/var/log/ib-sriov`. The node
- * admin sets it in the runtime's environment (no network config can), and the permission flags
- * grant it (tools/permissions.ts).
- */
-const LOG_DIR_VARIABLE = "IB_SRIOV_LOG_DIR";
 
 const ABOUT = `ib-sriov CNI plugin v${meta.version}`;
 
@@ -73,7 +66,7 @@ async function loadRealDeps(): Promise<Deps> {
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.
-      const file = logFile.openLogFile(getenv(LOG_DIR_VARIABLE) ?? logFile.DEFAULT_LOG_DIR, path);
+      const file = logFile.openLogFile(LOG_DIR, path);
       return (line) => file.write(line);
     },
     lockTimeoutMs: LOCK_TIMEOUT_MS,

@@ -8,8 +8,7 @@
  * - Running processes is unscoped because IPAM plugins are found in CNI_PATH, known at run time.
  *   A started IPAM plugin inherits the whole environment from the OS, as libcni's delegation
  *   gives it, which needs no `--allow-env`.
- * - Environment: the CNI variables, and IB_SRIOV_LOG_DIR, the node admin's choice of log
- *   directory. Nothing for the operator tool: the `yaml` package reads
+ * - Environment: the CNI variables. Nothing for the operator tool: the `yaml` package reads
  *   `LOG_TOKENS` and `LOG_STREAM` on every parse, and the tool (`cli.ts`) answers those reads
  *   itself, as unset, instead of widening the plugin's grant.
  * - Files: the cache and lock directories. Namespace paths are opened and checked through libc,
@@ -21,7 +20,7 @@ export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as 
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-ffi",
   "--allow-run",
-  "--allow-env=CNI_*,IB_SRIOV_LOG_DIR",
+  "--allow-env=CNI_*",
   `--allow-read=${STATE_DIRS.join(",")}`,
   `--allow-write=${STATE_DIRS.join(",")}`,
 ];

@@ -1,4 +1,5 @@
 import { MAX_CONFIG_BYTES } from "../config/limits.ts";
+import { createLogger } from "../log.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
@@ -41,6 +42,48 @@ export interface CniHandlers {
   check(req: CniRequest): Promise<void>;
   status(req: CniRequest): Promise<void>;
   gc(req: CniRequest): Promise<void>;
+  /**
+   * Writes the failure record of a request that reached a handler, where its log goes (its
+   * `logFile`). When absent or when it throws, the record goes to stderr.
+   */
+  failed?(req: CniRequest, err: CniError): Promise<void>;
+}
+
+/**
+ * The fields of a failure record: what the runtime is told, and how the rollback ended.
+ *
+ * @param err the error the runtime is told
+ * @param rollback `none` (nothing to undo), `complete`, or `incomplete: <steps>; ...`
+ * @returns the record's fields; the logger JSON-escapes every value
+ */
+export function failureFields(err: CniError, rollback: string): Record<string, unknown> {
+  return { code: err.code, error: err.message, details: err.details, rollback };
+}
+
+/**
+ * Writes the one error record of a failed command: through the handlers for a request that
+ * reached one, else (and when that fails) to stderr. Never on stdout, which carries the error
+ * object.
+ */
+async function logFailure(
+  io: CniIo,
+  handlers: CniHandlers,
+  req: CniRequest | undefined,
+  err: CniError,
+): Promise<void> {
+  if (req !== undefined && handlers.failed !== undefined) {
+    try {
+      await handlers.failed(req, err);
+      return;
+    } catch {
+      // The log file or the dependencies failed: stderr still gets the record.
+    }
+  }
+  const command = req?.args.command ?? io.getenv("CNI_COMMAND") ?? "";
+  createLogger(io.stderr, "error", { command }).error(
+    `${command} failed`,
+    failureFields(err, "none"),
+  );
 }
 
 /** The minimum config version of the commands that did not exist from the start. */
@@ -163,7 +206,7 @@ async function route(
 
 /**
  * Runs one CNI invocation: validates the environment, decodes the config, routes to a handler
- * and writes the result or the error object. Never throws.
+ * and writes the result, or the error object and one error record. Never throws.
  *
  * @param io the process I/O
  * @param handlers the command handlers
@@ -173,6 +216,7 @@ async function route(
 export async function dispatch(io: CniIo, handlers: CniHandlers, about: string): Promise<number> {
   // Errors are written in the config's version once it is known, in the latest before.
   let version: CniVersion = CURRENT_VERSION;
+  let req: CniRequest | undefined;
   try {
     if ((io.getenv("CNI_COMMAND") ?? "") === "") return printAbout(io, about);
     // 1. The environment, before stdin is read.
@@ -188,9 +232,13 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     checkCommandVersion(args.command, cniVersion);
     if (invalid !== undefined) throw invalid;
     // 5. The handler.
-    return await route(io, handlers, args.command, { args, cniVersion, config, stdin });
+    req = { args, cniVersion, config, stdin };
+    return await route(io, handlers, args.command, req);
   } catch (err) {
-    io.stdout(JSON.stringify(toCniError(err).toJSON(version), null, 4) + "\n");
+    const cni = toCniError(err);
+    io.stdout(JSON.stringify(cni.toJSON(version), null, 4) + "\n");
+    // 6. One error record, whatever logLevel says.
+    await logFailure(io, handlers, req, cni);
     return 1;
   }
 }

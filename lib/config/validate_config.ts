@@ -1,7 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { guidProblem } from "../guid.ts";
-import { MAX_CONFIG_BYTES } from "./limits.ts";
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
@@ -56,20 +56,17 @@ export const ValidatorRule = {
   String: 22,
   /** `logLevel` is not error, warning, info or debug. */
   LogLevel: 23,
-  /** `logFile` is not an absolute path. */
+  /**
+   * `logFile` is not an absolute path beneath `/var/log/ib-sriov/` without empty, `.` or `..`
+   * segments, of at most 4095 bytes and names of at most 255.
+   */
   LogFile: 24,
   /**
-   * `runtimeConfig.CNIDeviceInfoFile` is not a file name directly in
+   * `runtimeConfig.CNIDeviceInfoFile` is not a file name (of at most 255 bytes) directly in
    * {@link DEVICE_INFO_DIR} (NPWG device-info spec 4.2).
    */
   DeviceInfoFile: 25,
 } as const;
-
-/**
- * The directory of the NPWG CNI device-info files that `runtimeConfig.CNIDeviceInfoFile` must
- * name a file in; the validator's rule 25 holds the same text, this copy words the message.
- */
-export const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
 
 /** One of {@link ValidatorRule}'s codes. */
 export type ValidatorRuleCode = typeof ValidatorRule[keyof typeof ValidatorRule];
@@ -269,15 +266,26 @@ function describe(
       return `${path} ${quote(value)} is invalid: must be one of error, warning, info, debug`;
     case ValidatorRule.LogFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
-      return `${path} ${quote(value)} is invalid: must be an absolute path`;
+      return `${path} ${quote(value)} is invalid: ${logFileProblem(value)}`;
     case ValidatorRule.DeviceInfoFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
       return `${path} ${
         quote(value)
-      } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it)`;
+      } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it, at most 255 bytes)`;
     default:
       return `${path} breaks validator rule ${rule}`;
   }
+}
+
+/** Which part of rule 24 a string `logFile` breaks, for its message. */
+function logFileProblem(value: string): string {
+  if (!value.startsWith("/") || value.includes("\0")) return "must be an absolute path";
+  if (!value.startsWith(`${LOG_DIR}/`)) return `must be beneath "${LOG_DIR}/"`;
+  const segments = value.slice(LOG_DIR.length + 1).split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) {
+    return "must not contain empty, . or .. segments";
+  }
+  return "must be at most 4095 bytes long, with names of at most 255";
 }
 
 /**

@@ -22,7 +22,7 @@ import type {
 import type { Deps } from "./deps.ts";
 import { attachedDeviceInfo, readDeviceInfo, writeDeviceInfo } from "./device_info.ts";
 import { callIpam } from "./ipam_call.ts";
-import { requestLogger } from "./request_logger.ts";
+import { noteRollback, requestLogger } from "./request_logger.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import type { Logger } from "../log.ts";
@@ -341,12 +341,14 @@ function mergeResult(prev: Result, attached: Attached): Result {
  */
 async function abandonAdd(
   deps: Deps,
+  req: CniRequest,
   rollback: Rollback,
   pci: string,
   key: AttachmentKey,
   err: unknown,
 ): Promise<unknown> {
   const failed = await rollback.unwind();
+  noteRollback(req, failed);
   if (failed.length === 0) {
     deps.store.removeAttachment(key);
     deps.store.releaseDevice(pci, key);
@@ -420,7 +422,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
     rollback.commit();
     return mergeResult(prev, attached);
   } catch (err) {
-    throw await abandonAdd(deps, rollback, pci, key, err);
+    throw await abandonAdd(deps, req, rollback, pci, key, err);
   }
 }
 

@@ -10,7 +10,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
-import { DEVICE_INFO_DIR } from "../config/validate_config.ts";
+import { DEVICE_INFO_DIR } from "../config/limits.ts";
 import type { Logger } from "../log.ts";
 import { ConfinedPathError, type ConfinedPathRule } from "../state/confined_path.ts";
 import { mergeDeviceInfo, type PciDeviceInfo } from "../state/device_info.ts";

@@ -16,13 +16,17 @@ export function createHandlers(deps: () => Deps | Promise<Deps>): CniHandlers {
     check: lazy(async (d, r) => (await import("./check.ts")).cmdCheck(d, r), deps),
     status: lazy(async (d, r) => (await import("./status.ts")).cmdStatus(d, r), deps),
     gc: lazy(async (d, r) => (await import("./gc.ts")).cmdGc(d, r), deps),
+    failed: lazy(
+      async (d, r, err) => (await import("./request_logger.ts")).logFailure(d, r, err),
+      deps,
+    ),
   };
 }
 
 /** Builds the dependencies, then runs the handler. */
-function lazy<T>(
-  handler: (deps: Deps, req: CniRequest) => Promise<T>,
+function lazy<T, A extends unknown[]>(
+  handler: (deps: Deps, req: CniRequest, ...rest: A) => Promise<T> | T,
   deps: () => Deps | Promise<Deps>,
-): (req: CniRequest) => Promise<T> {
-  return async (req) => handler(await deps(), req);
+): (req: CniRequest, ...rest: A) => Promise<T> {
+  return async (req, ...rest) => handler(await deps(), req, ...rest);
 }

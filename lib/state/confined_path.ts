@@ -68,6 +68,18 @@ export type ConfinedPathRule =
   | "io";
 
 /**
+ * The rules a path itself breaks, as opposed to the state of the node (`missing`, `owner`,
+ * `unsupported`, `io`): a config that names such a path is wrong whatever the node does.
+ */
+export const PATH_RULES: ReadonlySet<ConfinedPathRule> = new Set<ConfinedPathRule>([
+  "name",
+  "symlink",
+  "not-regular",
+  "not-directory",
+  "linked",
+]);
+
+/**
  * A path beneath a root directory could not be opened or written safely. `code` is `io`;
  * `rule` says which rule it broke, `path` is the whole path.
  *
@@ -130,6 +142,7 @@ function ruleOf(err: LibcError): ConfinedPathRule {
     case Errno.ELOOP:
       return "symlink";
     case Errno.EXDEV:
+    case Errno.ENAMETOOLONG:
       return "name";
     case Errno.ENXIO:
     case Errno.EISDIR:
@@ -151,7 +164,9 @@ function reasonOf(rule: ConfinedPathRule, err: LibcError): string {
     case "symlink":
       return "a component of the path is a symbolic link";
     case "name":
-      return "the path leaves its directory";
+      return err.errno === Errno.ENAMETOOLONG
+        ? "the path is too long"
+        : "the path leaves its directory";
     case "not-regular":
       return "it is not a regular file";
     case "not-directory":

@@ -7,7 +7,7 @@
  * @module
  */
 import { close } from "../../ffi/state_libc.ts";
-import { DEVICE_INFO_DIR } from "../config/validate_config.ts";
+import { DEVICE_INFO_DIR } from "../config/limits.ts";
 import {
   ConfinedPathError,
   openRoot,

@@ -99,9 +99,6 @@ function isStdout(fd: number): boolean {
   return file.dev === stdout.dev && file.ino === stdout.ino;
 }
 
-/** Where log files go unless the node admin names another directory. */
-export const DEFAULT_LOG_DIR = "/var/log/ib-sriov";
-
 /**
  * The path of a `logFile` beneath `logDir`: a relative name is taken beneath it, an absolute
  * path must lie beneath it (so a config written for the default directory,

@@ -84,7 +84,7 @@ Deno.test("plugin ADD refuses a device-info path outside the directory with code
   assert.equal((add.json as { code: number }).code, 7);
   assert.equal(
     (add.json as { msg: string }).msg,
-    `runtimeConfig.CNIDeviceInfoFile "/etc/ld.so.preload" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it)`,
+    `runtimeConfig.CNIDeviceInfoFile "/etc/ld.so.preload" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it, at most 255 bytes)`,
   );
   assert.deepEqual(settled(await sim.snapshot()), before);
 });

@@ -141,13 +141,13 @@ const REFUSED: { name: string; path: string; prepare?: (w: World) => void; messa
     name: "outside the directory",
     path: "/etc/sudoers.d/x",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it, at most 255 bytes)`,
   },
   {
     name: "with ..",
     path: `${DIR}../dp/res-${VF.pci}-device.json`,
     message:
-      `runtimeConfig.CNIDeviceInfoFile "${DIR}../dp/res-${VF.pci}-device.json" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "${DIR}../dp/res-${VF.pci}-device.json" is invalid: must be a file name directly in ${DIR} (no "..", "." or "/" after it, at most 255 bytes)`,
   },
   {
     name: "a symbolic link",

@@ -757,6 +757,57 @@ function isHex(u: u32): bool {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
+/**
+ * The log directory every `logFile` lies beneath, with its trailing `/`. lib/config/limits.ts
+ * `LOG_DIR` is the same path outside the module.
+ */
+const LOG_DIR_PREFIX = "/var/log/ib-sriov/";
+/** Linux's PATH_MAX less its NUL, and NAME_MAX: longer paths and names fail ENAMETOOLONG. */
+const PATH_BYTES_MAX: u32 = 4095;
+const NAME_BYTES_MAX: u32 = 255;
+
+/** Bytes of a unit in UTF-8 (a surrogate escape counts 3, as WTF-8 writes it). */
+function utf8Bytes(u: i32): u32 {
+  if (u < 0x80) return 1;
+  if (u < 0x800) return 2;
+  if (u < 0x10000) return 3;
+  return 4;
+}
+
+/**
+ * `logFile`: a path beneath {@link LOG_DIR_PREFIX} with no NUL, no empty, `.` or `..` segment,
+ * at most {@link PATH_BYTES_MAX} bytes and segments of at most {@link NAME_BYTES_MAX}. Read
+ * unit by unit: the path may be longer than strBuf holds.
+ */
+function logFileOk(q: usize): bool {
+  iterate(q);
+  const prefixLength: u32 = <u32>LOG_DIR_PREFIX.length;
+  let i: u32 = 0;
+  let bytes: u32 = 0;
+  // The segment being read: its length in bytes and whether it is all dots.
+  let segment: u32 = 0;
+  let dots: bool = true;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) break;
+    if (u == 0) return false;
+    bytes += utf8Bytes(u);
+    if (i < prefixLength) {
+      if (<u32>u != <u32>LOG_DIR_PREFIX.charCodeAt(i)) return false;
+    } else if (u == 0x2f) {
+      if (segment == 0 || (dots && segment <= 2)) return false;
+      segment = 0;
+      dots = true;
+    } else {
+      segment += utf8Bytes(u);
+      if (u != 0x2e) dots = false;
+      if (segment > NAME_BYTES_MAX) return false;
+    }
+    i++;
+  }
+  return i > prefixLength && segment > 0 && !(dots && segment <= 2) && bytes <= PATH_BYTES_MAX;
+}
+
 /** The CNI specification's network name, `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`. */
 function nameOk(): bool {
   return strLen > 0 && strNameChars && isAlnum(<i32>unit(0));
@@ -946,11 +997,7 @@ function checkPlugin(o: usize): void {
     if (!ok) emitSlot(RULE_LOG_LEVEL, K_LOG_LEVEL, "logLevel");
   }
   if (has(K_LOG_FILE)) {
-    let ok = isString(K_LOG_FILE);
-    if (ok) {
-      loadString(vStart(K_LOG_FILE));
-      ok = strLen > 0 && unit(0) == 0x2f && !strHasNul;
-    }
+    const ok = isString(K_LOG_FILE) && logFileOk(vStart(K_LOG_FILE));
     if (!ok) emitSlot(RULE_LOG_FILE, K_LOG_FILE, "logFile");
   }
   // The nested objects last: scanning one reuses only its own slots.
@@ -1136,14 +1183,15 @@ function keyCharAt(p: usize): i32 {
 /**
  * The directory of the NPWG CNI device-info files (device-info spec 4.2): a device-info path
  * must name a file directly in it. Not anywhere under `devinfo/`: `devinfo/dp/` holds the device
- * plugin's files, which Multus copies for every pod of a resource.
+ * plugin's files, which Multus copies for every pod of a resource. lib/config/limits.ts
+ * `DEVICE_INFO_DIR` is the same path outside the module.
  */
 const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
 
 /**
  * `runtimeConfig.CNIDeviceInfoFile`: a string, DEVICE_INFO_DIR followed by one file name (not
- * empty, `.` or `..`; no `/` or NUL). Symbolic links are the open's to refuse: they are state
- * of the node, not of the config.
+ * empty, `.` or `..`; no `/` or NUL; at most NAME_BYTES_MAX bytes). Symbolic links are the
+ * open's to refuse: they are state of the node, not of the config.
  */
 function deviceInfoFileOk(): bool {
   if (!isString(K_DEVICE_INFO_FILE)) return false;
@@ -1152,6 +1200,7 @@ function deviceInfoFileOk(): bool {
     if (nextUnit() != DEVICE_INFO_DIR.charCodeAt(i)) return false;
   }
   let length: u32 = 0;
+  let bytes: u32 = 0;
   let dots: u32 = 0;
   while (true) {
     const u = nextUnit();
@@ -1159,8 +1208,9 @@ function deviceInfoFileOk(): bool {
     if (u == 0 || u == 0x2f) return false;
     if (u == 0x2e) dots++;
     length++;
+    bytes += utf8Bytes(u);
   }
-  return length > 0 && !(dots == length && length <= 2);
+  return length > 0 && bytes <= NAME_BYTES_MAX && !(dots == length && length <= 2);
 }
 
 /** A conflist at `o`: its plugins, and the ib-sriov ones as plugin configs. */

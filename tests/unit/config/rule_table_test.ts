@@ -441,7 +441,7 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
     command: "ADD",
@@ -454,7 +454,7 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -464,7 +464,7 @@ const RULES: RuleRow[] = [
     input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.."}'),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/.." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/.." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -474,7 +474,7 @@ const RULES: RuleRow[] = [
     input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/."}'),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -484,7 +484,7 @@ const RULES: RuleRow[] = [
     input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/"}'),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -496,7 +496,7 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -508,7 +508,7 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -518,7 +518,7 @@ const RULES: RuleRow[] = [
     input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni//x"}'),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni//x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni//x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -530,7 +530,7 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -540,7 +540,7 @@ const RULES: RuleRow[] = [
     input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"var/run/k8s.cni.cncf.io/devinfo/cni/x"}'),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "var/run/k8s.cni.cncf.io/devinfo/cni/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "var/run/k8s.cni.cncf.io/devinfo/cni/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -552,7 +552,22 @@ const RULES: RuleRow[] = [
     ),
     path: "runtimeConfig.CNIDeviceInfoFile",
     message:
-      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/x/../y" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it)`,
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/x/../y" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      `"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+        "é".repeat(128)
+      }"}`,
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message: `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/${
+      "é".repeat(43)
+    }"… (165 chars) is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
     details: DEVICE_INFO_DETAILS,
     cni: 7,
   },
@@ -563,6 +578,101 @@ const RULES: RuleRow[] = [
     path: "runtimeConfig.CNIDeviceInfoFile",
     message: "runtimeConfig.CNIDeviceInfoFile must be a string, got number 7",
     details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/etc/sudoers.d/x"'),
+    path: "logFile",
+    message: 'logFile "/etc/sudoers.d/x" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov-x/a.log"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov-x/a.log" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/../../../etc/ld.so.preload"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/../../../etc/ld.so.preload" is invalid: ' +
+      "must not contain empty, . or .. segments",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov//x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov//x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/./x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/./x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/sub/"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/sub/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/\\u002e\\u002e/x"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/../x" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"n".repeat(256)}"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"n".repeat(62)}"… (274 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"d/".repeat(2039)}x"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"d/".repeat(31)}"… (4097 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
     cni: 7,
   },
 ];
@@ -720,7 +830,7 @@ const VALID: string[] = [
     dns: { nameservers: ["1.1.1.1"] },
     prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "net1" }], ips: [] },
     logLevel: "debug",
-    logFile: "/var/log/ib-sriov.log",
+    logFile: "/var/log/ib-sriov/ib-sriov.log",
     vfioPciMode: true,
     rdmaIsolation: false,
     Master: "ib0",
@@ -734,6 +844,9 @@ const VALID: string[] = [
   '{"name":"n","capabilities":{"a":1,"a":true}}',
   '{"name":"n","deviceID":"0000:3B:1f.7","pkey":"0x7fff","link_state":"disable"}',
   '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/..."}}',
+  `{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+    "é".repeat(127)
+  }x"}}`,
   '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":1,"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.x"}}',
   '{"name":"n","plugins":"not a list here","__proto__":{"guid":1}}',
 ];

@@ -82,7 +82,7 @@ Deno.test("validateConfigBytes() accepts a full valid config and the bounds matc
     args: { cni: { guid: "00:11:22:33:44:55:66:77", "mellanox.infiniband.app": "x", y: [1] } },
     prevResult: { interfaces: [] },
     logLevel: "debug",
-    logFile: "/var/log/ib.log",
+    logFile: "/var/log/ib-sriov/ib.log",
   });
   assert.deepEqual(check(full, { pluginConfig: true, requireDeviceId: true }), []);
   for (const version of SUPPORTED_VERSIONS) {
