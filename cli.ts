@@ -44,7 +44,7 @@ function getenv(name: string): string | undefined {
  * libc or the state store, nor evaluate their modules.
  */
 async function loadRealDeps(): Promise<Deps> {
-  const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile] = await Promise.all([
+  const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile, deviceInfo] = await Promise.all([
     import("./lib/sysfs/libc_sysfs.ts"),
     import("./lib/netlink/libnl_netlink.ts"),
     import("./lib/netlink/netns.ts"),
@@ -53,14 +53,16 @@ async function loadRealDeps(): Promise<Deps> {
     import("./lib/ipam/exec_ipam.ts"),
     import("./lib/state/file_store.ts"),
     import("./lib/state/log_file.ts"),
+    import("./lib/state/device_info_files.ts"),
   ]);
   return {
     sysfs: new sysfs.LibcSysfs(),
     netlink: new netlink.LibnlNetlink(),
     pciDriver: new pci.LibcPciDriver(),
     rdma: new rdma.LibnlRdma(),
-    ipam: new ipam.ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
+    ipam: new ipam.ExecIpam(),
     store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
+    deviceInfo: new deviceInfo.DeviceInfoFiles(),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.

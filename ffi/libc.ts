@@ -308,23 +308,43 @@ export function readFile(
 ): Uint8Array {
   const fd = openReadOnly(libc, path, O_RDONLY | O_CLOEXEC);
   try {
-    // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
-    const buffer = new Uint8Array(maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
-      if (n < 0) throw lastError(libc, { op: "read", path });
-      if (n === 0) break;
-      length += n;
-    }
-    if (length > maxBytes) {
-      throw libcError(libc, Errno.EFBIG, { op: "read", path });
-    }
-    return buffer.slice(0, length);
+    return readAll(libc, fd, maxBytes, path);
   } finally {
     // A read-only fd loses no data when close() fails, so its result does not matter here.
     libc.close(fd);
   }
+}
+
+/**
+ * Reads an open file from its position to end of file.
+ *
+ * @param libc The binding's symbols.
+ * @param fd The descriptor.
+ * @param maxBytes The most bytes the file may hold.
+ * @param path Names the file in an error.
+ * @returns The bytes read.
+ * @throws {LibcError} When `read()` fails, or with `code` "EFBIG" when the file is longer than
+ *   `maxBytes`.
+ */
+export function readAll(
+  libc: Libc<"read">,
+  fd: number,
+  maxBytes: number,
+  path: string,
+): Uint8Array {
+  // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
+  const buffer = new Uint8Array(maxBytes + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
+    if (n < 0) throw lastError(libc, { op: "read", path });
+    if (n === 0) break;
+    length += n;
+  }
+  if (length > maxBytes) {
+    throw libcError(libc, Errno.EFBIG, { op: "read", path });
+  }
+  return buffer.slice(0, length);
 }
 
 /**

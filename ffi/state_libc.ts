@@ -14,6 +14,7 @@ import * as libc from "./libc.ts";
 /** The calls the confined writers need. */
 export const STATE_LIBC_SYMBOLS = libc.libcTable(
   "openat2",
+  "read",
   "write",
   "close",
   "fstat",
@@ -35,6 +36,9 @@ export const openat2 = (
   how: { flags: number; mode: number; resolve: number },
   subject?: string,
 ): number => libc.openat2(openStateLibc(), dirfd, path, how, subject);
+/** {@linkcode libc.readAll}. */
+export const readAll = (fd: number, maxBytes: number, path: string): Uint8Array =>
+  libc.readAll(openStateLibc(), fd, maxBytes, path);
 /** {@linkcode libc.writeAll}; an error names the fd, or `path`. */
 export const writeAll = (fd: number, bytes: Uint8Array, path?: string): void =>
   libc.writeAll(openStateLibc(), fd, bytes, path);
@@ -67,6 +71,7 @@ export {
   O_CLOEXEC,
   O_DIRECTORY,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_PATH,
   O_RDONLY,
   RESOLVE_BENEATH,

@@ -10,3 +10,10 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
  * lib/config/validator/validator.ts `LOG_DIR` is the same path inside the WASM module.
  */
 export const LOG_DIR = "/var/log/ib-sriov";
+
+/**
+ * The directory of the NPWG CNI device-info files (device-info spec 4.2), with its trailing
+ * `/`: `runtimeConfig.CNIDeviceInfoFile` must name a file directly in it.
+ * lib/config/validator/validator.ts `DEVICE_INFO_DIR` is the same path inside the WASM module.
+ */
+export const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";

@@ -1,7 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { guidProblem } from "../guid.ts";
-import { LOG_DIR, MAX_CONFIG_BYTES } from "./limits.ts";
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
@@ -61,6 +61,11 @@ export const ValidatorRule = {
    * segments, of at most 4095 bytes and names of at most 255.
    */
   LogFile: 24,
+  /**
+   * `runtimeConfig.CNIDeviceInfoFile` is not a file name (of at most 255 bytes) directly in
+   * {@link DEVICE_INFO_DIR} (NPWG device-info spec 4.2).
+   */
+  DeviceInfoFile: 25,
 } as const;
 
 /** One of {@link ValidatorRule}'s codes. */
@@ -92,6 +97,7 @@ const RULE_NAMES: Record<ValidatorRuleCode, string> = {
   22: "string",
   23: "log-level",
   24: "log-file",
+  25: "device-info-file",
 };
 
 /** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
@@ -173,6 +179,8 @@ const RULE_DETAILS: Partial<Record<number, string>> = {
   [ValidatorRule.DeviceIdRequired]:
     "Multus sets deviceID from the device plugin resource named by the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation",
   [ValidatorRule.IpamDhcp]: "use host-local, static or whereabouts",
+  [ValidatorRule.DeviceInfoFile]:
+    "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config",
 };
 
 /** The message of one violation; `value` is the offending JSON value, when there is one. */
@@ -259,6 +267,11 @@ function describe(
     case ValidatorRule.LogFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
       return `${path} ${quote(value)} is invalid: ${logFileProblem(value)}`;
+    case ValidatorRule.DeviceInfoFile:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${
+        quote(value)
+      } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it, at most 255 bytes)`;
     default:
       return `${path} breaks validator rule ${rule}`;
   }

@@ -20,6 +20,7 @@ import type {
   VfioVfRecord,
 } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
+import { attachedDeviceInfo, readDeviceInfo, writeDeviceInfo } from "./device_info.ts";
 import { callIpam } from "./ipam_call.ts";
 import { noteRollback, requestLogger } from "./request_logger.ts";
 import { kernelStep } from "./kernel_step.ts";
@@ -364,11 +365,13 @@ async function abandonAdd(
 
 /** The work of {@link cmdAdd}, which gives its state errors their CNI codes. */
 async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
-  // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode.
+  // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode, and
+  //    the device-info file (read now, so that a path that breaks a rule changes nothing).
   const conf = loadNetConf(req.config, req.cniVersion, "ADD");
   assertRepresentable(req.cniVersion, conf.ipam !== undefined);
   checkIbKubernetes(conf);
   if (conf.rdmaIsolation) assertRdmaExclusive(deps);
+  const deviceInfo = readDeviceInfo(deps, conf);
   const prev = conf.prevResult === undefined ? emptyResult() : parseResult(conf.prevResult);
   const log = requestLogger(deps, req, conf);
   const { containerId, ifname, netns } = req.args;
@@ -407,8 +410,13 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
       ...(conf.ipam === undefined || device.kind !== "vf" ? {} : { ipamType: conf.ipam.type }),
       config: req.config,
     };
-    // 5. Attach it, then mark the record complete.
+    // 5. Attach it; then the device-info file names the device as it now is, after any rebind
+    //    or RDMA move; then mark the record complete.
     const attached = await attach({ deps, req, conf, host, pod, common, rollback, log }, device);
+    if (deviceInfo !== null) {
+      const info = attachedDeviceInfo(deps, device, attached.record);
+      writeDeviceInfo(deps, deviceInfo, info, { log, rollback });
+    }
     attached.record.phase = "attached";
     deps.store.writeAttachment(attached.record);
     rollback.commit();

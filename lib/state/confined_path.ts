@@ -24,9 +24,11 @@ import {
   O_CLOEXEC,
   O_DIRECTORY,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_PATH,
   O_RDONLY,
   openat2,
+  readAll,
   renameat,
   RESOLVE_BENEATH,
   RESOLVE_NO_MAGICLINKS,
@@ -418,6 +420,76 @@ export function writeFileBeneath(root: string, name: string, text: string, mode:
     throw confinedError(path, "write", err);
   } finally {
     closeQuietly(dirFd);
+  }
+}
+
+/**
+ * Reads the file `name` beneath the directory `root`. Neither `root`'s path nor `name` may hold
+ * a symbolic link; what is opened must be a regular file with one name (`O_NONBLOCK`: a FIFO
+ * opens at once and is refused by type).
+ *
+ * @param root the allowed directory (see {@linkcode openRoot})
+ * @param name a relative path beneath it
+ * @param maxBytes the most bytes the file may hold
+ * @returns its bytes, or `null` when it or `root` does not exist
+ * @throws {ConfinedPathError} with the rule the path broke; `io` (EFBIG) for a longer file
+ */
+export function readFileBeneath(root: string, name: string, maxBytes: number): Uint8Array | null {
+  checkRelative(root, name);
+  const path = `${root}/${name}`;
+  let rootFd: number;
+  try {
+    rootFd = openRoot(root);
+  } catch (err) {
+    if (err instanceof ConfinedPathError && err.rule === "missing") return null;
+    throw err;
+  }
+  let fd: number;
+  try {
+    fd = openat2(rootFd, name, {
+      flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+      mode: 0,
+      resolve: BENEATH,
+    });
+  } catch (err) {
+    if (err instanceof LibcError && err.errno === Errno.ENOENT) return null;
+    throw confinedError(path, "read", err);
+  } finally {
+    closeQuietly(rootFd);
+  }
+  try {
+    checkRegular(fd, path, "read");
+    return readAll(fd, maxBytes, path);
+  } catch (err) {
+    throw confinedError(path, "read", err);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/**
+ * Removes the name `name` beneath the directory `root` (a link is removed, never followed; a
+ * directory is refused); a name that is already gone is no error.
+ *
+ * @param root the allowed directory (see {@linkcode openRoot})
+ * @param name a relative path beneath it, in `root` itself
+ * @throws {ConfinedPathError} with the rule the path broke
+ */
+export function removeFileBeneath(root: string, name: string): void {
+  checkRelative(root, name);
+  let rootFd: number;
+  try {
+    rootFd = openRoot(root);
+  } catch (err) {
+    if (err instanceof ConfinedPathError && err.rule === "missing") return;
+    throw err;
+  }
+  try {
+    removeName(rootFd, name);
+  } catch (err) {
+    throw confinedError(`${root}/${name}`, "remove", err);
+  } finally {
+    closeQuietly(rootFd);
   }
 }
 

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { DEVICE_INFO_ROOT } from "../../lib/state/device_info_files.ts";
 import { basename, dirname, join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -508,6 +509,11 @@ export class Simulation {
   readonly stateCacheDir: string;
   /** Bind-mounted over `/var/run/cni/ib-sriov` (the plugin's locks) in the plugin process. */
   readonly stateRunDir: string;
+  /**
+   * Bind-mounted over `/run/k8s.cni.cncf.io/devinfo/cni` (where the NPWG device-info files of
+   * `/var/run/k8s.cni.cncf.io/devinfo/cni/` are) in the plugin process.
+   */
+  readonly deviceInfoDir: string;
   /** `ipam.dataDir` for `host-local`, so leases stay inside the simulation. */
   readonly ipamDataDir: string;
   /** Name of the pod netns (`ip -n <podNetns>`). */
@@ -551,6 +557,7 @@ export class Simulation {
     this.sysDir = join(this.dir, "sys");
     this.stateCacheDir = join(this.dir, "state/cache");
     this.stateRunDir = join(this.dir, "state/run");
+    this.deviceInfoDir = join(this.dir, "devinfo");
     this.ipamDataDir = join(this.dir, "ipam");
     this.podNetns = podNetnsName(suffix);
     this.podNetnsPath = join(NETNS_DIR, this.podNetns);
@@ -635,7 +642,8 @@ export class Simulation {
       `over "$2" /sys/bus/pci/drivers`,
       `over "$3" ${PLUGIN_CACHE_DIR}`,
       `over "$4" ${PLUGIN_RUN_DIR}`,
-      `shift 4`,
+      `over "$5" ${DEVICE_INFO_ROOT}`,
+      `shift 5`,
       `exec "$@"`,
     ].join("\n");
     const out = await spawn([
@@ -651,6 +659,7 @@ export class Simulation {
       join(this.sysDir, "bus/pci/drivers"),
       this.stateCacheDir,
       this.stateRunDir,
+      this.deviceInfoDir,
       ...input.argv,
     ], { stdin: input.stdin, env: input.env });
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
@@ -917,11 +926,12 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     //    `<dir>/sys` links to the tree, which buildSysfsTree puts in a temp dir of its own.
     const tree = await buildSysfsTree(spec);
     await Deno.symlink(join(tree.root, "sys"), sim.sysDir);
-    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.ipamDataDir]) {
+    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.deviceInfoDir, sim.ipamDataDir]) {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     }
     await Deno.mkdir(PLUGIN_CACHE_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_RUN_DIR, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(DEVICE_INFO_ROOT, { recursive: true, mode: 0o700 });
     // 4. The PF netdevs: bridges, up like PFs in service. Netlink finds them by name; VF-setting
     //    requests sent to them fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.
     //    `addrgenmode none`: no IPv6 link-local address, which the kernel would add at a moment

@@ -2,7 +2,9 @@ import type { CniRequest } from "../../lib/cni/dispatch.ts";
 import type { CniCommand } from "../../lib/cni/env.ts";
 import type { CniVersion } from "../../lib/cni/versions.ts";
 import type { Deps } from "../../lib/plugin/deps.ts";
+import { DeviceInfoFiles } from "../../lib/state/device_info_files.ts";
 import { FileStore } from "../../lib/state/file_store.ts";
+import { FaultyDeviceInfo } from "../fakes/faulty_device_info.ts";
 import { FakeIpam } from "../fakes/fake_ipam.ts";
 import { FakeKernel } from "../fakes/fake_kernel.ts";
 import { Faults } from "../fakes/faults.ts";
@@ -30,6 +32,8 @@ export interface World extends AsyncDisposable {
   /** Log file paths that `deps.openLog` refuses to open, with the error it throws. */
   logFileErrors: Map<string, Error>;
   stateDir: string;
+  /** Where the device-info files of `/var/run/k8s.cni.cncf.io/devinfo/cni/` are. */
+  deviceInfoDir: string;
   /** Every file under the state directory except lock files, which are never removed. */
   stateFiles(): string[];
 }
@@ -53,6 +57,8 @@ export async function world(): Promise<World> {
     runDir: `${stateDir}/run`,
     netnsExists: (path) => kernel.hasNetns(path),
   });
+  // The device-info directory is outside the state directory: stateFiles() must not list it.
+  const deviceInfoDir = await Deno.makeTempDir({ prefix: "ib-sriov-devinfo-" });
   const logs: string[] = [];
   const logFiles = new Map<string, string[]>();
   const logFileErrors = new Map<string, Error>();
@@ -63,6 +69,7 @@ export async function world(): Promise<World> {
     rdma: kernel,
     ipam,
     store,
+    deviceInfo: new FaultyDeviceInfo(new DeviceInfoFiles({ root: deviceInfoDir }), faults),
     log: (l) => void logs.push(l),
     openLog: (path) => {
       const error = logFileErrors.get(path);
@@ -104,9 +111,11 @@ export async function world(): Promise<World> {
     logFiles,
     logFileErrors,
     stateDir,
+    deviceInfoDir,
     stateFiles,
     async [Symbol.asyncDispose]() {
       await Deno.remove(stateDir, { recursive: true });
+      await Deno.remove(deviceInfoDir, { recursive: true });
     },
   };
 }
@@ -144,4 +153,21 @@ export function request(
     config,
     stdin: new TextEncoder().encode(JSON.stringify(config)),
   };
+}
+
+/**
+ * The whole messages of ADD's errors when its last four steps fail (IPAM, the address, link up,
+ * the default route of `netConf`'s IPAM), the first of them being step `n`.
+ */
+export function podStepErrors(n: number): string[] {
+  return [
+    `IPAM plugin "host-local" ADD failed: injected fault at step ${n}`,
+    `Cannot add address "10.56.217.10/24" to "net1" in netns "${POD}": injected fault at step ${
+      n + 1
+    }`,
+    `Cannot set "net1" up in netns "${POD}": injected fault at step ${n + 2}`,
+    `Cannot add route "0.0.0.0/0" via "10.56.217.1" in netns "${POD}": injected fault at step ${
+      n + 3
+    }`,
+  ];
 }

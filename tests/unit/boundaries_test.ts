@@ -479,6 +479,7 @@ const SYMBOL_JOBS: SymbolJob[] = [
     symbols: STATE_LIBC_SYMBOLS,
     needs: only(
       "openat2",
+      "read",
       "write",
       "close",
       "fstat",

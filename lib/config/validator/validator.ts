@@ -49,6 +49,7 @@ const RULE_CAPABILITIES: u32 = 21;
 const RULE_STRING: u32 = 22;
 const RULE_LOG_LEVEL: u32 = 23;
 const RULE_LOG_FILE: u32 = 24;
+const RULE_DEVICE_INFO_FILE: u32 = 25;
 
 // Byte values.
 const QUOTE: u32 = 0x22;
@@ -84,10 +85,11 @@ const K_PLUGINS = 19;
 // ipam, runtimeConfig, args, args.cni:
 const K_IPAM_TYPE = 20;
 const K_INFINIBAND_GUID = 21;
-const K_ARGS_CNI = 22;
-const K_CNI_GUID = 23;
-const K_CNI_APP = 24;
-const SLOTS = 25;
+const K_DEVICE_INFO_FILE = 22;
+const K_ARGS_CNI = 23;
+const K_CNI_GUID = 24;
+const K_CNI_APP = 25;
+const SLOTS = 26;
 
 /** Which object scanObject() is reading: decides the keys it records. */
 const OBJ_CONFIG = 0;
@@ -607,6 +609,7 @@ function keySlot(obj: i32): i32 {
     if (keyIs("type")) return K_IPAM_TYPE;
   } else if (obj == OBJ_RUNTIME_CONFIG) {
     if (keyIs("infinibandGUID")) return K_INFINIBAND_GUID;
+    if (keyIs("CNIDeviceInfoFile")) return K_DEVICE_INFO_FILE;
   } else if (obj == OBJ_ARGS) {
     if (keyIs("cni")) return K_ARGS_CNI;
   } else if (obj == OBJ_ARGS_CNI) {
@@ -619,11 +622,15 @@ function keySlot(obj: i32): i32 {
 /** The first and last slot of an object kind. */
 function firstSlot(obj: i32): i32 {
   if (obj == OBJ_CONFIG) return 0;
-  return K_IPAM_TYPE + obj - OBJ_IPAM;
+  if (obj == OBJ_IPAM) return K_IPAM_TYPE;
+  if (obj == OBJ_RUNTIME_CONFIG) return K_INFINIBAND_GUID;
+  if (obj == OBJ_ARGS) return K_ARGS_CNI;
+  return K_CNI_GUID;
 }
 
 function lastSlot(obj: i32): i32 {
   if (obj == OBJ_CONFIG) return K_PLUGINS;
+  if (obj == OBJ_RUNTIME_CONFIG) return K_DEVICE_INFO_FILE;
   if (obj == OBJ_ARGS_CNI) return K_CNI_APP;
   return firstSlot(obj);
 }
@@ -1010,6 +1017,9 @@ function checkPlugin(o: usize): void {
   if (checkObject(K_RUNTIME_CONFIG, "runtimeConfig")) {
     scanObject(vStart(K_RUNTIME_CONFIG), OBJ_RUNTIME_CONFIG);
     checkGuid(K_INFINIBAND_GUID, "runtimeConfig.infinibandGUID");
+    if (has(K_DEVICE_INFO_FILE) && !deviceInfoFileOk()) {
+      emitSlot(RULE_DEVICE_INFO_FILE, K_DEVICE_INFO_FILE, "runtimeConfig.CNIDeviceInfoFile");
+    }
   }
   if (checkObject(K_ARGS, "args")) {
     scanObject(vStart(K_ARGS), OBJ_ARGS);
@@ -1168,6 +1178,39 @@ function keyCharAt(p: usize): i32 {
   if (low >= 0xdc00 && low <= 0xdfff) return 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
   unitNext = after;
   return u;
+}
+
+/**
+ * The directory of the NPWG CNI device-info files (device-info spec 4.2): a device-info path
+ * must name a file directly in it. Not anywhere under `devinfo/`: `devinfo/dp/` holds the device
+ * plugin's files, which Multus copies for every pod of a resource. lib/config/limits.ts
+ * `DEVICE_INFO_DIR` is the same path outside the module.
+ */
+const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
+
+/**
+ * `runtimeConfig.CNIDeviceInfoFile`: a string, DEVICE_INFO_DIR followed by one file name (not
+ * empty, `.` or `..`; no `/` or NUL; at most NAME_BYTES_MAX bytes). Symbolic links are the
+ * open's to refuse: they are state of the node, not of the config.
+ */
+function deviceInfoFileOk(): bool {
+  if (!isString(K_DEVICE_INFO_FILE)) return false;
+  iterate(vStart(K_DEVICE_INFO_FILE));
+  for (let i = 0; i < DEVICE_INFO_DIR.length; i++) {
+    if (nextUnit() != DEVICE_INFO_DIR.charCodeAt(i)) return false;
+  }
+  let length: u32 = 0;
+  let bytes: u32 = 0;
+  let dots: u32 = 0;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) break;
+    if (u == 0 || u == 0x2f) return false;
+    if (u == 0x2e) dots++;
+    length++;
+    bytes += utf8Bytes(u);
+  }
+  return length > 0 && bytes <= NAME_BYTES_MAX && !(dots == length && length <= 2);
 }
 
 /** A conflist at `o`: its plugins, and the ib-sriov ones as plugin configs. */

@@ -44,6 +44,9 @@ interface RuleRow {
   cniMessage?: string;
 }
 
+const DEVICE_INFO_DETAILS =
+  "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config";
+
 const DEPTH_129 = `{"name":"n","x":${"[".repeat(128)}${"]".repeat(128)}}`;
 
 const RULES: RuleRow[] = [
@@ -431,6 +434,153 @@ const RULES: RuleRow[] = [
     cni: 7,
   },
   {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"deviceID":"0000:3b:00.2","runtimeConfig":{"CNIDeviceInfoFile":"/etc/sudoers.d/x"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+    command: "ADD",
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.."}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/.." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/."}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni//x"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni//x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"var/run/k8s.cni.cncf.io/devinfo/cni/x"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "var/run/k8s.cni.cncf.io/devinfo/cni/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni\\u002fx/../y"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/x/../y" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      `"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+        "é".repeat(128)
+      }"}`,
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message: `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/${
+      "é".repeat(43)
+    }"… (165 chars) is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":7}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message: "runtimeConfig.CNIDeviceInfoFile must be a string, got number 7",
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/etc/sudoers.d/x"'),
@@ -670,7 +820,11 @@ const VALID: string[] = [
     name: "ib-net",
     deviceID: "0000:3b:00.2",
     guid: "02:00:00:00:00:00:00:0a",
-    runtimeConfig: { infinibandGUID: "FF:FF:FF:FF:FF:FF:FF:FF", ips: ["10.0.0.2/24"] },
+    runtimeConfig: {
+      infinibandGUID: "FF:FF:FF:FF:FF:FF:FF:FF",
+      ips: ["10.0.0.2/24"],
+      CNIDeviceInfoFile: "/var/run/k8s.cni.cncf.io/devinfo/cni/ib-net-0123abcd_net1",
+    },
     args: { cni: { guid: "00:11:22:33:44:55:66:77", "mellanox.infiniband.app": "a", z: null } },
     capabilities: { infinibandGUID: true, ips: true },
     dns: { nameservers: ["1.1.1.1"] },
@@ -689,6 +843,11 @@ const VALID: string[] = [
   '{"name":"n","ipam":{"type":"dhcp","type":"static"}}',
   '{"name":"n","capabilities":{"a":1,"a":true}}',
   '{"name":"n","deviceID":"0000:3B:1f.7","pkey":"0x7fff","link_state":"disable"}',
+  '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/..."}}',
+  `{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+    "é".repeat(127)
+  }x"}}`,
+  '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":1,"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.x"}}',
   '{"name":"n","plugins":"not a list here","__proto__":{"guid":1}}',
 ];
 
