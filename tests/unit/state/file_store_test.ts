@@ -387,6 +387,15 @@ Deno.test("FileStore refuses a state directory replaced by a symbolic link and w
     await Deno.mkdir(elsewhere, { mode: 0o700 });
     await Deno.mkdir(join(root, "lib"));
     await Deno.symlink(elsewhere, cacheDir);
+    // A lock is taken before every change to the cache: it checks the cache directory too.
+    await assert.rejects(
+      () => store.lock("0000:04:00.7", 100).then((l) => l[Symbol.dispose]()),
+      (err: unknown) =>
+        err instanceof StateError &&
+        err.message ===
+          `Cannot open directory "${cacheDir}": a component of the path is a symbolic link`,
+    );
+    await Deno.remove(join(root, "run"), { recursive: true });
     await Deno.symlink(elsewhere, join(root, "run"));
     assertStateError(
       () => store.writeAttachment(RECORD),
