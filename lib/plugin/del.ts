@@ -1,12 +1,13 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { Logger } from "../log.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { requestLogger } from "./request_logger.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
+import { leaseRelease } from "./lease_release.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
@@ -123,29 +124,68 @@ async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): P
   deps.store.releaseDevice(pci, key);
 }
 
+/**
+ * The DEL config, or `null` when it broke a rule: DEL then undoes what the record says, and the
+ * problem is a warning (see docs/how-it-works.md, "DEL").
+ */
+function delConf(req: CniRequest): NetConf | null {
+  return req.configProblem === undefined ? loadNetConf(req.config, req.cniVersion, "DEL") : null;
+}
+
+/**
+ * Releases the recorded attachment's lease: the spec has DEL release delegated IPAM even when the
+ * plugin has nothing of its own left. A record without `ipamType` made no IPAM call (a vfio-pci
+ * device): there is no lease.
+ */
+async function releaseRecordedLease(
+  deps: Deps,
+  req: CniRequest,
+  record: AttachmentRecord,
+  log: Logger,
+): Promise<void> {
+  if (record.ipamType === undefined) return;
+  const release = leaseRelease(req, record, req.args);
+  if (release === null) {
+    log.warning("no usable IPAM config (the record predates it); the lease is not released", {
+      ipam: record.ipamType,
+    });
+    return;
+  }
+  if (release.recorded === "differs") {
+    log.warning("DEL config names another network or IPAM config than the ADD's; using the ADD's");
+  }
+  await callIpam(deps, release.req, "DEL", record.ipamType);
+}
+
 /** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
 async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "DEL");
+  const conf = delConf(req);
   const log = requestLogger(deps, req, conf);
+  if (req.configProblem !== undefined) {
+    log.warning("DEL config is invalid; undoing the ADD from its attachment record", {
+      error: req.configProblem.message,
+    });
+  }
   const record = readRecord(deps, req.args, log);
-  // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
-  // A record without `ipamType` made no IPAM call (a vfio-pci device): there is no lease.
-  const ipamType = record === null ? conf.ipam?.type : record.ipamType;
-  if (ipamType !== undefined) await callIpam(deps, req, "DEL", ipamType);
   if (record === null) {
-    if (conf.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
+    // Without a record only a usable config says what to release.
+    if (conf?.ipam !== undefined) await callIpam(deps, req, "DEL", conf.ipam.type);
+    if (conf?.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
     log.debug("no attachment record; nothing to undo");
     return;
   }
+  await releaseRecordedLease(deps, req, record, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
 }
 
 /**
- * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
- * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
+ * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
+ * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
+ * leaves the pod in Terminating while kubelet retries it forever.
  *
  * @param deps the dependencies
- * @param req the request
+ * @param req the request (`configProblem` set when its config broke a rule)
  * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
  */
 export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {

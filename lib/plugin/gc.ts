@@ -7,6 +7,8 @@ import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
+import { leaseRelease } from "./lease_release.ts";
+import type { Logger } from "../log.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 
 function validAttachments(config: Record<string, unknown>): Set<string> {
@@ -29,40 +31,48 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
  * added with, under its own container ID, interface and netns. IPAM plugins that predate CNI 1.1
  * ignore the GC forwarded afterwards, so this is what frees their leases.
  */
-async function releaseLease(deps: Deps, req: CniRequest, record: AttachmentRecord): Promise<void> {
+async function releaseLease(
+  deps: Deps,
+  req: CniRequest,
+  record: AttachmentRecord,
+  log: Logger,
+): Promise<void> {
   if (record.ipamType === undefined) return;
-  const config = isObject(record.config) ? record.config : req.config;
-  const del: CniRequest = {
-    ...req,
-    args: {
-      ...req.args,
-      command: "DEL",
-      containerId: record.containerId,
-      ifname: record.ifname,
-      netns: record.netns,
-    },
-    config,
-    stdin: new TextEncoder().encode(JSON.stringify(config)),
-  };
-  await callIpam(deps, del, "DEL", record.ipamType);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  const { containerId, ifname, netns } = record;
+  const args = { ...req.args, command: "DEL" as const, containerId, ifname, netns };
+  const release = leaseRelease(req, record, args);
+  if (release === null) {
+    log.warning("no usable IPAM config (the record predates it); the lease is not released", {
+      containerId,
+      ifname,
+      ipam: record.ipamType,
+    });
+    return;
+  }
+  await callIpam(deps, release.req, "DEL", record.ipamType);
 }
 
 /** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
 async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "GC");
+  // A config that broke a rule GC can do without still names its network (see dispatch.ts).
+  const conf = req.configProblem === undefined
+    ? loadNetConf(req.config, req.cniVersion, "GC")
+    : null;
   const log = requestLogger(deps, req, conf);
+  if (req.configProblem !== undefined) {
+    log.warning("GC config is invalid; releasing from the attachment records without IPAM GC", {
+      error: req.configProblem.message,
+    });
+  }
+  const network = conf?.name ?? String(req.config["name"]);
   const valid = validAttachments(req.config);
   const failures: string[] = [];
   for (const record of deps.store.listAttachments()) {
-    if (record.networkName !== conf.name || valid.has(`${record.containerId}\0${record.ifname}`)) {
+    if (record.networkName !== network || valid.has(`${record.containerId}\0${record.ifname}`)) {
       continue;
     }
     try {
-      await releaseLease(deps, req, record);
+      await releaseLease(deps, req, record, log);
       await releaseAttachment(deps, record, record.netns, log);
     } catch (err) {
       failures.push(
@@ -70,7 +80,7 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
       );
     }
   }
-  if (conf.ipam !== undefined) await callIpam(deps, req, "GC", conf.ipam.type);
+  if (conf?.ipam !== undefined) await callIpam(deps, req, "GC", conf.ipam.type);
   if (failures.length > 0) {
     throw new CniError(
       CniErrorCode.KernelError,

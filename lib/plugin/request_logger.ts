@@ -15,18 +15,20 @@ import type { Deps } from "./deps.ts";
  *
  * @param deps the dependencies
  * @param req the request
- * @param conf the decoded config
+ * @param conf the decoded config; `null` for a DEL or GC config that broke a rule, whose
+ *   `logFile` and `logLevel` cannot be trusted: records then go to `deps.log` at `info`
  * @returns the logger
  */
-export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logger {
+export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const base = {
     command: req.args.command,
     containerId: req.args.containerId,
     netns: req.args.netns,
     ifname: req.args.ifname,
-    deviceID: conf.deviceId ?? "",
-    ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
+    deviceID: conf?.deviceId ?? "",
+    ...(conf?.pkey === undefined ? {} : { pkey: conf.pkey }),
   };
+  if (conf === null) return createLogger(deps.log, "info", base);
   const logFile = conf.logFile;
   if (logFile === undefined) return createLogger(deps.log, conf.logLevel, base);
 
