@@ -14,7 +14,7 @@ import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";
 import { returnRdmaToHost } from "./rdma_isolation.ts";
 import { isVfTarget, restoreGuids, restoreLinkState } from "./vf_config.ts";
-import { returnNetdevToHost } from "./vf_netdev.ts";
+import { restoreLinkProperties, returnNetdevToHost } from "./vf_netdev.ts";
 
 /**
  * Reads an attachment record; a corrupt one is logged and treated as absent, so DEL cannot be
@@ -39,6 +39,7 @@ function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentReco
  *    its host name again).
  * 3. The link state and the GUIDs ADD changed; a GUID restore rebinds the driver, and the
  *    recreated netdev gets its original name back.
+ * 4. The netdev's MTU and altnames from before ADD, last: steps 2 and 3 recreate it.
  *
  * A device that no longer exists (SR-IOV disabled, VF removed) has nothing left to restore.
  */
@@ -71,6 +72,15 @@ async function restoreDevice(
   if (isVfTarget(record)) {
     restoreLinkState(deps, host, record);
     await restoreGuids(deps, host, record);
+  }
+  // 4.
+  if (record.kind === "vf") {
+    const taken = restoreLinkProperties(deps.netlink, deps.sysfs, record, host);
+    if (taken.length > 0) {
+      log.warning("altnames another link took meanwhile are left to it", {
+        altNames: taken.join(","),
+      });
+    }
   }
 }
 
