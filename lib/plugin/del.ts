@@ -7,7 +7,7 @@ import { requestLogger } from "./request_logger.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
-import { leaseRelease } from "./lease_release.ts";
+import { releaseLease } from "./lease_release.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
@@ -142,31 +142,6 @@ function delConf(req: CniRequest): NetConf | null {
   return req.configProblem === undefined ? loadNetConf(req.config, req.cniVersion, "DEL") : null;
 }
 
-/**
- * Releases the recorded attachment's lease: the spec has DEL release delegated IPAM even when the
- * plugin has nothing of its own left. A record without `ipamType` made no IPAM call (a vfio-pci
- * device): there is no lease.
- */
-async function releaseRecordedLease(
-  deps: Deps,
-  req: CniRequest,
-  record: AttachmentRecord,
-  log: Logger,
-): Promise<void> {
-  if (record.ipamType === undefined) return;
-  const release = leaseRelease(req, record, req.args);
-  if (release === null) {
-    log.warning("no usable IPAM config (the record predates it); the lease is not released", {
-      ipam: record.ipamType,
-    });
-    return;
-  }
-  if (release.recorded === "differs") {
-    log.warning("DEL config names another network or IPAM config than the ADD's; using the ADD's");
-  }
-  await callIpam(deps, release.req, "DEL", record.ipamType);
-}
-
 /** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
 async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = delConf(req);
@@ -184,7 +159,8 @@ async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
     log.debug("no attachment record; nothing to undo");
     return;
   }
-  await releaseRecordedLease(deps, req, record, log);
+  // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
+  await releaseLease(deps, req, record, req.args, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
 }
 

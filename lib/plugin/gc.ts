@@ -7,9 +7,7 @@ import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
-import { leaseRelease } from "./lease_release.ts";
-import type { Logger } from "../log.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import { releaseLease } from "./lease_release.ts";
 
 function validAttachments(config: Record<string, unknown>): Set<string> {
   const list = config["cni.dev/valid-attachments"];
@@ -24,32 +22,6 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
     }
   }
   return out;
-}
-
-/**
- * Releases a stale attachment's IPAM lease with the DEL its runtime never sent: the config it was
- * added with, under its own container ID, interface and netns. IPAM plugins that predate CNI 1.1
- * ignore the GC forwarded afterwards, so this is what frees their leases.
- */
-async function releaseLease(
-  deps: Deps,
-  req: CniRequest,
-  record: AttachmentRecord,
-  log: Logger,
-): Promise<void> {
-  if (record.ipamType === undefined) return;
-  const { containerId, ifname, netns } = record;
-  const args = { ...req.args, command: "DEL" as const, containerId, ifname, netns };
-  const release = leaseRelease(req, record, args);
-  if (release === null) {
-    log.warning("no usable IPAM config (the record predates it); the lease is not released", {
-      containerId,
-      ifname,
-      ipam: record.ipamType,
-    });
-    return;
-  }
-  await callIpam(deps, release.req, "DEL", record.ipamType);
 }
 
 /** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
@@ -72,7 +44,11 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
       continue;
     }
     try {
-      await releaseLease(deps, req, record, log);
+      // The DEL its runtime never sent, under the record's own container ID, interface and netns:
+      // IPAM plugins that predate CNI 1.1 ignore the GC forwarded afterwards.
+      const { containerId, ifname, netns } = record;
+      const args = { ...req.args, command: "DEL" as const, containerId, ifname, netns };
+      await releaseLease(deps, req, record, args, log);
       await releaseAttachment(deps, record, record.netns, log);
     } catch (err) {
       failures.push(

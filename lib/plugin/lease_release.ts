@@ -1,10 +1,13 @@
 import { isDeepStrictEqual } from "node:util";
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
+import type { Logger } from "../log.ts";
 import type { AttachmentRecord } from "../state/store.ts";
+import type { Deps } from "./deps.ts";
+import { callIpam } from "./ipam_call.ts";
 
 /** What a lease is released with, and why not with the runtime's own config. */
-export interface LeaseRelease {
+interface LeaseRelease {
   /** The IPAM DEL's request: its environment and the config on its stdin. */
   req: CniRequest;
   /**
@@ -36,7 +39,7 @@ function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): b
  * @param args the IPAM DEL's environment: the record's container, interface and netns for GC
  * @returns the IPAM DEL to run, or `null` when there is no usable config for it
  */
-export function leaseRelease(
+function chooseRelease(
   req: CniRequest,
   record: AttachmentRecord,
   args: CmdArgs,
@@ -53,4 +56,40 @@ export function leaseRelease(
     req: { ...req, args, config, stdin: new TextEncoder().encode(JSON.stringify(config)) },
     recorded: added === null ? null : gc ? "gc" : own === null ? "invalid" : "differs",
   };
+}
+
+/**
+ * Releases a recorded attachment's IPAM lease with the IPAM plugin's DEL, with the config
+ * `chooseRelease()` picks. A record without `ipamType` made no IPAM call (a vfio-pci device): it
+ * has no lease. One without a usable config gets a warning: failing would make DEL fail forever.
+ *
+ * @param deps the dependencies
+ * @param req the DEL or GC request being served
+ * @param record the attachment
+ * @param args the IPAM DEL's environment (GC's are the record's)
+ * @param log the request logger
+ * @throws {CniError} with the IPAM plugin's code when its DEL fails
+ */
+export async function releaseLease(
+  deps: Deps,
+  req: CniRequest,
+  record: AttachmentRecord,
+  args: CmdArgs,
+  log: Logger,
+): Promise<void> {
+  if (record.ipamType === undefined) return;
+  const release = chooseRelease(req, record, args);
+  const { containerId, ifname } = record;
+  if (release === null) {
+    log.warning("no usable IPAM config (the record predates it); the lease is not released", {
+      containerId,
+      ifname,
+      ipam: record.ipamType,
+    });
+    return;
+  }
+  if (release.recorded === "differs") {
+    log.warning("DEL config names another network or IPAM config than the ADD's; using the ADD's");
+  }
+  await callIpam(deps, release.req, "DEL", record.ipamType);
 }
