@@ -59,7 +59,7 @@ async function loadRealDeps(): Promise<Deps> {
     netlink: new netlink.LibnlNetlink(),
     pciDriver: new pci.LibcPciDriver(),
     rdma: new rdma.LibnlRdma(),
-    ipam: new ipam.ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
+    ipam: new ipam.ExecIpam(),
     store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {

@@ -97,6 +97,8 @@ export interface NetlinkErrorInit {
   op: string;
   /** What it was attempted on. */
   subject: string;
+  /** libnl's text for the code, e.g. `Object busy`. */
+  reason: string;
 }
 
 /**
@@ -113,10 +115,12 @@ export class NetlinkError extends Error {
   readonly op: string;
   /** What it was attempted on. */
   readonly subject: string;
+  /** libnl's text for the code, for callers that say what was attempted their own way. */
+  readonly reason: string;
 
   /**
    * @param message The full message.
-   * @param init The code, the operation and its subject.
+   * @param init The code, the operation, its subject and libnl's text.
    * @param options `cause`
    */
   constructor(message: string, init: NetlinkErrorInit, options?: ErrorOptions) {
@@ -126,6 +130,7 @@ export class NetlinkError extends Error {
     this.errnoName = errno === undefined ? null : errnoName(errno);
     this.op = init.op;
     this.subject = init.subject;
+    this.reason = init.reason;
   }
 }
 
@@ -150,10 +155,12 @@ export function netlinkError(
 ): NetlinkError {
   const positive = Math.abs(code);
   const subject = typeof context.subject === "function" ? context.subject() : context.subject;
-  return new NetlinkError(`${context.op} ${subject}: ${geterror(positive)}`, {
+  const reason = geterror(positive);
+  return new NetlinkError(`${context.op} ${subject}: ${reason}`, {
     code: positive,
     op: context.op,
     subject,
+    reason,
   });
 }
 

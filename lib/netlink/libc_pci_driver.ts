@@ -42,6 +42,8 @@ export interface PciDriverErrorInit {
   errno: number | null;
   /** The errno's name (`"ENODEV"`); `null` for `invalid-name`. */
   errnoName: string | null;
+  /** What went wrong, without the address, driver and file, e.g. `No such device`. */
+  reason: string;
 }
 
 /**
@@ -60,6 +62,8 @@ export class PciDriverError extends PathError {
   readonly errno: number | null;
   /** The errno's name (`"ENODEV"`, `"EBUSY"`); `null` for `invalid-name`. */
   readonly errnoName: string | null;
+  /** What went wrong, for callers that name the VF and the driver their own way. */
+  readonly reason: string;
 
   /**
    * @param message The full message, naming the address, the driver and the file.
@@ -73,6 +77,7 @@ export class PciDriverError extends PathError {
     this.driver = init.driver;
     this.errno = init.errno;
     this.errnoName = init.errnoName;
+    this.reason = init.reason;
   }
 }
 
@@ -133,6 +138,7 @@ export class LibcPciDriver implements PciDriver {
         driver,
         errno: null,
         errnoName: null,
+        reason,
       });
     // Both names become parts of a path under /sys: neither may leave the driver's directory.
     if (!PCI_ADDRESS.test(pci)) throw invalid(pci, "not a PCI address (DDDD:BB:DD.F)");
@@ -152,6 +158,7 @@ export class LibcPciDriver implements PciDriver {
         driver,
         errno: error.errno,
         errnoName: error.code,
+        reason: error.reason,
       }, { cause: error });
     }
   }

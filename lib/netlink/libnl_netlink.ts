@@ -443,12 +443,12 @@ export class LibnlNetlink implements Netlink, Disposable {
       const setting = change.nodeGuid !== undefined || change.portGuid !== undefined
         ? "guid"
         : "link_state";
-      const reason = error.message.slice(`${error.op} ${error.subject}: `.length);
+      const reason = error.reason;
       throw new VfSettingUnsupportedError(
         setting,
         this.#rawLinkName(ns, pfIndex) ?? String(pfIndex),
         `${error.op} ${error.subject}: the PF's driver does not support it (${reason})`,
-        { cause: error },
+        { reason, cause: error },
       );
     }
   }

@@ -17,6 +17,10 @@ import { withNetns } from "./netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
 import { quote } from "../cni/quote.ts";
 
+/** Why a kernel without `ib_core` refuses every RDMA netlink request, and what to do. */
+export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported " +
+  "protocol); load the ib_core module (modprobe ib_core)";
+
 /**
  * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can
  * fail with `NLE_PROTO_MISMATCH`: `socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA)` gets
@@ -33,14 +37,12 @@ import { quote } from "../cni/quote.ts";
  */
 export function rdmaErrorOf(error: NetlinkError): RdmaError {
   if (error.code === NleCode.ProtoMismatch) {
-    return new RdmaError(
-      "unsupported",
-      `${error.op} ${error.subject}: the kernel has no RDMA netlink (NETLINK_RDMA is not a ` +
-        "supported protocol); load the ib_core module (modprobe ib_core)",
-      { cause: error },
-    );
+    return new RdmaError("unsupported", `${error.op} ${error.subject}: ${NO_RDMA_NETLINK}`, {
+      reason: NO_RDMA_NETLINK,
+      cause: error,
+    });
   }
-  return new RdmaError("io", error.message, { cause: error });
+  return new RdmaError("io", error.message, { reason: error.reason, cause: error });
 }
 
 /** Runs an RDMA netlink call, turning libnl's errors into `RdmaError`s. */
@@ -133,6 +135,7 @@ export class LibnlRdma implements Rdma, Disposable {
         throw new RdmaError(
           "not-found",
           `RDMA device ${quote(name)} is not in netns ${quote(from.path)}`,
+          { reason: "no such device in the source netns" },
         );
       }
       // 2. The move. The kernel re-registers the device in `to`, which recreates its IPoIB

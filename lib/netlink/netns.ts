@@ -116,10 +116,12 @@ export function openNetns(path: string): NetnsHandle {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") {
       throw new NetnsError("missing", path, `Cannot open netns ${quote(path)}: no such file`, {
+        reason: "no such file",
         cause: error,
       });
     }
-    throw new NetnsError("io", path, error.message.replace(/^Cannot open/, "Cannot open netns"), {
+    throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
+      reason: error.reason,
       cause: error,
     });
   }
@@ -132,12 +134,14 @@ export function openNetns(path: string): NetnsHandle {
         "not-netns",
         path,
         `Cannot open netns ${quote(path)}: not a network namespace`,
+        { reason: "not a network namespace" },
       );
     }
   } catch (error) {
     handle.close();
     if (error instanceof LibcError) {
-      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.message}`, {
+      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
+        reason: error.reason,
         cause: error,
       });
     }
@@ -211,7 +215,8 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
     setns(ns.fd, CLONE_NEWNET);
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
-    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.message}`, {
+    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.reason}`, {
+      reason: error.reason,
       cause: error,
     });
   }

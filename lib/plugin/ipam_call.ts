@@ -1,3 +1,4 @@
+import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
@@ -36,7 +37,7 @@ export async function callIpam(
     if (err instanceof CniError) throw err;
     throw new CniError(
       CniErrorCode.IpamError,
-      `IPAM plugin ${quote(type)} ${command} failed: ${String(err)}`,
+      `IPAM plugin ${quote(type)} ${command} failed: ${errorReason(err)}`,
       {
         cause: err,
       },

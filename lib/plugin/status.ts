@@ -1,4 +1,4 @@
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
@@ -8,7 +8,7 @@ import { callIpam } from "./ipam_call.ts";
 import { assertRdmaExclusive } from "./rdma_isolation.ts";
 
 function notAvailable(what: string, err: unknown): CniError {
-  const why = errorMessage(err);
+  const why = errorReason(err);
   return new CniError(CniErrorCode.PluginNotAvailable, `${what}: ${why}`, { cause: err });
 }
 

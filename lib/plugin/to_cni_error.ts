@@ -1,4 +1,4 @@
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import type { IpamError } from "../ipam/ipam_error.ts";
 import { StateError } from "../state/state_error.ts";
@@ -45,8 +45,9 @@ export function ipamErrorToCni(err: IpamError): CniError {
 /**
  * The CNI error of a failed kernel operation (netlink, sysfs, driver bind, RDMA): code 101 with
  * a message that says what was being done, so the operator reads "Cannot move link \"vfdev7\"
- * to netns \"/var/run/netns/pod\": Operation not permitted" rather than a bare errno. A
- * `CniError` passes through unchanged.
+ * from the host netns to netns \"/var/run/netns/pod\": Operation not permitted" rather than a
+ * bare errno. Only this layer adds context: the lower layer's error lends its `reason` (see
+ * `errorReason`). A `CniError` passes through unchanged.
  *
  * @param what the operation that failed, e.g. `Cannot move link "vfdev7" to netns "/x"`
  * @param err the thrown value
@@ -54,7 +55,7 @@ export function ipamErrorToCni(err: IpamError): CniError {
  */
 export function kernelErrorToCni(what: string, err: unknown): CniError {
   if (err instanceof CniError) return err;
-  return new CniError(CniErrorCode.KernelError, `${what}: ${errorMessage(err)}`, { cause: err });
+  return new CniError(CniErrorCode.KernelError, `${what}: ${errorReason(err)}`, { cause: err });
 }
 
 /**

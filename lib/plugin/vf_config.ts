@@ -140,7 +140,7 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
         CniErrorCode.DeviceError,
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
           err.setting === "guid" ? "GUIDs" : "link state"
-        } (${err.message})`,
+        } (${err.reason})`,
         {
           details: "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
           cause: err,

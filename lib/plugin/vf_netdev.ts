@@ -4,6 +4,7 @@ import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import { kernelStep } from "./kernel_step.ts";
+import { netnsName } from "./pod_netns.ts";
 import type { Rollback } from "./rollback.ts";
 
 /** Where a VF netdev goes and under which names. */
@@ -31,13 +32,13 @@ export function tempIfName(ifindex: number): string {
 
 function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
   const link = kernelStep(
-    `Cannot look up link ${quote(name)} in netns ${quote(ns.path)}`,
+    `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
     () => netlink.linkByName(ns, name),
   );
   if (link === null) {
     throw new CniError(
       CniErrorCode.KernelError,
-      `link ${quote(name)} not found in netns ${quote(ns.path)}`,
+      `link ${quote(name)} not found in ${netnsName(ns)}`,
     );
   }
   return link;
@@ -46,21 +47,21 @@ function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
 function setDown(netlink: Netlink, ns: Netns, link: LinkInfo): void {
   if (!link.up) return;
   kernelStep(
-    `Cannot set link ${quote(link.name)} down in netns ${quote(ns.path)}`,
+    `Cannot set link ${quote(link.name)} down in ${netnsName(ns)}`,
     () => netlink.setLinkUp(ns, link.index, false),
   );
 }
 
 function rename(netlink: Netlink, ns: Netns, index: number, from: string, to: string): void {
   kernelStep(
-    `Cannot rename link ${quote(from)} to ${quote(to)} in netns ${quote(ns.path)}`,
+    `Cannot rename link ${quote(from)} to ${quote(to)} in ${netnsName(ns)}`,
     () => netlink.renameLink(ns, index, to),
   );
 }
 
 function move(netlink: Netlink, from: Netns, index: number, name: string, to: Netns): void {
   kernelStep(
-    `Cannot move link ${quote(name)} from netns ${quote(from.path)} to netns ${quote(to.path)}`,
+    `Cannot move link ${quote(name)} from ${netnsName(from)} to ${netnsName(to)}`,
     () => netlink.moveLink(from, index, to),
   );
 }
@@ -68,7 +69,7 @@ function move(netlink: Netlink, from: Netns, index: number, name: string, to: Ne
 /** Whether a link in `ns` has `name` as its name or an altname. */
 function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
   return kernelStep(
-    `Cannot look up link ${quote(name)} in netns ${quote(ns.path)}`,
+    `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
     () => netlink.linkByName(ns, name),
   ) !== null;
 }
@@ -105,7 +106,7 @@ export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rol
   //    see restoreLinkProperties).
   for (const alt of link.altNames.filter((a) => a === m.podIfName || inUse(netlink, m.pod, a))) {
     kernelStep(
-      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)}`,
+      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)} in ${netnsName(m.host)}`,
       () => netlink.deleteAltName(m.host, link.index, alt),
     );
   }
@@ -249,7 +250,7 @@ export function restoreLinkProperties(
 ): string[] {
   const name = record.hostIfName ?? record.ifname;
   const link = kernelStep(
-    `Cannot look up link ${quote(name)} in the host`,
+    `Cannot look up link ${quote(name)} in ${netnsName(host)}`,
     () => netlink.linkByName(host, name),
   );
   if (link === null || link.name !== name || !isOurVf(sysfs, record, link)) return [];
@@ -257,7 +258,7 @@ export function restoreLinkProperties(
   const mtu = record.hostIfMtu;
   if (mtu !== undefined && link.mtu !== mtu) {
     kernelStep(
-      `Cannot set the MTU of link ${quote(name)} back to ${mtu} in the host`,
+      `Cannot set the MTU of link ${quote(name)} back to ${mtu} in ${netnsName(host)}`,
       () => netlink.setMtu(host, link.index, mtu),
     );
   }
@@ -270,7 +271,7 @@ export function restoreLinkProperties(
       continue;
     }
     kernelStep(
-      `Cannot add altname ${quote(alt)} back to link ${quote(name)} in the host`,
+      `Cannot add altname ${quote(alt)} back to link ${quote(name)} in ${netnsName(host)}`,
       () => netlink.addAltName(host, link.index, alt),
     );
   }

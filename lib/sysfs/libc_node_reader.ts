@@ -53,7 +53,9 @@ export class LibcNodeReader implements NodeReader {
     const text = readOrNull(path, readText)?.trim();
     if (text === undefined) return null;
     if (!/^\d+$/.test(text)) {
-      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`);
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`, {
+        reason: `expected a number in "sriov_numvfs", found "${text}"`,
+      });
     }
     return Number(text);
   }
@@ -71,7 +73,9 @@ export class LibcNodeReader implements NodeReader {
 
   #device(pci: string): string {
     if (pci === "" || pci === "." || /[/\0]|\.\./.test(pci)) {
-      throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`);
+      throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`, {
+        reason: "invalid PCI address",
+      });
     }
     return join(this.#root, PCI_DEVICES, pci);
   }

@@ -25,7 +25,7 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") return null;
-    throw new SysfsError("io", path, error.message, { cause: error });
+    throw new SysfsError("io", path, error.message, { reason: error.reason, cause: error });
   }
 }
 
@@ -161,7 +161,9 @@ export class LibcSysfs implements Sysfs {
     if (text === null) return null;
     const trimmed = text.trim();
     if (!/^\d+$/.test(trimmed)) {
-      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`);
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`, {
+        reason: `expected a number in "${basename(path)}", found "${trimmed}"`,
+      });
     }
     return Number(trimmed);
   }
@@ -183,7 +185,9 @@ export class LibcSysfs implements Sysfs {
 /** Rejects a path component that could leave the directory it is joined to. */
 function checkName(name: string, what: string): void {
   if (name === "" || name === "." || /[/\0]|\.\./.test(name)) {
-    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`);
+    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`, {
+      reason: `invalid ${what}`,
+    });
   }
 }
 

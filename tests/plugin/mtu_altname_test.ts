@@ -7,7 +7,7 @@ import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
 import { HOST_NETNS } from "../fakes/fake_kernel.ts";
-import { netConf, POD, request, VFS, type World, world } from "./world.ts";
+import { netConf, POD, podStepErrors, request, VFS, type World, world } from "./world.ts";
 
 const ALT = "enp59s0f0v1";
 const MTU = 2044;
@@ -93,26 +93,55 @@ Deno.test("cmdDel() after a rebind and an RDMA move recreated the netdev restore
   assert.deepEqual(w.kernel.view(), before);
 });
 
-Deno.test("cmdAdd() with the netdev recreated leaves MTU and altnames as they were when any step fails", async () => {
-  let steps: number;
-  {
+/** ADD's error at each step, with a link in the pod named like the VF's altname. */
+const PLAIN_STEP_ERRORS = [
+  `Cannot set link "${VFS[1]!.netdev}" down in the host netns: injected fault at step 1`,
+  `Cannot rename link "${VFS[1]!.netdev}" to "vfdev4" in the host netns: injected fault at step 2`,
+  `Cannot remove altname "${ALT}" of link "vfdev4" in the host netns: injected fault at step 3`,
+  `Cannot move link "vfdev4" from the host netns to netns "${POD}": injected fault at step 4`,
+  `Cannot rename link "vfdev4" to "net1" in netns "${POD}": injected fault at step 5`,
+  ...podStepErrors(6),
+];
+/** The same for {@link FULL}: the rebind recreates the netdev without the altname. */
+const FULL_STEP_ERRORS = [
+  `Cannot set the link state of VF 1 to "enable" through PF "ibp59s0f0": injected fault at step 1`,
+  `Cannot set the node and port GUID of VF 1 to "02:00:00:00:00:0a:00:01" through PF ` +
+  `"ibp59s0f0": injected fault at step 2`,
+  `Cannot unbind VF "${VFS[1]!.pci}" from "mlx5_core": injected fault at step 3`,
+  `Cannot bind VF "${VFS[1]!.pci}" to "mlx5_core": injected fault at step 4`,
+  `Cannot move RDMA device "mlx5_4" from the host netns to netns "${POD}": injected fault at ` +
+  "step 5",
+  `Cannot rename link "ib0" to "vfdev10" in the host netns: injected fault at step 6`,
+  `Cannot move link "vfdev10" from the host netns to netns "${POD}": injected fault at step 7`,
+  `Cannot rename link "vfdev10" to "net1" in netns "${POD}": injected fault at step 8`,
+  ...podStepErrors(9),
+];
+
+for (
+  const [name, conf, stepErrors] of [
+    ["an altname taken in the pod", netConf(1), PLAIN_STEP_ERRORS],
+    ["the netdev recreated", FULL, FULL_STEP_ERRORS],
+  ] as const
+) {
+  Deno.test(`cmdAdd() with ${name} leaves MTU and altnames as they were when any step fails`, async () => {
+    for (let n = 1; n <= stepErrors.length; n++) {
+      await using w = await node();
+      w.kernel.addLink(POD, { name: ALT, mtu: 1500, address: "02:00:00:00:00:99", up: false });
+      const before = w.kernel.view();
+      w.faults.failAt = n;
+      const err = await cmdAdd(w.deps, request("ADD", conf)).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
+      assert.equal(err.message, stepErrors[n - 1], `step ${n}`);
+      assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
+      assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+    }
+    // Every step was failed: one more and ADD succeeds.
     await using w = await node();
     w.kernel.addLink(POD, { name: ALT, mtu: 1500, address: "02:00:00:00:00:99", up: false });
-    await cmdAdd(w.deps, request("ADD", FULL));
-    steps = w.faults.count;
-  }
-  for (let n = 1; n <= steps; n++) {
-    await using w = await node();
-    w.kernel.addLink(POD, { name: ALT, mtu: 1500, address: "02:00:00:00:00:99", up: false });
-    const before = w.kernel.view();
-    w.faults.failAt = n;
-    const err = await cmdAdd(w.deps, request("ADD", FULL)).then(() => null, (e: unknown) => e);
-    assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
-    assert.match(err.message, new RegExp(`injected fault at step ${n}:`));
-    assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
-    assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
-  }
-});
+    await cmdAdd(w.deps, request("ADD", conf));
+    assert.equal(w.faults.count, stepErrors.length);
+  });
+}
 
 Deno.test("cmdDel() that fails at any step, the MTU and altname restores included, completes on the retry", async () => {
   let steps: number;
@@ -142,4 +171,37 @@ Deno.test("cmdDel() that fails at any step, the MTU and altname restores include
     assert.deepEqual(w.kernel.view(), before, `after failing DEL step ${n}`);
     assert.deepEqual(w.stateFiles(), [], `state after failing DEL step ${n}`);
   }
+});
+
+Deno.test("cmdAdd() whose MTU and altname restore fails in the rollback keeps the record, and DEL completes it", async () => {
+  let pairs = 0;
+  for (let n = 1; n <= FULL_STEP_ERRORS.length; n++) {
+    // The rollback's own steps after a failure at step n, the restores last.
+    let undos: string[];
+    {
+      await using w = await node();
+      w.faults.failAt = n;
+      await assert.rejects(cmdAdd(w.deps, request("ADD", FULL)), CniError);
+      undos = w.faults.log.slice(n);
+    }
+    for (const [i, label] of undos.entries()) {
+      if (!/^(set mtu|add altname)/.test(label)) continue;
+      const k = n + 1 + i;
+      await using w = await node();
+      const before = w.kernel.view();
+      w.faults.failAt = [n, k];
+      const err = await cmdAdd(w.deps, request("ADD", FULL)).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof CniError, `steps ${n}+${k}: ${String(err)}`);
+      assert.match(
+        err.details,
+        /rollback incomplete: restore the MTU and altnames of ibp59s0f0v1; DEL will retry$/,
+      );
+      w.faults.failAt = 0;
+      await cmdDel(w.deps, request("DEL", FULL));
+      assert.deepEqual(w.kernel.view(), before, `after failing steps ${n} and ${k} (${label})`);
+      assert.deepEqual(w.stateFiles(), [], `state after failing steps ${n} and ${k}`);
+      pairs++;
+    }
+  }
+  assert.ok(pairs >= 2 * 4, `only ${pairs} ADD step + restore step pairs`);
 });

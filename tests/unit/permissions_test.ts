@@ -18,10 +18,10 @@ Deno.test("PERMISSION_FLAGS scope file access to the state directories", () => {
   );
 });
 
-Deno.test("PERMISSION_FLAGS grant the environment of CNI_* and PATH only, no LOG_* for the tool", () => {
+Deno.test("PERMISSION_FLAGS grant the environment of CNI_* only: no PATH (an IPAM plugin inherits it), no LOG_* for the tool", () => {
   assert.deepEqual(
     PERMISSION_FLAGS.filter((f) => f.startsWith("--allow-env")),
-    ["--allow-env=CNI_*,PATH"],
+    ["--allow-env=CNI_*"],
   );
 });
 
