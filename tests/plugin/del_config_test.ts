@@ -201,3 +201,30 @@ Deno.test("dispatch() DEL with a broken config logs to deps.log, never to the lo
     `${INVALID}: pkey "0x10000" is invalid: must be 0x followed by 1 to 4 hex digits`,
   ]);
 });
+
+Deno.test("dispatch() DEL of a record without the ADD's config uses its own config, or warns when broken", async () => {
+  for (const broken of [false, true]) {
+    await using w = await world();
+    const before = w.kernel.view();
+    await cmdAdd(w.deps, request("ADD", netConf(1)));
+    // A record written before the config was recorded (or a Go plugin cache: only ipam.type).
+    const { config: _, ...old } = w.store.readAttachment({ containerId: "ctr-a", ifname: "net1" })!;
+    w.store.writeAttachment(old);
+    const del = broken ? BROKEN[2]!.config : JSON.stringify(netConf(1));
+    assert.deepEqual(await invoke(w, "DEL", del), { status: 0, stdout: "" });
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.stateFiles(), []);
+    const calls = w.ipam.calls.filter((c) => c.command === "DEL");
+    if (broken) {
+      assert.deepEqual(calls, []);
+      assert.equal(w.ipam.leases.size, 1, "nothing to release it with");
+      assert.deepEqual(warnings(w), [
+        `${INVALID}: pkey "0x10000" is invalid: must be 0x followed by 1 to 4 hex digits`,
+        "no usable IPAM config (the record predates it); the lease is not released",
+      ]);
+    } else {
+      assert.deepEqual(calls.map((c) => new TextDecoder().decode(c.stdin)), [del]);
+      assert.equal(w.ipam.leases.size, 0);
+    }
+  }
+});
