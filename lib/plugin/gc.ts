@@ -9,17 +9,39 @@ import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
 
+/** The key GC matches an attachment by: the runtime never has two with the same pair. */
+function attachmentKey(containerId: string, ifname: string): string {
+  return `${containerId}\0${ifname}`;
+}
+
+/**
+ * The runtime's `cni.dev/valid-attachments`: the attachments GC must keep. A list GC cannot read
+ * is refused rather than read as empty, which would release every attachment of the network.
+ * Absent, it is the empty list the specification's runtimes never send.
+ *
+ * @throws {CniError} code 7 naming the first entry that is not `{"containerID", "ifname"}` strings
+ */
 function validAttachments(config: Record<string, unknown>): Set<string> {
-  const list = config["cni.dev/valid-attachments"];
+  const field = "cni.dev/valid-attachments";
+  const list = config[field] ?? [];
+  if (!Array.isArray(list)) {
+    throw new CniError(
+      CniErrorCode.InvalidNetworkConfig,
+      `${field} is not a list of attachments: GC cannot tell which to keep`,
+    );
+  }
   const out = new Set<string>();
-  if (!Array.isArray(list)) return out;
-  for (const a of list) {
-    if (typeof a === "object" && a !== null) {
-      const { containerID, ifname } = a as Record<string, unknown>;
-      if (typeof containerID === "string" && typeof ifname === "string") {
-        out.add(`${containerID}\0${ifname}`);
-      }
+  for (const [i, a] of list.entries()) {
+    const { containerID, ifname } = typeof a === "object" && a !== null
+      ? a as Record<string, unknown>
+      : {};
+    if (typeof containerID !== "string" || typeof ifname !== "string") {
+      throw new CniError(
+        CniErrorCode.InvalidNetworkConfig,
+        `${field}[${i}] is not an attachment: it needs string "containerID" and "ifname"`,
+      );
     }
+    out.add(attachmentKey(containerID, ifname));
   }
   return out;
 }
@@ -36,11 +58,13 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
       error: req.configProblem.message,
     });
   }
-  const network = conf?.name ?? String(req.config["name"]);
   const valid = validAttachments(req.config);
+  const network = conf?.name ?? String(req.config["name"]);
   const failures: string[] = [];
   for (const record of deps.store.listAttachments()) {
-    if (record.networkName !== network || valid.has(`${record.containerId}\0${record.ifname}`)) {
+    if (
+      record.networkName !== network || valid.has(attachmentKey(record.containerId, record.ifname))
+    ) {
       continue;
     }
     try {

@@ -228,3 +228,28 @@ Deno.test("dispatch() DEL of a record without the ADD's config uses its own conf
     }
   }
 });
+
+Deno.test("dispatch() GC refuses a cni.dev/valid-attachments it cannot read, releasing nothing", async () => {
+  await using w = await world();
+  await cmdAdd(w.deps, request("ADD", netConf(1)));
+  const view = w.kernel.view();
+  const cases: [unknown, string][] = [
+    [
+      "ctr-a",
+      "cni.dev/valid-attachments is not a list of attachments: GC cannot tell which to keep",
+    ],
+    [
+      [{ containerID: "ctr-a", ifname: "net1" }, { containerID: "ctr-a" }],
+      'cni.dev/valid-attachments[1] is not an attachment: it needs string "containerID" and "ifname"',
+    ],
+  ];
+  for (const [valid, msg] of cases) {
+    const gc = netConf(1, { cniVersion: "1.1.0", "cni.dev/valid-attachments": valid });
+    const run = await invoke(w, "GC", JSON.stringify(gc));
+    assert.equal(run.status, 1);
+    assert.deepEqual(JSON.parse(run.stdout), { cniVersion: "1.1.0", code: 7, msg });
+  }
+  assert.deepEqual(w.kernel.view(), view);
+  assert.equal(w.ipam.leases.size, 1);
+  assert.notEqual(w.store.readAttachment({ containerId: "ctr-a", ifname: "net1" }), null);
+});
