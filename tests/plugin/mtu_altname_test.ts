@@ -7,7 +7,16 @@ import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
 import { HOST_NETNS } from "../fakes/fake_kernel.ts";
-import { netConf, POD, podStepErrors, request, VFS, type World, world } from "./world.ts";
+import {
+  assertAddUndoneAt,
+  netConf,
+  POD,
+  podStepErrors,
+  request,
+  VFS,
+  type World,
+  world,
+} from "./world.ts";
 
 const ALT = "enp59s0f0v1";
 const MTU = 2044;
@@ -124,20 +133,16 @@ for (
   ] as const
 ) {
   Deno.test(`cmdAdd() with ${name} leaves MTU and altnames as they were when any step fails`, async () => {
-    for (let n = 1; n <= stepErrors.length; n++) {
-      await using w = await node();
+    const crowded = async () => {
+      const w = await node();
       w.kernel.addLink(POD, { name: ALT, mtu: 1500, address: "02:00:00:00:00:99", up: false });
-      const before = w.kernel.view();
-      w.faults.failAt = n;
-      const err = await cmdAdd(w.deps, request("ADD", conf)).then(() => null, (e: unknown) => e);
-      assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
-      assert.equal(err.message, stepErrors[n - 1], `step ${n}`);
-      assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
-      assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+      return w;
+    };
+    for (let n = 1; n <= stepErrors.length; n++) {
+      await assertAddUndoneAt(crowded, conf, n, stepErrors[n - 1]);
     }
     // Every step was failed: one more and ADD succeeds.
-    await using w = await node();
-    w.kernel.addLink(POD, { name: ALT, mtu: 1500, address: "02:00:00:00:00:99", up: false });
+    await using w = await crowded();
     await cmdAdd(w.deps, request("ADD", conf));
     assert.equal(w.faults.count, stepErrors.length);
   });
