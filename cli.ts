@@ -95,6 +95,7 @@ async function toolMain(): Promise<number> {
     import("./lib/netlink/libnl_rdma.ts"),
     import("./lib/state/file_store.ts"),
   ]);
+  const { FsInstaller } = await import("./lib/state/installer.ts");
   const store = new state.FileStore();
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
@@ -113,6 +114,20 @@ async function toolMain(): Promise<number> {
       using _lock = await store.lock("status", 1000);
     },
     netnsExists: state.netnsPathExists,
+    installer: () => new FsInstaller(),
+    program: {
+      standalone: Deno.build.standalone,
+      mainModule: Deno.mainModule,
+      execPath: Deno.execPath(),
+    },
+    waitForSignal: () =>
+      new Promise((resolve) => {
+        // As PID 1 in a container a signal without a handler is ignored: these handlers are
+        // what lets the pod stop.
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          Deno.addSignalListener(signal, () => resolve(signal));
+        }
+      }),
   });
 }
 
