@@ -129,3 +129,40 @@ export async function tmpfs(options: string): Promise<{ dir: string } & AsyncDis
     },
   };
 }
+
+/**
+ * Runs the plugin installed in `dir` as a runtime on the node runs it: as `/opt/cni/bin/ib-sriov`
+ * (a bind mount of `dir`, in a mount namespace of its own), with a bare environment whose PATH
+ * has no Deno.
+ *
+ * @param dir the CNI bin dir the plugin was installed into (with `--host-cni-bin-dir /opt/cni/bin`)
+ * @param env the CNI variables
+ * @param stdin the config
+ * @returns the plugin's exit status and output
+ */
+export async function runInstalled(
+  dir: string,
+  env: Record<string, string>,
+  stdin: string,
+): Promise<Ran> {
+  await Deno.mkdir("/opt/cni/bin", { recursive: true });
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return await run([
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind "$1" /opt/cni/bin && shift && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" /opt/cni/bin/ib-sriov',
+    "sh",
+    dir,
+    ...vars,
+  ], { stdin });
+}
+
+/** What the plugin answers to VERSION. */
+export const VERSION_ANSWER = {
+  cniVersion: "1.1.0",
+  supportedVersions: ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+};

@@ -6,7 +6,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { installBundle, listing, logLines, run, tmpfs } from "./_runtime.ts";
+import {
+  installBundle,
+  listing,
+  logLines,
+  runInstalled,
+  tmpfs,
+  VERSION_ANSWER,
+} from "./_runtime.ts";
 
 Deno.test("install into a read-only mount exits 1 naming the directory and the reason", async () => {
   await using mount = await tmpfs("ro,size=1m");
@@ -42,25 +49,10 @@ Deno.test("the installed plugin runs from /opt/cni/bin with no Deno on PATH and 
     const second = await installBundle(dir);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(await listing(dir), ["ib-sriov", "ib-sriov.d/", "ib-sriov.d/deno"]);
-    await Deno.mkdir("/opt/cni/bin", { recursive: true });
-    // The node's /opt/cni/bin is this dir, in a mount namespace of the plugin's own.
-    const out = await run([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$1" /opt/cni/bin && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND=VERSION /opt/cni/bin/ib-sriov',
-      "sh",
-      dir,
-    ], { stdin: "{}" });
+    const out = await runInstalled(dir, { CNI_COMMAND: "VERSION" }, "{}");
     assert.equal(out.stderr, "");
     assert.equal(out.code, 0);
-    assert.deepEqual(JSON.parse(out.stdout), {
-      cniVersion: "1.1.0",
-      supportedVersions: ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
-    });
+    assert.deepEqual(JSON.parse(out.stdout), VERSION_ANSWER);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
