@@ -31,9 +31,22 @@ async function setup(): Promise<{ podman: Podman; bin: string } & AsyncDisposabl
   };
 }
 
-/** `podman run` of the image, read-only, with `bin` as the host's CNI bin dir. */
+/**
+ * `podman run` of the image as deploy/daemonset.yaml runs it: read-only root without a tmpfs, no
+ * capabilities, no privilege escalation, `bin` as the host's CNI bin dir.
+ */
 function imageRun(bin: string, mount = ""): string[] {
-  return ["--read-only", "--volume", `${bin}:/host/opt/cni/bin${mount}`, IMAGE_TAG];
+  return [
+    "--read-only",
+    "--read-only-tmpfs=false",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--volume",
+    `${bin}:/host/opt/cni/bin${mount}`,
+    IMAGE_TAG,
+  ];
 }
 
 Deno.test("the image with --no-sleep installs a plugin that answers VERSION, and exits 0", async () => {
