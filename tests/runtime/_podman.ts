@@ -36,8 +36,9 @@ export interface Podman extends AsyncDisposable {
    * Runs podman with `args`.
    *
    * @param sim when given, podman runs on this simulated node with `binDir` as `/opt/cni/bin`
+   * @param wrapper a command line that runs podman (e.g. `strace …`), when given
    */
-  run(args: readonly string[], sim?: Simulation): Promise<Ran>;
+  run(args: readonly string[], sim?: Simulation, wrapper?: readonly string[]): Promise<Ran>;
 }
 
 /**
@@ -71,8 +72,8 @@ export async function createPodman(binDir: string): Promise<Podman> {
   const podman: Podman = {
     dir,
     netDir,
-    run: (args, sim) => {
-      const argv = ["podman", ...global, ...args];
+    run: (args, sim, wrapper = []) => {
+      const argv = [...wrapper, "podman", ...global, ...args];
       return run(sim === undefined ? argv : sim.nodeCommand(argv, [[binDir, "/opt/cni/bin"]]), {
         env,
       });
