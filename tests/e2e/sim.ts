@@ -489,6 +489,41 @@ async function treeRootOf(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * The command line that runs `argv` in a private mount namespace of its own, with `binds` bind
+ * mounted first (each `[source, target]`; the target must exist). A failed mount exits with
+ * status 125 and a line on stderr that starts with `ibsim-setup:`, never like the command.
+ *
+ * @param binds the bind mounts, in order
+ * @param argv the command to run there
+ * @returns the whole command line, `unshare` first
+ */
+export function mountNamespaceCommand(
+  binds: readonly (readonly [string, string])[],
+  argv: readonly string[],
+): string[] {
+  // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the command.
+  const script = [
+    `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
+    `while [ "$1" != -- ]; do over "$1" "$2"; shift 2; done`,
+    `shift`,
+    `exec "$@"`,
+  ].join("\n");
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    script,
+    "ibsim-mount",
+    ...binds.flat(),
+    "--",
+    ...argv,
+  ];
+}
+
+/**
  * One simulated node. Create it with {@linkcode createSimulation}; release it with
  * `await using sim = await createSimulation()` or {@linkcode Simulation.cleanup}.
  */
@@ -619,33 +654,13 @@ export class Simulation {
   nodeCommand(argv: readonly string[], binds: readonly [string, string][] = []): string[] {
     // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
     // this one process, and DEL (a later process) must find the cache and locks ADD left.
-    // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the plugin.
-    const script = [
-      `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
-      `while [ "$1" != -- ]; do over "$1" "$2"; shift 2; done`,
-      `shift`,
-      `exec "$@"`,
-    ].join("\n");
-    const all: [string, string][] = [
+    return mountNamespaceCommand([
       [join(this.dir, PCI_DEVICES_DIR), "/sys/bus/pci/devices"],
       [join(this.sysDir, "bus/pci/drivers"), "/sys/bus/pci/drivers"],
       [this.stateCacheDir, PLUGIN_CACHE_DIR],
       [this.stateRunDir, PLUGIN_RUN_DIR],
       ...binds,
-    ];
-    return [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      script,
-      "ibsim-mount",
-      ...all.flat(),
-      "--",
-      ...argv,
-    ];
+    ], argv);
   }
 
   /**

@@ -7,6 +7,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installFlags } from "../../tools/permissions.ts";
+import { mountNamespaceCommand } from "../e2e/sim.ts";
 
 /** The repository's root. */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -147,18 +148,14 @@ export async function runInstalled(
 ): Promise<Ran> {
   await Deno.mkdir("/opt/cni/bin", { recursive: true });
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  return await run([
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "sh",
-    "-c",
-    'mount --bind "$1" /opt/cni/bin && shift && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" /opt/cni/bin/ib-sriov',
-    "sh",
-    dir,
+  const plugin = [
+    "env",
+    "-i",
+    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
     ...vars,
-  ], { stdin });
+    "/opt/cni/bin/ib-sriov",
+  ];
+  return await run(mountNamespaceCommand([[dir, "/opt/cni/bin"]], plugin), { stdin });
 }
 
 /** What the plugin answers to VERSION. */
