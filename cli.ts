@@ -9,9 +9,7 @@ import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-
-/** The largest file `validate` and `dry-run` read: the plugin's own stdin limit. */
-const MAX_CONFIG_FILE = 4 * 1024 * 1024;
+import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -46,9 +44,10 @@ function getenv(name: string): string | undefined {
  * libc or the state store, nor evaluate their modules.
  */
 async function loadRealDeps(): Promise<Deps> {
-  const [sysfs, netlink, pci, rdma, ipam, state, logFile] = await Promise.all([
+  const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile] = await Promise.all([
     import("./lib/sysfs/libc_sysfs.ts"),
     import("./lib/netlink/libnl_netlink.ts"),
+    import("./lib/netlink/netns.ts"),
     import("./lib/netlink/libc_pci_driver.ts"),
     import("./lib/netlink/libnl_rdma.ts"),
     import("./lib/ipam/exec_ipam.ts"),
@@ -60,8 +59,8 @@ async function loadRealDeps(): Promise<Deps> {
     netlink: new netlink.LibnlNetlink(),
     pciDriver: new pci.LibcPciDriver(),
     rdma: new rdma.LibnlRdma(),
-    ipam: new ipam.ExecIpam({ path: getenv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin" }),
-    store: new state.FileStore(),
+    ipam: new ipam.ExecIpam(),
+    store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.
@@ -81,28 +80,44 @@ function realDeps(): Promise<Deps> {
 }
 
 /**
+ * Gives node's `process.env` a view that reads through {@linkcode getenv}, where a variable
+ * outside the granted list is unset. The `yaml` package reads `process.env.LOG_TOKENS` and
+ * `LOG_STREAM` on every parse, and a denied read would throw inside it; this way the tool parses
+ * YAML under the plugin's own `--allow-env`, which need not grant `LOG_*`.
+ */
+async function envThroughGetenv(): Promise<void> {
+  const { default: process } = await import("node:process");
+  process.env = new Proxy({}, {
+    get: (_target, name) => typeof name === "string" ? getenv(name) : undefined,
+  }) as typeof process.env;
+}
+
+/**
  * The operator's tool. Its modules (the YAML parser among them) are imported only here, so the
  * plugin's start-up never loads them.
  */
 async function toolMain(): Promise<number> {
-  const [tool, libc, libnl, validator, sysfs, nodeReader, rdma, state] = await Promise.all([
-    import("./lib/tool/main.ts"),
-    import("./ffi/libc.ts"),
-    import("./ffi/libnl.ts"),
-    import("./lib/config/validate_config.ts"),
-    import("./lib/sysfs/libc_sysfs.ts"),
-    import("./lib/sysfs/libc_node_reader.ts"),
-    import("./lib/netlink/libnl_rdma.ts"),
-    import("./lib/state/file_store.ts"),
-  ]);
+  await envThroughGetenv();
+  const [tool, operatorFile, libnl, validator, sysfs, nodeReader, rdma, state, netns] =
+    await Promise.all([
+      import("./lib/tool/main.ts"),
+      import("./lib/sysfs/libc_read_file.ts"),
+      import("./lib/netlink/libnl_netlink.ts"),
+      import("./lib/config/validate_config.ts"),
+      import("./lib/sysfs/libc_sysfs.ts"),
+      import("./lib/sysfs/libc_node_reader.ts"),
+      import("./lib/netlink/libnl_rdma.ts"),
+      import("./lib/state/file_store.ts"),
+      import("./lib/netlink/netns.ts"),
+    ]);
   const { FsInstaller } = await import("./lib/state/installer.ts");
-  const store = new state.FileStore();
+  const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
     // Through libc: the binary's --allow-read covers only the state directories, and an
     // operator names configs anywhere.
-    readFile: (path) => Promise.resolve(libc.readFile(path, MAX_CONFIG_FILE)),
+    readFile: (path) => Promise.resolve(operatorFile.readOperatorFile(path, MAX_CONFIG_BYTES)),
     version: ABOUT,
     validateConfig: validator.validateConfigBytes,
     sysfs: (root) => new sysfs.LibcSysfs({ root }),
@@ -113,7 +128,7 @@ async function toolMain(): Promise<number> {
     checkStateDir: async () => {
       using _lock = await store.lock("status", 1000);
     },
-    netnsExists: state.netnsPathExists,
+    netnsExists: netns.netnsPathExists,
     installer: () => new FsInstaller(),
     program: {
       standalone: Deno.build.standalone,

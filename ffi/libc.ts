@@ -14,24 +14,54 @@
  * @module
  */
 
+/**
+ * The libc wrappers every libc binding of `ffi/` is made of: a loader that opens libc with one
+ * binding's symbols only, and typed wrappers that each take the loaded symbols they need.
+ *
+ * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
+ * `--allow-all`, whatever `--allow-read` grants. Reaching them through libc over FFI lets the
+ * plugin keep `--allow-read` and `--allow-write` scoped to its state directories; that is why the
+ * sysfs layer and the netns opener read files, and the PCI driver binder writes them, through
+ * libc instead of `Deno.readTextFile` and `Deno.writeTextFile`.
+ *
+ * An unscoped `--allow-ffi` gives native code the whole process's power, so Deno cannot keep the
+ * sysfs reader from writing. The bindings do: each of `sysfs_libc.ts`, `netns_libc.ts`,
+ * `pci_driver_libc.ts` and `state_libc.ts` loads a symbol table with its own calls only (no
+ * `write` for the readers), and only the two writers call the write wrappers here;
+ * `tests/unit/boundaries_test.ts` holds them to that. No module outside `ffi/` imports this file.
+ *
+ * Every wrapper takes and returns plain JS values, and turns a failed call into a
+ * {@linkcode LibcError} built from `errno`. The layouts read here (`struct dirent`,
+ * `struct statfs`, the start of `struct stat`) are those of glibc on x86_64 and aarch64.
+ *
+ * @module
+ */
+
 import { errorMessage } from "../lib/error_message.ts";
 import { readCString, toCString } from "./c_string.ts";
+import { Errno, LibcError } from "./errno.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 
 /** `open()` flag: open for reading only. */
 export const O_RDONLY = 0;
 /** `open()` flag: open for writing only. */
-export const O_WRONLY = 1;
+const O_WRONLY = 1;
+/** `open()` flag: open for reading and writing. */
+const O_RDWR = 2;
 /** `open()` flag: close the fd on `exec`, so IPAM plugins we start never inherit it. */
 export const O_CLOEXEC = 0o2000000;
 /** `open()` flag: create the file when it is missing, with the `mode` argument. */
 const O_CREAT = 0o100;
 /** `open()` flag: a terminal opened as a file never becomes our controlling terminal. */
 const O_NOCTTY = 0o400;
+/** `open()` flag: cut the file to length 0. */
+const O_TRUNC = 0o1000;
 /** `open()` flag: every `write()` goes to the current end of the file, atomically. */
 const O_APPEND = 0o2000;
 /** `open()` flag: an `open()` of a FIFO without a reader fails (`ENXIO`) instead of waiting. */
 const O_NONBLOCK = 0o4000;
+/** The flags that let an `open()` change a file: refused by {@linkcode openReadOnly}. */
+const CHANGING_FLAGS = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
 /** `setns()` namespace type of a network namespace. */
 export const CLONE_NEWNET = 0x40000000;
 /** `f_type` that `fstatfs()` reports for an nsfs file, i.e. a namespace handle. */
@@ -56,137 +86,66 @@ const STAT_SIZE = 144;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-const ENOENT = 2;
-const EIO = 5;
-const ENOTDIR = 20;
-const EFBIG = 27;
-const ENAMETOOLONG = 36;
+/** The symbols every binding loads: a failed call's error is built with them. */
+const ERROR_SYMBOLS = ["__errno_location", "strerror"] as const;
+type ErrorSymbol = (typeof ERROR_SYMBOLS)[number];
 
-/** Names of the Linux errno values (asm-generic, shared by x86_64 and aarch64) we may meet. */
-const ERRNO_CODES: Readonly<Record<number, string>> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  5: "EIO",
-  6: "ENXIO",
-  7: "E2BIG",
-  8: "ENOEXEC",
-  9: "EBADF",
-  10: "ECHILD",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  15: "ENOTBLK",
-  16: "EBUSY",
-  17: "EEXIST",
-  18: "EXDEV",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  23: "ENFILE",
-  24: "EMFILE",
-  25: "ENOTTY",
-  26: "ETXTBSY",
-  27: "EFBIG",
-  28: "ENOSPC",
-  29: "ESPIPE",
-  30: "EROFS",
-  31: "EMLINK",
-  32: "EPIPE",
-  33: "EDOM",
-  34: "ERANGE",
-  35: "EDEADLK",
-  36: "ENAMETOOLONG",
-  37: "ENOLCK",
-  38: "ENOSYS",
-  39: "ENOTEMPTY",
-  40: "ELOOP",
-  61: "ENODATA",
-  75: "EOVERFLOW",
-  95: "EOPNOTSUPP",
-  110: "ETIMEDOUT",
-  116: "ESTALE",
-};
+/** The name of a libc call a binding may ask for. */
+export type LibcCall = Exclude<keyof typeof LIBC_SYMBOLS, ErrorSymbol>;
 
-/** The loaded libc symbols. */
-export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+/** The symbol table of a binding: its calls and the {@linkcode ERROR_SYMBOLS}. */
+export type LibcTable<K extends LibcCall> = Pick<typeof LIBC_SYMBOLS, K | ErrorSymbol>;
 
-let loaded: LibcSymbols | null = null;
+/** The loaded symbols of a binding whose table holds the calls `K`. */
+export type Libc<K extends LibcCall = never> = Deno.DynamicLibrary<LibcTable<K>>["symbols"];
 
 /**
- * Loads libc once and returns its symbols; later calls return the same object. Nothing is
- * loaded at import time, so modules that import this file work without `--allow-ffi`.
+ * The symbol table of a binding, with only the calls it names (and the error symbols).
  *
- * @returns The symbols of {@linkcode LIBC_SYMBOLS}.
- * @throws {Deno.errors.NotCapable} Without `--allow-ffi`, unchanged (as is `PermissionDenied`).
- * @throws {Error} "Cannot load libc.so.6: ..." when the library cannot be opened.
+ * @param calls The libc calls the binding's job needs, e.g. `"open", "read", "close"`.
+ * @returns The table, for {@linkcode libcLoader}.
  */
-export function openLibc(): LibcSymbols {
-  if (loaded === null) {
-    try {
-      loaded = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-    } catch (error) {
-      // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
-      if (
-        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-      ) {
-        throw error;
-      }
-      const reason = errorMessage(error);
-      throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
-    }
-  }
-  return loaded;
-}
-
-/** The fields of a {@linkcode LibcError}. */
-export interface LibcErrorInit {
-  /** The C function that failed, e.g. `"open"`. */
-  op: string;
-  /** The `errno` it left. */
-  errno: number;
-  /** The path it was given; `null` for calls that take an fd. */
-  path: string | null;
-  /** The `strerror()` text of `errno`, e.g. `"No such device"`. */
-  reason: string;
+export function libcTable<K extends LibcCall>(...calls: K[]): LibcTable<K> {
+  const table: Record<string, Deno.ForeignFunction> = {};
+  for (const name of [...calls, ...ERROR_SYMBOLS]) table[name] = LIBC_SYMBOLS[name];
+  return table as LibcTable<K>;
 }
 
 /**
- * A libc call failed. `code` is the errno name (`"ENOENT"`), and the message names the call and
- * its input: `Cannot open "/sys/bus/pci/devices/x/driver": No such file or directory`.
+ * A loader of one binding's symbols: the first call opens libc with `table`, later calls return
+ * the same object. Nothing is loaded at import time, so modules that import a binding work
+ * without `--allow-ffi`.
+ *
+ * @param table The binding's table, from {@linkcode libcTable}.
+ * @returns The loader.
+ * @throws {Deno.errors.NotCapable} (from the loader) Without `--allow-ffi`, unchanged (as is
+ *   `PermissionDenied`).
+ * @throws {Error} (from the loader) "Cannot load libc.so.6: ..." when the library cannot be
+ *   opened.
  */
-export class LibcError extends Error {
-  override name = "LibcError";
-  /** The `errno` value. */
-  readonly errno: number;
-  /** The errno name, such as `"ENOENT"`; `"E<n>"` for a value without a known name. */
-  readonly code: string;
-  /** The C function that failed. */
-  readonly op: string;
-  /** The path the call was given; `null` for calls that take an fd. */
-  readonly path: string | null;
-  /** The `strerror()` text of `errno`, for callers that name the input their own way. */
-  readonly reason: string;
-
-  /**
-   * @param message The full message, naming the call and its input.
-   * @param init The call, its errno, its path and the errno's text.
-   */
-  constructor(message: string, init: LibcErrorInit) {
-    super(message);
-    this.errno = init.errno;
-    this.code = ERRNO_CODES[init.errno] ?? `E${init.errno}`;
-    this.op = init.op;
-    this.path = init.path;
-    this.reason = init.reason;
-  }
+export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<K> {
+  let loaded: Libc<K> | null = null;
+  return () => {
+    if (loaded === null) {
+      try {
+        loaded = Deno.dlopen("libc.so.6", table).symbols;
+      } catch (error) {
+        // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
+        if (
+          error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+        ) {
+          throw error;
+        }
+        const reason = errorMessage(error);
+        throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
+      }
+    }
+    return loaded;
+  };
 }
 
 /** The calling thread's `errno`. Read it right after the failing call, before any other. */
-function errnoLocation(libc: LibcSymbols): Int32Array {
+function errnoLocation(libc: Libc): Int32Array {
   const ptr = libc.__errno_location();
   if (ptr === null) throw new Error("__errno_location() returned NULL");
   return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(ptr, 4));
@@ -194,7 +153,7 @@ function errnoLocation(libc: LibcSymbols): Int32Array {
 
 /** Builds the error for a failed call; `subject` defaults to the quoted path. */
 function libcError(
-  libc: LibcSymbols,
+  libc: Libc,
   errno: number,
   init: { op: string; path?: string; subject?: string },
 ): LibcError {
@@ -212,7 +171,7 @@ function libcError(
 
 /** Reads `errno` now and builds the error for the call that just failed. */
 function lastError(
-  libc: LibcSymbols,
+  libc: Libc,
   init: { op: string; path?: string; subject?: string },
 ): LibcError {
   const errno = errnoLocation(libc)[0] ?? 0;
@@ -220,15 +179,22 @@ function lastError(
 }
 
 /**
- * Opens a file, like `open(2)` without `O_CREAT`.
+ * Opens a file for reading, like `open(2)`; flags that could change the file are refused, so a
+ * binding without `write` cannot create or truncate a file either.
  *
+ * @param libc The binding's symbols.
  * @param path The file.
  * @param flags `open()` flags, e.g. `O_RDONLY | O_CLOEXEC`.
  * @returns The new file descriptor; the caller closes it with {@linkcode close}.
  * @throws {LibcError} When `open()` fails (`code` "ENOENT", "EACCES", ...).
+ * @throws {Error} For flags that write, create, truncate or append, before any call.
  */
-export function open(path: string, flags: number): number {
-  const libc = openLibc();
+export function openReadOnly(libc: Libc<"open">, path: string, flags: number): number {
+  if ((flags & CHANGING_FLAGS) !== 0) {
+    throw new Error(
+      `Cannot open ${JSON.stringify(path)}: flags 0o${flags.toString(8)} could change it`,
+    );
+  }
   const fd = libc.open(toCString(path), flags, 0);
   if (fd < 0) throw lastError(libc, { op: "open", path });
   return fd;
@@ -241,14 +207,14 @@ export function open(path: string, flags: number): number {
  * filesystem; NFS does not honour `O_APPEND` across clients). Opening a FIFO that has no
  * reader fails with `ENXIO` rather than blocking forever.
  *
+ * @param libc The binding's symbols.
  * @param path The file.
  * @param mode The permission bits of a new file (before the umask), e.g. `0o600`.
  * @returns The new file descriptor; the caller closes it with {@linkcode close}.
  * @throws {LibcError} When `open()` fails (`code` "ENOENT" for a missing parent directory,
  *   "EISDIR" for a directory, "EACCES", "ENXIO", ...).
  */
-export function openAppend(path: string, mode: number): number {
-  const libc = openLibc();
+export function openAppend(libc: Libc<"open">, path: string, mode: number): number {
   const flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   const fd = libc.open(toCString(path), flags, mode);
   if (fd < 0) throw lastError(libc, { op: "open", path });
@@ -258,24 +224,24 @@ export function openAppend(path: string, mode: number): number {
 /**
  * Closes a file descriptor.
  *
+ * @param libc The binding's symbols.
  * @param fd The descriptor.
  * @throws {LibcError} When `close()` fails (`code` "EBADF" for a descriptor that is not open).
  */
-export function close(fd: number): void {
-  const libc = openLibc();
+export function close(libc: Libc<"close">, fd: number): void {
   if (libc.close(fd) < 0) throw lastError(libc, { op: "close", subject: `fd ${fd}` });
 }
 
 /**
  * Moves the calling thread, the main JS thread, into the namespace `fd` refers to.
  *
+ * @param libc The binding's symbols.
  * @param fd A namespace file descriptor (`/proc/<pid>/ns/net`, `/var/run/netns/<name>`).
  * @param nstype The expected namespace type, e.g. {@linkcode CLONE_NEWNET}, or 0 for any.
  * @throws {LibcError} When `setns()` fails (`code` "EINVAL" for an fd of another type, "EPERM"
  *   without CAP_SYS_ADMIN).
  */
-export function setns(fd: number, nstype: number): void {
-  const libc = openLibc();
+export function setns(libc: Libc<"setns">, fd: number, nstype: number): void {
   if (libc.setns(fd, nstype) < 0) {
     throw lastError(libc, {
       op: "setns",
@@ -288,15 +254,19 @@ export function setns(fd: number, nstype: number): void {
  * Reads a whole file. Meant for the small files of sysfs and procfs, whose size `stat()` does
  * not report, so it reads until end of file.
  *
+ * @param libc The binding's symbols.
  * @param path The file.
  * @param maxBytes The most bytes the file may hold.
  * @returns The file's bytes.
  * @throws {LibcError} When `open()` or `read()` fails, or with `code` "EFBIG" when the file is
  *   longer than `maxBytes`.
  */
-export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
-  const libc = openLibc();
-  const fd = open(path, O_RDONLY | O_CLOEXEC);
+export function readFile(
+  libc: Libc<"open" | "read" | "close">,
+  path: string,
+  maxBytes: number,
+): Uint8Array {
+  const fd = openReadOnly(libc, path, O_RDONLY | O_CLOEXEC);
   try {
     // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
     const buffer = new Uint8Array(maxBytes + 1);
@@ -308,7 +278,7 @@ export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
       length += n;
     }
     if (length > maxBytes) {
-      throw libcError(libc, EFBIG, { op: "read", path });
+      throw libcError(libc, Errno.EFBIG, { op: "read", path });
     }
     return buffer.slice(0, length);
   } finally {
@@ -317,33 +287,31 @@ export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
   }
 }
 
-/** Writes all of `bytes`, in one `write()` unless the kernel takes less; `init` names the file. */
-function writeFully(
-  libc: LibcSymbols,
+/**
+ * Writes all of `bytes`, in one `write()` unless the kernel takes less.
+ *
+ * @param libc The binding's symbols.
+ * @param fd The descriptor, e.g. from {@linkcode openAppend}.
+ * @param bytes The bytes.
+ * @param path Names the file in an error; without it the error names the fd.
+ * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), or "EIO" when the
+ *   kernel takes nothing.
+ */
+export function writeAll(
+  libc: Libc<"write">,
   fd: number,
   bytes: Uint8Array,
-  init: { op: string; path?: string; subject?: string },
+  path?: string,
 ): void {
+  const context = path === undefined ? { op: "write", subject: `fd ${fd}` } : { op: "write", path };
   let written = 0;
   while (written < bytes.length) {
     const n = Number(libc.write(fd, bytes.subarray(written), BigInt(bytes.length - written)));
-    if (n < 0) throw lastError(libc, init);
+    if (n < 0) throw lastError(libc, context);
     // write() of a non-empty buffer returns 0 only when nothing more will ever be taken.
-    if (n === 0) throw libcError(libc, EIO, init);
+    if (n === 0) throw libcError(libc, Errno.EIO, context);
     written += n;
   }
-}
-
-/**
- * Writes all of `bytes` to an open descriptor: in one `write()` when the kernel takes them all,
- * which it does for a regular file unless the disk is full or a signal interrupts it.
- *
- * @param fd The descriptor, e.g. from {@linkcode openAppend}.
- * @param bytes The bytes.
- * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), naming the fd.
- */
-export function writeAll(fd: number, bytes: Uint8Array): void {
-  writeFully(openLibc(), fd, bytes, { op: "write", subject: `fd ${fd}` });
 }
 
 /**
@@ -351,18 +319,23 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
  * without creating or truncating the file. Meant for sysfs attributes, whose `store` handler runs
  * inside the `write()` and whose errors (`ENODEV`, `EBUSY`, ...) come back as its errno.
  *
+ * @param libc The binding's symbols.
  * @param path The file.
  * @param text The text, written as UTF-8.
  * @throws {LibcError} When `open()`, `write()` or `close()` fails (`code` "ENOENT" when the file
  *   is absent, or the errno of the attribute's handler).
  */
-export function writeText(path: string, text: string): void {
-  const libc = openLibc();
+export function writeText(
+  libc: Libc<"open" | "write" | "close">,
+  path: string,
+  text: string,
+): void {
   const bytes = encoder.encode(text);
-  const fd = open(path, O_WRONLY | O_CLOEXEC);
+  const fd = libc.open(toCString(path), O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw lastError(libc, { op: "open", path });
   let closed = false;
   try {
-    writeFully(libc, fd, bytes, { op: "write", path });
+    writeAll(libc, fd, bytes, path);
     // A write's error may only surface at close() (NFS, some device files): it counts here.
     closed = true;
     if (libc.close(fd) < 0) throw lastError(libc, { op: "close", path });
@@ -373,43 +346,32 @@ export function writeText(path: string, text: string): void {
 }
 
 /**
- * Reads a whole file as UTF-8 text, with {@linkcode readFile}'s limit.
- *
- * @param path The file.
- * @returns The file's text, untrimmed.
- * @throws {LibcError} As {@linkcode readFile}.
- */
-export function readText(path: string): string {
-  return decoder.decode(readFile(path));
-}
-
-/**
  * Reads the target of a symbolic link.
  *
+ * @param libc The binding's symbols.
  * @param path The link.
  * @returns The target, as stored in the link (often relative).
  * @throws {LibcError} When `readlink()` fails (`code` "ENOENT" when absent, "EINVAL" when `path`
  *   is no link), or "ENAMETOOLONG" for a target of PATH_MAX bytes or more.
  */
-export function readlink(path: string): string {
-  const libc = openLibc();
+export function readlink(libc: Libc<"readlink">, path: string): string {
   const buffer = new Uint8Array(PATH_MAX);
   const n = Number(libc.readlink(toCString(path), buffer, BigInt(buffer.length)));
   if (n < 0) throw lastError(libc, { op: "readlink", path });
   // readlink() truncates silently; a full buffer may be a truncated target.
-  if (n === buffer.length) throw libcError(libc, ENAMETOOLONG, { op: "readlink", path });
+  if (n === buffer.length) throw libcError(libc, Errno.ENAMETOOLONG, { op: "readlink", path });
   return decoder.decode(buffer.subarray(0, n));
 }
 
 /**
  * Lists a directory, without `.` and `..`.
  *
+ * @param libc The binding's symbols.
  * @param path The directory.
  * @returns The entry names, in the order the kernel returns them.
  * @throws {LibcError} When `opendir()` or `readdir()` fails (`code` "ENOENT", "ENOTDIR", ...).
  */
-export function readDir(path: string): string[] {
-  const libc = openLibc();
+export function readDir(libc: Libc<"opendir" | "readdir" | "closedir">, path: string): string[] {
   const dir = libc.opendir(toCString(path));
   if (dir === null) throw lastError(libc, { op: "opendir", path });
   try {
@@ -438,15 +400,15 @@ export function readDir(path: string): string[] {
 /**
  * Tells whether a path exists, without following a final symbolic link (a dangling link exists).
  *
+ * @param libc The binding's symbols.
  * @param path The path.
  * @returns `true` when it exists; `false` when it or a parent is absent (ENOENT, ENOTDIR).
  * @throws {LibcError} For any other failure, e.g. "EACCES" on a parent that cannot be searched.
  */
-export function lstatExists(path: string): boolean {
-  const libc = openLibc();
+export function lstatExists(libc: Libc<"faccessat">, path: string): boolean {
   if (libc.faccessat(AT_FDCWD, toCString(path), F_OK, AT_SYMLINK_NOFOLLOW) === 0) return true;
   const error = lastError(libc, { op: "faccessat", path });
-  if (error.errno === ENOENT || error.errno === ENOTDIR) return false;
+  if (error.errno === Errno.ENOENT || error.errno === Errno.ENOTDIR) return false;
   throw error;
 }
 
@@ -454,12 +416,12 @@ export function lstatExists(path: string): boolean {
  * Returns the filesystem type (`f_type`) of an open file, e.g. to check that an fd is a namespace
  * handle ({@linkcode NSFS_MAGIC}) before `setns()`.
  *
+ * @param libc The binding's symbols.
  * @param fd The open file.
  * @returns The `f_type` magic number.
  * @throws {LibcError} When `fstatfs()` fails (`code` "EBADF" for a descriptor that is not open).
  */
-export function fstatfsType(fd: number): bigint {
-  const libc = openLibc();
+export function fstatfsType(libc: Libc<"fstatfs">, fd: number): bigint {
   const buffer = new BigInt64Array(STATFS_SIZE / 8);
   if (libc.fstatfs(fd, buffer) < 0) throw lastError(libc, { op: "fstatfs", subject: `fd ${fd}` });
   return buffer[0] ?? 0n;
@@ -475,14 +437,14 @@ export interface FileIdentity {
 
 /**
  * Returns the identity of an open file, e.g. to tell whether two descriptors (a log file and
- * stdout) are the same file whatever the paths they were opened by.
+ * stdout, or two namespace handles) are the same file whatever the paths they were opened by.
  *
+ * @param libc The binding's symbols.
  * @param fd The open file.
  * @returns Its device and inode numbers.
  * @throws {LibcError} When `fstat()` fails (`code` "EBADF" for a descriptor that is not open).
  */
-export function fileIdentity(fd: number): FileIdentity {
-  const libc = openLibc();
+export function fileIdentity(libc: Libc<"fstat">, fd: number): FileIdentity {
   const buffer = new BigUint64Array(STAT_SIZE / 8);
   if (libc.fstat(fd, buffer) < 0) throw lastError(libc, { op: "fstat", subject: `fd ${fd}` });
   return { dev: buffer[0] ?? 0n, ino: buffer[1] ?? 0n };

@@ -1,7 +1,8 @@
 /**
  * The glibc symbols the plugin calls, in the order of the headers that declare them
  * (`<fcntl.h>`, `<unistd.h>`, `<dirent.h>`, `<sys/stat.h>`, `<sys/vfs.h>`, `<sched.h>`,
- * `<string.h>`, `<errno.h>`). Data only: `ffi/libc.ts` loads it and wraps every symbol.
+ * `<string.h>`, `<errno.h>`). Data only: no binding loads the whole table; each takes the
+ * symbols its job needs with `libcTable()` of `ffi/libc.ts`.
  *
  * No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch
  * the thread that runs our netlink calls, which is the main JS thread that runs synchronous FFI
@@ -10,7 +11,7 @@
  * @module
  */
 
-/** The libc symbol table, for `Deno.dlopen("libc.so.6", LIBC_SYMBOLS)`. */
+/** The declarations of every libc symbol a binding may ask for. */
 export const LIBC_SYMBOLS = {
   // <fcntl.h>
   open: {

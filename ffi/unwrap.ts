@@ -10,6 +10,7 @@
  */
 
 import { readCString } from "./c_string.ts";
+import { Errno, errnoName } from "./errno.ts";
 import { openLibnl } from "./libnl.ts";
 
 /** libnl's error codes (`<netlink/errno.h>`); functions return them negated. */
@@ -55,23 +56,23 @@ export const NleCode = {
  * errnos share a code, the one the kernel's rtnetlink handlers return is named. Codes that only
  * libnl itself produces have no entry.
  */
-const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  [NleCode.Intr]: "EINTR",
-  [NleCode.BadSock]: "EBADF",
-  [NleCode.Again]: "EAGAIN",
-  [NleCode.NoMem]: "ENOMEM",
-  [NleCode.Exist]: "EEXIST",
-  [NleCode.Inval]: "EINVAL",
-  [NleCode.Range]: "ERANGE",
-  [NleCode.OpNotSupp]: "EOPNOTSUPP",
-  [NleCode.AfNoSupport]: "EAFNOSUPPORT",
-  [NleCode.ObjNotFound]: "ENOENT",
-  [NleCode.NoAddr]: "EADDRNOTAVAIL",
-  [NleCode.Busy]: "EBUSY",
-  [NleCode.ProtoMismatch]: "EPROTONOSUPPORT",
-  [NleCode.NoAccess]: "EACCES",
-  [NleCode.Perm]: "EPERM",
-  [NleCode.NoDev]: "ENODEV",
+const NLE_ERRNO: Readonly<Record<number, number>> = {
+  [NleCode.Intr]: Errno.EINTR,
+  [NleCode.BadSock]: Errno.EBADF,
+  [NleCode.Again]: Errno.EAGAIN,
+  [NleCode.NoMem]: Errno.ENOMEM,
+  [NleCode.Exist]: Errno.EEXIST,
+  [NleCode.Inval]: Errno.EINVAL,
+  [NleCode.Range]: Errno.ERANGE,
+  [NleCode.OpNotSupp]: Errno.EOPNOTSUPP,
+  [NleCode.AfNoSupport]: Errno.EAFNOSUPPORT,
+  [NleCode.ObjNotFound]: Errno.ENOENT,
+  [NleCode.NoAddr]: Errno.EADDRNOTAVAIL,
+  [NleCode.Busy]: Errno.EBUSY,
+  [NleCode.ProtoMismatch]: Errno.EPROTONOSUPPORT,
+  [NleCode.NoAccess]: Errno.EACCES,
+  [NleCode.Perm]: Errno.EPERM,
+  [NleCode.NoDev]: Errno.ENODEV,
 };
 
 /** How many times a dump interrupted by a concurrent change is tried before giving up. */
@@ -96,6 +97,8 @@ export interface NetlinkErrorInit {
   op: string;
   /** What it was attempted on. */
   subject: string;
+  /** libnl's text for the code, e.g. `Object busy`. */
+  reason: string;
 }
 
 /**
@@ -112,18 +115,22 @@ export class NetlinkError extends Error {
   readonly op: string;
   /** What it was attempted on. */
   readonly subject: string;
+  /** libnl's text for the code, for callers that say what was attempted their own way. */
+  readonly reason: string;
 
   /**
    * @param message The full message.
-   * @param init The code, the operation and its subject.
+   * @param init The code, the operation, its subject and libnl's text.
    * @param options `cause`
    */
   constructor(message: string, init: NetlinkErrorInit, options?: ErrorOptions) {
     super(message, options);
     this.code = init.code;
-    this.errnoName = ERRNO_NAMES[init.code] ?? null;
+    const errno = NLE_ERRNO[init.code];
+    this.errnoName = errno === undefined ? null : errnoName(errno);
     this.op = init.op;
     this.subject = init.subject;
+    this.reason = init.reason;
   }
 }
 
@@ -148,10 +155,12 @@ export function netlinkError(
 ): NetlinkError {
   const positive = Math.abs(code);
   const subject = typeof context.subject === "function" ? context.subject() : context.subject;
-  return new NetlinkError(`${context.op} ${subject}: ${geterror(positive)}`, {
+  const reason = geterror(positive);
+  return new NetlinkError(`${context.op} ${subject}: ${reason}`, {
     code: positive,
     op: context.op,
     subject,
+    reason,
   });
 }
 

@@ -9,12 +9,13 @@ export type PathErrorCode = "invalid-name" | "corrupt" | "io";
 
 /**
  * The common shape of the errors of the two file-backed privileges, sysfs reads
- * (`SysfsError`) and state writes (`StateError`): a code and the path involved.
+ * (`SysfsError`) and state writes (`StateError`): a code and the path involved. A subclass may
+ * add codes of its own.
  */
-export class PathError extends Error {
+export class PathError<Code extends string = PathErrorCode> extends Error {
   override name = "PathError";
   /** What kind of failure this is. */
-  readonly code: PathErrorCode;
+  readonly code: Code;
   /** The file involved (for `invalid-name`: the rejected name). */
   readonly path: string;
 
@@ -25,7 +26,7 @@ export class PathError extends Error {
    * @param options `cause`: the underlying error
    */
   constructor(
-    code: PathErrorCode,
+    code: Code,
     path: string,
     message: string,
     options: { cause?: unknown } = {},

@@ -6,9 +6,11 @@
  *   reached by soname, and `/sys` and `/proc` are read through libc because Deno's file APIs
  *   refuse them without `--allow-all`.
  * - Running processes is unscoped because IPAM plugins are found in CNI_PATH, known at run time.
- * - Environment: the CNI variables, PATH to pass on to IPAM plugins, and `LOG_*`, which the
- *   `yaml` package reads (`LOG_TOKENS`, `LOG_STREAM`) when `ib-sriov validate` parses a
- *   NetworkAttachmentDefinition; a denied read would throw inside it.
+ *   A started IPAM plugin inherits the whole environment from the OS, as libcni's delegation
+ *   gives it, which needs no `--allow-env`.
+ * - Environment: the CNI variables. Nothing for the operator tool: the `yaml` package reads
+ *   `LOG_TOKENS` and `LOG_STREAM` on every parse, and the tool (`cli.ts`) answers those reads
+ *   itself, as unset, instead of widening the plugin's grant.
  * - Files: the cache and lock directories. Namespace paths are opened and checked through libc,
  *   like /sys and /proc, so no netns directory is granted.
  */
@@ -18,7 +20,7 @@ export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as 
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-ffi",
   "--allow-run",
-  "--allow-env=CNI_*,PATH,LOG_*",
+  "--allow-env=CNI_*",
   `--allow-read=${STATE_DIRS.join(",")}`,
   `--allow-write=${STATE_DIRS.join(",")}`,
 ];

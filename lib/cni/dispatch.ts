@@ -1,4 +1,4 @@
-import { errorMessage } from "../error_message.ts";
+import { MAX_CONFIG_BYTES } from "../config/limits.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
@@ -28,7 +28,7 @@ export interface CniRequest {
   args: CmdArgs;
   /** The negotiated version: results and errors are written in it. */
   cniVersion: CniVersion;
-  /** The config as a JSON object (types not yet checked beyond `name` and the versions). */
+  /** The config as a JSON object, accepted by the config validator for this command. */
   config: Record<string, unknown>;
   /** The config bytes exactly as received, for delegation to IPAM. */
   stdin: Uint8Array;
@@ -43,73 +43,123 @@ export interface CniHandlers {
   gc(req: CniRequest): Promise<void>;
 }
 
-/** Largest config accepted on stdin; anything bigger is not a network config. */
-export const MAX_STDIN_BYTES = 4 * 1024 * 1024;
-
-/** The network name pattern of the CNI specification. */
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
-
-/**
- * Reads the config's protocol fields: JSON object, `name`, `cniVersion`/`cniVersions`.
- *
- * @param stdin the raw bytes
- * @returns the object and the negotiated version
- * @throws {CniError} code 6 (not JSON / not an object), 7 (name), 1 (version)
- */
-export function decodeRequestConfig(
-  stdin: Uint8Array,
-): { config: Record<string, unknown>; cniVersion: CniVersion } {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(stdin));
-  } catch (cause) {
-    const why = errorMessage(cause);
-    throw new CniError(CniErrorCode.DecodingFailure, `error decoding network config: ${why}`, {
-      cause,
-    });
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new CniError(
-      CniErrorCode.DecodingFailure,
-      `error decoding network config: expected a JSON object, got ${quote(json)}`,
-    );
-  }
-  const config = json as Record<string, unknown>;
-  const { name, cniVersion, cniVersions } = config;
-  if (name === undefined || name === "") {
-    throw new CniError(CniErrorCode.InvalidNetworkConfig, "missing network name");
-  }
-  if (typeof name !== "string" || !NETWORK_NAME.test(name)) {
-    throw new CniError(
-      CniErrorCode.InvalidNetworkConfig,
-      `invalid characters found in network name ${quote(name)}`,
-      { details: `name must match ${NETWORK_NAME.source}` },
-    );
-  }
-  if (cniVersion !== undefined && typeof cniVersion !== "string") {
-    throw new CniError(
-      CniErrorCode.DecodingFailure,
-      `cniVersion must be a string, got ${quote(cniVersion)}`,
-    );
-  }
-  if (
-    cniVersions !== undefined &&
-    (!Array.isArray(cniVersions) || !cniVersions.every((v) => typeof v === "string"))
-  ) {
-    throw new CniError(
-      CniErrorCode.DecodingFailure,
-      `cniVersions must be an array of strings, got ${quote(cniVersions)}`,
-    );
-  }
-  return { config, cniVersion: negotiateVersion(cniVersion, cniVersions) };
-}
-
 /** The minimum config version of the commands that did not exist from the start. */
 const MIN_VERSION: Partial<Record<CmdArgs["command"], CniVersion>> = {
   CHECK: "0.4.0",
   STATUS: "1.1.0",
   GC: "1.1.0",
 };
+
+/** Prints the about line and the supported versions, for an empty `CNI_COMMAND`. */
+function printAbout(io: CniIo, about: string): number {
+  io.stderr(`${about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
+  return 0;
+}
+
+/** Answers VERSION, which reads no config. */
+function printVersion(io: CniIo): number {
+  io.stdout(
+    JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: SUPPORTED_VERSIONS }) + "\n",
+  );
+  return 0;
+}
+
+/**
+ * Reads the config from stdin, at most {@link MAX_CONFIG_BYTES}.
+ *
+ * @throws {CniError} code 5 when stdin cannot be read or is larger
+ */
+async function readConfig(io: CniIo): Promise<Uint8Array> {
+  let stdin: Uint8Array;
+  try {
+    stdin = await io.readStdin();
+  } catch (cause) {
+    throw new CniError(CniErrorCode.IoFailure, `error reading from stdin: ${String(cause)}`, {
+      cause,
+    });
+  }
+  if (stdin.length > MAX_CONFIG_BYTES) {
+    throw new CniError(
+      CniErrorCode.IoFailure,
+      `error reading from stdin: config is ${stdin.length} bytes, more than ${MAX_CONFIG_BYTES}`,
+    );
+  }
+  return stdin;
+}
+
+/**
+ * Runs the config validator over the raw bytes, before anything parses them: malformed,
+ * oversized or too deeply nested input never reaches JSON.parse, and no handler (so no side
+ * effect) runs for a config that breaks a rule. `deviceID` is required for ADD and CHECK only:
+ * DEL, STATUS and GC work without it.
+ *
+ * @returns the error for the config's field rules, thrown once the config's version is known
+ * @throws {CniError} at once, when the input is not a JSON object with a valid name and version
+ */
+async function validateConfig(
+  stdin: Uint8Array,
+  command: CmdArgs["command"],
+): Promise<CniError | undefined> {
+  // Imported here: compiling the module costs ~5 ms and 6 MiB that VERSION does not need.
+  const { validateConfigBytes, ValidatorRule, violationError } = await import(
+    "../config/validate_config.ts"
+  );
+  const violations = validateConfigBytes(stdin, {
+    pluginConfig: true,
+    requireDeviceId: command === "ADD" || command === "CHECK",
+  });
+  if (violations.length === 0) return undefined;
+  const invalid = violationError(violations);
+  if (violations.some((v) => v.rule <= ValidatorRule.Version)) throw invalid;
+  return invalid;
+}
+
+/**
+ * Parses a config the validator has found to be one JSON object with a valid name and version,
+ * and negotiates its version.
+ */
+function decodeRequestConfig(
+  stdin: Uint8Array,
+): { config: Record<string, unknown>; cniVersion: CniVersion } {
+  const config = JSON.parse(new TextDecoder().decode(stdin)) as Record<string, unknown>;
+  const { cniVersion, cniVersions } = config as { cniVersion?: string; cniVersions?: string[] };
+  return { config, cniVersion: negotiateVersion(cniVersion, cniVersions) };
+}
+
+/**
+ * Refuses a command that the config's version predates.
+ *
+ * @throws {CniError} code 1
+ */
+function checkCommandVersion(command: CmdArgs["command"], cniVersion: CniVersion): void {
+  const floor = MIN_VERSION[command];
+  if (floor !== undefined && !versionAtLeast(cniVersion, floor)) {
+    throw new CniError(
+      CniErrorCode.IncompatibleVersion,
+      `config version does not allow ${command}: cniVersion ${
+        quote(cniVersion)
+      }, needs ${floor} or later`,
+    );
+  }
+}
+
+/** Runs the command's handler and writes ADD's result; returns the exit status. */
+async function route(
+  io: CniIo,
+  handlers: CniHandlers,
+  command: Exclude<CmdArgs["command"], "VERSION">,
+  req: CniRequest,
+): Promise<number> {
+  if (command === "ADD") {
+    const result = await handlers.add(req);
+    // Imported here: it brings ipaddr.js, which only a result needs (~1 ms at start-up).
+    const { formatResult } = await import("./result.ts");
+    io.stdout(JSON.stringify(formatResult(result, req.cniVersion), null, 4));
+  } else {
+    await handlers[command.toLowerCase() as Lowercase<typeof command>](req);
+  }
+  return 0;
+}
 
 /**
  * Runs one CNI invocation: validates the environment, decodes the config, routes to a handler
@@ -121,86 +171,24 @@ const MIN_VERSION: Partial<Record<CmdArgs["command"], CniVersion>> = {
  * @returns the exit status (0 success, 1 error)
  */
 export async function dispatch(io: CniIo, handlers: CniHandlers, about: string): Promise<number> {
+  // Errors are written in the config's version once it is known, in the latest before.
   let version: CniVersion = CURRENT_VERSION;
   try {
-    if ((io.getenv("CNI_COMMAND") ?? "") === "") {
-      io.stderr(`${about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
-      return 0;
-    }
+    if ((io.getenv("CNI_COMMAND") ?? "") === "") return printAbout(io, about);
+    // 1. The environment, before stdin is read.
     const args = parseCmdArgs(io.getenv);
-    if (args.command === "VERSION") {
-      io.stdout(
-        JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: SUPPORTED_VERSIONS }) +
-          "\n",
-      );
-      return 0;
-    }
-    let stdin: Uint8Array;
-    try {
-      stdin = await io.readStdin();
-    } catch (cause) {
-      throw new CniError(CniErrorCode.IoFailure, `error reading from stdin: ${String(cause)}`, {
-        cause,
-      });
-    }
-    if (stdin.length > MAX_STDIN_BYTES) {
-      throw new CniError(
-        CniErrorCode.IoFailure,
-        `error reading from stdin: config is ${stdin.length} bytes, more than ${MAX_STDIN_BYTES}`,
-      );
-    }
-    // 1. The WASM validator reads the raw bytes before anything parses them: malformed,
-    //    oversized or too deeply nested input never reaches JSON.parse, and no handler (so no
-    //    side effect) runs for a config that breaks a rule.
-    //    `deviceID` is required for ADD and CHECK only: DEL, STATUS and GC work without it.
-    //    Imported here: compiling the module costs ~5 ms and 6 MiB that VERSION does not need.
-    const { validateConfigBytes, ValidatorRule, violationError } = await import(
-      "../config/validate_config.ts"
-    );
-    const violations = validateConfigBytes(stdin, {
-      pluginConfig: true,
-      requireDeviceId: args.command === "ADD" || args.command === "CHECK",
-    });
-    const invalid = violations.length === 0 ? undefined : violationError(violations);
-    if (invalid !== undefined && violations.some((v) => v.rule <= ValidatorRule.Version)) {
-      throw invalid;
-    }
-    // 2. The input is now one JSON object of bounded size and depth, with a valid name and
-    //    version: parse it, so that a field's violation is reported in the config's version.
+    if (args.command === "VERSION") return printVersion(io);
+    // 2. The config's bytes, bounded.
+    const stdin = await readConfig(io);
+    // 3. The validator: a config that is not an object with a valid name and version stops here.
+    const invalid = await validateConfig(stdin, args.command);
+    // 4. Parse, so that the remaining errors are reported in the config's version.
     const { config, cniVersion } = decodeRequestConfig(stdin);
     version = cniVersion;
-    const floor = MIN_VERSION[args.command];
-    if (floor !== undefined && !versionAtLeast(cniVersion, floor)) {
-      throw new CniError(
-        CniErrorCode.IncompatibleVersion,
-        `config version does not allow ${args.command}: cniVersion ${
-          quote(cniVersion)
-        }, needs ${floor} or later`,
-      );
-    }
+    checkCommandVersion(args.command, cniVersion);
     if (invalid !== undefined) throw invalid;
-    const req: CniRequest = { args, cniVersion, config, stdin };
-    switch (args.command) {
-      case "ADD": {
-        const result = await handlers.add(req);
-        // Imported here: it brings ipaddr.js, which only a result needs (~1 ms at start-up).
-        const { formatResult } = await import("./result.ts");
-        io.stdout(JSON.stringify(formatResult(result, cniVersion), null, 4));
-        return 0;
-      }
-      case "DEL":
-        await handlers.del(req);
-        return 0;
-      case "CHECK":
-        await handlers.check(req);
-        return 0;
-      case "STATUS":
-        await handlers.status(req);
-        return 0;
-      case "GC":
-        await handlers.gc(req);
-        return 0;
-    }
+    // 5. The handler.
+    return await route(io, handlers, args.command, { args, cniVersion, config, stdin });
   } catch (err) {
     io.stdout(JSON.stringify(toCniError(err).toJSON(version), null, 4) + "\n");
     return 1;

@@ -1,45 +1,89 @@
 import ipaddr from "ipaddr.js";
+import * as z from "zod/mini";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 import { type CniVersion, versionAtLeast } from "./versions.ts";
 
-/** An interface in a result (CNI 1.1 shape). */
-export interface ResultInterface {
-  name: string;
-  mac?: string;
-  mtu?: number;
-  sandbox?: string;
-  socketPath?: string;
-  pciID?: string;
+/** A value a result may leave out: absent, or of the wrong type, or empty, it counts as unset. */
+function lenient<T extends z.ZodMiniType>(schema: T) {
+  return z.catch(z.optional(schema), undefined);
 }
 
-/** An address in a result. */
-export interface ResultIp {
+const text = lenient(z.string().check(z.minLength(1)));
+const integer = lenient(z.number());
+const texts = lenient(z.array(z.string()));
+
+/** An object without the keys that {@link lenient} left unset. */
+function compact<S extends z.core.$ZodShape>(shape: S) {
+  return z.pipe(z.object(shape), z.transform((o) => defined<z.output<z.ZodMiniObject<S>>>(o)));
+}
+
+/** A list a result may leave out: anything but an array counts as empty. */
+function list<T extends z.ZodMiniType>(item: T) {
+  return z.pipe(z.transform((v: unknown) => Array.isArray(v) ? v : []), z.array(item));
+}
+
+const cidr = z.string().check(z.refine(isCidr));
+
+const interfaceSchema = compact({
+  name: z.string(),
+  mac: text,
+  mtu: integer,
+  sandbox: text,
+  socketPath: text,
+  pciID: text,
+});
+
+const ipSchema = compact({
   /** CIDR form: `10.1.2.3/24`. */
-  address: string;
-  gateway?: string;
+  address: cidr,
+  gateway: text,
   /** Index into `interfaces`. */
-  interface?: number;
-}
+  interface: integer,
+});
 
+const routeSchema = compact({
+  dst: z.string().check(z.minLength(1)),
+  gw: text,
+  mtu: integer,
+  advmss: integer,
+  priority: integer,
+  table: integer,
+  scope: integer,
+});
+
+const dnsSchema = compact({ nameservers: texts, domain: text, search: texts, options: texts });
+
+/** 0.1.0 and 0.2.0 put one address per family, with routes inside it. */
+const legacyIpObject = z.looseObject({ ip: cidr, gateway: text, routes: list(routeSchema) });
+/** A legacy family field; anything but an object counts as absent. */
+const legacyIpSchema = z.pipe(
+  // The cast only tells the type checker what the next schema checks.
+  z.transform((v: unknown) => isRecord(v) ? v as z.input<typeof legacyIpObject> : undefined),
+  z.optional(legacyIpObject),
+);
+
+/** A result of any version: 1.x, 0.3.x/0.4.0 and the 0.1.0/0.2.0 `ip4`/`ip6` fields. */
+const resultSchema = z.looseObject({
+  interfaces: list(interfaceSchema),
+  ips: list(ipSchema),
+  routes: list(routeSchema),
+  dns: z.pipe(
+    z.transform((v: unknown) => (isRecord(v) ? v : {}) as z.input<typeof dnsSchema>),
+    dnsSchema,
+  ),
+  ip4: legacyIpSchema,
+  ip6: legacyIpSchema,
+});
+
+/** An interface in a result (CNI 1.1 shape). */
+export type ResultInterface = z.output<typeof interfaceSchema>;
+/** An address in a result. */
+export type ResultIp = z.output<typeof ipSchema>;
 /** A route in a result. */
-export interface ResultRoute {
-  dst: string;
-  gw?: string;
-  mtu?: number;
-  advmss?: number;
-  priority?: number;
-  table?: number;
-  scope?: number;
-}
-
+export type ResultRoute = z.output<typeof routeSchema>;
 /** DNS settings in a result. */
-export interface ResultDns {
-  nameservers?: string[];
-  domain?: string;
-  search?: string[];
-  options?: string[];
-}
+export type ResultDns = z.output<typeof dnsSchema>;
 
 /** A CNI result in its newest form; {@link formatResult} writes it for any version. */
 export interface Result {
@@ -58,16 +102,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-}
-
-function strings(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+function isCidr(v: string): boolean {
+  try {
+    ipaddr.parseCIDR(v);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Copies the keys of `from` whose values are defined; keeps `exactOptionalPropertyTypes` happy. */
@@ -77,103 +118,48 @@ function defined<T extends object>(from: { [K in keyof T]: T[K] | undefined }): 
   return out as T;
 }
 
-function parseRoute(r: unknown): ResultRoute {
-  if (!isRecord(r) || str(r.dst) === undefined) {
-    throw new CniError(CniErrorCode.DecodingFailure, `invalid route ${quote(r)} in result`);
-  }
-  return defined<ResultRoute>({
-    dst: String(r.dst),
-    gw: str(r.gw),
-    mtu: num(r.mtu),
-    advmss: num(r.advmss),
-    priority: num(r.priority),
-    table: num(r.table),
-    scope: num(r.scope),
-  });
-}
-
-function parseDns(d: unknown): ResultDns {
-  if (!isRecord(d)) return {};
-  return defined<ResultDns>({
-    nameservers: strings(d.nameservers),
-    domain: str(d.domain),
-    search: strings(d.search),
-    options: strings(d.options),
-  });
-}
-
-function parseCidr(address: unknown, where: string): string {
-  if (typeof address !== "string") {
-    throw new CniError(
-      CniErrorCode.DecodingFailure,
-      `invalid ${where} ${quote(address)} in result`,
+/** The message for the first thing wrong in a result, naming the element that holds it. */
+function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
+  const at = (depth: number) =>
+    path.slice(0, depth).reduce<unknown>(
+      (v, k) =>
+        isRecord(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[k] : undefined,
+      json,
     );
+  const [top, second, third] = path;
+  if (top === undefined) return `result is not a JSON object: ${quote(json)}`;
+  if (top === "interfaces") return `invalid interface ${quote(at(2))} in result`;
+  if (top === "ips") {
+    return third === "address"
+      ? `invalid ips[].address ${quote(at(3))} in result`
+      : `invalid ip ${quote(at(2))} in result`;
   }
-  try {
-    ipaddr.parseCIDR(address);
-  } catch (cause) {
-    throw new CniError(
-      CniErrorCode.DecodingFailure,
-      `invalid ${where} ${quote(address)} in result`,
-      {
-        cause,
-      },
-    );
-  }
-  return address;
+  if (top === "routes") return `invalid route ${quote(at(2))} in result`;
+  if (second === "routes") return `invalid route ${quote(at(3))} in result`;
+  return `invalid ${String(top)}.ip ${quote(at(2))} in result`;
 }
 
 /**
  * Reads a result of any supported version (an IPAM plugin's output, or a `prevResult`) into
- * the newest form.
+ * the newest form. Fields of the wrong type are dropped, except those a result is made of: an
+ * interface's name, an address, a route's destination.
  *
  * @param json the decoded JSON
  * @returns the result
  * @throws {CniError} code 6 when it is not a result
  */
 export function parseResult(json: unknown): Result {
-  if (!isRecord(json)) {
-    throw new CniError(CniErrorCode.DecodingFailure, `result is not a JSON object: ${quote(json)}`);
+  const parsed = resultSchema.safeParse(json);
+  if (!parsed.success) {
+    const message = describeIssue(json, parsed.error.issues[0]?.path ?? []);
+    throw new CniError(CniErrorCode.DecodingFailure, message);
   }
-  const result = emptyResult();
-  result.dns = parseDns(json.dns);
-  if (Array.isArray(json.interfaces)) {
-    for (const i of json.interfaces) {
-      if (!isRecord(i) || typeof i.name !== "string") {
-        throw new CniError(CniErrorCode.DecodingFailure, `invalid interface ${quote(i)} in result`);
-      }
-      result.interfaces.push(defined<ResultInterface>({
-        name: i.name,
-        mac: str(i.mac),
-        mtu: num(i.mtu),
-        sandbox: str(i.sandbox),
-        socketPath: str(i.socketPath),
-        pciID: str(i.pciID),
-      }));
-    }
-  }
-  if (Array.isArray(json.ips)) {
-    for (const ip of json.ips) {
-      if (!isRecord(ip)) {
-        throw new CniError(CniErrorCode.DecodingFailure, `invalid ip ${quote(ip)} in result`);
-      }
-      result.ips.push(defined<ResultIp>({
-        address: parseCidr(ip.address, "ips[].address"),
-        gateway: str(ip.gateway),
-        interface: num(ip.interface),
-      }));
-    }
-  }
-  if (Array.isArray(json.routes)) result.routes.push(...json.routes.map(parseRoute));
-  // 0.1.0 and 0.2.0 put one address per family, with routes inside it.
-  for (const family of ["ip4", "ip6"] as const) {
-    const legacy = json[family];
-    if (!isRecord(legacy)) continue;
-    result.ips.push(defined<ResultIp>({
-      address: parseCidr(legacy.ip, `${family}.ip`),
-      gateway: str(legacy.gateway),
-    }));
-    if (Array.isArray(legacy.routes)) result.routes.push(...legacy.routes.map(parseRoute));
+  const { interfaces, ips, routes, dns, ip4, ip6 } = parsed.data;
+  const result: Result = { interfaces, ips, routes, dns };
+  for (const legacy of [ip4, ip6]) {
+    if (legacy === undefined) continue;
+    result.ips.push(defined<ResultIp>({ address: legacy.ip, gateway: legacy.gateway }));
+    result.routes.push(...legacy.routes);
   }
   return result;
 }

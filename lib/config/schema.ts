@@ -1,10 +1,10 @@
 import * as z from "zod/mini";
 
 /**
- * The shape of an ib-sriov network config: types only. Formats (PCI address, GUID, pkey) are
- * checked by `load_net_conf.ts`, so each message can name the field and the value. Keys are
- * matched exactly; unknown keys are dropped, so the Go plugin's internal fields (`Master`,
- * `HostIFGUID`, …) can never be injected from stdin.
+ * The shape of an ib-sriov network config, for decoding one the config validator has accepted:
+ * types only. The rules (formats, enums, required fields) and their messages are the validator's.
+ * Keys are matched exactly; unknown keys are dropped, so the Go plugin's internal fields
+ * (`Master`, `HostIFGUID`, …) can never be injected from stdin.
  */
 export const netConfSchema = z.object({
   cniVersion: z.optional(z.string()),

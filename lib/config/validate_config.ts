@@ -1,12 +1,13 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { guidProblem } from "../guid.ts";
+import { MAX_CONFIG_BYTES } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
- * The validator's rule codes (the README's "Config validator ABI" lists them). Lower codes are
- * the checks the plugin makes first: the lowest code among a config's violations is the one its
- * error reports.
+ * The validator's rule codes (docs/validator.md's "ABI" lists them). The rules live in
+ * the WASM module only; this file words their messages. Lower codes are the checks the plugin
+ * makes first: the lowest code among a config's violations is the one its error reports.
  */
 export const ValidatorRule = {
   /** The input is not valid UTF-8. */
@@ -43,7 +44,7 @@ export const ValidatorRule = {
   Boolean: 16,
   /** `ipam`, `dns`, `prevResult`, `runtimeConfig`, `args` or `args.cni` is not an object. */
   Object: 17,
-  /** `ipam.type` is missing, not a string, or empty. */
+  /** `ipam.type` is missing, not a string, empty, or not a file name (`.`, `..`, `/`, NUL). */
   IpamType: 18,
   /** `ipam.type` is `dhcp`. */
   IpamDhcp: 19,
@@ -90,8 +91,6 @@ const RULE_NAMES: Record<ValidatorRuleCode, string> = {
   24: "log-file",
 };
 
-/** Largest config the validator reads: the plugin's stdin limit. */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
 export const MAX_CONFIG_DEPTH = 128;
 
@@ -113,6 +112,8 @@ export interface Violation {
   offset: number;
   /** One line that names the path and the value, as the plugin's errors do. */
   message: string;
+  /** What to do about it, or why it happens, for the error's details. */
+  details?: string;
 }
 
 /** How to read the input. */
@@ -163,6 +164,13 @@ function syntaxMessage(bytes: Uint8Array, offset: number): string {
     position(bytes, offset)
   })`;
 }
+
+/** Advice that goes with a rule's message into the error's details, by rule. */
+const RULE_DETAILS: Partial<Record<number, string>> = {
+  [ValidatorRule.DeviceIdRequired]:
+    "Multus sets deviceID from the device plugin resource named by the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation",
+  [ValidatorRule.IpamDhcp]: "use host-local, static or whereabouts",
+};
 
 /** The message of one violation; `value` is the offending JSON value, when there is one. */
 function describe(
@@ -229,9 +237,12 @@ function describe(
     case ValidatorRule.IpamType:
       if (!present) return `${path} is required: must be a string`;
       if (typeof value !== "string") return mustBe(path, "string", value);
+      if (value !== "") {
+        return `${path} ${quote(value)} is invalid: must be the file name of a plugin in CNI_PATH`;
+      }
       return `${path} "" is invalid: name the IPAM plugin, e.g. host-local`;
     case ValidatorRule.IpamDhcp:
-      return `${path} "dhcp" is not supported: the VF has no carrier to run a DHCP client on; use host-local, static or whereabouts`;
+      return `${path} "dhcp" is not supported: the VF has no carrier to run a DHCP client on`;
     case ValidatorRule.VfioWithRdma: {
       const prefix = path.slice(0, -"vfioPciMode".length);
       return `${path} true with ${prefix}rdmaIsolation true is not supported: a vfio-pci device has no RDMA device to isolate`;
@@ -289,6 +300,7 @@ export function validateConfigBytes(
       path,
       offset,
       message: describe(rule, path, value, bytes, offset),
+      ...(RULE_DETAILS[rule] === undefined ? {} : { details: RULE_DETAILS[rule] }),
     });
     at += RECORD_HEADER + ((pathLength + 3) & ~3);
   }
@@ -297,9 +309,9 @@ export function validateConfigBytes(
 
 /**
  * The CNI error for a config's violations: the message of the first (lowest rule code, then
- * position), the others in the details. The code is the one the TypeScript decoding uses for
- * the same fault: 6 for input that is not a JSON object or has a mistyped version field, 1 for
- * an unsupported version, 5 for an oversized input, 7 for everything else.
+ * position), its advice and the others' messages in the details. The code is the CNI
+ * specification's for the fault: 6 for input that is not a JSON object or has a mistyped version
+ * field, 1 for an unsupported version, 5 for an oversized input, 7 for everything else.
  *
  * @param violations a non-empty result of {@link validateConfigBytes}
  * @returns the error to throw
@@ -325,7 +337,6 @@ export function violationError(violations: readonly Violation[]): CniError {
       code = CniErrorCode.IncompatibleVersion;
       break;
   }
-  return new CniError(code, primary.message, {
-    details: sorted.slice(1).map((v) => v.message).join("; "),
-  });
+  const details = [primary.details ?? [], sorted.slice(1).map((v) => v.message)].flat();
+  return new CniError(code, primary.message, { details: details.join("; ") });
 }

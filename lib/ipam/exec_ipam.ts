@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { Ipam, IpamRequest } from "./ipam.ts";
 import { IpamError } from "./ipam_error.ts";
@@ -19,17 +19,19 @@ export interface ExecIpamOptions {
    * plugin must not hold our node lock forever, and the runtime retries a code-11 failure.
    */
   timeoutMs?: number;
-  /**
-   * `PATH` for the delegate when the request's env has none. The delegate gets a clean
-   * environment, and `cli.ts` (the only reader of `Deno.env`) passes its own `PATH` here.
-   */
-  path?: string;
 }
 
 /**
  * Runs IPAM plugins the way libcni does: the executable named `ipam.type`, found in `CNI_PATH`,
- * with the CNI environment, `CNI_COMMAND` set to the delegated command and the network config on
- * stdin. Call it from the host network namespace.
+ * with the network config on stdin and this process's whole environment, `CNI_COMMAND` set to
+ * the delegated command. Call it from the host network namespace.
+ *
+ * NOTE: libcni's `invoke.DelegateAdd`/`DelegateDel`/`DelegateCheck` (and STATUS, GC) run the
+ * delegate with `DelegateArgs`, whose environment is `os.Environ()` with only `CNI_COMMAND`
+ * overridden, so IPAM plugins such as whereabouts, or a site's own, may read any variable the
+ * runtime gave us. The child inherits the environment from the OS, so no `--allow-env` grant is
+ * involved; the request's `CNI_*` (the same values in production, where they were read from this
+ * environment) are set on top of it.
  *
  * @example Run host-local (needs `/usr/lib/cni/host-local`)
  * ```ts ignore
@@ -44,12 +46,10 @@ export interface ExecIpamOptions {
  */
 export class ExecIpam implements Ipam {
   readonly #timeoutMs: number;
-  readonly #path: string | undefined;
 
-  /** @param options the timeout and the delegate's `PATH` */
+  /** @param options the timeout */
   constructor(options: ExecIpamOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#path = options.path;
   }
 
   /**
@@ -61,20 +61,20 @@ export class ExecIpam implements Ipam {
    *
    * @param req the command, `ipam.type`, the CNI environment and the network config
    * @returns the parsed JSON the delegate printed, or `null` when it printed nothing
-   * @throws {CniError} code 7 when `type` is not a plain file name
-   * @throws {IpamError} the delegate's own error when it printed one; code 102 when it is not in
+   * @throws {IpamError} code 7 when `type` is not a plain file name; the delegate's own error
+   *   when it printed one; code 102 when it is not in
    *   `CNI_PATH`, cannot be started, dies without an error object or prints invalid JSON;
    *   code 11 when it runs longer than the timeout (it is killed)
    */
   async exec(req: IpamRequest): Promise<unknown> {
     const type = req.type;
     if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
-      throw new CniError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+      throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+        pluginType: type,
         details: "ipam.type must be the file name of a plugin in CNI_PATH",
       });
     }
     const env: Record<string, string> = { ...req.env, CNI_COMMAND: req.command };
-    if (env["PATH"] === undefined && this.#path !== undefined) env["PATH"] = this.#path;
     const cniPath = req.env["CNI_PATH"] ?? "";
     for (const dir of cniPath.split(":")) {
       if (dir === "") continue;
@@ -82,7 +82,6 @@ export class ExecIpam implements Ipam {
       let child: Deno.ChildProcess;
       try {
         child = new Deno.Command(file, {
-          clearEnv: true,
           env,
           stdin: "piped",
           stdout: "piped",

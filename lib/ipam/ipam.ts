@@ -6,7 +6,10 @@ export interface IpamRequest {
   command: IpamCommand;
   /** `ipam.type`: the plugin's file name, looked up in `CNI_PATH`. */
   type: string;
-  /** The CNI_* variables to pass on (CNI_COMMAND is set from `command`). */
+  /**
+   * The request's CNI_* variables, set on top of the environment the delegate inherits from this
+   * process (CNI_COMMAND is set from `command`).
+   */
   env: Record<string, string>;
   /** The full network config, passed on stdin unchanged. */
   stdin: Uint8Array;

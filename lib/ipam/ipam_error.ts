@@ -1,5 +1,3 @@
-import { CniError } from "../cni/errors.ts";
-
 /** Options of {@link IpamError}. */
 export interface IpamErrorOptions {
   /** `ipam.type`: the delegate that failed. */
@@ -15,8 +13,10 @@ export interface IpamErrorOptions {
 /**
  * A delegated IPAM call that failed. When the delegate printed a CNI error object, `code`,
  * `msg` and `details` are its own, because the spec has a plugin pass its delegate's error on;
- * otherwise `code` is ours: 102 (`CniErrorCode.IpamError`) for a plugin that is missing, cannot
- * run, dies, or prints no usable answer, and 11 (try again later) for one that timed out.
+ * otherwise `code` is ours: 7 for an `ipam.type` that is not a file name, 102
+ * (`CniErrorCode.IpamError`) for a plugin that is missing, cannot run, dies, or prints no usable
+ * answer, and 11 (try again later) for one that timed out. The plugin layer passes it on as a
+ * `CniError` (`ipamErrorToCni` in `lib/plugin/to_cni_error.ts`).
  *
  * @example
  * ```ts
@@ -26,7 +26,6 @@ export interface IpamErrorOptions {
  *   context: 'IPAM plugin "host-local" ADD failed',
  * });
  * err.message; // 'IPAM plugin "host-local" ADD failed: no IP addresses available'
- * err.toCniError().code; // 11
  * ```
  */
 export class IpamError extends Error {
@@ -54,15 +53,5 @@ export class IpamError extends Error {
     this.msg = msg;
     this.details = options.details ?? "";
     this.pluginType = options.pluginType;
-  }
-
-  /**
-   * The error the runtime should see: same code and details, and the message with its context
-   * so that it names the IPAM plugin.
-   *
-   * @returns a `CniError` caused by this error
-   */
-  toCniError(): CniError {
-    return new CniError(this.code, this.message, { details: this.details, cause: this });
   }
 }

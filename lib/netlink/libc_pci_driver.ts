@@ -1,22 +1,21 @@
 /**
  * The real {@linkcode PciDriver}: writes a PCI address to a driver's `bind` or `unbind` file in
- * sysfs, through libc (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without
- * `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
+ * sysfs, through libc (`ffi/pci_driver_libc.ts`, which writes `bind` and `unbind` only), because
+ * Deno's file APIs refuse `/sys` without `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
  * `probe`) inside the `write()`, so its failure comes back as that call's errno.
  *
  * @module
  */
 
 import { join } from "../path.ts";
-import { LibcError, writeText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { writeText } from "../../ffi/pci_driver_libc.ts";
 import { PathError } from "../path_error.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { PciDriver } from "./pci_driver.ts";
 
 /** Where the driver core lists the PCI drivers, each a directory with `bind` and `unbind`. */
 const DRIVERS_DIR = "/sys/bus/pci/drivers";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/i;
 
 /** Which of the driver's files is written. */
 export type PciDriverOp = "bind" | "unbind";
@@ -43,6 +42,8 @@ export interface PciDriverErrorInit {
   errno: number | null;
   /** The errno's name (`"ENODEV"`); `null` for `invalid-name`. */
   errnoName: string | null;
+  /** What went wrong, without the address, driver and file, e.g. `No such device`. */
+  reason: string;
 }
 
 /**
@@ -61,6 +62,8 @@ export class PciDriverError extends PathError {
   readonly errno: number | null;
   /** The errno's name (`"ENODEV"`, `"EBUSY"`); `null` for `invalid-name`. */
   readonly errnoName: string | null;
+  /** What went wrong, for callers that name the VF and the driver their own way. */
+  readonly reason: string;
 
   /**
    * @param message The full message, naming the address, the driver and the file.
@@ -74,6 +77,7 @@ export class PciDriverError extends PathError {
     this.driver = init.driver;
     this.errno = init.errno;
     this.errnoName = init.errnoName;
+    this.reason = init.reason;
   }
 }
 
@@ -134,6 +138,7 @@ export class LibcPciDriver implements PciDriver {
         driver,
         errno: null,
         errnoName: null,
+        reason,
       });
     // Both names become parts of a path under /sys: neither may leave the driver's directory.
     if (!PCI_ADDRESS.test(pci)) throw invalid(pci, "not a PCI address (DDDD:BB:DD.F)");
@@ -153,6 +158,7 @@ export class LibcPciDriver implements PciDriver {
         driver,
         errno: error.errno,
         errnoName: error.code,
+        reason: error.reason,
       }, { cause: error });
     }
   }

@@ -22,7 +22,10 @@ import {
   type VfWrite,
 } from "../../ffi/handles.ts";
 import { type ErrorContext, NetlinkError, netlinkError, NleCode } from "../../ffi/unwrap.ts";
-import { fileIdentity } from "../../ffi/libc.ts";
+import { fileIdentity } from "../../ffi/netns_libc.ts";
+
+/** Loads libnl-3 and libnl-route-3, for the operator tool's `doctor`. */
+export { openLibnl } from "../../ffi/libnl.ts";
 import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
 import {
   describeVfChange,
@@ -35,6 +38,7 @@ import {
   type VfSettings,
   VfSettingUnsupportedError,
 } from "./netlink.ts";
+import { quote } from "../cni/quote.ts";
 
 /** `<linux/if.h>` */
 const IFF_UP = 0x1;
@@ -49,11 +53,6 @@ const RTN_UNICAST = 1;
 const VF_LINK_STATES: readonly VfLinkState[] = ["auto", "enable", "disable"];
 /** A GUID in colon form: 8 hexadecimal bytes, most significant first. */
 const GUID = /^([0-9a-f]{2}:){7}[0-9a-f]{2}$/i;
-
-/** Quotes a name or path for a message. */
-function quote(text: string): string {
-  return JSON.stringify(text);
-}
 
 /** Formats a link-layer address in lower-case colon form. */
 function formatHardwareAddress(bytes: Uint8Array): string {
@@ -417,12 +416,12 @@ export class LibnlNetlink implements Netlink, Disposable {
       const setting = change.nodeGuid !== undefined || change.portGuid !== undefined
         ? "guid"
         : "link_state";
-      const reason = error.message.slice(`${error.op} ${error.subject}: `.length);
+      const reason = error.reason;
       throw new VfSettingUnsupportedError(
         setting,
         this.#rawLinkName(ns, pfIndex) ?? String(pfIndex),
         `${error.op} ${error.subject}: the PF's driver does not support it (${reason})`,
-        { cause: error },
+        { reason, cause: error },
       );
     }
   }

@@ -15,11 +15,11 @@ import { type ErrorContext, NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import type { Netns } from "./netlink.ts";
 import { withNetns } from "./netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
+import { quote } from "../cni/quote.ts";
 
-/** Quotes a name or path for a message. */
-function quote(text: string): string {
-  return JSON.stringify(text);
-}
+/** Why a kernel without `ib_core` refuses every RDMA netlink request, and what to do. */
+export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported " +
+  "protocol); load the ib_core module (modprobe ib_core)";
 
 /**
  * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can
@@ -37,14 +37,12 @@ function quote(text: string): string {
  */
 export function rdmaErrorOf(error: NetlinkError): RdmaError {
   if (error.code === NleCode.ProtoMismatch) {
-    return new RdmaError(
-      "unsupported",
-      `${error.op} ${error.subject}: the kernel has no RDMA netlink (NETLINK_RDMA is not a ` +
-        "supported protocol); load the ib_core module (modprobe ib_core)",
-      { cause: error },
-    );
+    return new RdmaError("unsupported", `${error.op} ${error.subject}: ${NO_RDMA_NETLINK}`, {
+      reason: NO_RDMA_NETLINK,
+      cause: error,
+    });
   }
-  return new RdmaError("io", error.message, { cause: error });
+  return new RdmaError("io", error.message, { reason: error.reason, cause: error });
 }
 
 /** Runs an RDMA netlink call, turning libnl's errors into `RdmaError`s. */
@@ -137,6 +135,7 @@ export class LibnlRdma implements Rdma, Disposable {
         throw new RdmaError(
           "not-found",
           `RDMA device ${quote(name)} is not in netns ${quote(from.path)}`,
+          { reason: "no such device in the source netns" },
         );
       }
       // 2. The move. The kernel re-registers the device in `to`, which recreates its IPoIB

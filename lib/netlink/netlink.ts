@@ -79,17 +79,25 @@ export class VfSettingUnsupportedError extends Error {
   readonly setting: VfSetting;
   /** The PF's netdev name. */
   readonly pf: string;
+  /** The kernel's answer in words (libnl's text for EOPNOTSUPP). */
+  readonly reason: string;
 
   /**
    * @param setting the refused setting
    * @param pf the PF's netdev name
    * @param message the full message
-   * @param options `cause`
+   * @param options `reason` (the kernel's answer, without what was attempted), `cause`
    */
-  constructor(setting: VfSetting, pf: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(
+    setting: VfSetting,
+    pf: string,
+    message: string,
+    options: ErrorOptions & { reason: string },
+  ) {
+    super(message, { cause: options.cause });
     this.setting = setting;
     this.pf = pf;
+    this.reason = options.reason;
   }
 }
 
@@ -106,17 +114,25 @@ export class NetnsError extends Error {
   readonly kind: NetnsFailure;
   /** The path that was asked for. */
   readonly path: string;
+  /** What went wrong, without the path, e.g. `no such file`. */
+  readonly reason: string;
 
   /**
    * @param kind what went wrong
    * @param path the path as given
    * @param message the full message
-   * @param options `cause`
+   * @param options `reason` (the message without what was attempted on which path), `cause`
    */
-  constructor(kind: NetnsFailure, path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(
+    kind: NetnsFailure,
+    path: string,
+    message: string,
+    options: ErrorOptions & { reason: string },
+  ) {
+    super(message, { cause: options.cause });
     this.kind = kind;
     this.path = path;
+    this.reason = options.reason;
   }
 }
 

@@ -14,14 +14,16 @@ import {
   CLONE_NEWNET,
   close,
   fstatfsType,
-  LibcError,
+  lstatExists,
   NSFS_MAGIC,
   O_CLOEXEC,
   O_RDONLY,
   open,
   setns,
-} from "../../ffi/libc.ts";
+} from "../../ffi/netns_libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
 import { type Netns, NetnsError } from "./netlink.ts";
+import { quote } from "../cni/quote.ts";
 
 /**
  * The calling thread's own network namespace. `/proc/self` would name the main thread of the
@@ -92,11 +94,6 @@ export class NetnsHandle implements Netns {
   }
 }
 
-/** Quotes a path for a message. */
-function quote(path: string): string {
-  return JSON.stringify(path);
-}
-
 /**
  * Opens a network namespace by path, such as `CNI_NETNS`.
  *
@@ -119,10 +116,12 @@ export function openNetns(path: string): NetnsHandle {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") {
       throw new NetnsError("missing", path, `Cannot open netns ${quote(path)}: no such file`, {
+        reason: "no such file",
         cause: error,
       });
     }
-    throw new NetnsError("io", path, error.message.replace(/^Cannot open/, "Cannot open netns"), {
+    throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
+      reason: error.reason,
       cause: error,
     });
   }
@@ -135,18 +134,39 @@ export function openNetns(path: string): NetnsHandle {
         "not-netns",
         path,
         `Cannot open netns ${quote(path)}: not a network namespace`,
+        { reason: "not a network namespace" },
       );
     }
   } catch (error) {
     handle.close();
     if (error instanceof LibcError) {
-      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.message}`, {
+      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
+        reason: error.reason,
         cause: error,
       });
     }
     throw error;
   }
   return handle;
+}
+
+/**
+ * Whether a netns path may still exist, for the state store's allocation check: asks libc
+ * (`faccessat`, not following the final link), because Deno refuses `/proc` paths such as
+ * `/proc/<pid>/ns/net` to its own file APIs. Only "not found" means gone; any other answer
+ * (EACCES, say) counts as alive, because taking a device from a live pod is worse than refusing
+ * an ADD.
+ *
+ * @param path a netns path
+ * @returns whether it may still exist
+ */
+export function netnsPathExists(path: string): boolean {
+  if (path === "") return false;
+  try {
+    return lstatExists(path);
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -195,7 +215,8 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
     setns(ns.fd, CLONE_NEWNET);
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
-    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.message}`, {
+    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.reason}`, {
+      reason: error.reason,
       cause: error,
     });
   }

@@ -15,15 +15,18 @@ export class RdmaError extends Error {
   override name = "RdmaError";
   /** What went wrong. */
   readonly kind: RdmaFailure;
+  /** What went wrong, without the device and namespace, for callers that name them. */
+  readonly reason: string;
 
   /**
    * @param kind what went wrong
    * @param message the full message
-   * @param options `cause`
+   * @param options `reason` (the message without what was attempted on which device), `cause`
    */
-  constructor(kind: RdmaFailure, message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(kind: RdmaFailure, message: string, options: ErrorOptions & { reason: string }) {
+    super(message, { cause: options.cause });
     this.kind = kind;
+    this.reason = options.reason;
   }
 }
 

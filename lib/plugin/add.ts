@@ -11,7 +11,14 @@ import {
 } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import { StateError } from "../state/state_error.ts";
+import type {
+  AttachmentKey,
+  AttachmentRecord,
+  NetdevVfRecord,
+  RecordCommon,
+  VfioVfRecord,
+} from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { callIpam } from "./ipam_call.ts";
 import { requestLogger } from "./request_logger.ts";
@@ -27,7 +34,8 @@ import {
 import { waitForNetdev } from "./rebind.ts";
 import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolve_device.ts";
 import { Rollback } from "./rollback.ts";
-import { applyGuid, applyLinkState, planVfConfig } from "./vf_config.ts";
+import { applyGuid, applyLinkState, planVfConfig, type VfTarget } from "./vf_config.ts";
+import { stateErrorToCni, withCniCodes } from "./to_cni_error.ts";
 import { moveNetdevIntoPod, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
@@ -121,33 +129,27 @@ interface AddContext {
   conf: NetConf;
   host: Netns;
   pod: Netns;
-  record: AttachmentRecord;
+  /** The record fields every kind of device has. */
+  common: RecordCommon;
   rollback: Rollback;
   log: Logger;
 }
 
-/** The pod's view of what ADD attached: our interface and the IPAM plugin's addresses. */
+/** What ADD attached: its record, our interface and the IPAM plugin's addresses. */
 interface Attached {
+  record: AttachmentRecord;
   iface: ResultInterface;
   ipam: Result;
 }
 
 /**
- * A netdev VF: settings through the PF, RDMA device and netdev into the pod, then IPAM.
+ * The VF's netdev, which must be in the host, while `CNI_IFNAME` must be free in the pod.
  *
- * 1. The VF's netdev is in the host and `CNI_IFNAME` is free in the pod.
- * 2. Record what the VF had before, then link state; GUIDs and rebind (the netdev comes back
- *    under a new name and ifindex, found again by PCI address).
- * 3. RDMA device into the pod, before the netdev: moving it recreates the IPoIB netdev in the
- *    host, so the netdev is looked up again afterwards.
- * 4. The netdev into the pod under `CNI_IFNAME`; IPAM from the host namespace; addresses, up,
- *    routes.
+ * @throws {CniError} code 100 when the netdev is elsewhere, 4 when the pod has the name
  */
-async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
-  const { deps, req, conf, host, pod, record, rollback } = c;
-  const { ifname, netns } = req.args;
-  const push = rollback.push.bind(rollback);
-  // 1.
+function findNetdev(c: AddContext, vf: NetdevVf): LinkInfo {
+  const { deps, host, pod } = c;
+  const { ifname, netns } = c.req.args;
   const hostLink = kernelStep(
     `Cannot look up VF netdev ${quote(vf.netdev)}`,
     () => deps.netlink.linkByName(host, vf.netdev),
@@ -169,9 +171,62 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
       { details: "the spec forbids replacing an interface the container already has" },
     );
   }
-  // 2.
+  return hostLink;
+}
+
+/**
+ * Moves the VF's RDMA device into the pod. Its name is read again: a rebind recreated it. The
+ * move recreates the IPoIB netdev in the host, which is returned.
+ */
+async function isolateRdma(c: AddContext, record: NetdevVfRecord): Promise<LinkInfo> {
+  const { deps, host, pod } = c;
+  const rdma = rdmaDeviceOf(deps, record.deviceId);
+  record.rdmaDevice = rdma;
+  deps.store.writeAttachment(record);
+  await moveRdmaDevice(deps, host, rdma, pod);
+  c.rollback.push(`move RDMA device ${rdma} back to the host`, async () => {
+    await returnRdmaToHost(deps, record, host, pod);
+  });
+  return await waitForNetdev(deps, host, record.deviceId);
+}
+
+/**
+ * Asks the IPAM plugin for addresses, from the host namespace, and pushes the release of the
+ * lease. A result without addresses is refused.
+ */
+async function requestAddresses(c: AddContext): Promise<Result> {
+  const { deps, req, conf } = c;
+  if (conf.ipam === undefined) return emptyResult();
+  const ipamType = conf.ipam.type;
+  const raw = await callIpam(deps, req, "ADD", ipamType);
+  c.rollback.push(`release the IPAM lease (${ipamType} DEL)`, async () => {
+    await callIpam(deps, req, "DEL", ipamType);
+  });
+  const ipam = parseResult(raw);
+  if (ipam.ips.length === 0) {
+    throw new CniError(
+      CniErrorCode.IpamError,
+      `IPAM plugin ${quote(ipamType)} returned no IP addresses`,
+    );
+  }
+  return ipam;
+}
+
+/**
+ * A netdev VF: settings through the PF, RDMA device and netdev into the pod, then IPAM.
+ * Each step pushes its undo.
+ */
+async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
+  const { deps, conf, host, pod, rollback } = c;
+  const { ifname, netns } = c.req.args;
+  const push = rollback.push.bind(rollback);
+  // 1. The VF's netdev is in the host and CNI_IFNAME is free in the pod.
+  const hostLink = findNetdev(c, vf);
+  // 2. Record what the VF has before the first change, so DEL can restore it after a crash.
   const plan = planVfConfig(deps, host, conf, vf, hostLink);
-  Object.assign(record, {
+  const record: NetdevVfRecord & VfTarget = {
+    ...c.common,
+    kind: "vf",
     pfName: vf.pfName,
     vfIndex: vf.vfIndex,
     driver: vf.driver,
@@ -181,54 +236,34 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     tempIfName: tempIfName(hostLink.index),
     original: plan.original,
     ...(conf.rdmaIsolation ? { rdmaDevice: rdmaDeviceOf(deps, vf.pci) } : {}),
-  });
+  };
   deps.store.writeAttachment(record);
-  const target = { ...record, pfName: vf.pfName, vfIndex: vf.vfIndex };
-  applyLinkState(deps, host, target, plan, push);
-  let link = await applyGuid(deps, host, target, plan, push) ?? hostLink;
-  // 3.
-  if (conf.rdmaIsolation) {
-    const rdma = rdmaDeviceOf(deps, vf.pci);
-    record.rdmaDevice = rdma;
-    deps.store.writeAttachment(record);
-    await moveRdmaDevice(deps, host, rdma, pod);
-    push(`move RDMA device ${rdma} back to the host`, async () => {
-      await returnRdmaToHost(deps, record, host, pod);
-    });
-    link = await waitForNetdev(deps, host, vf.pci);
-  }
+  // 3. Link state, then GUIDs: the rebind that makes a GUID take effect recreates the netdev
+  //    under a new name and ifindex.
+  applyLinkState(deps, host, record, plan, push);
+  let link = await applyGuid(deps, host, record, plan, push) ?? hostLink;
+  // 4. The RDMA device into the pod, before the netdev: moving it recreates the netdev again.
+  if (conf.rdmaIsolation) link = await isolateRdma(c, record);
+  // 5. A recreated netdev: DEL must find it under its new address and temporary name.
   if (link !== hostLink) {
-    // The netdev was recreated: DEL must find it under its new names.
     record.hostIfAddress = link.address;
     record.tempIfName = tempIfName(link.index);
     deps.store.writeAttachment(record);
   }
-  // 4.
+  // 6. The netdev into the pod under CNI_IFNAME.
   const inPod = moveNetdevIntoPod(deps.netlink, {
     host,
     pod,
     hostIfName: link.name,
-    tempIfName: record.tempIfName!,
+    tempIfName: tempIfName(link.index),
     podIfName: ifname,
   }, rollback);
-  let ipam = emptyResult();
-  if (conf.ipam !== undefined) {
-    const ipamType = conf.ipam.type;
-    const raw = await callIpam(deps, req, "ADD", ipamType);
-    push(`release the IPAM lease (${ipamType} DEL)`, async () => {
-      await callIpam(deps, req, "DEL", ipamType);
-    });
-    ipam = parseResult(raw);
-    if (ipam.ips.length === 0) {
-      throw new CniError(
-        CniErrorCode.IpamError,
-        `IPAM plugin ${quote(ipamType)} returned no IP addresses`,
-      );
-    }
-  }
+  // 7. Addresses from the IPAM plugin; then addresses, up, routes in the pod.
+  const ipam = await requestAddresses(c);
   configurePodInterface(deps, pod, inPod, ipam, ifname);
   c.log.info("attached", { hostIfName: vf.netdev, pf: vf.pfName, vf: vf.vfIndex });
   return {
+    record,
     iface: { name: ifname, mac: inPod.address, mtu: inPod.mtu, sandbox: netns, pciID: vf.pci },
     ipam,
   };
@@ -237,39 +272,96 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
 /**
  * A VF bound to vfio-pci: its link state and GUID are set through the PF, without a rebind
  * (the guest's driver reads them when it starts); there is no netdev to move and no IPAM.
+ *
+ * 1. Record what the VF has before the first change.
+ * 2. Link state, then GUIDs.
  */
 async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
-  const { deps, conf, host, record, rollback } = c;
-  const plan = planVfConfig(deps, host, conf, vf, null);
-  Object.assign(record, { pfName: vf.pfName, vfIndex: vf.vfIndex, original: plan.original });
-  deps.store.writeAttachment(record);
-  const target = { ...record, pfName: vf.pfName, vfIndex: vf.vfIndex };
+  const { deps, conf, host, rollback } = c;
   const push = rollback.push.bind(rollback);
-  applyLinkState(deps, host, target, plan, push);
-  await applyGuid(deps, host, target, plan, push);
+  // 1.
+  const plan = planVfConfig(deps, host, conf, vf, null);
+  const record: VfioVfRecord & VfTarget = {
+    ...c.common,
+    kind: "vfio-vf",
+    pfName: vf.pfName,
+    vfIndex: vf.vfIndex,
+    original: plan.original,
+  };
+  deps.store.writeAttachment(record);
+  // 2.
+  applyLinkState(deps, host, record, plan, push);
+  await applyGuid(deps, host, record, plan, push);
   c.log.info("attached", { pf: vf.pfName, vf: vf.vfIndex, driver: "vfio-pci" });
-  return { iface: vfioInterface(c), ipam: emptyResult() };
+  return { record, iface: vfioInterface(c), ipam: emptyResult() };
+}
+
+/** A PF bound to vfio-pci, handed over whole: nothing to change, only to record. */
+function attachVfioPf(c: AddContext): Attached {
+  warnIgnoredForPf(c.conf, c.log);
+  const record: AttachmentRecord = { ...c.common, kind: "vfio-pf" };
+  return { record, iface: vfioInterface(c), ipam: emptyResult() };
 }
 
 /** The interface of a device handed over whole: it is in no netns, so only the PCI address. */
 function vfioInterface(c: AddContext): ResultInterface {
-  return { name: c.req.args.ifname, sandbox: c.req.args.netns, pciID: c.record.deviceId };
+  return { name: c.req.args.ifname, sandbox: c.req.args.netns, pciID: c.common.deviceId };
+}
+
+/** Attaches the device by its kind. */
+function attach(c: AddContext, device: Device): Promise<Attached> | Attached {
+  switch (device.kind) {
+    case "vf":
+      return attachNetdevVf(c, device);
+    case "vfio-vf":
+      return attachVfioVf(c, device);
+    case "vfio-pf":
+      return attachVfioPf(c);
+  }
+}
+
+/** prevResult's interfaces, addresses and routes, then ours (DNS: ours if we have any). */
+function mergeResult(prev: Result, attached: Attached): Result {
+  const { iface, ipam } = attached;
+  const index = prev.interfaces.length;
+  return {
+    interfaces: [...prev.interfaces, iface],
+    ips: [...prev.ips, ...ipam.ips.map((ip) => ({ ...ip, interface: index }))],
+    routes: [...prev.routes, ...ipam.routes],
+    dns: Object.keys(ipam.dns).length > 0 ? ipam.dns : prev.dns,
+  };
 }
 
 /**
- * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
- * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
- * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
- * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
- * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
- * after a crash.
+ * Undoes a failed ADD. The record and the allocation outlive an incomplete rollback: they are
+ * what lets DEL (or GC) finish the cleanup later, and the error says so.
  *
- * @param deps the dependencies
- * @param req the request
- * @returns the result (prevResult's interfaces, then ours)
- * @throws {CniError} with the step, the input and the reason
+ * @returns the error to throw
  */
-export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
+async function abandonAdd(
+  deps: Deps,
+  rollback: Rollback,
+  pci: string,
+  key: AttachmentKey,
+  err: unknown,
+): Promise<unknown> {
+  const failed = await rollback.unwind();
+  if (failed.length === 0) {
+    deps.store.removeAttachment(key);
+    deps.store.releaseDevice(pci, key);
+    return err;
+  }
+  const cni = err instanceof StateError ? stateErrorToCni(err) : err;
+  if (!(cni instanceof CniError)) return err;
+  const incomplete = `rollback incomplete: ${failed.join("; ")}; DEL will retry`;
+  return new CniError(cni.code, cni.message, {
+    details: [cni.details, incomplete].filter((d) => d).join("; "),
+    cause: cni,
+  });
+}
+
+/** The work of {@link cmdAdd}, which gives its state errors their CNI codes. */
+async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode.
   const conf = loadNetConf(req.config, req.cniVersion, "ADD");
   assertRepresentable(req.cniVersion, conf.ipam !== undefined);
@@ -298,9 +390,10 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
   deps.store.claimDevice(pci, { ...key, netns });
   const rollback = new Rollback(log);
   try {
+    // 4. The device, and what the record says of any kind of device.
     const device = resolveDevice(deps.sysfs, pci, conf.vfioPciMode);
     requireAssignedGuid(conf, device);
-    const record: AttachmentRecord = {
+    const common: RecordCommon = {
       version: 1,
       phase: "adding",
       ...key,
@@ -308,49 +401,34 @@ export async function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
       networkName: conf.name,
       cniVersion: req.cniVersion,
       deviceId: pci,
-      kind: device.kind,
       ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
       ...(conf.ipam === undefined || device.kind !== "vf" ? {} : { ipamType: conf.ipam.type }),
       config: req.config,
     };
-    const c: AddContext = { deps, req, conf, host, pod, record, rollback, log };
-    let attached: Attached;
-    if (device.kind === "vf") {
-      attached = await attachNetdevVf(c, device);
-    } else if (device.kind === "vfio-vf") {
-      attached = await attachVfioVf(c, device);
-    } else {
-      warnIgnoredForPf(conf, log);
-      attached = { iface: vfioInterface(c), ipam: emptyResult() };
-    }
-
-    record.phase = "attached";
-    deps.store.writeAttachment(record);
+    // 5. Attach it, then mark the record complete.
+    const attached = await attach({ deps, req, conf, host, pod, common, rollback, log }, device);
+    attached.record.phase = "attached";
+    deps.store.writeAttachment(attached.record);
     rollback.commit();
-
-    const { iface, ipam } = attached;
-    const index = prev.interfaces.length;
-    return {
-      interfaces: [...prev.interfaces, iface],
-      ips: [...prev.ips, ...ipam.ips.map((ip) => ({ ...ip, interface: index }))],
-      routes: [...prev.routes, ...ipam.routes],
-      dns: Object.keys(ipam.dns).length > 0 ? ipam.dns : prev.dns,
-    };
+    return mergeResult(prev, attached);
   } catch (err) {
-    const failed = await rollback.unwind();
-    // The record and the allocation outlive an incomplete rollback: they are what lets DEL (or
-    // GC) finish the cleanup later.
-    if (failed.length === 0) {
-      deps.store.removeAttachment(key);
-      deps.store.releaseDevice(pci, key);
-    } else if (err instanceof CniError) {
-      throw new CniError(err.code, err.message, {
-        details: [err.details, `rollback incomplete: ${failed.join("; ")}; DEL will retry`].filter((
-          d,
-        ) => d).join("; "),
-        cause: err,
-      });
-    }
-    throw err;
+    throw await abandonAdd(deps, rollback, pci, key, err);
   }
+}
+
+/**
+ * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
+ * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
+ * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
+ * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
+ * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
+ * after a crash.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @returns the result (prevResult's interfaces, then ours)
+ * @throws {CniError} with the step, the input and the reason
+ */
+export function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
+  return withCniCodes(() => addCommand(deps, req));
 }

@@ -1,11 +1,15 @@
 import type { CniRequest } from "../cni/dispatch.ts";
+import type { CmdArgs } from "../cni/env.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
-import { parseResult } from "../cni/result.ts";
+import { parseResult, type Result } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { normalizeGuid } from "../guid.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { LinkInfo, Netns } from "../netlink/netlink.ts";
+import type { AttachmentRecord, NetdevVfRecord } from "../state/store.ts";
+import { isVfTarget } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
+import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
@@ -16,8 +20,8 @@ function broken(msg: string): CniError {
 
 /** The VF's GUID and link state, as its PF reports them, are still the ones the config asks for. */
 function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): void {
+  if (!isVfTarget(record)) return;
   const { pfName, vfIndex } = record;
-  if (pfName === undefined || vfIndex === undefined) return;
   if (conf.guid === undefined && conf.linkState === undefined) return;
   using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
   const pf = kernelStep(
@@ -48,18 +52,9 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): v
   }
 }
 
-/**
- * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
- * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
- * `prevResult`; and the IPAM plugin's own CHECK passes.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
- */
-export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
-  const { containerId, ifname, netns } = req.args;
+/** The attachment of the request, which must exist and be of the config's device. */
+function attachedRecord(deps: Deps, req: CniRequest, conf: NetConf): AttachmentRecord {
+  const { containerId, ifname } = req.args;
   const record = deps.store.readAttachment(req.args);
   if (record === null) {
     throw new CniError(
@@ -74,62 +69,99 @@ export async function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
       `deviceID ${quote(conf.deviceId)} differs from the attached VF ${quote(record.deviceId)}`,
     );
   }
-  {
-    using pod = openPodNetns(deps.netlink, netns);
-    checkVfSettings(deps, conf, record);
-    if (record.rdmaDevice !== undefined) {
-      const devices = kernelStep(
-        `Cannot list RDMA devices in netns ${quote(netns)}`,
-        () => deps.rdma.devices(pod),
-      );
-      if (!devices.includes(record.rdmaDevice)) {
-        throw broken(
-          `RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`,
-        );
-      }
-    }
-    if ((record.kind ?? "vf") !== "vf") return;
-    const link = kernelStep(
-      `Cannot look up ${quote(ifname)} in netns ${quote(netns)}`,
-      () => deps.netlink.linkByName(pod, ifname),
+  return record;
+}
+
+/** The VF's RDMA device, if ADD moved it, and its interface, up, are in the pod. */
+function checkPodDevices(deps: Deps, pod: Netns, record: NetdevVfRecord, args: CmdArgs): LinkInfo {
+  const { ifname, netns } = args;
+  if (record.rdmaDevice !== undefined) {
+    const devices = kernelStep(
+      `Cannot list RDMA devices in netns ${quote(netns)}`,
+      () => deps.rdma.devices(pod),
     );
-    if (link === null) {
-      throw broken(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
-    }
-    if (!link.up) throw broken(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
-    if (conf.prevResult !== undefined) {
-      const prev = parseResult(conf.prevResult);
-      const ours = prev.interfaces.findIndex((i) =>
-        i.name === ifname && (i.sandbox ?? netns) === netns
-      );
-      const addresses = kernelStep(
-        `Cannot list addresses of ${quote(ifname)}`,
-        () => deps.netlink.listAddresses(pod, link.index),
-      );
-      for (const ip of prev.ips.filter((ip) => ip.interface === ours)) {
-        if (!addresses.includes(ip.address)) {
-          throw broken(
-            `address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`,
-          );
-        }
-      }
-      const routes = kernelStep(
-        `Cannot list routes of ${quote(ifname)}`,
-        () => deps.netlink.listRoutes(pod, link.index),
-      );
-      for (const route of prev.routes) {
-        const present = routes.some((r) =>
-          r.dst === route.dst && (route.gw === undefined || r.gw === route.gw)
-        );
-        if (!present) {
-          throw broken(
-            `route ${quote(route.dst)}${
-              route.gw ? ` via ${quote(route.gw)}` : ""
-            } of prevResult is missing`,
-          );
-        }
-      }
+    if (!devices.includes(record.rdmaDevice)) {
+      throw broken(`RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`);
     }
   }
+  const link = kernelStep(
+    `Cannot look up ${quote(ifname)} in netns ${quote(netns)}`,
+    () => deps.netlink.linkByName(pod, ifname),
+  );
+  if (link === null) {
+    throw broken(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
+  }
+  if (!link.up) throw broken(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
+  return link;
+}
+
+/** The addresses prevResult gave our interface, and its routes, are on the link. */
+function checkPrevResult(
+  deps: Deps,
+  pod: Netns,
+  link: LinkInfo,
+  prev: Result,
+  args: CmdArgs,
+): void {
+  const { ifname, netns } = args;
+  const ours = prev.interfaces.findIndex((i) =>
+    i.name === ifname && (i.sandbox ?? netns) === netns
+  );
+  const addresses = kernelStep(
+    `Cannot list addresses of ${quote(ifname)}`,
+    () => deps.netlink.listAddresses(pod, link.index),
+  );
+  for (const ip of prev.ips.filter((ip) => ip.interface === ours)) {
+    if (!addresses.includes(ip.address)) {
+      throw broken(`address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`);
+    }
+  }
+  const routes = kernelStep(
+    `Cannot list routes of ${quote(ifname)}`,
+    () => deps.netlink.listRoutes(pod, link.index),
+  );
+  for (const route of prev.routes) {
+    const present = routes.some((r) =>
+      r.dst === route.dst && (route.gw === undefined || r.gw === route.gw)
+    );
+    if (!present) {
+      const via = route.gw ? ` via ${quote(route.gw)}` : "";
+      throw broken(`route ${quote(route.dst)}${via} of prevResult is missing`);
+    }
+  }
+}
+
+/** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
+async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
+  const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
+  // 1. The attachment exists and is of this device.
+  const record = attachedRecord(deps, req, conf);
+  {
+    using pod = openPodNetns(deps.netlink, req.args.netns);
+    // 2. The VF's GUID and link state, as its PF reports them.
+    checkVfSettings(deps, conf, record);
+    // A vfio-pci device has nothing in the pod's netns, and ADD made no IPAM call for it.
+    if (record.kind !== "vf") return;
+    // 3. Its RDMA device and its interface, up, in the pod.
+    const link = checkPodDevices(deps, pod, record, req.args);
+    // 4. prevResult's addresses and routes on the interface.
+    if (conf.prevResult !== undefined) {
+      checkPrevResult(deps, pod, link, parseResult(conf.prevResult), req.args);
+    }
+  }
+  // 5. The IPAM plugin's own CHECK.
   if (conf.ipam !== undefined) await callIpam(deps, req, "CHECK", conf.ipam.type);
+}
+
+/**
+ * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
+ * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
+ * `prevResult`; and the IPAM plugin's own CHECK passes.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
+ */
+export function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
+  return withCniCodes(() => checkCommand(deps, req));
 }

@@ -5,13 +5,14 @@ import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { requestLogger } from "./request_logger.ts";
 import type { Deps } from "./deps.ts";
+import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";
 import { returnRdmaToHost } from "./rdma_isolation.ts";
-import { restoreGuids, restoreLinkState } from "./vf_config.ts";
+import { isVfTarget, restoreGuids, restoreLinkState } from "./vf_config.ts";
 import { returnNetdevToHost } from "./vf_netdev.ts";
 
 /**
@@ -55,23 +56,20 @@ async function restoreDevice(
     log.warning("the device no longer exists; nothing to restore");
     return;
   }
-  const kind = record.kind ?? "vf";
-  // 1.
-  if (kind === "vf") {
+  if (record.kind === "vf") {
+    // 1.
     const found = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
     if (!found) log.warning("VF netdev not found in the pod or the host; nothing to move back");
-  }
-  // 2.
-  if (record.rdmaDevice !== undefined) {
-    const moved = await returnRdmaToHost(deps, record, host, pod);
-    if (!moved) log.debug("RDMA device not in the pod; nothing to move back");
+    // 2.
+    if (record.rdmaDevice !== undefined) {
+      const moved = await returnRdmaToHost(deps, record, host, pod);
+      if (!moved) log.debug("RDMA device not in the pod; nothing to move back");
+    }
   }
   // 3.
-  const { pfName, vfIndex } = record;
-  if (kind !== "vfio-pf" && pfName !== undefined && vfIndex !== undefined) {
-    const target = { ...record, pfName, vfIndex };
-    restoreLinkState(deps, host, target);
-    await restoreGuids(deps, host, target);
+  if (isVfTarget(record)) {
+    restoreLinkState(deps, host, record);
+    await restoreGuids(deps, host, record);
   }
 }
 
@@ -110,7 +108,7 @@ export async function releaseAttachment(
   }
   deps.store.removeAttachment(record);
   deps.store.releaseDevice(record.deviceId, record);
-  log.info("detached", { hostIfName: record.hostIfName ?? "" });
+  log.info("detached", { hostIfName: record.kind === "vf" ? record.hostIfName ?? "" : "" });
 }
 
 /**
@@ -125,15 +123,8 @@ async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): P
   deps.store.releaseDevice(pci, key);
 }
 
-/**
- * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
- * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
- */
-export async function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
+/** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
+async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = loadNetConf(req.config, req.cniVersion, "DEL");
   const log = requestLogger(deps, req, conf);
   const record = readRecord(deps, req.args, log);
@@ -147,4 +138,16 @@ export async function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
     return;
   }
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
+}
+
+/**
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
+ * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
+ */
+export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
+  return withCniCodes(() => delCommand(deps, req));
 }

@@ -5,6 +5,7 @@ import { loadNetConf } from "../config/load_net_conf.ts";
 import { requestLogger } from "./request_logger.ts";
 import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
+import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 
@@ -50,16 +51,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/**
- * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
- * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
- * device restored), continuing past failures, then forwards GC to the IPAM plugin.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} code 101 listing every attachment that could not be released
- */
-export async function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
+/** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
+async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = loadNetConf(req.config, req.cniVersion, "GC");
   const log = requestLogger(deps, req, conf);
   const valid = validAttachments(req.config);
@@ -87,4 +80,17 @@ export async function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
       },
     );
   }
+}
+
+/**
+ * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
+ * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
+ * device restored), continuing past failures, then forwards GC to the IPAM plugin.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} code 101 listing every attachment that could not be released
+ */
+export function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
+  return withCniCodes(() => gcCommand(deps, req));
 }

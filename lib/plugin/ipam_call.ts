@@ -1,8 +1,10 @@
+import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { IpamCommand } from "../ipam/ipam.ts";
 import { IpamError } from "../ipam/ipam_error.ts";
+import { ipamErrorToCni } from "./to_cni_error.ts";
 import type { Deps } from "./deps.ts";
 
 /**
@@ -31,11 +33,11 @@ export async function callIpam(
   try {
     return await deps.ipam.exec({ command, type, env, stdin: req.stdin });
   } catch (err) {
-    if (err instanceof IpamError) throw err.toCniError();
+    if (err instanceof IpamError) throw ipamErrorToCni(err);
     if (err instanceof CniError) throw err;
     throw new CniError(
       CniErrorCode.IpamError,
-      `IPAM plugin ${quote(type)} ${command} failed: ${String(err)}`,
+      `IPAM plugin ${quote(type)} ${command} failed: ${errorReason(err)}`,
       {
         cause: err,
       },

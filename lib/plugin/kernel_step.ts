@@ -1,10 +1,8 @@
-import { errorMessage } from "../error_message.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { kernelErrorToCni } from "./to_cni_error.ts";
 
 /**
  * Runs one kernel operation and turns its failure into a `CniError` (code 101) whose message
- * says what was being done, so the operator reads "Cannot move link \"vfdev7\" to netns
- * \"/var/run/netns/pod\": Operation not permitted" rather than a bare errno.
+ * says what was being done (see `kernelErrorToCni`).
  *
  * @param what the operation, in words, e.g. `Cannot move link "vfdev7" to netns "/x"`
  * @param fn the operation
@@ -15,19 +13,6 @@ export function kernelStep<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw asKernelError(what, err);
+    throw kernelErrorToCni(what, err);
   }
-}
-
-/**
- * Wraps a thrown value as {@link kernelStep} does.
- *
- * @param what the operation that failed
- * @param err the thrown value
- * @returns the `CniError`
- */
-export function asKernelError(what: string, err: unknown): CniError {
-  if (err instanceof CniError) return err;
-  const why = errorMessage(err);
-  return new CniError(CniErrorCode.KernelError, `${what}: ${why}`, { cause: err });
 }

@@ -1,7 +1,8 @@
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { type Netlink, type Netns, NetnsError } from "../netlink/netlink.ts";
+import { THREAD_NETNS_PATH } from "../netlink/netns.ts";
 
 /**
  * Opens the pod's network namespace for ADD or CHECK.
@@ -15,7 +16,7 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
   try {
     return netlink.openNetns(path);
   } catch (err) {
-    const why = errorMessage(err);
+    const why = errorReason(err);
     throw new CniError(
       CniErrorCode.InvalidNetns,
       `CNI_NETNS ${quote(path)} cannot be used: ${why}`,
@@ -41,7 +42,7 @@ export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | nul
     return netlink.openNetns(path);
   } catch (err) {
     if (err instanceof NetnsError && err.kind !== "io") return null;
-    const why = errorMessage(err);
+    const why = errorReason(err);
     throw new CniError(
       CniErrorCode.KernelError,
       `CNI_NETNS ${quote(path)} cannot be opened: ${why}`,
@@ -50,4 +51,16 @@ export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | nul
       },
     );
   }
+}
+
+/**
+ * Names a namespace for a message as the user knows it: the pod's by the `CNI_NETNS` path it was
+ * opened from, the plugin's own as "the host netns" rather than the path of its handle
+ * (`/proc/thread-self/ns/net`), which means nothing to an operator.
+ *
+ * @param ns the namespace
+ * @returns `the host netns` or `netns "<path>"`
+ */
+export function netnsName(ns: Netns): string {
+  return ns.path === THREAD_NETNS_PATH ? "the host netns" : `netns ${quote(ns.path)}`;
 }

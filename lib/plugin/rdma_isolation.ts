@@ -1,11 +1,12 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import type { Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { NetdevVfRecord } from "../state/store.ts";
 import { RdmaError } from "../netlink/rdma.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
+import { netnsName } from "./pod_netns.ts";
 import { withNodeLock } from "./node_lock.ts";
 import { restoreRecreatedNetdev } from "./rebind.ts";
 
@@ -31,10 +32,8 @@ export function assertRdmaExclusive(deps: Deps): void {
     throw new CniError(
       CniErrorCode.KernelError,
       `rdmaIsolation is true but ${
-        unsupported
-          ? "this kernel has no RDMA netlink (is ib_core loaded?)"
-          : "the RDMA subsystem's netns mode cannot be read"
-      }: ${errorMessage(err)}`,
+        unsupported ? "" : "the RDMA subsystem's netns mode cannot be read: "
+      }${errorReason(err)}`,
       {
         details: unsupported ? "load the RDMA drivers (ib_core, mlx5_ib)" : EXCLUSIVE_FIX,
         cause: err,
@@ -96,9 +95,7 @@ export async function moveRdmaDevice(
 ): Promise<void> {
   await withNodeLock(deps, () =>
     kernelStep(
-      `Cannot move RDMA device ${quote(name)} from netns ${quote(from.path)} to netns ${
-        quote(to.path)
-      }`,
+      `Cannot move RDMA device ${quote(name)} from ${netnsName(from)} to ${netnsName(to)}`,
       () => deps.rdma.moveDevice(from, name, to),
     ));
 }
@@ -119,7 +116,7 @@ export async function moveRdmaDevice(
  */
 export async function returnRdmaToHost(
   deps: Deps,
-  record: Pick<AttachmentRecord, "rdmaDevice" | "deviceId" | "hostIfName" | "hostIfUp">,
+  record: Pick<NetdevVfRecord, "rdmaDevice" | "deviceId" | "hostIfName" | "hostIfUp">,
   host: Netns,
   pod: Netns | null,
 ): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { NetdevVfRecord, VfioVfRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { restoreHostName } from "./vf_netdev.ts";
@@ -54,7 +54,10 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
  * @param record the VF's `deviceId`, and the `driver` it had at ADD
  * @throws {CniError} code 101 naming the step, or when the driver is unknown
  */
-export function rebindVf(deps: Deps, record: Pick<AttachmentRecord, "deviceId" | "driver">): void {
+export function rebindVf(
+  deps: Deps,
+  record: Pick<NetdevVfRecord | VfioVfRecord, "deviceId" | "driver">,
+): void {
   const pci = record.deviceId;
   const bound = kernelStep(`Cannot read the driver of ${quote(pci)}`, () => deps.sysfs.driver(pci));
   // A record from before this field (or from the Go plugin) names no driver: the one bound now.
@@ -91,7 +94,7 @@ export function rebindVf(deps: Deps, record: Pick<AttachmentRecord, "deviceId" |
 export async function restoreRecreatedNetdev(
   deps: Deps,
   host: Netns,
-  record: Pick<AttachmentRecord, "deviceId" | "hostIfName" | "hostIfUp">,
+  record: Pick<NetdevVfRecord, "deviceId" | "hostIfName" | "hostIfUp">,
 ): Promise<void> {
   if (record.hostIfName === undefined) return;
   const link = await waitForNetdev(deps, host, record.deviceId);

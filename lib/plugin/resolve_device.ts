@@ -53,6 +53,7 @@ function deviceError(msg: string, details = ""): CniError {
  */
 export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): Device {
   return kernelStep(`Cannot read sysfs for deviceID ${quote(pci)}`, () => {
+    // 1. The device exists, bound to vfio-pci when vfioPciMode asks for it.
     if (!sysfs.deviceExists(pci)) {
       throw deviceError(
         `deviceID ${quote(pci)}: no such PCI device (/sys/bus/pci/devices/${pci} does not exist)`,
@@ -69,6 +70,7 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
         "bind the device to vfio-pci (the device plugin's vfio resource), or remove vfioPciMode",
       );
     }
+    // 2. A device without a PF is a PF itself: only passthrough takes one.
     const pfPci = sysfs.physfn(pci);
     if (pfPci === null) {
       if (vfio) return { kind: "vfio-pf", pci };
@@ -81,6 +83,7 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
         "ib-sriov attaches VFs; a PF can only be passed through bound to vfio-pci",
       );
     }
+    // 3. A VF: its PF's netdev, through which its settings are made, and its index there.
     const pfNames = sysfs.netdevs(pfPci);
     if (pfNames.length === 0) {
       throw deviceError(`deviceID ${quote(pci)}: its PF ${quote(pfPci)} has no netdev`);
@@ -93,6 +96,7 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
     }
     const parent = { pci, pfPci, pfName: pfNames[0]!, vfIndex };
     if (vfio) return { kind: "vfio-vf", ...parent };
+    // 4. A netdev VF: its driver and its netdev in the host.
     const netdevs = sysfs.netdevs(pci);
     if (driver === null || netdevs.length === 0) {
       throw deviceError(

@@ -1,25 +1,19 @@
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
 import type { Deps } from "./deps.ts";
+import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { assertRdmaExclusive } from "./rdma_isolation.ts";
 
 function notAvailable(what: string, err: unknown): CniError {
-  const why = errorMessage(err);
+  const why = errorReason(err);
   return new CniError(CniErrorCode.PluginNotAvailable, `${what}: ${why}`, { cause: err });
 }
 
-/**
- * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
- * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
- */
-export async function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
+/** The work of {@link cmdStatus}, which gives its state errors their CNI codes. */
+async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = loadNetConf(req.config, req.cniVersion, "STATUS");
   try {
     using host = deps.netlink.hostNetns();
@@ -44,4 +38,16 @@ export async function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
     }
   }
   if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
+}
+
+/**
+ * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
+ * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
+ *
+ * @param deps the dependencies
+ * @param req the request
+ * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
+ */
+export function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
+  return withCniCodes(() => statusCommand(deps, req));
 }

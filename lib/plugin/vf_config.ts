@@ -16,10 +16,16 @@ import {
   type VfLinkState,
   VfSettingUnsupportedError,
 } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type {
+  AttachmentRecord,
+  NetdevVfRecord,
+  OriginalVfSettings,
+  VfioVfRecord,
+} from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { asKernelError, kernelStep } from "./kernel_step.ts";
+import { kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
+import { kernelErrorToCni } from "./to_cni_error.ts";
 import { rebindVf, restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
 import type { NetdevVf, VfioVf } from "./resolve_device.ts";
 
@@ -32,7 +38,7 @@ export interface VfConfigPlan {
   /** The node and port GUID to set; absent when none is requested or the VF already has it. */
   guid?: string;
   /** The VF's settings before ADD, for each setting ADD changes: `AttachmentRecord.original`. */
-  original: NonNullable<AttachmentRecord["original"]>;
+  original: OriginalVfSettings;
 }
 
 /** The GUID the VF's driver read at its last probe: its RDMA device's, else its IPoIB address's. */
@@ -65,6 +71,7 @@ export function planVfConfig(
   vf: NetdevVf | VfioVf,
   link: LinkInfo | null,
 ): VfConfigPlan {
+  // 1. The PF, the VF's settings as the PF reports them, and the GUID the VF's driver probed.
   const pf = kernelStep(
     `Cannot look up PF netdev ${quote(vf.pfName)}`,
     () => deps.netlink.linkByName(host, vf.pfName),
@@ -83,7 +90,7 @@ export function planVfConfig(
     ? kernelStep(`Cannot read the GUID of VF ${quote(vf.pci)}`, () => probedGuid(deps, vf, link))
     : null;
   const plan: VfConfigPlan = { pfIndex: pf.index, original: {} };
-
+  // 2. The GUID: none requested needs an assigned one; a requested one not active is set.
   if (conf.guid === undefined) {
     if (vf.kind === "vf" && (probed === null || !isAssignedGuid(probed))) {
       throw new CniError(
@@ -112,6 +119,7 @@ export function planVfConfig(
       plan.original.portGuid = current?.portGuid ?? fromAddress ?? probed ?? ALL_ONES_GUID;
     }
   }
+  // 3. The link state, when the VF does not have it yet.
   if (conf.linkState !== undefined && current?.linkState !== conf.linkState) {
     plan.linkState = conf.linkState;
     plan.original.linkState = current?.linkState ?? "auto";
@@ -132,28 +140,28 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
         CniErrorCode.DeviceError,
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
           err.setting === "guid" ? "GUIDs" : "link state"
-        } (${err.message})`,
+        } (${err.reason})`,
         {
           details: "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
           cause: err,
         },
       );
     }
-    throw asKernelError(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
+    throw kernelErrorToCni(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
   }
 }
 
-/** The fields of a record that name a VF and how to restore it. */
-type VfTarget =
-  & Pick<
-    AttachmentRecord,
-    "deviceId" | "kind" | "driver" | "hostIfName" | "hostIfUp" | "original"
-  >
-  & { pfName: string; vfIndex: number };
+/** The record of a VF that names its PF and index: what ADD changes through the PF, and DEL restores. */
+export type VfTarget = (NetdevVfRecord | VfioVfRecord) & { pfName: string; vfIndex: number };
 
-/** A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot. */
-function rebinds(r: VfTarget): boolean {
-  return (r.kind ?? "vf") === "vf";
+/**
+ * Whether a record names a VF through its PF. A Go cache file of a PF (no `Master`) names none.
+ *
+ * @param record the attachment record
+ * @returns whether its VF settings can be read and restored through the PF
+ */
+export function isVfTarget(record: AttachmentRecord): record is VfTarget {
+  return record.kind !== "vfio-pf" && record.pfName !== undefined && record.vfIndex !== undefined;
 }
 
 function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
@@ -226,7 +234,8 @@ export async function applyGuid(
   return await withNodeLock(deps, async () => {
     setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
     push(`restore the GUIDs of VF ${record.vfIndex}`, () => restoreGuids(deps, host, record));
-    if (!rebinds(record)) return null;
+    // A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot.
+    if (record.kind !== "vf") return null;
     rebindVf(deps, record);
     return await waitForNetdev(deps, host, record.deviceId);
   });
@@ -266,7 +275,7 @@ export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): P
       nodeGuid: writable(nodeGuid),
       portGuid: writable(portGuid),
     });
-    if (!rebinds(record)) return;
+    if (record.kind !== "vf") return;
     rebindVf(deps, record);
     await restoreRecreatedNetdev(deps, host, record);
   });

@@ -1,9 +1,10 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import type { NetdevVfRecord } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import { kernelStep } from "./kernel_step.ts";
+import { netnsName } from "./pod_netns.ts";
 import type { Rollback } from "./rollback.ts";
 
 /** Where a VF netdev goes and under which names. */
@@ -31,13 +32,13 @@ export function tempIfName(ifindex: number): string {
 
 function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
   const link = kernelStep(
-    `Cannot look up link ${quote(name)} in netns ${quote(ns.path)}`,
+    `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
     () => netlink.linkByName(ns, name),
   );
   if (link === null) {
     throw new CniError(
       CniErrorCode.KernelError,
-      `link ${quote(name)} not found in netns ${quote(ns.path)}`,
+      `link ${quote(name)} not found in ${netnsName(ns)}`,
     );
   }
   return link;
@@ -46,21 +47,21 @@ function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
 function setDown(netlink: Netlink, ns: Netns, link: LinkInfo): void {
   if (!link.up) return;
   kernelStep(
-    `Cannot set link ${quote(link.name)} down in netns ${quote(ns.path)}`,
+    `Cannot set link ${quote(link.name)} down in ${netnsName(ns)}`,
     () => netlink.setLinkUp(ns, link.index, false),
   );
 }
 
 function rename(netlink: Netlink, ns: Netns, index: number, from: string, to: string): void {
   kernelStep(
-    `Cannot rename link ${quote(from)} to ${quote(to)} in netns ${quote(ns.path)}`,
+    `Cannot rename link ${quote(from)} to ${quote(to)} in ${netnsName(ns)}`,
     () => netlink.renameLink(ns, index, to),
   );
 }
 
 function move(netlink: Netlink, from: Netns, index: number, name: string, to: Netns): void {
   kernelStep(
-    `Cannot move link ${quote(name)} from netns ${quote(from.path)} to netns ${quote(to.path)}`,
+    `Cannot move link ${quote(name)} from ${netnsName(from)} to ${netnsName(to)}`,
     () => netlink.moveLink(from, index, to),
   );
 }
@@ -123,7 +124,7 @@ export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rol
  * carries the VF's recorded address. Guards DEL against renaming a stranger that happens to
  * have the pod's interface name.
  */
-function isOurVf(sysfs: Sysfs, record: AttachmentRecord, link: LinkInfo): boolean {
+function isOurVf(sysfs: Sysfs, record: NetdevVfRecord, link: LinkInfo): boolean {
   if (record.hostIfAddress !== undefined && link.address === record.hostIfAddress) return true;
   return sysfs.netdevs(record.deviceId).includes(link.name);
 }
@@ -145,7 +146,7 @@ function isOurVf(sysfs: Sysfs, record: AttachmentRecord, link: LinkInfo): boolea
 export function returnNetdevToHost(
   netlink: Netlink,
   sysfs: Sysfs,
-  record: AttachmentRecord,
+  record: NetdevVfRecord,
   host: Netns,
   pod: Netns | null,
 ): boolean {

@@ -1,8 +1,7 @@
 import { errorMessage } from "../error_message.ts";
-import { lstatExists } from "../../ffi/libc.ts";
 import { join } from "../path.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { decodeAttachment } from "./attachment_json.ts";
+import { decodeAttachment } from "./attachment_record.ts";
+import { decodeDeviceOwner } from "./device_owner.ts";
 import {
   ensureDir,
   readIfExists,
@@ -29,10 +28,10 @@ export interface FileStoreOptions {
   /** Who takes our locks (e.g. the container ID), for another process's timeout message. */
   holder?: string;
   /**
-   * Whether a netns path still exists, to tell a live allocation from a stale one. The default
-   * `stat`s the path: only "not found" counts as gone, and any other error (Deno refuses
-   * `/proc` paths without `--allow-all`) counts as alive, because taking a device from a live
-   * pod is worse than refusing an ADD. Pass a libc-based check to judge `/proc/<pid>/ns/net`.
+   * Whether a netns path still exists, to tell a live allocation from a stale one. Probing
+   * `/proc/<pid>/ns/net` is netlink's privilege, not the state store's: pass
+   * `netnsPathExists` of `lib/netlink/netns.ts`. Without it every owner counts as alive, because
+   * taking a device from a live pod is worse than refusing an ADD.
    */
   netnsExists?: (path: string) => boolean;
 }
@@ -82,7 +81,7 @@ export class FileStore implements Store {
     this.#pciDir = join(this.#cacheDir, "pci");
     this.#runDir = options.runDir ?? "/var/run/cni/ib-sriov";
     this.#holder = options.holder;
-    this.#netnsExists = options.netnsExists ?? netnsPathExists;
+    this.#netnsExists = options.netnsExists ?? (() => true);
   }
 
   /**
@@ -185,7 +184,7 @@ export class FileStore implements Store {
   deviceOwner(pci: string): DeviceOwner | null {
     const path = this.#pciPath(pci);
     const text = readIfExists(path);
-    return text === null ? null : decodeOwner(text, path);
+    return text === null ? null : decodeDeviceOwner(text, path);
   }
 
   /**
@@ -198,8 +197,8 @@ export class FileStore implements Store {
    *
    * @param pci the device's PCI address
    * @param owner the attachment taking it
-   * @throws {CniError} code 100 when another live attachment holds the device
-   * @throws {StateError} `invalid-name` or `io`
+   * @throws {StateError} `taken` when another live attachment holds the device, `invalid-name`
+   *   or `io`
    */
   claimDevice(pci: string, owner: DeviceOwner): void {
     const path = this.#pciPath(pci);
@@ -211,11 +210,11 @@ export class FileStore implements Store {
       current = null;
     }
     if (current !== null && !sameAttachment(current, owner) && this.#netnsExists(current.netns)) {
-      throw new CniError(
-        CniErrorCode.DeviceError,
+      throw new StateError(
+        "taken",
+        path,
         `device "${pci}" is already allocated to container "${current.containerId}" ` +
           `interface "${current.ifname}" (netns "${current.netns}")`,
-        { details: path },
       );
     }
     ensureDir(this.#pciDir);
@@ -257,8 +256,8 @@ export class FileStore implements Store {
    * @param name a PCI address, or `node` for the node-wide lock
    * @param timeoutMs how long to wait
    * @returns the held lock; dispose it to release
-   * @throws {CniError} code 11 on timeout, naming the holder's PID and holder name
-   * @throws {StateError} `invalid-name` or `io`
+   * @throws {StateError} `busy` on timeout, naming the holder's PID and holder name;
+   *   `invalid-name` or `io`
    */
   lock(name: string, timeoutMs: number): Promise<Disposable> {
     const options = this.#holder === undefined ? { timeoutMs } : {
@@ -280,44 +279,6 @@ export class FileStore implements Store {
   }
 }
 
-/**
- * The default {@link FileStoreOptions.netnsExists}: asks libc (`faccessat`, not following the
- * final link), because Deno refuses `/proc` paths such as `/proc/<pid>/ns/net` to its own file
- * APIs; only "not found" means gone, any other answer (EACCES, say) counts as alive.
- *
- * @param path a netns path
- * @returns whether it may still exist
- */
-export function netnsPathExists(path: string): boolean {
-  if (path === "") return false;
-  try {
-    return lstatExists(path);
-  } catch {
-    return true;
-  }
-}
-
 function sameAttachment(a: AttachmentKey, b: AttachmentKey): boolean {
   return a.containerId === b.containerId && a.ifname === b.ifname;
-}
-
-function decodeOwner(text: string, path: string): DeviceOwner {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new StateError("corrupt", path, `Cannot parse allocation record "${path}": not JSON`, {
-      cause: err,
-    });
-  }
-  const obj = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-  const { containerId, ifname, netns } = obj;
-  if (typeof containerId !== "string" || typeof ifname !== "string" || typeof netns !== "string") {
-    throw new StateError(
-      "corrupt",
-      path,
-      `Cannot read allocation record "${path}": expected string fields containerId, ifname, netns`,
-    );
-  }
-  return { containerId, ifname, netns };
 }

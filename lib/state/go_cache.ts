@@ -1,8 +1,36 @@
-import type { AttachmentKey, AttachmentRecord } from "./store.ts";
+import * as z from "zod/mini";
+import type { AttachmentKey, AttachmentRecord, OriginalVfSettings } from "./attachment_record.ts";
 import { StateError } from "./state_error.ts";
 
 /** Keys only the Go plugin writes; one of them (or a PluginConf key) marks a Go cache file. */
 const GO_KEYS = ["cniVersion", "name", "type", "ipam", "deviceID", "Master", "HostIFNames"];
+
+/** A string the Go plugin may have left out or written as `null`: both mean unset. */
+const goString = z.optional(z.nullable(z.string()));
+const goBool = z.optional(z.nullable(z.boolean()));
+
+/**
+ * The fields of the Go plugin's cache file that its DEL used (upstream-behavior.md section 5).
+ * Every one may be missing: files from before its 2025-07 MarshalJSON fix hold only the
+ * PluginConf keys. Other keys are ignored.
+ */
+const goCacheSchema = z.object({
+  name: goString,
+  cniVersion: goString,
+  deviceID: goString,
+  Master: goString,
+  VFID: z.optional(z.int()),
+  HostIFNames: goString,
+  HostIFGUID: goString,
+  link_state: goString,
+  vfioPciMode: goBool,
+  rdmaIsolation: goBool,
+  ipam: z.optional(z.nullable(z.object({ type: goString }))),
+  RdmaNetState: z.optional(z.nullable(z.object({ containerRdmaDevName: goString }))),
+});
+
+/** The Go cache file, decoded. */
+type GoCache = z.output<typeof goCacheSchema>;
 
 /**
  * Tells whether a parsed cache file looks like one the Go ib-sriov-cni wrote: a JSON object
@@ -13,31 +41,21 @@ const GO_KEYS = ["cniVersion", "name", "type", "ipam", "deviceID", "Master", "Ho
  * @returns whether {@link fromGoCache} should read it
  */
 export function isGoCache(raw: unknown): raw is Record<string, unknown> {
-  if (!isObject(raw) || "version" in raw) return false;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || "version" in raw) {
+    return false;
+  }
   return GO_KEYS.some((key) => key in raw);
 }
 
 /**
- * Maps the Go plugin's cache file (`/var/lib/cni/ib-sriov/<containerId>-<ifname>`) into an
+ * Reads the Go plugin's cache file (`/var/lib/cni/ib-sriov/<containerId>-<ifname>`) as an
  * {@link AttachmentRecord}, so that DEL after an upgrade undoes what the Go plugin did.
  * Missing fields stay unset (old files have none of the device keys); a field of the wrong
  * type means the file is not the Go plugin's and is reported as corrupt.
  *
- * Mapping choices, each reproducing what the Go plugin's own DEL would do:
- * - `phase` is `attached` (Go wrote its cache only after a complete ADD) and `netns` is `""`
- *   (Go never cached it);
- * - `original.nodeGuid` and `original.portGuid` both come from `HostIFGUID`, the GUID Go read
- *   before ADD and writes back to both on DEL;
- * - `link_state` is the state Go *set*, not the one it found; its DEL resets a touched VF to
- *   `auto`, so a non-empty `link_state` maps to `original.linkState: "auto"`;
- * - `kind` is `vfio-vf` (or `vfio-pf` without `Master`) for `vfioPciMode` records;
- * - `ipamType` is left unset for `vfioPciMode` records, because Go skips IPAM DEL for them;
- * - `rdmaDevice` comes from `RdmaNetState.containerRdmaDevName` when `rdmaIsolation` is set;
- * - `config` is left unset: Go cached only `ipam.type`, too little for an IPAM DEL.
- *
  * @param raw a parsed cache file for which {@link isGoCache} is true
- * @param key the attachment the file belongs to (from its name)
  * @param path the file, for error messages
+ * @param key the attachment the file belongs to (from its name)
  * @returns the equivalent record
  * @throws {StateError} code `corrupt` when a known field has the wrong type
  */
@@ -46,88 +64,69 @@ export function fromGoCache(
   key: AttachmentKey,
   path: string,
 ): AttachmentRecord {
-  const field = fieldReader(raw, path);
-  const record: AttachmentRecord = {
-    version: 1,
-    phase: "attached",
+  const parsed = goCacheSchema.safeParse(raw, {
+    error: (iss) => `field "${String(iss.path?.at(-1))}" has type ${typeof iss.input}`,
+  });
+  if (!parsed.success) throw corrupt(path, parsed.error.issues[0]?.message ?? "");
+  const go = parsed.data;
+  // VFID is an index only for a VF, which Go records with its PF's netdev in `Master`.
+  if (go.Master && go.VFID !== undefined && go.VFID < 0) {
+    throw corrupt(path, `field "VFID" has type number`);
+  }
+  return toRecord(go, key);
+}
+
+/**
+ * Maps the decoded Go cache file to our record. Each choice reproduces what the Go plugin's own
+ * DEL would do:
+ * - `phase` is `attached` (Go wrote its cache only after a complete ADD) and `netns` is `""`
+ *   (Go never cached it);
+ * - `kind` is `vfio-vf` (or `vfio-pf` without `Master`: only VFs have one) for `vfioPciMode`
+ *   records, else `vf`;
+ * - `original.nodeGuid` and `original.portGuid` both come from `HostIFGUID`, the GUID Go read
+ *   before ADD and writes back to both on DEL;
+ * - `link_state` is the state Go *set*, not the one it found; its DEL resets a touched VF to
+ *   `auto`, so a non-empty `link_state` maps to `original.linkState: "auto"`;
+ * - `ipamType` is left unset for `vfioPciMode` records, because Go skips IPAM DEL for them;
+ * - `rdmaDevice` comes from `RdmaNetState.containerRdmaDevName` when `rdmaIsolation` is set;
+ * - `config` is left unset: Go cached only `ipam.type`, too little for an IPAM DEL.
+ */
+function toRecord(go: GoCache, key: AttachmentKey): AttachmentRecord {
+  const common = {
+    version: 1 as const,
+    phase: "attached" as const,
     containerId: key.containerId,
     ifname: key.ifname,
     netns: "",
-    networkName: field.str("name") ?? "",
-    cniVersion: field.str("cniVersion") ?? "",
-    deviceId: field.str("deviceID") ?? "",
+    networkName: go.name ?? "",
+    cniVersion: go.cniVersion ?? "",
+    deviceId: go.deviceID ?? "",
   };
-  const master = field.str("Master");
-  if (master !== undefined && master !== "") {
-    record.pfName = master;
-    const vfId = raw["VFID"];
-    if (vfId !== undefined) {
-      if (typeof vfId !== "number" || !Number.isInteger(vfId) || vfId < 0) {
-        throw corrupt(path, "VFID", vfId);
-      }
-      record.vfIndex = vfId;
-    }
+  if (go.vfioPciMode && !go.Master) return { kind: "vfio-pf", ...common };
+  const vf = {
+    ...common,
+    ...(go.Master ? { pfName: go.Master } : {}),
+    ...(go.Master && go.VFID !== undefined ? { vfIndex: go.VFID } : {}),
+  };
+  const original: OriginalVfSettings = {};
+  if (go.HostIFGUID) {
+    original.nodeGuid = go.HostIFGUID;
+    original.portGuid = go.HostIFGUID;
   }
-  const hostIfName = field.str("HostIFNames");
-  if (hostIfName !== undefined && hostIfName !== "") record.hostIfName = hostIfName;
-
-  const vfio = field.bool("vfioPciMode") ?? false;
-  // Go records a PF passthrough without `Master`: only VFs have one.
-  if (vfio) record.kind = record.pfName === undefined ? "vfio-pf" : "vfio-vf";
-  const ipam = raw["ipam"];
-  if (ipam !== undefined && ipam !== null) {
-    if (!isObject(ipam)) throw corrupt(path, "ipam", ipam);
-    const ipamType = fieldReader(ipam, path).str("type");
-    if (ipamType !== undefined && ipamType !== "" && !vfio) record.ipamType = ipamType;
-  }
-
-  const original: NonNullable<AttachmentRecord["original"]> = {};
-  const guid = field.str("HostIFGUID");
-  if (guid !== undefined && guid !== "") {
-    original.nodeGuid = guid;
-    original.portGuid = guid;
-  }
-  const linkState = field.str("link_state");
-  if (linkState !== undefined && linkState !== "") original.linkState = "auto";
-  if (Object.keys(original).length > 0) record.original = original;
-
-  if (field.bool("rdmaIsolation") === true) {
-    const state = raw["RdmaNetState"];
-    if (state !== undefined && state !== null) {
-      if (!isObject(state)) throw corrupt(path, "RdmaNetState", state);
-      const dev = fieldReader(state, path).str("containerRdmaDevName");
-      if (dev !== undefined && dev !== "") record.rdmaDevice = dev;
-    }
-  }
-  return record;
-}
-
-/** Typed access to optional fields of a JSON object; a present field of the wrong type throws. */
-function fieldReader(obj: Record<string, unknown>, path: string) {
+  if (go.link_state) original.linkState = "auto";
+  const settings = Object.keys(original).length > 0 ? { original } : {};
+  if (go.vfioPciMode) return { kind: "vfio-vf", ...vf, ...settings };
+  const rdmaDevice = go.rdmaIsolation ? go.RdmaNetState?.containerRdmaDevName : undefined;
   return {
-    str(name: string): string | undefined {
-      const value = obj[name];
-      if (value === undefined || value === null) return undefined;
-      if (typeof value !== "string") throw corrupt(path, name, value);
-      return value;
-    },
-    bool(name: string): boolean | undefined {
-      const value = obj[name];
-      if (value === undefined || value === null) return undefined;
-      if (typeof value !== "boolean") throw corrupt(path, name, value);
-      return value;
-    },
+    kind: "vf",
+    ...vf,
+    ...(go.HostIFNames ? { hostIfName: go.HostIFNames } : {}),
+    ...(go.ipam?.type ? { ipamType: go.ipam.type } : {}),
+    ...settings,
+    ...(rdmaDevice ? { rdmaDevice } : {}),
   };
 }
 
-function corrupt(path: string, name: string, value: unknown): StateError {
-  return new StateError(
-    "corrupt",
-    path,
-    `Cannot read Go cache file "${path}": field "${name}" has type ${typeof value}`,
-  );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+function corrupt(path: string, what: string): StateError {
+  return new StateError("corrupt", path, `Cannot read Go cache file "${path}": ${what}`);
 }

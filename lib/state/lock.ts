@@ -1,6 +1,6 @@
+import * as z from "zod/mini";
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import {
   ensureDir,
   readIfExists,
@@ -24,11 +24,12 @@ export interface LockOptions {
   holder?: string;
 }
 
-/** What `<name>.owner` holds while the lock is held. */
-interface LockOwner {
-  pid: number;
-  holder?: string;
-}
+/** What `<name>.owner` holds while the lock is held; a holder that is not a string is dropped. */
+const lockOwnerSchema = z.object({
+  pid: z.number(),
+  holder: z.catch(z.optional(z.string()), undefined),
+});
+type LockOwner = z.output<typeof lockOwnerSchema>;
 
 /**
  * An exclusive lock held on `<dir>/<name>.lock`. Disposing it releases the lock; the lock file
@@ -88,9 +89,8 @@ export class FileLock implements Disposable {
  * @param name the lock's name: a PCI address, or `node` for the node-wide lock
  * @param options the timeout and who we are
  * @returns the held lock; dispose it to release
- * @throws {CniError} code 11 (try again later) on timeout, naming the holder's PID
- * @throws {StateError} code `invalid-name` for a name that is not a plain file name, `io`
- *   when the directory or the files cannot be created
+ * @throws {StateError} code `busy` on timeout, naming the holder's PID; `invalid-name` for a
+ *   name that is not a plain file name; `io` when the directory or the files cannot be created
  */
 export async function acquireLock(
   dir: string,
@@ -120,11 +120,11 @@ export async function acquireLock(
     while (!file.tryLockSync(true)) {
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new CniError(
-          CniErrorCode.TryAgainLater,
+        throw new StateError(
+          "busy",
+          lockPath,
           `timed out after ${options.timeoutMs} ms waiting for lock "${name}" held by ` +
             describeOwner(ownerPath),
-          { details: lockPath },
         );
       }
       await sleep(Math.min(delay, left));
@@ -132,7 +132,7 @@ export async function acquireLock(
     }
   } catch (err) {
     file.close();
-    if (err instanceof CniError) throw err;
+    if (err instanceof StateError) throw err;
     throw new StateError("io", lockPath, `Cannot lock "${lockPath}": ${errorMessage(err)}`, {
       cause: err,
     });
@@ -151,17 +151,14 @@ export async function acquireLock(
 
 /** `pid 123 (holder)`, or `an unknown process` when the owner file is missing or unreadable. */
 function describeOwner(ownerPath: string): string {
-  let owner: unknown;
+  let owner: LockOwner;
   try {
-    owner = JSON.parse(readIfExists(ownerPath) ?? "null");
+    owner = lockOwnerSchema.parse(JSON.parse(readIfExists(ownerPath) ?? "null"));
   } catch {
     // The holder is between taking the lock and writing its owner file, or the file is damaged.
     return "an unknown process";
   }
-  if (typeof owner !== "object" || owner === null) return "an unknown process";
-  const { pid, holder } = owner as Partial<Record<keyof LockOwner, unknown>>;
-  if (typeof pid !== "number") return "an unknown process";
-  return typeof holder === "string" && holder !== "" ? `pid ${pid} (${holder})` : `pid ${pid}`;
+  return owner.holder ? `pid ${owner.pid} (${owner.holder})` : `pid ${owner.pid}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { close, fileIdentity, LibcError, openAppend, writeAll } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { close, fileIdentity, openAppend, writeAll } from "../../ffi/state_libc.ts";
 import { StateError } from "./state_error.ts";
 
 /** The mode of a log file we create: it names containers and netns paths, so owner only. */

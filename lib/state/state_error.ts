@@ -5,14 +5,17 @@ import { PathError, type PathErrorCode } from "../path_error.ts";
  * - `invalid-name`: a container ID, interface name, PCI address or lock name would not stay
  *   inside the state directory (contains `/` or NUL, is empty, `.` or `..`);
  * - `corrupt`: a file exists but is not a record we (or the Go plugin) could have written;
- * - `io`: the filesystem refused a read, write, rename or remove.
+ * - `io`: the filesystem refused a read, write, rename or remove;
+ * - `busy`: a lock was not free in time (its `path` is the lock file);
+ * - `taken`: a device is allocated to another live attachment (its `path` is the allocation
+ *   record).
  */
-export type StateErrorCode = PathErrorCode;
+export type StateErrorCode = PathErrorCode | "busy" | "taken";
 
 /**
  * A failure of the state directory (attachment cache, allocation records, locks). The plugin
- * layer maps it to `CniError` code 103 (`CniErrorCode.StateError`), or, for a `corrupt`
- * attachment record on DEL, logs it and carries on so that DEL can succeed.
+ * layer gives it a CNI code (`stateErrorToCni` in `lib/plugin/to_cni_error.ts`), or, for a
+ * `corrupt` attachment record on DEL, logs it and carries on so that DEL can succeed.
  *
  * @example
  * ```ts
@@ -21,6 +24,6 @@ export type StateErrorCode = PathErrorCode;
  * err.code; // "corrupt"
  * ```
  */
-export class StateError extends PathError {
+export class StateError extends PathError<StateErrorCode> {
   override name = "StateError";
 }

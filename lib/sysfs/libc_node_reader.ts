@@ -1,5 +1,5 @@
 import { basename, join } from "../path.ts";
-import { readDir, readlink, readText } from "../../ffi/libc.ts";
+import { readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
 import { readOrNull } from "./libc_sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
 import type { NodeReader } from "./node_reader.ts";
@@ -15,7 +15,7 @@ export interface LibcNodeReaderOptions {
 }
 
 /**
- * The real {@linkcode NodeReader}: reads through libc (`ffi/libc.ts`), because Deno's file APIs
+ * The real {@linkcode NodeReader}: reads through libc (`ffi/sysfs_libc.ts`), because Deno's file APIs
  * refuse `/sys` and `/proc` without `--allow-all`. Absence is `null` or `[]`; any other failure
  * is a {@linkcode SysfsError} naming the path.
  */
@@ -53,7 +53,9 @@ export class LibcNodeReader implements NodeReader {
     const text = readOrNull(path, readText)?.trim();
     if (text === undefined) return null;
     if (!/^\d+$/.test(text)) {
-      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`);
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${text}"`, {
+        reason: `expected a number in "sriov_numvfs", found "${text}"`,
+      });
     }
     return Number(text);
   }
@@ -71,7 +73,9 @@ export class LibcNodeReader implements NodeReader {
 
   #device(pci: string): string {
     if (pci === "" || pci === "." || /[/\0]|\.\./.test(pci)) {
-      throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`);
+      throw new SysfsError("invalid-name", pci, `Invalid PCI address ${JSON.stringify(pci)}`, {
+        reason: "invalid PCI address",
+      });
     }
     return join(this.#root, PCI_DEVICES, pci);
   }

@@ -1,10 +1,9 @@
 import { basename, join } from "../path.ts";
-import { LibcError, lstatExists, readDir, readlink, readText } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { lstatExists, readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
+import { PCI_ADDRESS } from "../pci_address.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
-
-/** `DDDD:BB:DD.F`: domain, bus, device (5 bits), function (3 bits), all hexadecimal. */
-const PCI_ADDRESS = /^([0-9a-f]{4,}):([0-9a-f]{2}):([01][0-9a-f])\.([0-7])$/i;
 
 /** Options of {@linkcode LibcSysfs}. */
 export interface LibcSysfsOptions {
@@ -26,13 +25,14 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") return null;
-    throw new SysfsError("io", path, error.message, { cause: error });
+    throw new SysfsError("io", path, error.message, { reason: error.reason, cause: error });
   }
 }
 
 /**
  * The real {@linkcode Sysfs}: reads `<root>/sys/bus/pci/devices/<pci>/...` through libc
- * (`ffi/libc.ts`), because Deno's file APIs refuse `/sys` without `--allow-all`.
+ * (`ffi/sysfs_libc.ts`, which has no `write`), because Deno's file APIs refuse `/sys` without
+ * `--allow-all`.
  *
  * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
  * {@linkcode SysfsError} that names the path.
@@ -161,7 +161,9 @@ export class LibcSysfs implements Sysfs {
     if (text === null) return null;
     const trimmed = text.trim();
     if (!/^\d+$/.test(trimmed)) {
-      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`);
+      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`, {
+        reason: `expected a number in "${basename(path)}", found "${trimmed}"`,
+      });
     }
     return Number(trimmed);
   }
@@ -183,7 +185,9 @@ export class LibcSysfs implements Sysfs {
 /** Rejects a path component that could leave the directory it is joined to. */
 function checkName(name: string, what: string): void {
   if (name === "" || name === "." || /[/\0]|\.\./.test(name)) {
-    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`);
+    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`, {
+      reason: `invalid ${what}`,
+    });
   }
 }
 

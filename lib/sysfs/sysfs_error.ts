@@ -18,10 +18,30 @@ export type SysfsErrorCode = PathErrorCode;
  * @example
  * ```ts
  * import { SysfsError } from "./sysfs_error.ts";
- * const err = new SysfsError("invalid-name", "../x", 'Invalid PCI address "../x"');
+ * const err = new SysfsError("invalid-name", "../x", 'Invalid PCI address "../x"', {
+ *   reason: "invalid PCI address",
+ * });
  * err.code; // "invalid-name"
  * ```
  */
 export class SysfsError extends PathError {
   override name = "SysfsError";
+  /** What went wrong, without the path, for callers that name the device their own way. */
+  readonly reason: string;
+
+  /**
+   * @param code the kind of failure
+   * @param path the file involved, or the rejected name
+   * @param message a one-line message that names `path`
+   * @param options `reason` (the message without the path), `cause` (the underlying error)
+   */
+  constructor(
+    code: SysfsErrorCode,
+    path: string,
+    message: string,
+    options: { cause?: unknown; reason: string },
+  ) {
+    super(code, path, message, { cause: options.cause });
+    this.reason = options.reason;
+  }
 }

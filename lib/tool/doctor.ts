@@ -98,7 +98,7 @@ function checkRdma(io: ToolIo, wanted: boolean): CheckResult {
       return result(
         "RDMA netns",
         bad,
-        `the kernel has no RDMA netlink: ${err.message} (${use})`,
+        `${err.reason} (${use})`,
         "load the InfiniBand core: modprobe ib_core (the mlx5_ib driver loads it)",
       );
     }

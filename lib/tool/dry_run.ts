@@ -11,10 +11,7 @@ import { configDocuments } from "./nad.ts";
 import { buildPlan, type Plan, type PlanDevice } from "./plan.ts";
 import type { ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
-import { formatFinding, validateBytes } from "./validate.ts";
-
-/** The plugin's `type`, which picks its entry out of a conflist. */
-const PLUGIN_TYPE = "ib-sriov";
+import { formatFinding, PLUGIN_TYPE, validateBytes } from "./validate.ts";
 
 /** A config the plan cannot be made for; the message says why. Exit status 1. */
 export class DryRunError extends Error {

@@ -1,12 +1,12 @@
 /**
  * Finds the CNI configs in a file an operator hands the tool: a network config, a conflist, or
- * Kubernetes NetworkAttachmentDefinitions (JSON, or YAML with any number of documents), whose
- * CNI config is the string in `spec.config`.
+ * Kubernetes NetworkAttachmentDefinitions (JSON, or YAML with any number of documents, read as
+ * Kubernetes reads them), whose CNI config is the string in `spec.config`.
  *
  * @module
  */
-import { parseAllDocuments } from "yaml";
 import { quote } from "../cni/quote.ts";
+import { parseAsGoYaml } from "./go_yaml.ts";
 
 /** The `kind` of a NetworkAttachmentDefinition. */
 const NAD_KIND = "NetworkAttachmentDefinition";
@@ -60,7 +60,7 @@ function fromNad(nad: Record<string, unknown>, base: Omit<ConfigDocument, "confi
 
 /** Finds the configs in a YAML stream: every document must be a NAD. */
 function fromYaml(file: string, text: string): ConfigDocument[] {
-  const docs = parseAllDocuments(text);
+  const docs = parseAsGoYaml(text);
   const found: ConfigDocument[] = [];
   // A document of comments alone, or an empty one between two `---`, holds nothing.
   const nonEmpty = [...docs].filter((d) => d.errors.length > 0 || (d.toJS() ?? null) !== null);

@@ -1,3 +1,4 @@
+import { quote } from "../cni/quote.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Violation } from "./config_validator.ts";
 import { type ConfigDocument, configDocuments } from "./nad.ts";
@@ -6,9 +7,16 @@ import { UsageError } from "./usage_error.ts";
 
 /**
  * Rule code of a document that holds no config to validate (YAML syntax, another kind, a NAD
- * without `spec.config`): not one of the validator's rules, which start at 1.
+ * without `spec.config`) or a config that holds no ib-sriov plugin: not one of the validator's
+ * rules, which start at 1.
  */
 export const DOCUMENT_RULE = 0;
+
+/** The plugin's `type`, which picks its entry out of a conflist. */
+export const PLUGIN_TYPE = "ib-sriov";
+
+/** Edits (insert, delete, replace, swap two neighbours) within which a `type` is a typo of ours. */
+const TYPO_DISTANCE = 2;
 
 /** One finding, as `validate --json` prints it. */
 export interface Finding {
@@ -27,6 +35,83 @@ export interface Finding {
   message: string;
   /** For the text form: the file, and which document. */
   source: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The optimal string alignment distance: the edits (insert, delete, replace, swap two
+ * neighbours) that turn `a` into `b`, each part edited once.
+ */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => {
+    const row = new Array<number>(b.length + 1).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Whether `type` is most likely ours, mistyped: `ib-srio`, `IB-SRIOV`, `ib_sriov`, `ibsriov`. */
+function isTypo(type: string): boolean {
+  const plain = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return plain(type) === plain(PLUGIN_TYPE) ||
+    editDistance(type.toLowerCase(), PLUGIN_TYPE) <= TYPO_DISTANCE;
+}
+
+/**
+ * Why a config that the runtime would run holds no ib-sriov plugin, naming the likely typo;
+ * `null` when it holds one, or when it is not a JSON object (the validator reports that).
+ */
+function missingPlugin(bytes: Uint8Array): { path: string; message: string } | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return null;
+  }
+  if (!isRecord(json)) return null;
+  const typo = (type: string) => isTypo(type) ? ` (a typo of ${quote(PLUGIN_TYPE)}?)` : "";
+  const plugins = json["plugins"];
+  if (Array.isArray(plugins)) {
+    const types = plugins.map((p) => isRecord(p) && typeof p["type"] === "string" ? p["type"] : "");
+    if (types.includes(PLUGIN_TYPE)) return null;
+    const index = types.findIndex((t) => t !== "" && isTypo(t));
+    if (index >= 0) {
+      const type = types[index]!;
+      return {
+        path: `plugins[${index}].type`,
+        message: `${quote(type)} is not ${quote(PLUGIN_TYPE)}: the conflist holds no ` +
+          `${PLUGIN_TYPE} plugin${typo(type)}`,
+      };
+    }
+    return {
+      path: "plugins",
+      message: `the conflist holds no plugin of type ${quote(PLUGIN_TYPE)} (types: ${
+        types.filter((t) => t !== "").map(quote).join(", ") || "none"
+      })`,
+    };
+  }
+  const type = json["type"];
+  if (typeof type !== "string" || type === PLUGIN_TYPE) return null;
+  return {
+    path: "type",
+    message: `${quote(type)} is not ${quote(PLUGIN_TYPE)}: the config holds no ${PLUGIN_TYPE} ` +
+      `plugin${typo(type)}`,
+  };
 }
 
 function joinPath(prefix: string, path: string): string {
@@ -70,13 +155,24 @@ export function validateBytes(
         message: doc.problem ?? "",
       }];
     }
-    return validate(doc.config).map((v) => ({
+    const findings: Finding[] = validate(doc.config).map((v) => ({
       ...where,
       path: joinPath(doc.pathPrefix, v.path),
       rule: v.rule,
       offset: v.offset,
-      message: v.message,
+      message: v.details === undefined ? v.message : `${v.message}; ${v.details}`,
     }));
+    const missing = missingPlugin(doc.config);
+    if (missing !== null) {
+      findings.push({
+        ...where,
+        path: joinPath(doc.pathPrefix, missing.path),
+        rule: DOCUMENT_RULE,
+        offset: 0,
+        message: missing.message,
+      });
+    }
+    return findings;
   });
 }
 

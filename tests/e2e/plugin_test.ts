@@ -4,6 +4,7 @@
  * a real pod netns. Root only.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { createSimulation, type PluginRun, settled, simConfig, simConfigV6 } from "./sim.ts";
 
 function ok(run: PluginRun, what: string): void {
@@ -117,6 +118,47 @@ Deno.test("plugin rolls back when the IPAM plugin is missing, naming it", async 
   const err = cniError(await sim.runPlugin({ command: "ADD", config }));
   assert.equal(err.code, 102);
   assert.match(err.msg, /no-such-ipam/);
+  assert.deepEqual(settled(await sim.snapshot()), before);
+});
+
+Deno.test("plugin delegates IPAM with its whole environment and the delegated CNI_COMMAND, as libcni does", async () => {
+  await using sim = await createSimulation();
+  const before = settled(await sim.snapshot());
+  // The recording plugin (tests/fixtures/ipam/record) notes its env and stdin beside itself,
+  // then hands the config to the real host-local.
+  const cniDir = await Deno.makeTempDir({ prefix: "ibsim-record-" });
+  try {
+    const recorder = join(cniDir, "record");
+    await Deno.copyFile(new URL("../fixtures/ipam/record", import.meta.url), recorder);
+    await Deno.chmod(recorder, 0o755);
+    const base = simConfig(sim);
+    const config = { ...base, ipam: { ...base.ipam as object, type: "record" } };
+    const env = { SITE_IPAM_TOKEN: "a b=c;d", RECORD_IPAM_NEXT: "/usr/lib/cni/host-local" };
+    const cniPath = `${cniDir}:/usr/lib/cni`;
+    const add = await sim.runPlugin({ command: "ADD", config, cniPath, env });
+    ok(add, "ADD");
+    assert.match((add.json as { ips: { address: string }[] }).ips[0]!.address, /^10\.56\.217\./);
+    ok(await sim.runPlugin({ command: "DEL", config, cniPath, env }), "DEL");
+    for (const command of ["ADD", "DEL"]) {
+      const recorded = new Map(
+        (await Deno.readTextFile(`${recorder}.${command}.env`)).split("\0")
+          .filter((entry) => entry !== "")
+          .map((
+            entry,
+          ) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+      );
+      const input = sim.pluginInput({ command, config, cniPath, env });
+      for (const [name, value] of Object.entries(input.env)) {
+        assert.equal(recorded.get(name), value, `${command}: ${name}`);
+      }
+      assert.deepEqual(
+        JSON.parse(await Deno.readTextFile(`${recorder}.${command}.stdin`)),
+        config,
+      );
+    }
+  } finally {
+    await Deno.remove(cniDir, { recursive: true });
+  }
   assert.deepEqual(settled(await sim.snapshot()), before);
 });
 

@@ -11,12 +11,13 @@ import {
   VfSettingUnsupportedError,
 } from "../../lib/netlink/netlink.ts";
 import type { PciDriver } from "../../lib/netlink/pci_driver.ts";
+import { THREAD_NETNS_PATH } from "../../lib/netlink/netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "../../lib/netlink/rdma.ts";
 import type { Sysfs } from "../../lib/sysfs/sysfs.ts";
 import { Faults } from "./faults.ts";
 
 /** The host namespace's path in the in-memory kernel. */
-export const HOST_NETNS = "/proc/self/ns/net";
+export const HOST_NETNS = THREAD_NETNS_PATH;
 
 /** The InfiniBand driver: the only one whose probe creates a netdev and an RDMA device. */
 const MLX5_CORE = "mlx5_core";
@@ -140,11 +141,16 @@ export interface NodeView {
   vfs: Record<string, VfView>;
 }
 
-/** An errno from the in-memory kernel; the message ends with the errno's name. */
+/**
+ * An errno from the in-memory kernel; the message ends with the errno's name, which is also its
+ * `reason`, as libnl's text is a `NetlinkError`'s.
+ */
 export class KernelError extends Error {
   override name = "KernelError";
   /** The errno's name, e.g. `EBUSY`. */
   readonly errno: string;
+  /** The errno's name again: what went wrong, without what was attempted. */
+  readonly reason: string;
 
   /**
    * @param errno the errno's name
@@ -153,6 +159,7 @@ export class KernelError extends Error {
   constructor(errno: string, message: string) {
     super(`${message}: ${errno}`);
     this.errno = errno;
+    this.reason = errno;
   }
 }
 
@@ -485,12 +492,14 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
           "not-netns",
           path,
           `Cannot open netns "${path}": not a network namespace`,
+          { reason: "not a network namespace" },
         );
       }
       throw new NetnsError(
         "missing",
         path,
-        `Cannot open netns "${path}": No such file or directory`,
+        `Cannot open netns "${path}": no such file`,
+        { reason: "no such file" },
       );
     }
     // A closed handle fails like a closed fd would, so a handle used after its `using` scope
@@ -627,6 +636,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
         `Cannot set ${
           describeVfChange(change)
         } of VF ${vf} through PF "${link.name}" in netns "${ns.path}": the PF's driver does not support it (Operation not supported)`,
+        { reason: "Operation not supported" },
       );
     // In the order of the kernel's do_setvfinfo(), which stops at the first error and keeps
     // what it already applied: a refused GUID leaves a new link state in place.
@@ -690,11 +700,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       d.name === name && (this.#rdmaMode === "shared" || d.netns === from.path)
     );
     if (dev === undefined) {
-      throw new RdmaError("not-found", `RDMA device "${name}" is not in netns "${from.path}"`);
+      throw new RdmaError("not-found", `RDMA device "${name}" is not in netns "${from.path}"`, {
+        reason: "no such device in the source netns",
+      });
     }
     // ib_device_set_netns_put() refuses in shared mode.
     if (this.#rdmaMode === "shared") {
-      throw new RdmaError("io", `${what}: Operation not supported`);
+      throw new RdmaError("io", `${what}: Operation not supported`, {
+        reason: "Operation not supported",
+      });
     }
     if (dev.netns === to.path) return;
     this.#moveRdma(dev, to.path);
@@ -842,11 +856,9 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
 
   #noRdmaNetlink(what: string): RdmaError {
     // socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA) without ib_core; worded as LibnlRdma does.
-    return new RdmaError(
-      "unsupported",
-      `${what}: the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); ` +
-        "load the ib_core module (modprobe ib_core)",
-    );
+    const reason = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +
+      "load the ib_core module (modprobe ib_core)";
+    return new RdmaError("unsupported", `${what}: ${reason}`, { reason });
   }
 
   /** The PF behind a link, when it has a VF table. */

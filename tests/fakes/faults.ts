@@ -1,6 +1,20 @@
-/** Error thrown by an injected fault. */
+/**
+ * Error thrown by an injected fault. Its `reason` names the step without the fake's own label,
+ * as a real lower-layer error's reason leaves out what was attempted.
+ */
 export class InjectedFault extends Error {
   override name = "InjectedFault";
+  /** `injected fault at step N`. */
+  readonly reason: string;
+
+  /**
+   * @param step the 1-based number of the failed operation
+   * @param op the fake's label of the operation
+   */
+  constructor(step: number, op: string) {
+    super(`injected fault at step ${step}: ${op}`);
+    this.reason = `injected fault at step ${step}`;
+  }
 }
 
 /**
@@ -25,7 +39,7 @@ export class Faults {
     this.log.push(op);
     const fail = typeof this.failAt === "number" ? [this.failAt] : this.failAt;
     if (fail.includes(this.count)) {
-      throw new InjectedFault(`injected fault at step ${this.count}: ${op}`);
+      throw new InjectedFault(this.count, op);
     }
   }
 }

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { NlSocket } from "../../ffi/handles.ts";
-import { LibcError, readlink } from "../../ffi/libc.ts";
+import { LibcError } from "../../ffi/errno.ts";
+import { readlink } from "../../ffi/sysfs_libc.ts";
 import {
   hostNetns,
   LibnlNetlink,

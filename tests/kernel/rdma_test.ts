@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readlink } from "../../ffi/libc.ts";
+import { readlink } from "../../ffi/sysfs_libc.ts";
 import { attributes, messageHeader, NLMSG_HDRLEN } from "../../ffi/netlink_message.ts";
 import { encodeRequest } from "../../ffi/rdma_socket.ts";
 import { LibnlRdma } from "../../lib/netlink/libnl_rdma.ts";

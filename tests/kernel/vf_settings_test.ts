@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readDir } from "../../ffi/libc.ts";
+import { readDir } from "../../ffi/sysfs_libc.ts";
 import { openLibnl } from "../../ffi/libnl.ts";
 import { LibcPciDriver, PciDriverError } from "../../lib/netlink/libc_pci_driver.ts";
 import {

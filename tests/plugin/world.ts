@@ -145,3 +145,20 @@ export function request(
     stdin: new TextEncoder().encode(JSON.stringify(config)),
   };
 }
+
+/**
+ * The whole messages of ADD's errors when its last four steps fail (IPAM, the address, link up,
+ * the default route of `netConf`'s IPAM), the first of them being step `n`.
+ */
+export function podStepErrors(n: number): string[] {
+  return [
+    `IPAM plugin "host-local" ADD failed: injected fault at step ${n}`,
+    `Cannot add address "10.56.217.10/24" to "net1" in netns "${POD}": injected fault at step ${
+      n + 1
+    }`,
+    `Cannot set "net1" up in netns "${POD}": injected fault at step ${n + 2}`,
+    `Cannot add route "0.0.0.0/0" via "10.56.217.1" in netns "${POD}": injected fault at step ${
+      n + 3
+    }`,
+  ];
+}

@@ -5,11 +5,30 @@
  * Comments and JSDoc are blanked before matching, so a comment that mentions `/sys` or
  * `Deno.exit` is no violation; string literals are kept, so `"/sys/bus/pci"` is one.
  *
+ * `--allow-ffi` gives native code the whole process's power, so these checks are what keeps
+ * the modules apart:
+ * - only `ffi/` calls `Deno.dlopen`, and each privileged module imports only its own binding
+ *   from `ffi/` (`bindingViolations`): the sysfs reader and the operator tool's file reads
+ *   `ffi/sysfs_libc.ts`, netlink and its `/proc` probes `ffi/netns_libc.ts` and libnl, the PCI
+ *   driver binder `ffi/pci_driver_libc.ts`, the state store and its `logFile` writer
+ *   `ffi/state_libc.ts`;
+ * - each binding's symbol table grants only what its job needs (`symbolViolations`): `write` is
+ *   in the driver binder's and the state store's tables only;
+ * - only those two bindings call libc's write wrappers, and only lib/state/ writes files with
+ *   Deno's APIs (the driver binding writes `bind` and `unbind` files only, checked at run time
+ *   and in tests/unit/ffi/libc_wrappers_test.ts).
+ *
  * @module
  */
 import assert from "node:assert/strict";
 import { dirname, join, posix, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NETNS_LIBC_SYMBOLS } from "../../ffi/netns_libc.ts";
+import { PCI_DRIVER_LIBC_SYMBOLS } from "../../ffi/pci_driver_libc.ts";
+import { STATE_LIBC_SYMBOLS } from "../../ffi/state_libc.ts";
+import { SYSFS_LIBC_SYMBOLS } from "../../ffi/sysfs_libc.ts";
+import { LIBNL_SYMBOLS } from "../../ffi/libnl_symbols.ts";
+import { LIBNL_ROUTE_SYMBOLS } from "../../ffi/libnl_route_symbols.ts";
 
 /** One finding: `file:line: rule (matched text)`. */
 interface Violation {
@@ -197,6 +216,11 @@ const STATE = "only lib/state/ writes files";
 const SYS_PROC =
   "only lib/sysfs/, ffi/, lib/netlink/netns.ts and lib/netlink/libc_pci_driver.ts name /sys or /proc";
 
+/** The files of ffi/ that may call libc's write wrappers: the two writers and their definitions. */
+const WRITERS = ["ffi/libc.ts", "ffi/state_libc.ts", "ffi/pci_driver_libc.ts"];
+const WRITE_WRAPPER_RULE = "only ffi/state_libc.ts and ffi/pci_driver_libc.ts call libc's write " +
+  "wrappers (openAppend, writeAll, writeText)";
+
 /**
  * The per-file rules. `lib/netlink/netns.ts` may name `/proc` because it opens
  * `/proc/thread-self/ns/net`: the calling thread's own network namespace, which is what a
@@ -240,6 +264,11 @@ const RULES: Rule[] = [
     pattern:
       /\bDeno\.(exit|env|args|stdin|stdout|stderr)\b|\bconsole\.|\bprocess\.(exit|env|argv|stdin|stdout|stderr)\b/g,
     allowed: (file) => file === "cli.ts",
+  },
+  {
+    name: WRITE_WRAPPER_RULE,
+    pattern: /\b(openAppend|writeAll|writeText)\b/g,
+    allowed: (file) => !file.startsWith("ffi/") || WRITERS.includes(file),
   },
   {
     name: "no nonblocking FFI symbol (netns is per thread)",
@@ -322,6 +351,150 @@ function pureImportViolations(files: ReadonlyMap<string, string>): Violation[] {
     }
   }
   return [...found.values()];
+}
+
+/** Who may import a file of `ffi/`: its owner, the one module whose job its native calls serve. */
+interface Binding {
+  /** The files of the binding. */
+  files: string[];
+  /** The owner, for messages: `lib/sysfs/`. */
+  owner: string;
+  /** Whether `file` may import the binding's files. */
+  owns(file: string): boolean;
+}
+
+const LIBNL_FILES = [
+  "ffi/libnl.ts",
+  "ffi/handles.ts",
+  "ffi/unwrap.ts",
+  "ffi/rdma_socket.ts",
+  "ffi/netlink_message.ts",
+];
+
+/**
+ * Every file of `ffi/` and who may import it. A file missing here is a violation too, so a new
+ * binding cannot slip in unowned.
+ */
+const BINDINGS: Binding[] = [
+  { files: ["ffi/sysfs_libc.ts"], owner: "lib/sysfs/", owns: under("lib/sysfs/") },
+  { files: ["ffi/netns_libc.ts"], owner: "lib/netlink/", owns: under("lib/netlink/") },
+  {
+    files: ["ffi/pci_driver_libc.ts"],
+    owner: "lib/netlink/libc_pci_driver.ts",
+    owns: (file) => file === "lib/netlink/libc_pci_driver.ts",
+  },
+  { files: ["ffi/state_libc.ts"], owner: "lib/state/", owns: under("lib/state/") },
+  {
+    files: LIBNL_FILES,
+    owner: "lib/netlink/",
+    owns: (file) => under("lib/netlink/")(file) || LIBNL_FILES.includes(file),
+  },
+  {
+    // The loaders, the symbol declarations and the C string helpers: ffi/ builds bindings of them.
+    files: [
+      "ffi/libc.ts",
+      "ffi/libc_symbols.ts",
+      "ffi/libnl_symbols.ts",
+      "ffi/libnl_route_symbols.ts",
+      "ffi/c_string.ts",
+    ],
+    owner: "ffi/",
+    owns: under("ffi/"),
+  },
+  // Errno names and LibcError: no native call, so any module may tell errors apart with them.
+  { files: ["ffi/errno.ts"], owner: "any module", owns: () => true },
+];
+
+const BINDING_RULE = "a module imports only its own binding from ffi/";
+
+/**
+ * Checks every import of an `ffi/` file against {@link BINDINGS}.
+ *
+ * @param files every production file, path from the repository root to text
+ * @returns one violation per import of another module's binding, and per unowned ffi/ file
+ */
+function bindingViolations(files: ReadonlyMap<string, string>): Violation[] {
+  const bindingOf = (target: string) => BINDINGS.find((b) => b.files.includes(target));
+  const found: Violation[] = [];
+  for (const [file, source] of files) {
+    if (file.startsWith("ffi/") && bindingOf(file) === undefined) {
+      found.push({ file, line: 1, rule: BINDING_RULE, text: "an ffi/ file without an owner" });
+    }
+    for (const [spec, line] of relativeImports(source)) {
+      const target = posix.normalize(posix.join(posix.dirname(file), spec));
+      if (!target.startsWith("ffi/")) continue;
+      const binding = bindingOf(target);
+      if (binding !== undefined && binding.owns(file)) continue;
+      const owner = binding === undefined ? "no owner" : `${binding.owner}'s binding`;
+      found.push({ file, line, rule: BINDING_RULE, text: `${target}, ${owner}` });
+    }
+  }
+  return found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+/** The libc symbols every libc binding loads: its errors are built from errno with them. */
+const ERROR_SYMBOLS = ["__errno_location", "strerror"];
+
+/** One module's native symbol table and the symbols its job needs. */
+interface SymbolJob {
+  /** The table's name and file, for messages. */
+  table: string;
+  /** The symbols the table grants. */
+  symbols: Deno.ForeignLibraryInterface;
+  /** Whether the job needs `name`. */
+  needs(name: string): boolean;
+}
+
+const only = (...names: string[]) => (name: string) =>
+  names.includes(name) || ERROR_SYMBOLS.includes(name);
+
+/**
+ * The jobs ("folder = privilege"): the sysfs reader reads and never writes; the netns switch
+ * opens handles read-only, compares and probes them, and calls setns(); the driver binder writes
+ * an existing file; the log file writer appends to one; netlink gets libnl core and route.
+ */
+const SYMBOL_JOBS: SymbolJob[] = [
+  {
+    table: "SYSFS_LIBC_SYMBOLS (ffi/sysfs_libc.ts)",
+    symbols: SYSFS_LIBC_SYMBOLS,
+    needs: only("open", "read", "readlink", "close", "opendir", "readdir", "closedir", "faccessat"),
+  },
+  {
+    table: "NETNS_LIBC_SYMBOLS (ffi/netns_libc.ts)",
+    symbols: NETNS_LIBC_SYMBOLS,
+    needs: only("open", "close", "setns", "fstatfs", "fstat", "faccessat"),
+  },
+  {
+    table: "PCI_DRIVER_LIBC_SYMBOLS (ffi/pci_driver_libc.ts)",
+    symbols: PCI_DRIVER_LIBC_SYMBOLS,
+    needs: only("open", "write", "close"),
+  },
+  {
+    table: "STATE_LIBC_SYMBOLS (ffi/state_libc.ts)",
+    symbols: STATE_LIBC_SYMBOLS,
+    needs: only("open", "write", "close", "fstat"),
+  },
+  {
+    table: "LIBNL_SYMBOLS (ffi/libnl_symbols.ts)",
+    symbols: LIBNL_SYMBOLS,
+    needs: (name) => /^(nl|nla|nlmsg)_/.test(name),
+  },
+  {
+    table: "LIBNL_ROUTE_SYMBOLS (ffi/libnl_route_symbols.ts)",
+    symbols: LIBNL_ROUTE_SYMBOLS,
+    needs: (name) => /^rtnl_/.test(name),
+  },
+];
+
+/**
+ * The symbols a table grants beyond its job.
+ *
+ * @param job the table and its job
+ * @returns one line per symbol outside the job
+ */
+function symbolViolations(job: SymbolJob): string[] {
+  return Object.keys(job.symbols).filter((name) => !job.needs(name))
+    .map((name) => `${job.table} grants ${name}, outside its job`);
 }
 
 function describe(violations: Violation[]): string {
@@ -440,6 +613,50 @@ Deno.test("pureImportViolations() follows imports from lib/config/ to a privileg
   );
 });
 
+Deno.test("bindingViolations() reports an import of another module's binding and an unowned ffi/ file", () => {
+  const files = new Map([
+    ["lib/sysfs/libc_sysfs.ts", 'import { readText } from "../../ffi/sysfs_libc.ts";\n'],
+    ["lib/plugin/x.ts", '\nimport { writeAll } from "../../ffi/state_libc.ts";\n'],
+    ["lib/sysfs/y.ts", 'import { writeText } from "../../ffi/pci_driver_libc.ts";\n'],
+    ["cli.ts", 'const libc = await import("./ffi/libc.ts");\n'],
+    ["lib/state/z.ts", 'import { LibcError } from "../../ffi/errno.ts";\n'],
+    ["ffi/sysfs_libc.ts", 'import { open } from "./netns_libc.ts";\n'],
+    ["ffi/raw.ts", "export const x = 1;\n"],
+  ]);
+  assert.equal(
+    describe(bindingViolations(files)),
+    [
+      `cli.ts:1: ${BINDING_RULE} (ffi/libc.ts, ffi/'s binding)`,
+      `ffi/raw.ts:1: ${BINDING_RULE} (an ffi/ file without an owner)`,
+      `ffi/sysfs_libc.ts:1: ${BINDING_RULE} (ffi/netns_libc.ts, lib/netlink/'s binding)`,
+      `lib/plugin/x.ts:2: ${BINDING_RULE} (ffi/state_libc.ts, lib/state/'s binding)`,
+      `lib/sysfs/y.ts:1: ${BINDING_RULE} (ffi/pci_driver_libc.ts, lib/netlink/libc_pci_driver.ts's binding)`,
+    ].join("\n"),
+  );
+});
+
+Deno.test("symbolViolations() reports a symbol outside the job, such as write in the sysfs reader's table", () => {
+  const sysfs = SYMBOL_JOBS[0]!;
+  const write = { parameters: ["i32", "buffer", "usize"], result: "isize" } as const;
+  assert.deepEqual(symbolViolations({ ...sysfs, symbols: { ...sysfs.symbols, write } }), [
+    "SYSFS_LIBC_SYMBOLS (ffi/sysfs_libc.ts) grants write, outside its job",
+  ]);
+  const route = SYMBOL_JOBS[5]!;
+  assert.deepEqual(
+    symbolViolations({ ...route, symbols: { ...route.symbols, nl_socket_alloc: write } }),
+    ["LIBNL_ROUTE_SYMBOLS (ffi/libnl_route_symbols.ts) grants nl_socket_alloc, outside its job"],
+  );
+});
+
+Deno.test("scanSource() allows libc's write wrappers in the two writer bindings of ffi/ only", () => {
+  const src = "libc.writeText(openPciDriverLibc(), path, text);\n";
+  assert.deepEqual(scanSource("ffi/pci_driver_libc.ts", src), []);
+  assert.equal(
+    describe(scanSource("ffi/sysfs_libc.ts", src)),
+    `ffi/sysfs_libc.ts:1: ${WRITE_WRAPPER_RULE} (writeText)`,
+  );
+});
+
 // --- the production code ------------------------------------------------------------------
 
 Deno.test("scanSource() sees the production code: it finds the allowed uses where they are", () => {
@@ -461,6 +678,26 @@ for (const name of new Set(RULES.map((r) => r.name))) {
       scanSource(file, source).filter((v) => v.rule === name)
     );
     assert.equal(describe(violations), "");
+  });
+}
+
+Deno.test(`production code: ${BINDING_RULE}`, () => {
+  assert.equal(describe(bindingViolations(FILES)), "");
+  // Not blind: every binding but errno.ts is imported somewhere, by its owner.
+  const imported = [...FILES].flatMap(([file, source]) =>
+    relativeImports(source).map(([spec]) => posix.normalize(posix.join(posix.dirname(file), spec)))
+  );
+  for (const binding of BINDINGS.filter((b) => b.owner !== "any module")) {
+    for (const file of binding.files) {
+      assert.ok(imported.includes(file), `${file} is imported by no production file`);
+    }
+  }
+});
+
+for (const job of SYMBOL_JOBS) {
+  Deno.test(`production code: ${job.table} grants only what its job needs`, () => {
+    assert.ok(Object.keys(job.symbols).length > 0);
+    assert.deepEqual(symbolViolations(job), []);
   });
 }
 

@@ -3,14 +3,15 @@
 //
 // The module has no imports and allocates nothing: the input, the output records and the scratch
 // buffers live in linear memory at addresses computed from __heap_base, and memory grows on demand.
-// The README's "Config validator ABI" section documents the exports, the memory layout and the
+// docs/validator.md's "ABI" section documents the exports, the memory layout and the
 // rule codes; keep it in step with the constants below.
 //
-// The rules mirror what the TypeScript decoding accepts (lib/cni/dispatch.ts decodeRequestConfig,
-// lib/config/schema.ts, lib/config/load_net_conf.ts), with two documented additions: a depth
-// bound, and conflists. tests/unit/config/validator_differential_test.ts holds both to that.
+// This module is the one place the network config rules live: the plugin (lib/cni/dispatch.ts,
+// lib/config/load_net_conf.ts) and the operator's tool run it and only decode what it accepted.
+// lib/config/validate_config.ts words each violation. tests/unit/config/rule_table_test.ts lists
+// every rule with its code, path and message.
 
-/** Largest input, in bytes: the plugin's stdin limit (lib/cni/dispatch.ts MAX_STDIN_BYTES). */
+/** Largest input, in bytes: lib/config/limits.ts MAX_CONFIG_BYTES. */
 const MAX_INPUT: u32 = 4 * 1024 * 1024;
 /** Deepest nesting of arrays and objects; the config object itself is depth 1. */
 const MAX_DEPTH: u32 = 128;
@@ -22,8 +23,8 @@ const FLAG_REQUIRE_DEVICE_ID: u32 = 1;
 /** validate() flag: the input is one plugin's config (what a runtime passes on stdin), never a conflist. */
 const FLAG_PLUGIN_CONFIG: u32 = 2;
 
-// Rule codes, in the order the TypeScript decoding checks them: the lowest code among the
-// violations is the one the plugin reports first.
+// Rule codes, in the order the plugin checks them: the lowest code among the violations is the
+// one the plugin reports first.
 const RULE_UTF8: u32 = 1;
 const RULE_SYNTAX: u32 = 2;
 const RULE_SIZE: u32 = 3;
@@ -127,6 +128,7 @@ let keyLen: u32 = 0;
 let strLen: u32 = 0;
 let strNameChars: bool = false;
 let strHasNul: bool = false;
+let strHasSlash: bool = false;
 let itPos: usize = 0;
 let itEnd: usize = 0;
 
@@ -706,19 +708,21 @@ function isBooleanAt(v: usize): bool {
 
 /**
  * Decodes the string at `q`: its first STR_CAP units into strBuf, its length in units into
- * strLen, whether every unit may appear in a network name, and whether one is NUL.
+ * strLen, whether every unit may appear in a network name, and whether one is NUL or `/`.
  */
 function loadString(q: usize): void {
   iterate(q);
   strLen = 0;
   strNameChars = true;
   strHasNul = false;
+  strHasSlash = false;
   while (true) {
     const u = nextUnit();
     if (u < 0) return;
     if (strLen < STR_CAP) store<u32>(strBuf + (strLen << 2), <u32>u);
     strLen++;
     if (u == 0) strHasNul = true;
+    if (u == 0x2f) strHasSlash = true;
     if (!isAlnum(u) && u != 0x5f && u != 0x2e && u != 0x2d) strNameChars = false;
   }
 }
@@ -746,7 +750,7 @@ function isHex(u: u32): bool {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-/** `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$` (lib/cni/dispatch.ts NETWORK_NAME). */
+/** The CNI specification's network name, `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`. */
 function nameOk(): bool {
   return strLen > 0 && strNameChars && isAlnum(<i32>unit(0));
 }
@@ -757,7 +761,10 @@ function versionOk(): bool {
     strIs("0.4.0") || strIs("1.0.0") || strIs("1.1.0");
 }
 
-/** `^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\.[0-7]$` (load_net_conf.ts PCI_ADDRESS). */
+/**
+ * `^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\.[0-7]$`: domain, bus, device (0-1f), function
+ * (0-7).
+ */
 function pciOk(): bool {
   if (strLen != 12) return false;
   for (let i: u32 = 0; i < 12; i++) {
@@ -789,7 +796,10 @@ function guidOk(): bool {
   return !zero;
 }
 
-/** `^0x[0-9a-fA-F]{1,4}$` with a non-zero 15-bit key (load_net_conf.ts checkPkey()). */
+/**
+ * `^0x[0-9a-fA-F]{1,4}$` with a non-zero 15-bit key: the top bit is the membership bit, the
+ * other 15 the key, and key 0 is reserved.
+ */
 function pkeyOk(): bool {
   if (strLen < 3 || strLen > 6 || unit(0) != 0x30 || unit(1) != 0x78) return false;
   let value: i32 = 0;
@@ -798,6 +808,14 @@ function pkeyOk(): bool {
     value = (value << 4) | hexValue(unit(i));
   }
   return (value & 0x7fff) != 0;
+}
+
+/**
+ * A file name in CNI_PATH, as `ipam.type` must be: not `.` or `..`, no `/` and no NUL, so that
+ * it can never name a file outside CNI_PATH.
+ */
+function fileNameOk(): bool {
+  return !strIs(".") && !strIs("..") && !strHasSlash && !strHasNul;
 }
 
 function checkName(o: usize): void {
@@ -813,7 +831,7 @@ function checkName(o: usize): void {
   if (!nameOk()) emitSlot(RULE_NAME, K_NAME, "name");
 }
 
-/** cniVersion and cniVersions, as decodeRequestConfig() and negotiateVersion() read them. */
+/** cniVersion and cniVersions, as lib/cni/versions.ts negotiateVersion() reads them. */
 function checkVersions(): void {
   let typesOk = true;
   if (has(K_CNI_VERSION) && !isString(K_CNI_VERSION)) {
@@ -938,7 +956,7 @@ function checkPlugin(o: usize): void {
       emitSlot(RULE_IPAM_TYPE, K_IPAM_TYPE, "ipam.type");
     } else {
       loadString(vStart(K_IPAM_TYPE));
-      if (strLen == 0) emitSlot(RULE_IPAM_TYPE, K_IPAM_TYPE, "ipam.type");
+      if (strLen == 0 || !fileNameOk()) emitSlot(RULE_IPAM_TYPE, K_IPAM_TYPE, "ipam.type");
       else if (strIs("dhcp")) emitSlot(RULE_IPAM_DHCP, K_IPAM_TYPE, "ipam.type");
     }
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   assertRepresentable,
+  emptyResult,
   formatResult,
   parseResult,
   type Result,
@@ -104,4 +105,49 @@ Deno.test("parseResult() rejects what is not a result with code 6", () => {
   );
   assertCniError(() => parseResult({ routes: [{ gw: "10.0.0.1" }] }), 6, /invalid route/);
   assertCniError(() => parseResult({ interfaces: [{ mac: "x" }] }), 6, /invalid interface/);
+});
+
+Deno.test("parseResult() names the element that is wrong, in every version's fields", () => {
+  assertCniError(
+    () => parseResult({ ips: ["10.0.0.1/24"] }),
+    6,
+    'invalid ip "10.0.0.1/24" in result',
+  );
+  assertCniError(
+    () => parseResult({ interfaces: [{ name: 1 }] }),
+    6,
+    'invalid interface {"name":1} in result',
+  );
+  assertCniError(
+    () => parseResult({ routes: [{ dst: "" }] }),
+    6,
+    'invalid route {"dst":""} in result',
+  );
+  assertCniError(
+    () => parseResult({ ip4: { ip: "10.0.0.1" } }),
+    6,
+    'invalid ip4.ip "10.0.0.1" in result',
+  );
+  assertCniError(
+    () => parseResult({ ip6: { ip: "fd00::5/64", routes: [{ gw: "fd00::1" }] } }),
+    6,
+    'invalid route {"gw":"fd00::1"} in result',
+  );
+});
+
+Deno.test("parseResult() drops optional fields of the wrong type and ignores non-list lists", () => {
+  const result = parseResult({
+    interfaces: [{ name: "net1", mac: "", mtu: "9000", sandbox: "/var/run/netns/p" }],
+    ips: [{ address: "10.0.0.2/24", gateway: 7, interface: 0 }],
+    routes: "none",
+    dns: { nameservers: ["10.0.0.53"], domain: 5, search: [1] },
+    ip4: "legacy",
+  });
+  assert.deepEqual(result, {
+    interfaces: [{ name: "net1", sandbox: "/var/run/netns/p" }],
+    ips: [{ address: "10.0.0.2/24", interface: 0 }],
+    routes: [],
+    dns: { nameservers: ["10.0.0.53"] },
+  });
+  assert.deepEqual(parseResult({ dns: [] }), emptyResult());
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openLibc } from "../../../ffi/libc.ts";
+import { openSysfsLibc as openLibc } from "../../../ffi/sysfs_libc.ts";
 
 // Alone in its file: openLibc() memoizes, so no other test may have loaded libc before this one.
 Deno.test({

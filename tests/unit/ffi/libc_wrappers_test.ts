@@ -1,23 +1,27 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { LibcError } from "../../../ffi/errno.ts";
 import {
   CLONE_NEWNET,
   close,
   fstatfsType,
-  LibcError,
-  lstatExists,
   NSFS_MAGIC,
   O_CLOEXEC,
   O_RDONLY,
   open,
-  openLibc,
+  openNetnsLibc,
+  setns,
+} from "../../../ffi/netns_libc.ts";
+import { openPciDriverLibc, writeText } from "../../../ffi/pci_driver_libc.ts";
+import { openStateLibc } from "../../../ffi/state_libc.ts";
+import {
+  lstatExists,
+  openSysfsLibc as openLibc,
   readDir,
   readFile,
   readlink,
   readText,
-  setns,
-  writeText,
-} from "../../../ffi/libc.ts";
+} from "../../../ffi/sysfs_libc.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
 async function withTempDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
@@ -53,6 +57,48 @@ function assertLibcError(
 
 Deno.test("openLibc() loads libc once", () => {
   assert.equal(openLibc(), openLibc());
+});
+
+Deno.test("each binding loads libc with its own symbols: the readers get no write()", () => {
+  const loaded = {
+    sysfs: openLibc(),
+    netns: openNetnsLibc(),
+    pciDriver: openPciDriverLibc(),
+    state: openStateLibc(),
+  };
+  assert.deepEqual(
+    Object.fromEntries(
+      Object.entries(loaded).map(([name, lib]) => [name, Object.keys(lib).sort()]),
+    ),
+    {
+      sysfs: [
+        "__errno_location",
+        "close",
+        "closedir",
+        "faccessat",
+        "open",
+        "opendir",
+        "read",
+        "readdir",
+        "readlink",
+        "strerror",
+      ],
+      netns: [
+        "__errno_location",
+        "close",
+        "faccessat",
+        "fstat",
+        "fstatfs",
+        "open",
+        "setns",
+        "strerror",
+      ],
+      pciDriver: ["__errno_location", "close", "open", "strerror", "write"],
+      state: ["__errno_location", "close", "fstat", "open", "strerror", "write"],
+    },
+  );
+  assert.equal(openNetnsLibc(), loaded.netns);
+  assert.equal(openStateLibc(), loaded.state);
 });
 
 Deno.test("readText() reads /proc/self/stat, which Deno's file API refuses", () => {
@@ -232,6 +278,26 @@ Deno.test("open() and close() manage a descriptor; closing twice throws EBADF", 
   });
 });
 
+Deno.test("open() of the read-only bindings refuses flags that write, create, truncate or append", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file");
+    await Deno.writeTextFile(path, "kept");
+    // O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND.
+    for (const flag of [0o1, 0o2, 0o100, 0o1000, 0o2000]) {
+      const flags = O_RDONLY | O_CLOEXEC | flag;
+      assert.throws(() => open(path, flags), (error: unknown) => {
+        assert.ok(error instanceof Error && !(error instanceof LibcError), `got ${error}`);
+        assert.equal(
+          error.message,
+          `Cannot open ${JSON.stringify(path)}: flags 0o${flags.toString(8)} could change it`,
+        );
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(path), "kept");
+  });
+});
+
 Deno.test("fstatfsType() tells a namespace handle from a regular file", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "file"), "");
@@ -287,7 +353,8 @@ Deno.test("LibcError names an errno without a known name E<n>", () => {
 
 Deno.test("writeText() writes UTF-8 text over the start of an existing file", async () => {
   await withTempDir(async (dir) => {
-    const path = join(dir, "bind");
+    const path = join(dir, "drivers", "mlx5_core", "bind");
+    await Deno.mkdir(dirname(path), { recursive: true });
     await Deno.writeTextFile(path, "");
     writeText(path, "0000:3b:00.2 é");
     assert.equal(await Deno.readTextFile(path), "0000:3b:00.2 é");
@@ -296,7 +363,7 @@ Deno.test("writeText() writes UTF-8 text over the start of an existing file", as
 
 Deno.test("writeText() does not create a file: ENOENT from open(), with the strerror text", async () => {
   await withTempDir((dir) => {
-    const path = join(dir, "missing", "unbind");
+    const path = join(dir, "drivers", "missing", "unbind");
     assertLibcError(() => writeText(path, "x"), {
       code: "ENOENT",
       errno: 2,
@@ -314,13 +381,15 @@ Deno.test("writeText() does not create a file: ENOENT from open(), with the stre
 });
 
 Deno.test("writeText() of a directory throws EISDIR from open()", async () => {
-  await withTempDir((dir) => {
-    assertLibcError(() => writeText(dir, "x"), {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "drivers", "mlx5_core", "bind");
+    await Deno.mkdir(path, { recursive: true });
+    assertLibcError(() => writeText(path, "x"), {
       code: "EISDIR",
       errno: 21,
       op: "open",
-      path: dir,
-      message: `Cannot open ${JSON.stringify(dir)}: Is a directory`,
+      path,
+      message: `Cannot open ${JSON.stringify(path)}: Is a directory`,
     });
   });
 });
@@ -328,12 +397,45 @@ Deno.test("writeText() of a directory throws EISDIR from open()", async () => {
 Deno.test("writeText() returns the errno of a write the kernel refuses", {
   // /dev/full accepts open(O_WRONLY) and fails every write() with ENOSPC, as a sysfs store can.
   ignore: !lstatExists("/dev/full"),
-}, () => {
-  assertLibcError(() => writeText("/dev/full", "x"), {
-    code: "ENOSPC",
-    errno: 28,
-    op: "write",
-    path: "/dev/full",
-    message: 'Cannot write "/dev/full": No space left on device',
+}, async () => {
+  await withTempDir(async (dir) => {
+    // Through a link named like a driver's bind file: the binding writes no other name.
+    const path = join(dir, "drivers", "full", "bind");
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.symlink("/dev/full", path);
+    assertLibcError(() => writeText(path, "x"), {
+      code: "ENOSPC",
+      errno: 28,
+      op: "write",
+      path,
+      message: `Cannot write ${JSON.stringify(path)}: No space left on device`,
+    });
+  });
+});
+
+Deno.test("writeText() writes a driver's bind or unbind file only, refusing any other path before a call", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "drivers", "mlx5_core", "new_id");
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeTextFile(file, "kept");
+    for (
+      const path of [
+        file,
+        join(dir, "bind"),
+        `${dir}/drivers/mlx5_core/../bind`,
+        `${dir}/drivers/../unbind`,
+        "/etc/passwd",
+      ]
+    ) {
+      assert.throws(() => writeText(path, "x"), (error: unknown) => {
+        assert.ok(error instanceof Error && !(error instanceof LibcError), `got ${error}`);
+        assert.equal(
+          error.message,
+          `Cannot write ${JSON.stringify(path)}: not a driver's bind or unbind file`,
+        );
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(file), "kept");
   });
 });

@@ -27,6 +27,7 @@ Deno.test("unwrap() throws NetlinkError with the positive code, errno name and m
     assert.equal(error.op, "Cannot move link");
     assert.equal(error.subject, '"ib3" to netns "/var/run/netns/x"');
     assert.equal(error.message, 'Cannot move link "ib3" to netns "/var/run/netns/x": text of 25');
+    assert.equal(error.reason, "text of 25");
     return true;
   });
 });

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CniError } from "../../../lib/cni/errors.ts";
+import { ipamErrorToCni } from "../../../lib/plugin/to_cni_error.ts";
 import { ExecIpam } from "../../../lib/ipam/exec_ipam.ts";
 import type { IpamRequest } from "../../../lib/ipam/ipam.ts";
 import { IpamError } from "../../../lib/ipam/ipam_error.ts";
+import { PERMISSION_FLAGS } from "../../../tools/permissions.ts";
 
 const FIXTURES = new URL("../../fixtures/ipam/", import.meta.url);
 const CONFIG = { cniVersion: "1.0.0", name: "ib-net", type: "ib-sriov", ipam: { type: "x" } };
@@ -57,31 +60,63 @@ Deno.test("ExecIpam.exec() runs the plugin from the first CNI_PATH dir that has 
   });
 });
 
-Deno.test("ExecIpam.exec() gives the delegate only the request's env, CNI_COMMAND and PATH", async () => {
+Deno.test("ExecIpam.exec() gives the delegate the plugin's whole environment with CNI_COMMAND overridden, as libcni does", async () => {
   const dir = await pluginDir();
-  const ipam = new ExecIpam({ path: "/usr/bin:/bin" });
-  const out = await ipam.exec(request("echo-env", dir)) as Record<string, unknown>;
-  assert.deepEqual(out["env"], [
-    "CNI_COMMAND",
-    "CNI_CONTAINERID",
-    "CNI_IFNAME",
-    "CNI_NETNS",
-    "CNI_PATH",
-    "PATH",
-  ]);
-  assert.equal(out["path"], "/usr/bin:/bin");
+  // The plugin's environment as a runtime gives it: the CNI variables, PATH, and variables our
+  // plugin never reads, which an IPAM plugin such as whereabouts or a site's own may need.
+  const pluginEnv: Record<string, string> = {
+    PATH: `${dirname(Deno.execPath())}:/usr/bin:/bin`,
+    CNI_COMMAND: "CHECK",
+    CNI_CONTAINERID: "c1",
+    CNI_NETNS: "/var/run/netns/pod1",
+    CNI_IFNAME: "net1",
+    CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=pod-a",
+    CNI_PATH: `/nonexistent-cni-dir:${dir}`,
+    KUBERNETES_SERVICE_HOST: "10.96.0.1",
+    SITE_IPAM_TOKEN: "a b=c;d",
+    NO_COLOR: "1",
+  };
+  for (const name of ["HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) pluginEnv[name] = value;
+  }
+  // The child runs under the production permission flags: its `--allow-env` covers only
+  // CNI_*, and the delegate must still get everything.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--quiet",
+      ...PERMISSION_FLAGS,
+      fileURLToPath(new URL("./_delegate_child.ts", import.meta.url)),
+      "ADD",
+      "record",
+    ],
+    clearEnv: true,
+    env: pluginEnv,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const config = new TextEncoder().encode(JSON.stringify(CONFIG));
+  const writer = child.stdin.getWriter();
+  await writer.write(config);
+  await writer.close();
+  const out = await child.output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(out.code, 0);
 
-  const req = request("echo-env", dir);
-  req.env["PATH"] = "/opt/bin";
-  const own = await ipam.exec(req) as Record<string, unknown>;
-  assert.equal(own["path"], "/opt/bin", "the request's PATH wins");
-
-  const bare = await new ExecIpam().exec(request("echo-env", dir)) as Record<string, unknown>;
-  assert.deepEqual(
-    bare["env"],
-    ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_IFNAME", "CNI_NETNS", "CNI_PATH"],
-    "without a PATH option and none in the request, the delegate gets no PATH",
+  const recorded = await Deno.readTextFile(join(dir, "record.ADD.env"));
+  const delegateEnv = Object.fromEntries(
+    recorded.split("\0").filter((entry) => entry !== "").map((entry) => {
+      const eq = entry.indexOf("=");
+      return [entry.slice(0, eq), entry.slice(eq + 1)];
+    }),
   );
+  // dash exports PWD when it starts; it is the shell's, not ours.
+  delete delegateEnv["PWD"];
+  assert.deepEqual(delegateEnv, { ...pluginEnv, CNI_COMMAND: "ADD" });
+  assert.deepEqual(await Deno.readFile(join(dir, "record.ADD.stdin")), config);
 });
 
 Deno.test("ExecIpam.exec() returns null when the delegate prints nothing", async () => {
@@ -101,7 +136,7 @@ Deno.test("ExecIpam.exec() throws the delegate's own code, msg and details", asy
     err.message,
     'IPAM plugin "fail-json" ADD failed: no IP addresses available in range set',
   );
-  const cni = err.toCniError();
+  const cni = ipamErrorToCni(err);
   assert.ok(cni instanceof CniError);
   assert.deepEqual(cni.toJSON(), {
     code: 11,
@@ -196,15 +231,20 @@ Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name wi
   const dir = await pluginDir();
   for (const type of ["", ".", "..", "../echo-env", "sub/echo-env", "/bin/true", "echo\0env"]) {
     const err = await rejectsWith(new ExecIpam().exec(request(type, dir)));
-    assert.ok(err instanceof CniError, `type ${JSON.stringify(type)}`);
+    assert.ok(err instanceof IpamError, `type ${JSON.stringify(type)}`);
     assert.equal(err.code, 7);
     assert.equal(err.message, `invalid ipam.type ${JSON.stringify(type)}`);
+    assert.deepEqual(ipamErrorToCni(err).toJSON(), {
+      code: 7,
+      msg: `invalid ipam.type ${JSON.stringify(type)}`,
+      details: "ipam.type must be the file name of a plugin in CNI_PATH",
+    });
   }
 });
 
 Deno.test("ExecIpam.exec() kills a delegate that outlives the timeout and throws code 11", async () => {
   const dir = await pluginDir();
-  const ipam = new ExecIpam({ timeoutMs: 100, path: "/usr/bin:/bin" });
+  const ipam = new ExecIpam({ timeoutMs: 100 });
   const err = await rejectsWith(ipam.exec(request("hang", dir)));
   assert.ok(err instanceof IpamError);
   assert.equal(err.code, 11);
@@ -217,7 +257,7 @@ Deno.test("ExecIpam.exec() times out when a grandchild keeps stdout open after t
   // The background sleep inherits stdout, so the pipe stays open after the plugin exits 0.
   await Deno.writeTextFile(script, "#!/bin/sh\nsleep 2 &\necho '{}'\nexit 0\n");
   await Deno.chmod(script, 0o755);
-  const ipam = new ExecIpam({ timeoutMs: 100, path: "/usr/bin:/bin" });
+  const ipam = new ExecIpam({ timeoutMs: 100 });
   const err = await rejectsWith(ipam.exec(request("orphan", dir)));
   assert.ok(err instanceof IpamError);
   assert.equal(err.code, 11);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LibcError } from "../../../ffi/libc.ts";
+import { LibcError } from "../../../ffi/errno.ts";
 import { LibcPciDriver, PciDriverError } from "../../../lib/netlink/libc_pci_driver.ts";
 
 const VF = "0000:3b:00.2";

@@ -8,7 +8,12 @@ const SUBJECT = '"mlx5_3" from netns "/proc/thread-self/ns/net" to netns "/var/r
 
 /** A NetlinkError as unwrap() makes it, with libnl's text. */
 function libnlError(code: number, text: string): NetlinkError {
-  return new NetlinkError(`${OP} ${SUBJECT}: ${text}`, { code, op: OP, subject: SUBJECT });
+  return new NetlinkError(`${OP} ${SUBJECT}: ${text}`, {
+    code,
+    op: OP,
+    subject: SUBJECT,
+    reason: text,
+  });
 }
 
 Deno.test("rdmaErrorOf() says a kernel without RDMA netlink needs ib_core", () => {
@@ -21,6 +26,11 @@ Deno.test("rdmaErrorOf() says a kernel without RDMA netlink needs ib_core", () =
     error.message,
     `${OP} ${SUBJECT}: the kernel has no RDMA netlink (NETLINK_RDMA is not a supported ` +
       "protocol); load the ib_core module (modprobe ib_core)",
+  );
+  assert.equal(
+    error.reason,
+    "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); load the " +
+      "ib_core module (modprobe ib_core)",
   );
   assert.equal(error.cause, cause);
 });
@@ -38,6 +48,7 @@ Deno.test("rdmaErrorOf() keeps libnl's text for the kernel's error replies", () 
     assert.ok(error instanceof RdmaError);
     assert.equal(error.kind, "io");
     assert.equal(error.message, `${OP} ${SUBJECT}: ${text}`);
+    assert.equal(error.reason, text);
     assert.equal(error.cause, cause);
   }
 });

@@ -33,6 +33,7 @@ const GO_FULL = {
 };
 
 const BASE: AttachmentRecord = {
+  kind: "vf",
   version: 1,
   phase: "attached",
   containerId: "c1",
@@ -113,6 +114,11 @@ const VECTORS: { name: string; go: Record<string, unknown>; want: AttachmentReco
     go: { cniVersion: "1.0.0", name: "ib-net", deviceID: "0000:04:00.0", Master: "", VFID: 0 },
     want: { ...BASE, deviceId: "0000:04:00.0" },
   },
+  {
+    name: "a PF (no Master) with a negative VFID, which only a VF's record must not have",
+    go: { cniVersion: "1.0.0", name: "ib-net", deviceID: "0000:04:00.0", VFID: -1 },
+    want: { ...BASE, deviceId: "0000:04:00.0" },
+  },
 ];
 
 for (const { name, go, want } of VECTORS) {
@@ -126,6 +132,7 @@ for (const { name, go, want } of VECTORS) {
 Deno.test("fromGoCache() reports a known field of the wrong type as corrupt", () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ ...GO_FULL, VFID: "5" }, "VFID"],
+    [{ ...GO_FULL, VFID: 5.5 }, "VFID"],
     [{ ...GO_FULL, VFID: -1 }, "VFID"],
     [{ ...GO_FULL, deviceID: 7 }, "deviceID"],
     [{ ...GO_FULL, ipam: "host-local" }, "ipam"],

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CniError } from "../../../lib/cni/errors.ts";
+import { stateErrorToCni } from "../../../lib/plugin/to_cni_error.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
+import { StateError } from "../../../lib/state/state_error.ts";
 
 const PCI = "0000:04:00.7";
 
@@ -9,11 +10,15 @@ async function runDir(): Promise<string> {
   return join(await Deno.makeTempDir({ prefix: "lock-" }), "run");
 }
 
+/** A timeout is a `busy` StateError, which the plugin answers with code 11 (try again later). */
 async function assertTimesOut(promise: Promise<unknown>, message: string): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof CniError, `expected CniError, got ${err}`);
-    assert.equal(err.code, 11);
-    assert.equal(err.message, message);
+    assert.ok(err instanceof StateError, `expected StateError, got ${err}`);
+    assert.equal(err.code, "busy");
+    assert.match(err.path, /\.lock$/);
+    const cni = stateErrorToCni(err);
+    assert.equal(cni.code, 11);
+    assert.equal(cni.message, message);
     return true;
   });
 }
@@ -86,7 +91,8 @@ Deno.test("FileStore.lock() excludes another process and names its PID", async (
     lock[Symbol.dispose]();
   `;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", script],
+    // The repo's config maps the npm imports (zod) of the state modules.
+    args: ["eval", "--config", new URL("../../../deno.json", import.meta.url).pathname, script],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -110,4 +116,21 @@ Deno.test("FileStore.lock() excludes another process and names its PID", async (
   }
   using _lock = await new FileStore({ runDir: dir }).lock(PCI, 10_000);
   assert.equal((await child.status).code, 0);
+});
+
+Deno.test("stateErrorToCni() gives every other state failure code 103 with the file in details", async () => {
+  const dir = await runDir();
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.mkdirSync(join(dir, "node.lock"));
+  await assert.rejects(new FileStore({ runDir: dir }).lock("node", 0), (err: unknown) => {
+    assert.ok(err instanceof StateError);
+    assert.equal(err.code, "io");
+    const path = join(dir, "node.lock");
+    assert.match(err.message, new RegExp(`^Cannot open lock file "${path}": `));
+    const cni = stateErrorToCni(err);
+    assert.equal(cni.code, 103);
+    assert.equal(cni.message, err.message);
+    assert.equal(cni.details, `state file ${path}`);
+    return true;
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LibcError } from "../../../ffi/libc.ts";
+import { LibcError } from "../../../ffi/errno.ts";
 import { LogFileError, openLogFile } from "../../../lib/state/log_file.ts";
 
 async function tempDir(): Promise<string> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { LibcError, lstatExists, readDir, readlink } from "../../../ffi/libc.ts";
+import { LibcError } from "../../../ffi/errno.ts";
+import { lstatExists, readDir, readlink } from "../../../ffi/sysfs_libc.ts";
 import { LibcSysfs, SysfsError } from "../../../lib/sysfs/mod.ts";
 import { buildSysfsTree, PCI_DEVICES_DIR, type SysfsTreeSpec } from "../../fakes/sysfs_tree.ts";
 import { connectx6Fixture } from "../../fixtures/sysfs/connectx6.ts";
@@ -33,10 +34,10 @@ function patchDevice(
   return { ...spec, devices: { ...spec.devices, [pci]: patch(node) } };
 }
 
-/** Asserts that `fn` throws a SysfsError with this code, path and message. */
+/** Asserts that `fn` throws a SysfsError with this code, path, message and reason. */
 function assertSysfsError(
   fn: () => unknown,
-  expected: { code: string; path: string; message: string },
+  expected: { code: string; path: string; message: string; reason: string },
   label = "",
 ): SysfsError {
   let caught: unknown;
@@ -46,7 +47,13 @@ function assertSysfsError(
   }, label);
   assert.ok(caught instanceof SysfsError);
   assert.deepEqual(
-    { name: caught.name, code: caught.code, path: caught.path, message: caught.message },
+    {
+      name: caught.name,
+      code: caught.code,
+      path: caught.path,
+      message: caught.message,
+      reason: caught.reason,
+    },
     { name: "SysfsError", ...expected },
     label,
   );
@@ -109,6 +116,7 @@ Deno.test("LibcSysfs.physfn() throws SysfsError io when physfn is no link", asyn
       code: "io",
       path,
       message: `Cannot readlink "${path}": Invalid argument`,
+      reason: "Invalid argument",
     });
     assert.ok(error.cause instanceof LibcError);
     assert.equal(error.cause.code, "EINVAL");
@@ -190,6 +198,7 @@ Deno.test("LibcSysfs.vfIndex() throws SysfsError corrupt for a non-numeric sriov
       code: "corrupt",
       path,
       message: `Expected a number in "${path}", found "one"`,
+      reason: 'expected a number in "sriov_stride", found "one"',
     });
   });
 });
@@ -256,6 +265,7 @@ Deno.test("LibcSysfs rejects PCI addresses that would leave the root", async () 
           code: "invalid-name",
           path: bad,
           message: `Invalid PCI address ${JSON.stringify(bad)}`,
+          reason: "invalid PCI address",
         }, `${method} with ${JSON.stringify(bad)}`);
       }
     }
@@ -269,6 +279,7 @@ Deno.test("LibcSysfs.rdmaNodeGuid() rejects an RDMA device name that would leave
         code: "invalid-name",
         path: bad,
         message: `Invalid RDMA device name ${JSON.stringify(bad)}`,
+        reason: "invalid RDMA device name",
       });
     }
   });

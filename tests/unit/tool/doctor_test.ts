@@ -12,6 +12,7 @@ Deno.test.afterAll(() => tree.cleanup());
 
 function record(containerId: string, netns: string): AttachmentRecord {
   return {
+    kind: "vf",
     version: 1,
     phase: "attached",
     containerId,
@@ -89,7 +90,15 @@ Deno.test("runTool() doctor prints each check with its fix and exits 0 without f
 });
 
 Deno.test("runTool() doctor --rdma fails a node whose RDMA netns mode is shared or unsupported", async () => {
-  const unsupported = new RdmaError("unsupported", "RDMA netlink: Protocol not supported");
+  const unsupported = new RdmaError(
+    "unsupported",
+    "Cannot read the RDMA netns mode: the kernel has no RDMA netlink (NETLINK_RDMA is not a " +
+      "supported protocol); load the ib_core module (modprobe ib_core)",
+    {
+      reason: "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); load " +
+        "the ib_core module (modprobe ib_core)",
+    },
+  );
   for (const rdma of [fakeRdma("shared"), fakeRdma(unsupported)]) {
     const t = testIo({ rdma: () => rdma });
     assert.equal(await runTool(["doctor", "--rdma", "--sysfs-root", tree.root, "--json"], t.io), 1);
@@ -104,8 +113,8 @@ Deno.test("runTool() doctor --rdma fails a node whose RDMA netns mode is shared 
   assert.deepEqual(check, {
     check: "RDMA netns",
     status: "warning",
-    message: "the kernel has no RDMA netlink: RDMA netlink: Protocol not supported (needed only " +
-      "for rdmaIsolation)",
+    message: "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); load " +
+      "the ib_core module (modprobe ib_core) (needed only for rdmaIsolation)",
     fix: "load the InfiniBand core: modprobe ib_core (the mlx5_ib driver loads it)",
   });
 });

@@ -75,3 +75,55 @@ Deno.test("configDocuments() refuses a spec.config that is not a string", () => 
 Deno.test("configDocuments() finds nothing in a YAML file of comments", () => {
   assert.deepEqual(configDocuments("empty.yaml", encode("# nothing\n---\n")), []);
 });
+
+/**
+ * Layouts of a NAD that Kubernetes takes (go-yaml), and the `metadata.name` and `spec.config`
+ * that libyaml, whose scanner go-yaml v2 and v3 port, reads from each document (recorded in
+ * expected.json with PyYAML's CSafeLoader, which is libyaml itself).
+ */
+const GO_YAML = new URL("../../fixtures/tool/go_yaml/", import.meta.url);
+
+Deno.test("configDocuments() reads every layout go-yaml accepts to the spec.config go-yaml reads", async () => {
+  const expected: Record<string, { name: string; config: string }[]> = JSON.parse(
+    await Deno.readTextFile(new URL("expected.json", GO_YAML)),
+  );
+  const files = [...Deno.readDirSync(GO_YAML)].map((e) => e.name).filter((n) => n.endsWith(".yaml"))
+    .sort();
+  assert.deepEqual(files, Object.keys(expected).sort(), "every layout has its expected reading");
+  for (const file of files) {
+    const docs = configDocuments(file, await Deno.readFile(new URL(file, GO_YAML)));
+    assert.deepEqual(
+      docs.map((d) => d.problem ?? { name: d.name, config: decode(d.config) }),
+      expected[file],
+      file,
+    );
+  }
+});
+
+Deno.test("configDocuments() still refuses a quoted spec.config that go-yaml refuses", () => {
+  const nad = "kind: NetworkAttachmentDefinition\nmetadata:\n  name: x\nspec:\n";
+  // No closing quote before the end: go-yaml says "found unexpected end of stream".
+  assert.deepEqual(
+    configDocuments("x.yaml", encode(`${nad}  config: '{"type": "ib-sriov"}\n`)).map((d) =>
+      d.problem
+    ),
+    [
+      "not valid YAML: Missing closing 'quote at line 6, column 1:\n\n" +
+      `  config: '{"type": "ib-sriov"}\n\n^\n`,
+    ],
+  );
+  // A document marker at the start of a line inside the scalar: go-yaml says "found unexpected
+  // document indicator", whatever the quote.
+  for (const [quote, marker] of [["'", "---"], ['"', "..."]]) {
+    assert.deepEqual(
+      configDocuments("x.yaml", encode(`${nad}  config: ${quote}{\n${marker}\n}${quote}\n`)).map(
+        (d) => d.problem,
+      ),
+      [
+        `not valid YAML: Missing closing ${quote}quote at line 5, column 13:\n\n` +
+        `  config: ${quote}{\n            ^\n`,
+        `not valid YAML: Missing closing ${quote}quote at line 8, column 1:\n\n}${quote}\n\n^\n`,
+      ],
+    );
+  }
+});

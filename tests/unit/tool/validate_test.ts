@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { runTool } from "../../../lib/tool/main.ts";
-import { DOCUMENT_RULE, validateBytes } from "../../../lib/tool/validate.ts";
+import { DOCUMENT_RULE, formatFinding, validateBytes } from "../../../lib/tool/validate.ts";
 import type { Violation } from "../../../lib/tool/config_validator.ts";
-import { ValidatorRule } from "../../../lib/config/validate_config.ts";
+import { validateConfigBytes, ValidatorRule } from "../../../lib/config/validate_config.ts";
 import { BROKEN_YAML, fixture, loadNetConfValidator, testIo } from "./_tool_io.ts";
 
 Deno.test("runTool() validate prints FILE: ok and exits 0 for valid configs of every form", async () => {
@@ -135,4 +135,76 @@ Deno.test("validateBytes() reports a YAML syntax error as a document finding", (
   assert.equal(found.length, 1);
   assert.equal(found[0]!.rule, DOCUMENT_RULE);
   assert.match(found[0]!.message, /^not valid YAML: /);
+});
+
+Deno.test("runTool() validate answers ok for every NAD layout go-yaml accepts", async () => {
+  const dir = "go_yaml";
+  const files = [...Deno.readDirSync(fixture(dir))].map((e) => `${dir}/${e.name}`).filter((n) =>
+    n.endsWith(".yaml")
+  ).sort();
+  assert.ok(files.includes(`${dir}/readme_single_quoted.yaml`));
+  const t = testIo();
+  const status = await runTool(["validate", ...files], t.io);
+  assert.equal(t.stdout(), files.map((f) => `${f}: ok\n`).join(""));
+  assert.equal(status, 0);
+});
+
+/** The real validator over one JSON document, as `validate` reports it. */
+function findings(json: unknown): string[] {
+  const bytes = new TextEncoder().encode(JSON.stringify(json));
+  return validateBytes("f.json", bytes, validateConfigBytes).map((f) =>
+    `${f.rule} ${formatFinding(f)}`
+  );
+}
+
+Deno.test("validateBytes() reports a config whose type is not ib-sriov, naming the likely typo", () => {
+  const base = { cniVersion: "1.0.0", name: "ib-net", pkey: "0x8001" };
+  assert.deepEqual(findings({ ...base, type: "ib-srio" }), [
+    '0 f.json: type: "ib-srio" is not "ib-sriov": the config holds no ib-sriov plugin (a typo ' +
+    'of "ib-sriov"?)',
+  ]);
+  assert.deepEqual(findings({ ...base, type: "IB_SRIOV" }), [
+    '0 f.json: type: "IB_SRIOV" is not "ib-sriov": the config holds no ib-sriov plugin (a typo ' +
+    'of "ib-sriov"?)',
+  ]);
+  assert.deepEqual(findings({ ...base, type: "sriov" }), [
+    '0 f.json: type: "sriov" is not "ib-sriov": the config holds no ib-sriov plugin',
+  ]);
+  assert.deepEqual(findings({ ...base, type: "ib-sriov" }), []);
+});
+
+Deno.test("validateBytes() reports a conflist without an ib-sriov plugin, naming the likely typo", () => {
+  const base = { cniVersion: "1.0.0", name: "ib-chain" };
+  assert.deepEqual(
+    findings({ ...base, plugins: [{ type: "tuning" }, { type: "ibsriov", pkey: "0x8001" }] }),
+    [
+      '0 f.json: plugins[1].type: "ibsriov" is not "ib-sriov": the conflist holds no ib-sriov ' +
+      'plugin (a typo of "ib-sriov"?)',
+    ],
+  );
+  assert.deepEqual(findings({ ...base, plugins: [{ type: "bridge" }, { type: "tuning" }] }), [
+    '0 f.json: plugins: the conflist holds no plugin of type "ib-sriov" (types: "bridge", ' +
+    '"tuning")',
+  ]);
+  const nad = {
+    kind: "NetworkAttachmentDefinition",
+    metadata: { name: "ib-net" },
+    spec: { config: JSON.stringify({ ...base, plugins: [{ type: "ib-sriob" }] }) },
+  };
+  assert.deepEqual(findings(nad), [
+    '0 f.json: spec.config.plugins[0].type: "ib-sriob" is not "ib-sriov": the conflist holds no ' +
+    'ib-sriov plugin (a typo of "ib-sriov"?)',
+  ]);
+});
+
+Deno.test("validateBytes() names the plugin index of a violation inside a conflist", () => {
+  const conflist = {
+    cniVersion: "1.0.0",
+    name: "ib-chain",
+    plugins: [{ type: "tuning" }, { type: "ib-sriov", pkey: "0x18001" }],
+  };
+  assert.deepEqual(findings(conflist), [
+    `${ValidatorRule.Pkey} f.json: plugins[1].pkey: plugins[1].pkey "0x18001" is invalid: must ` +
+    "be 0x followed by 1 to 4 hex digits",
+  ]);
 });

@@ -1,0 +1,118 @@
+/**
+ * The Linux errno values the plugin may meet, by name (asm-generic, shared by x86_64 and
+ * aarch64), and {@linkcode LibcError}, the error of a failed libc call. The one errno table: libc
+ * errors name their errno from it, and libnl errors name the errno an `NLE_*` code stands for.
+ *
+ * No native code here: any module may import it to tell errors apart.
+ *
+ * @module
+ */
+
+/** Linux errno values by name. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  ENXIO: 6,
+  E2BIG: 7,
+  ENOEXEC: 8,
+  EBADF: 9,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  ENOTBLK: 15,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOTTY: 25,
+  ETXTBSY: 26,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ESPIPE: 29,
+  EROFS: 30,
+  EMLINK: 31,
+  EPIPE: 32,
+  EDOM: 33,
+  ERANGE: 34,
+  EDEADLK: 35,
+  ENAMETOOLONG: 36,
+  ENOLCK: 37,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
+  ELOOP: 40,
+  ENODATA: 61,
+  EOVERFLOW: 75,
+  EPROTONOSUPPORT: 93,
+  EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
+  EADDRNOTAVAIL: 99,
+  ETIMEDOUT: 110,
+  ESTALE: 116,
+} as const;
+
+const NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(Errno).map(([name, value]) => [value, name]),
+);
+
+/**
+ * The name of an errno value.
+ *
+ * @param errno The value, e.g. 2.
+ * @returns Its name (`"ENOENT"`), or `"E<n>"` for a value without a known name.
+ */
+export function errnoName(errno: number): string {
+  return NAMES.get(errno) ?? `E${errno}`;
+}
+
+/** The fields of a {@linkcode LibcError}. */
+export interface LibcErrorInit {
+  /** The C function that failed, e.g. `"open"`. */
+  op: string;
+  /** The `errno` it left. */
+  errno: number;
+  /** The path it was given; `null` for calls that take an fd. */
+  path: string | null;
+  /** The `strerror()` text of `errno`, e.g. `"No such device"`. */
+  reason: string;
+}
+
+/**
+ * A libc call failed. `code` is the errno name (`"ENOENT"`), and the message names the call and
+ * its input: `Cannot open "/sys/bus/pci/devices/x/driver": No such file or directory`.
+ */
+export class LibcError extends Error {
+  override name = "LibcError";
+  /** The `errno` value. */
+  readonly errno: number;
+  /** The errno name, such as `"ENOENT"`; `"E<n>"` for a value without a known name. */
+  readonly code: string;
+  /** The C function that failed. */
+  readonly op: string;
+  /** The path the call was given; `null` for calls that take an fd. */
+  readonly path: string | null;
+  /** The `strerror()` text of `errno`, for callers that name the input their own way. */
+  readonly reason: string;
+
+  /**
+   * @param message The full message, naming the call and its input.
+   * @param init The call, its errno, its path and the errno's text.
+   */
+  constructor(message: string, init: LibcErrorInit) {
+    super(message);
+    this.errno = init.errno;
+    this.code = errnoName(init.errno);
+    this.op = init.op;
+    this.path = init.path;
+    this.reason = init.reason;
+  }
+}
