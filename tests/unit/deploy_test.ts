@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { DEFAULT_CNI_BIN_DIR, DEFAULT_HOST_CNI_BIN_DIR } from "../../lib/tool/install.ts";
 import { runTool } from "../../lib/tool/main.ts";
+import { IMAGE_TAG } from "../../tools/image.ts";
 import { testIo } from "./tool/_tool_io.ts";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/", import.meta.url));
@@ -34,6 +35,7 @@ Deno.test("deploy/: the NADs cover plain, ib-kubernetes and RDMA isolation", asy
 });
 
 interface Container {
+  image: string;
   args: string[];
   securityContext: Record<string, unknown> & { capabilities: { drop: string[] } };
   resources: { requests: Record<string, string>; limits: Record<string, string> };
@@ -51,6 +53,8 @@ Deno.test("deploy/daemonset.yaml installs into the host's /opt/cni/bin on every 
   assert.equal(pod.hostNetwork, undefined);
   const [container, ...others] = pod.containers as Container[];
   assert.deepEqual(others, []);
+  // The image make image tags: this version's.
+  assert.equal(container!.image, IMAGE_TAG);
   // The host's dir, mounted where install writes by default, and named on the command line.
   const volume = pod.volumes.find((v: { hostPath?: unknown }) => v.hostPath !== undefined);
   assert.equal(volume.hostPath.path, DEFAULT_HOST_CNI_BIN_DIR);
