@@ -1,21 +1,23 @@
 /**
  * The image `make image` built (build/ib-sriov-image.tar), run by podman as the DaemonSet runs
  * it: read-only root, the node's CNI bin dir (a temp dir) mounted at /host/opt/cni/bin. Root
- * only; `make image` first.
+ * only; `make image` first (or `make bundle`: the image is then built here).
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { IMAGE_ARCHIVE, IMAGE_TAG } from "../../tools/image.ts";
 import { createPodman, type Podman, RUN_FLAGS } from "./_podman.ts";
-import { listing, logLines, REPO, runInstalled, VERSION_ANSWER } from "./_runtime.ts";
+import { BUNDLE, listing, logLines, REPO, run, runInstalled, VERSION_ANSWER } from "./_runtime.ts";
 
 async function setup(): Promise<{ podman: Podman; bin: string } & AsyncDisposable> {
   const archive = `${REPO}${IMAGE_ARCHIVE}`;
-  try {
-    await Deno.stat(archive);
-  } catch {
-    throw new Error(`${archive} is missing: run make image first`);
+  // `make test` builds the image first; a run of this tier alone (after `make bundle`) builds it
+  // here when it is missing or older than the bundle, so that it never tests a stale bundle.
+  const built = await Deno.stat(archive).then((s) => s.mtime!, () => new Date(0));
+  if (built < (await Deno.stat(BUNDLE)).mtime!) {
+    const image = await run([Deno.execPath(), "run", "-A", `${REPO}tools/image.ts`], { cwd: REPO });
+    assert.equal(image.code, 0, `tools/image.ts: ${image.stderr}`);
   }
   const bin = await Deno.makeTempDir({ prefix: "ib-sriov-host-bin-" });
   const podman = await createPodman(bin);
