@@ -177,7 +177,13 @@ function install(io: ToolIo, log: Logger, dir: string, hostDir: string): void {
     const reason = ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err);
     throw new InstallError(`Cannot install into "${dir}": ${reason}`, { cause: err });
   };
-  if (!installer.isDirectory(dir)) {
+  let exists = false;
+  try {
+    exists = installer.isDirectory(dir);
+  } catch (err) {
+    fail(err);
+  }
+  if (!exists) {
     throw new InstallError(
       `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`,
     );

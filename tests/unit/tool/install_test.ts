@@ -316,3 +316,28 @@ Deno.test("pointShebangAt() refuses a file that is not the bundle", () => {
         'the bundle does not start with "#!/usr/bin/env -S deno " (rebuild it with make bundle)',
   );
 });
+
+Deno.test("install exits 1 naming the reason when the directory cannot even be looked at", async () => {
+  const s = await sources();
+  const real = new FsInstaller();
+  const t = testIo({
+    program: bundleProgram(s),
+    installer: () => ({
+      isDirectory: (path) => {
+        const cause = Object.assign(new Error("Permission denied (os error 13)"), {
+          code: "EACCES",
+        });
+        throw new StateError("io", path, `Cannot stat "${path}": ${cause.message}`, { cause });
+      },
+      readFile: (p) => real.readFile(p),
+      makeDir: (p) => real.makeDir(p),
+      writeFile: (p, c, m) => real.writeFile(p, c, m),
+    }),
+  });
+  assert.equal(await runInstall(["--cni-bin-dir", s.dir, "--no-sleep"], t.io), 1);
+  assert.equal(
+    logLines(t.stderr()).at(-1)!.msg,
+    `Cannot install into "${s.dir}": permission denied (the installer must run as root)`,
+  );
+  assert.deepEqual(await listing(s.dir), []);
+});
