@@ -3,6 +3,11 @@ import { join } from "node:path";
 import { FsInstaller } from "../../../lib/state/installer.ts";
 import { StateError } from "../../../lib/state/state_error.ts";
 
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "installer-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 function assertIoError(fn: () => unknown, message: string): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof StateError, `expected StateError, got ${err}`);
@@ -13,7 +18,8 @@ function assertIoError(fn: () => unknown, message: string): void {
 }
 
 Deno.test("FsInstaller.makeDir() creates a 0755 directory and accepts one that exists", async () => {
-  const root = await Deno.makeTempDir({ prefix: "installer-" });
+  await using tmp = await tempDir();
+  const root = tmp.path;
   const dir = join(root, "ib-sriov.d");
   const installer = new FsInstaller();
   installer.makeDir(dir);
@@ -23,7 +29,8 @@ Deno.test("FsInstaller.makeDir() creates a 0755 directory and accepts one that e
 });
 
 Deno.test("FsInstaller.makeDir() over a file throws naming the path", async () => {
-  const root = await Deno.makeTempDir({ prefix: "installer-" });
+  await using tmp = await tempDir();
+  const root = tmp.path;
   const path = join(root, "ib-sriov.d");
   await Deno.writeTextFile(path, "");
   const installer = new FsInstaller();
@@ -35,7 +42,8 @@ Deno.test("FsInstaller.makeDir() over a file throws naming the path", async () =
 });
 
 Deno.test("FsInstaller.writeFile() copying a missing file throws and leaves no temp file", async () => {
-  const root = await Deno.makeTempDir({ prefix: "installer-" });
+  await using tmp = await tempDir();
+  const root = tmp.path;
   const target = join(root, "deno");
   const from = join(root, "absent");
   assertIoError(
@@ -46,7 +54,8 @@ Deno.test("FsInstaller.writeFile() copying a missing file throws and leaves no t
 });
 
 Deno.test("FsInstaller.writeFile() sets the mode it is given, not the temp file's 0600", async () => {
-  const root = await Deno.makeTempDir({ prefix: "installer-" });
+  await using tmp = await tempDir();
+  const root = tmp.path;
   const target = join(root, "ib-sriov");
   new FsInstaller().writeFile(target, new Uint8Array([1, 2, 3]), 0o751);
   assert.equal((await Deno.stat(target)).mode! & 0o777, 0o751);

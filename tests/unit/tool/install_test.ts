@@ -11,7 +11,9 @@ import { testIo } from "./_tool_io.ts";
 const BODY = "console.log('the plugin');\n";
 
 /** A bundle and a runtime to install from, and an empty CNI bin dir. */
-async function sources(): Promise<{ script: string; runtime: string; dir: string; root: string }> {
+async function sources(): Promise<
+  { script: string; runtime: string; dir: string; root: string } & AsyncDisposable
+> {
   const root = await Deno.makeTempDir({ prefix: "install-" });
   const script = join(root, "ib-sriov.js");
   await Deno.writeTextFile(script, `${shebangLine()}\n${BODY}`);
@@ -20,7 +22,13 @@ async function sources(): Promise<{ script: string; runtime: string; dir: string
   await Deno.writeFile(runtime, new Uint8Array(2_500_000).map((_, i) => i % 251));
   const dir = join(root, "cni-bin");
   await Deno.mkdir(dir);
-  return { script, runtime, dir, root };
+  return {
+    script,
+    runtime,
+    dir,
+    root,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
 }
 
 function bundleProgram(s: { script: string; runtime: string }) {
@@ -43,7 +51,7 @@ function logLines(stderr: string): Record<string, unknown>[] {
 }
 
 Deno.test("install puts the runtime in ib-sriov.d and the bundle, pointed at it, as ib-sriov", async () => {
-  const s = await sources();
+  await using s = await sources();
   const t = testIo({ program: bundleProgram(s) });
   assert.equal(await runInstall(["--cni-bin-dir", s.dir, "--no-sleep"], t.io), 0);
   assert.deepEqual(await listing(s.dir), ["ib-sriov", "ib-sriov.d/", "ib-sriov.d/deno"]);
@@ -70,7 +78,7 @@ Deno.test("install puts the runtime in ib-sriov.d and the bundle, pointed at it,
 });
 
 Deno.test("install twice leaves the same files and no temp file", async () => {
-  const s = await sources();
+  await using s = await sources();
   for (let i = 0; i < 2; i++) {
     const t = testIo({ program: bundleProgram(s) });
     assert.equal(await runInstall(["--cni-bin-dir", s.dir, "--no-sleep"], t.io), 0);
@@ -83,7 +91,7 @@ Deno.test("install twice leaves the same files and no temp file", async () => {
 });
 
 Deno.test("install --host-cni-bin-dir names the runtime by the node's path", async () => {
-  const s = await sources();
+  await using s = await sources();
   const t = testIo({ program: bundleProgram(s) });
   const args = ["--cni-bin-dir", s.dir, "--host-cni-bin-dir", "/usr/libexec/cni", "--no-sleep"];
   assert.equal(await runInstall(args, t.io), 0);
@@ -92,7 +100,7 @@ Deno.test("install --host-cni-bin-dir names the runtime by the node's path", asy
 });
 
 Deno.test("install of the compiled binary copies that one file", async () => {
-  const s = await sources();
+  await using s = await sources();
   const t = testIo({
     program: {
       standalone: true,
@@ -107,7 +115,7 @@ Deno.test("install of the compiled binary copies that one file", async () => {
 });
 
 Deno.test("install into a missing directory exits 1 naming it, and writes nothing", async () => {
-  const s = await sources();
+  await using s = await sources();
   const dir = join(s.root, "absent");
   const t = testIo({ program: bundleProgram(s) });
   assert.equal(await runInstall(["--cni-bin-dir", dir, "--no-sleep"], t.io), 1);
@@ -122,7 +130,7 @@ Deno.test("install into a missing directory exits 1 naming it, and writes nothin
 });
 
 Deno.test("install run from source exits 1: only the bundle or the binary can be installed", async () => {
-  const s = await sources();
+  await using s = await sources();
   const t = testIo({
     program: { standalone: false, mainModule: "file:///src/cli.ts", execPath: s.runtime },
   });
@@ -135,7 +143,7 @@ Deno.test("install run from source exits 1: only the bundle or the binary can be
 });
 
 Deno.test("install with a host dir too long for the #! line exits 1 and installs nothing", async () => {
-  const s = await sources();
+  await using s = await sources();
   const host = `/${"h".repeat(60)}`;
   const t = testIo({ program: bundleProgram(s) });
   const args = ["--cni-bin-dir", s.dir, "--host-cni-bin-dir", host, "--no-sleep"];
@@ -150,7 +158,7 @@ Deno.test("install with a host dir too long for the #! line exits 1 and installs
 });
 
 Deno.test("install refuses a host dir that env -S would split, with usage status 2", async () => {
-  const s = await sources();
+  await using s = await sources();
   const t = testIo({ program: bundleProgram(s) });
   const status = await runTool(
     ["install", "--cni-bin-dir", s.dir, "--host-cni-bin-dir", "/opt/my cni", "--no-sleep"],
@@ -167,7 +175,7 @@ Deno.test("install refuses a host dir that env -S would split, with usage status
 });
 
 Deno.test("install without --no-sleep waits for a signal, then exits 0", async () => {
-  const s = await sources();
+  await using s = await sources();
   let waited = false;
   const t = testIo({
     program: bundleProgram(s),
@@ -186,7 +194,7 @@ Deno.test("install without --no-sleep waits for a signal, then exits 0", async (
 });
 
 Deno.test("install names the reason of a failed write by its errno", async () => {
-  const s = await sources();
+  await using s = await sources();
   const cases: [string, string][] = [
     ["EROFS", "the file system is read-only (mount the host's CNI bin directory read-write)"],
     ["ENOSPC", "no space left on the device"],
@@ -214,7 +222,7 @@ Deno.test("install names the reason of a failed write by its errno", async () =>
 });
 
 Deno.test("install that cannot rename leaves the old file and no temp file", async () => {
-  const s = await sources();
+  await using s = await sources();
   // A directory where the plugin goes: the rename over it fails after the temp file is written.
   await Deno.mkdir(join(s.dir, "ib-sriov/keep"), { recursive: true });
   const t = testIo({ program: bundleProgram(s) });
@@ -234,7 +242,7 @@ Deno.test("install that cannot rename leaves the old file and no temp file", asy
 });
 
 Deno.test("install: a concurrent reader sees the old plugin or the new one, never a mix", async () => {
-  const s = await sources();
+  await using s = await sources();
   const plugin = join(s.dir, "ib-sriov");
   // Two bundles that differ in every chunk, large enough that a copy takes many writes.
   const bodies = ["a", "b"].map((c) => `${c.repeat(4_000_000)}\n`);
@@ -318,7 +326,7 @@ Deno.test("pointShebangAt() refuses a file that is not the bundle", () => {
 });
 
 Deno.test("install exits 1 naming the reason when the directory cannot even be looked at", async () => {
-  const s = await sources();
+  await using s = await sources();
   const real = new FsInstaller();
   const t = testIo({
     program: bundleProgram(s),
