@@ -493,6 +493,41 @@ async function treeRootOf(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * The command line that runs `argv` in a private mount namespace of its own, with `binds` bind
+ * mounted first (each `[source, target]`; the target must exist). A failed mount exits with
+ * status 125 and a line on stderr that starts with `ibsim-setup:`, never like the command.
+ *
+ * @param binds the bind mounts, in order
+ * @param argv the command to run there
+ * @returns the whole command line, `unshare` first
+ */
+export function mountNamespaceCommand(
+  binds: readonly (readonly [string, string])[],
+  argv: readonly string[],
+): string[] {
+  // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the command.
+  const script = [
+    `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
+    `while [ "$1" != -- ]; do over "$1" "$2"; shift 2; done`,
+    `shift`,
+    `exec "$@"`,
+  ].join("\n");
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    script,
+    "ibsim-mount",
+    ...binds.flat(),
+    "--",
+    ...argv,
+  ];
+}
+
+/**
  * One simulated node. Create it with {@linkcode createSimulation}; release it with
  * `await using sim = await createSimulation()` or {@linkcode Simulation.cleanup}.
  */
@@ -610,6 +645,29 @@ export class Simulation {
   }
 
   /**
+   * The command line that runs `argv` on this simulated node, as {@linkcode Simulation.runPlugin}
+   * runs the plugin: in a private mount namespace where the fake PCI tree is at
+   * `/sys/bus/pci/devices` (its driver at `/sys/bus/pci/drivers`) and the plugin's cache and lock
+   * dirs are this simulation's. A container runtime run this way runs the plugin on the node too.
+   * A failed mount exits with status 125 and a line on stderr that starts with `ibsim-setup:`.
+   *
+   * @param argv the command to run there
+   * @param binds more bind mounts, `[source, target]` (e.g. an install dir over `/opt/cni/bin`)
+   * @returns the whole command line, `unshare` first
+   */
+  nodeCommand(argv: readonly string[], binds: readonly [string, string][] = []): string[] {
+    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
+    // this one process, and DEL (a later process) must find the cache and locks ADD left.
+    return mountNamespaceCommand([
+      [join(this.dir, PCI_DEVICES_DIR), "/sys/bus/pci/devices"],
+      [join(this.sysDir, "bus/pci/drivers"), "/sys/bus/pci/drivers"],
+      [this.stateCacheDir, PLUGIN_CACHE_DIR],
+      [this.stateRunDir, PLUGIN_RUN_DIR],
+      ...binds,
+    ], argv);
+  }
+
+  /**
    * Runs the plugin as a runtime would, on this simulated node: in a private mount namespace
    * where the fake PCI tree is at `/sys/bus/pci/devices` (and its driver at `/sys/bus/pci/drivers`)
    * and the plugin's cache and lock dirs are this simulation's. Network namespaces are not
@@ -630,33 +688,7 @@ export class Simulation {
         }": not found (run "make bundle", or pass pluginArgv)`,
       );
     }
-    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
-    // this one process, and DEL (a later process) must find the cache and locks ADD left.
-    // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the plugin.
-    const script = [
-      `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
-      `over "$1" /sys/bus/pci/devices`,
-      `over "$2" /sys/bus/pci/drivers`,
-      `over "$3" ${PLUGIN_CACHE_DIR}`,
-      `over "$4" ${PLUGIN_RUN_DIR}`,
-      `shift 4`,
-      `exec "$@"`,
-    ].join("\n");
-    const out = await spawn([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      script,
-      "ibsim-mount",
-      join(this.dir, PCI_DEVICES_DIR),
-      join(this.sysDir, "bus/pci/drivers"),
-      this.stateCacheDir,
-      this.stateRunDir,
-      ...input.argv,
-    ], { stdin: input.stdin, env: input.env });
+    const out = await spawn(this.nodeCommand(input.argv), { stdin: input.stdin, env: input.env });
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
       throw new SimulationError(
         "setup-failed",
