@@ -670,3 +670,27 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
     'deviceID "0000:3b:00" is not a PCI address: expected DDDD:BB:DD.F, e.g. 0000:3b:00.2';
   assert.deepEqual(calls, [`handler ${problem}`, `handler ${problem}`]);
 });
+
+Deno.test("validateConfigBytes() rule 24 accepts a logFile of exactly 4095 bytes and names of 255, beneath /var/log/ib-sriov/", () => {
+  const name = "n".repeat(255);
+  const deep = `/var/log/ib-sriov/${"d/".repeat(2037)}${"x".repeat(3)}`;
+  assert.equal(new TextEncoder().encode(deep).length, 4095);
+  for (
+    const ok of [
+      `/var/log/ib-sriov/${name}`,
+      deep,
+      "/var/log/ib-sriov/a/b.log",
+      "/var/log/ib-sriov/..x",
+    ]
+  ) {
+    assert.deepEqual(check(conf(`"logFile":"${ok}"`)), [], ok.slice(0, 60));
+  }
+  const over = `${deep}x`;
+  assert.deepEqual(check(conf(`"logFile":"${over}"`)).map((v) => v.rule), [ValidatorRule.LogFile]);
+  // Bytes count, not characters: 127 two-byte ones and one more make 255; 86 of three make 258.
+  assert.deepEqual(check(conf(`"logFile":"/var/log/ib-sriov/${"é".repeat(127)}x"`)), []);
+  assert.deepEqual(
+    check(conf(`"logFile":"/var/log/ib-sriov/${"€".repeat(86)}"`)).map((v) => v.rule),
+    [ValidatorRule.LogFile],
+  );
+});
