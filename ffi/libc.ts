@@ -53,12 +53,15 @@ export const O_CLOEXEC = 0o2000000;
 /** `open()` flag: create the file when it is missing, with the `mode` argument. */
 const O_CREAT = 0o100;
 /** `open()` flag: a terminal opened as a file never becomes our controlling terminal. */
-const O_NOCTTY = 0o400;
+export const O_NOCTTY = 0o400;
 /** `open()` flag: cut the file to length 0. */
 const O_TRUNC = 0o1000;
 /** `open()` flag: every `write()` goes to the current end of the file, atomically. */
 const O_APPEND = 0o2000;
-/** `open()` flag: an `open()` of a FIFO without a reader fails (`ENXIO`) instead of waiting. */
+/**
+ * `open()` flag: an `open()` of a FIFO never waits for the other end (for writing, one without
+ * a reader fails `ENXIO`; for reading, it opens at once).
+ */
 export const O_NONBLOCK = 0o4000;
 /** `open()` flag: fail with `ELOOP` when the last component is a symbolic link. */
 export const O_NOFOLLOW = 0o400000;

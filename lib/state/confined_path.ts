@@ -122,8 +122,6 @@ export class ConfinedPathError extends StateError {
 
 /** How every path beneath a root is walked. */
 const BENEATH = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-/** How a root itself is walked from `/`. */
-const NO_LINKS = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 /**
  * How a directory handle is opened. No `O_NOFOLLOW`: with `O_PATH` it would open a final link
  * itself (then fail `ENOTDIR`) instead of letting `RESOLVE_NO_SYMLINKS` refuse it (`ELOOP`).
@@ -214,9 +212,13 @@ function checkRelative(root: string, name: string): void {
 }
 
 /**
- * Opens the directory `root` as an `O_PATH` handle, after the kernel has walked it from `/` with
- * no symbolic link at any component, and checks that it is a directory owned by the process's
- * user that no group or others may write.
+ * Opens the directory `root` as an `O_PATH` handle and checks that it is a directory, not a
+ * symbolic link, owned by the process's user, that no group or others may write.
+ *
+ * The path above `root` is the system's: it is walked following ordinary symbolic links
+ * (Debian's `/var/run` is one, to `/run`) but no `/proc` magic link. Only root can change
+ * `/var/log` or `/var/run`, and a directory someone else swapped in for `root` fails the owner
+ * check. From `root` down, nothing is followed.
  *
  * @param root an absolute, normalised path (`/var/log/ib-sriov`)
  * @param options `create`: create `root` (mode 0700; its parent must exist) when it is missing
@@ -225,28 +227,30 @@ function checkRelative(root: string, name: string): void {
  *   `unsupported` or `io`
  */
 export function openRoot(root: string, options: { create?: boolean } = {}): number {
-  if (!root.startsWith("/") || (root !== "/" && root.endsWith("/")) || root.includes("\0")) {
+  if (!root.startsWith("/") || root === "/" || root.endsWith("/") || root.includes("\0")) {
     throw new ConfinedPathError(
       "name",
       root,
       "open directory",
-      "it must be an absolute path without a trailing /",
+      "it must be an absolute path below / without a trailing /",
     );
   }
-  if (root !== "/") checkRelative("/", root.slice(1));
-  const how = { flags: DIR_HANDLE, mode: 0, resolve: NO_LINKS };
+  checkRelative("/", root.slice(1));
+  let parentFd: number;
+  try {
+    parentFd = openat2(AT_FDCWD, dirname(root), {
+      flags: DIR_HANDLE,
+      mode: 0,
+      resolve: RESOLVE_NO_MAGICLINKS,
+    });
+  } catch (err) {
+    throw confinedError(root, "open directory", err);
+  }
   let fd: number;
   try {
-    fd = openat2(AT_FDCWD, root, how);
-  } catch (err) {
-    const missing = err instanceof LibcError && err.errno === Errno.ENOENT;
-    if (!missing || options.create !== true) throw confinedError(root, "open directory", err);
-    createRoot(root);
-    try {
-      fd = openat2(AT_FDCWD, root, how);
-    } catch (retry) {
-      throw confinedError(root, "open directory", retry);
-    }
+    fd = openChild(parentFd, root, options.create === true);
+  } finally {
+    closeQuietly(parentFd);
   }
   try {
     const status = statusAt(fd, "");
@@ -270,28 +274,28 @@ export function openRoot(root: string, options: { create?: boolean } = {}): numb
   return fd;
 }
 
-/** Creates the last component of `root` in its parent, which is walked without links too. */
-function createRoot(root: string): void {
-  const parent = dirname(root);
-  let parentFd: number;
+/** Opens the last component of `root` in its parent, creating it first when asked. */
+function openChild(parentFd: number, root: string, create: boolean): number {
+  const name = basename(root);
+  const how = { flags: DIR_HANDLE, mode: 0, resolve: BENEATH };
   try {
-    parentFd = openat2(AT_FDCWD, parent, {
-      flags: DIR_HANDLE,
-      mode: 0,
-      resolve: NO_LINKS,
-    });
+    return openat2(parentFd, name, how);
   } catch (err) {
-    throw confinedError(root, "create directory", err);
+    const missing = err instanceof LibcError && err.errno === Errno.ENOENT;
+    if (!missing || !create) throw confinedError(root, "open directory", err);
   }
   try {
-    mkdirat(parentFd, basename(root), ROOT_DIR_MODE);
+    mkdirat(parentFd, name, ROOT_DIR_MODE);
   } catch (err) {
     // Another plugin process may have created it first.
     if (!(err instanceof LibcError && err.errno === Errno.EEXIST)) {
       throw confinedError(root, "create directory", err);
     }
-  } finally {
-    closeQuietly(parentFd);
+  }
+  try {
+    return openat2(parentFd, name, how);
+  } catch (err) {
+    throw confinedError(root, "open directory", err);
   }
 }
 

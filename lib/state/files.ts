@@ -1,15 +1,26 @@
 import { errorMessage } from "../error_message.ts";
 import { basename, dirname, join } from "../path.ts";
+import { checkOwnDirectory, ConfinedPathError } from "./confined_path.ts";
 import { StateError } from "./state_error.ts";
 
 /**
- * Creates `dir` (and its parents) with mode 0700 when it does not exist. An existing directory
- * keeps its mode: the Go plugin created the same directories 0700.
+ * Creates `dir` (and its parents) with mode 0700 when it does not exist, and checks it: a
+ * directory, not a symbolic link, owned by the process's user and not writable by group or
+ * others ({@linkcode checkOwnDirectory}). Every state file is written beneath it by root, so a
+ * state directory swapped for a link (to `/etc`, say) must stop the plugin before it writes. An
+ * existing directory keeps its mode: the Go plugin created the same directories 0700.
  *
  * @param dir the directory
- * @throws {StateError} code `io` when it cannot be created
+ * @throws {StateError} code `io` when it cannot be created; {@linkcode ConfinedPathError} when it
+ *   breaks a rule
  */
 export function ensureDir(dir: string): void {
+  try {
+    checkOwnDirectory(dir);
+    return;
+  } catch (err) {
+    if (!(err instanceof ConfinedPathError && err.rule === "missing")) throw err;
+  }
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -22,6 +33,7 @@ export function ensureDir(dir: string): void {
       },
     );
   }
+  checkOwnDirectory(dir);
 }
 
 /**

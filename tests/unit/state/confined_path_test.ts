@@ -85,7 +85,16 @@ Deno.test("openAppendBeneath() refuses a symbolic link at a directory component 
   });
 });
 
-Deno.test("openAppendBeneath() refuses a root whose own path holds a symbolic link", async () => {
+Deno.test("openAppendBeneath() follows a link above the root, the system's (/var/run to /run)", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(join(root, "run", "logs"), { recursive: true, mode: 0o700 });
+    await Deno.symlink(join(root, "run"), join(root, "var-run"));
+    append(join(root, "var-run", "logs"), "x.log", "one\n");
+    assert.equal(await Deno.readTextFile(join(root, "run", "logs", "x.log")), "one\n");
+  });
+});
+
+Deno.test("openAppendBeneath() refuses a root that is itself a symbolic link", async () => {
   await withRoot(async (root) => {
     await Deno.mkdir(join(root, "real"), { mode: 0o700 });
     await Deno.symlink(join(root, "real"), join(root, "alias"));
@@ -181,7 +190,7 @@ Deno.test("openAppendBeneath() creates a missing root 0700 only when asked, and 
     assertRefused(() => openAppendBeneath(deep, "x.log", 0o600, { create: true }), {
       rule: "missing",
       path: deep,
-      message: `Cannot create directory "${deep}": No such file or directory`,
+      message: `Cannot open directory "${deep}": No such file or directory`,
     });
     assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name), ["logs"]);
   });
