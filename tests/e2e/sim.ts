@@ -23,6 +23,7 @@
  * @module
  */
 import { DEVICE_INFO_ROOT } from "../../lib/state/device_info_files.ts";
+import { LOG_DIR } from "../../lib/config/limits.ts";
 import { basename, dirname, join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -157,6 +158,14 @@ export interface RunPluginOptions {
   pluginArgv?: string[];
   /** More environment variables for the plugin process (they win over the defaults). */
   env?: Record<string, string>;
+  /**
+   * Shell lines run in the plugin's mount namespace after the bind mounts and before the plugin,
+   * e.g. to put a symbolic link where a state directory should be. A failing line fails the run
+   * with `setup-failed`.
+   */
+  setup?: string[];
+  /** Kill the plugin after this many seconds (`timeout`, exit status 124): a hang is a failure. */
+  timeoutSeconds?: number;
 }
 
 /** Exactly what {@linkcode Simulation.runPlugin} hands the plugin process. */
@@ -514,6 +523,8 @@ export class Simulation {
    * the plugin process.
    */
   readonly deviceInfoDir: string;
+  /** Bind-mounted over `/var/log/ib-sriov`, the directory every `logFile` lies beneath. */
+  readonly logDir: string;
   /** `ipam.dataDir` for `host-local`, so leases stay inside the simulation. */
   readonly ipamDataDir: string;
   /** Name of the pod netns (`ip -n <podNetns>`). */
@@ -558,6 +569,7 @@ export class Simulation {
     this.stateCacheDir = join(this.dir, "state/cache");
     this.stateRunDir = join(this.dir, "state/run");
     this.deviceInfoDir = join(this.dir, "devinfo");
+    this.logDir = join(this.dir, "log");
     this.ipamDataDir = join(this.dir, "ipam");
     this.podNetns = podNetnsName(suffix);
     this.podNetnsPath = join(NETNS_DIR, this.podNetns);
@@ -643,10 +655,20 @@ export class Simulation {
       `over "$3" ${PLUGIN_CACHE_DIR}`,
       `over "$4" ${PLUGIN_RUN_DIR}`,
       `over "$5" ${DEVICE_INFO_ROOT}`,
-      `shift 5`,
+      `over "$6" ${LOG_DIR}`,
+      `shift 6`,
+      ...(options.setup ?? []).map((line) =>
+        `{ ${line}; } || { echo "${SETUP_MARK} ${
+          line.replaceAll('"', "'")
+        } failed" >&2; exit ${SETUP_EXIT}; }`
+      ),
       `exec "$@"`,
     ].join("\n");
+    const timeout = options.timeoutSeconds === undefined
+      ? []
+      : ["timeout", "--kill-after=2", String(options.timeoutSeconds)];
     const out = await spawn([
+      ...timeout,
       "unshare",
       "--mount",
       "--propagation",
@@ -660,6 +682,7 @@ export class Simulation {
       this.stateCacheDir,
       this.stateRunDir,
       this.deviceInfoDir,
+      this.logDir,
       ...input.argv,
     ], { stdin: input.stdin, env: input.env });
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
@@ -926,12 +949,18 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     //    `<dir>/sys` links to the tree, which buildSysfsTree puts in a temp dir of its own.
     const tree = await buildSysfsTree(spec);
     await Deno.symlink(join(tree.root, "sys"), sim.sysDir);
-    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.deviceInfoDir, sim.ipamDataDir]) {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    }
+    const dirs = [
+      sim.stateCacheDir,
+      sim.stateRunDir,
+      sim.deviceInfoDir,
+      sim.logDir,
+      sim.ipamDataDir,
+    ];
+    for (const dir of dirs) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_CACHE_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_RUN_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(DEVICE_INFO_ROOT, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(LOG_DIR, { recursive: true, mode: 0o700 });
     // 4. The PF netdevs: bridges, up like PFs in service. Netlink finds them by name; VF-setting
     //    requests sent to them fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.
     //    `addrgenmode none`: no IPv6 link-local address, which the kernel would add at a moment
