@@ -129,6 +129,13 @@ export function prng(seed: number): () => number {
 const MB = 1024 * 1024;
 const ALL_BUT_VERSION: readonly Command[] = ["ADD", "DEL", "CHECK", "STATUS", "GC"];
 const WITH_IFNAME: readonly Command[] = ["ADD", "DEL", "CHECK"];
+/**
+ * Who refuses a config that breaks a rule (docs/how-it-works.md, "DEL"): ADD, CHECK and STATUS
+ * refuse any; GC only one without a network name (so not a JSON object); DEL only one whose
+ * version it cannot answer in, since it works from its attachment record.
+ */
+const STRICT: readonly Command[] = ["ADD", "CHECK", "STATUS"];
+const NEEDS_NAME: readonly Command[] = [...STRICT, "GC"];
 const encoder = new TextEncoder();
 
 /** Hand-picked hostile strings: path tricks, control characters, shell and format syntax. */
@@ -554,13 +561,14 @@ function stdinCase(
   stdin: Uint8Array,
   verdict: "refuse" | "either",
   codes: readonly number[],
+  commands: readonly Command[] = NEEDS_NAME,
 ): void {
   b.add({
     category,
     what,
     env: {},
     stdin,
-    refuse: verdict === "refuse" ? { commands: ALL_BUT_VERSION, codes } : NONE,
+    refuse: verdict === "refuse" ? { commands, codes } : NONE,
     early: verdict === "refuse",
   });
 }
@@ -635,6 +643,7 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     ),
     "refuse",
     [7],
+    STRICT,
   );
 
   // Depth: the README's limit is 128 levels, the config being level 1.
@@ -687,6 +696,7 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     padded(STDIN_LIMIT + 1, "field"),
     "refuse",
     [5],
+    ALL_BUT_VERSION,
   );
   stdinCase(
     b,
@@ -695,11 +705,36 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     padded(STDIN_LIMIT + 1, "space"),
     "refuse",
     [5],
+    ALL_BUT_VERSION,
   );
   if (opts.huge) {
-    stdinCase(b, "json-size", "16 MiB of '{'", new Uint8Array(16 * MB).fill(0x7b), "refuse", [5]);
-    stdinCase(b, "json-size", "8 MiB, padded in a field", padded(8 * MB, "field"), "refuse", [5]);
-    stdinCase(b, "json-size", "5 MiB of NUL bytes", new Uint8Array(5 * MB), "refuse", [5]);
+    stdinCase(
+      b,
+      "json-size",
+      "16 MiB of '{'",
+      new Uint8Array(16 * MB).fill(0x7b),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
+    stdinCase(
+      b,
+      "json-size",
+      "8 MiB, padded in a field",
+      padded(8 * MB, "field"),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
+    stdinCase(
+      b,
+      "json-size",
+      "5 MiB of NUL bytes",
+      new Uint8Array(5 * MB),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
   }
 }
 
@@ -713,6 +748,11 @@ function configCases(
   const encode = (config: Record<string, unknown>) => encoder.encode(JSON.stringify(config));
   for (const field of FIELDS) {
     const name = field.path.join(".");
+    const refusers = name === "name"
+      ? NEEDS_NAME
+      : name.startsWith("cniVersion")
+      ? ALL_BUT_VERSION
+      : STRICT;
     // Wrong types (and right ones, for the free fields).
     for (const [, value] of TYPED_VALUES) {
       const verdict = valueVerdict(field, value);
@@ -723,6 +763,7 @@ function configCases(
         encode(withField(base.config, field.path, value)),
         verdict,
         field.codes,
+        refusers,
       );
     }
     // Hostile strings where a string goes (and in every other field, as a wrong type).
@@ -741,6 +782,7 @@ function configCases(
         encode(withField(base.config, field.path, s)),
         verdict,
         field.codes,
+        refusers,
       );
     }
     // 1 MB strings.
@@ -752,6 +794,7 @@ function configCases(
       encode(withField(base.config, field.path, big)),
       valueVerdict(field, big),
       field.codes,
+      refusers,
     );
   }
   // Huge `args`: many keys, big values, a big array.
@@ -782,6 +825,7 @@ function configCases(
     encode(withField(base.config, ["capabilities"], someKeys)),
     "refuse",
     [7],
+    STRICT,
   );
   stdinCase(
     b,

@@ -37,7 +37,7 @@ import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolv
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig, type VfTarget } from "./vf_config.ts";
 import { stateErrorToCni, withCniCodes } from "./to_cni_error.ts";
-import { moveNetdevIntoPod, tempIfName } from "./vf_netdev.ts";
+import { moveNetdevIntoPod, restoreLinkProperties, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
 const IB_KUBERNETES_READY = "configured";
@@ -234,11 +234,18 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     hostIfName: vf.netdev,
     hostIfAddress: hostLink.address,
     hostIfUp: hostLink.up,
+    hostIfMtu: hostLink.mtu,
+    hostIfAltNames: hostLink.altNames,
     tempIfName: tempIfName(hostLink.index),
     original: plan.original,
     ...(conf.rdmaIsolation ? { rdmaDevice: rdmaDeviceOf(deps, vf.pci) } : {}),
   };
   deps.store.writeAttachment(record);
+  // The undo that runs last: however the steps below leave the netdev (a rebind recreates it),
+  // it ends with the MTU and altnames it had.
+  push(`restore the MTU and altnames of ${vf.netdev}`, () => {
+    restoreLinkProperties(deps.netlink, deps.sysfs, record, host);
+  });
   // 3. Link state, then GUIDs: the rebind that makes a GUID take effect recreates the netdev
   //    under a new name and ifindex.
   applyLinkState(deps, host, record, plan, push);

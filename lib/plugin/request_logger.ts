@@ -37,21 +37,23 @@ function requestFields(req: CniRequest, deviceId: unknown): Record<string, unkno
  *
  * @param deps the dependencies
  * @param req the request
- * @param conf the decoded config
+ * @param conf the decoded config; `null` for a DEL or GC config that broke a rule, whose
+ *   `logFile` and `logLevel` cannot be trusted: records then go to `deps.log` at `info`
  * @returns the logger
  * @throws {CniError} code 7 on ADD for a `logFile` whose path breaks a rule
  */
-export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf): Logger {
+export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const log = buildLogger(deps, req, conf);
   loggers.set(req, log);
   return log;
 }
 
-function buildLogger(deps: Deps, req: CniRequest, conf: NetConf): Logger {
+function buildLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const base = {
-    ...requestFields(req, conf.deviceId),
-    ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
+    ...requestFields(req, conf?.deviceId),
+    ...(conf?.pkey === undefined ? {} : { pkey: conf.pkey }),
   };
+  if (conf === null) return createLogger(deps.log, "info", base);
   const logFile = conf.logFile;
   if (logFile === undefined) return createLogger(deps.log, conf.logLevel, base);
 

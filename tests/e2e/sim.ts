@@ -197,6 +197,8 @@ export interface LinkView {
   up: boolean;
   mtu: number;
   mac: string;
+  /** Alternative names, in the kernel's order. */
+  altNames: string[];
   /** `address/prefixlen`, sorted. */
   addresses: string[];
 }
@@ -322,6 +324,7 @@ interface IpAddrJson {
   flags: string[];
   mtu: number;
   address?: string;
+  altnames?: string[];
   /** For a veth whose peer is in the same netns: the peer's name. */
   link?: string;
   linkinfo?: { "info_kind"?: string };
@@ -335,6 +338,7 @@ function toLinkView(link: IpAddrJson): LinkView {
     up: link.flags.includes("UP"),
     mtu: link.mtu,
     mac: link.address ?? "",
+    altNames: link.altnames ?? [],
     addresses: (link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`).sort(),
   };
 }

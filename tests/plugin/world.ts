@@ -1,4 +1,7 @@
+import assert from "node:assert/strict";
 import type { CniRequest } from "../../lib/cni/dispatch.ts";
+import { CniError } from "../../lib/cni/errors.ts";
+import { cmdAdd } from "../../lib/plugin/add.ts";
 import type { CniCommand } from "../../lib/cni/env.ts";
 import type { CniVersion } from "../../lib/cni/versions.ts";
 import type { Deps } from "../../lib/plugin/deps.ts";
@@ -170,4 +173,30 @@ export function podStepErrors(n: number): string[] {
       n + 3
     }`,
   ];
+}
+
+/**
+ * Fails ADD's mutating step `n` on a fresh node and asserts that ADD fails with `message` and
+ * leaves the node, the state directory and the IPAM leases as they were.
+ *
+ * @param node builds the node
+ * @param config the ADD's config
+ * @param n the step to fail, 1-based
+ * @param message the whole message of ADD's error
+ */
+export async function assertAddUndoneAt(
+  node: () => Promise<World>,
+  config: Record<string, unknown>,
+  n: number,
+  message: string | undefined,
+): Promise<void> {
+  await using w = await node();
+  const before = w.kernel.view();
+  w.faults.failAt = n;
+  const err = await cmdAdd(w.deps, request("ADD", config)).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
+  assert.equal(err.message, message, `step ${n}`);
+  assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
+  assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+  assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
 }

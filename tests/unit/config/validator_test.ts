@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dispatch } from "../../../lib/cni/dispatch.ts";
+import { type CniRequest, dispatch } from "../../../lib/cni/dispatch.ts";
 import { MAX_CONFIG_BYTES } from "../../../lib/config/limits.ts";
 import {
   MAX_CONFIG_DEPTH,
@@ -612,8 +612,8 @@ Deno.test("violationError() reports the lowest rule with the plugin's code, the 
 
 Deno.test("dispatch() runs the validator before any handler, in the config's version", async () => {
   const calls: string[] = [];
-  const record = () => {
-    calls.push("handler");
+  const record = (req: CniRequest) => {
+    calls.push(`handler ${req.configProblem?.message}`);
     return Promise.resolve();
   };
   async function run(command: string, stdin: string): Promise<Record<string, unknown>> {
@@ -641,10 +641,9 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
       },
       "test",
     );
-    assert.equal(status, 1);
-    return JSON.parse(stdout);
+    return status === 0 ? {} : JSON.parse(stdout);
   }
-  for (const command of ["ADD", "CHECK", "DEL", "STATUS", "GC"]) {
+  for (const command of ["ADD", "CHECK", "STATUS"]) {
     const err = await run(
       command,
       '{"cniVersion":"1.1.0","name":"n","deviceID":"0000:3b:00","pkey":"0x0","plugins":1}',
@@ -656,8 +655,18 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
       details: 'pkey "0x0" is invalid: the 15-bit partition key must not be 0',
     });
   }
-  const deep = await run("DEL", `{"name":"n","x":${"[".repeat(200)}${"]".repeat(200)}}`);
+  const deep = await run("GC", `{"name":"n","x":${"[".repeat(200)}${"]".repeat(200)}}`);
   assert.equal(deep.code, 6);
   assert.match(String(deep.msg), /^error decoding network config: nested deeper than 128 levels/);
   assert.deepEqual(calls, []);
+  // DEL and GC go on from the attachment records: their handlers get the error, to log.
+  for (const command of ["DEL", "GC"]) {
+    assert.deepEqual(
+      await run(command, '{"cniVersion":"1.1.0","name":"n","deviceID":"0000:3b:00","pkey":"0x0"}'),
+      {},
+    );
+  }
+  const problem =
+    'deviceID "0000:3b:00" is not a PCI address: expected DDDD:BB:DD.F, e.g. 0000:3b:00.2';
+  assert.deepEqual(calls, [`handler ${problem}`, `handler ${problem}`]);
 });
