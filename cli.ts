@@ -112,6 +112,7 @@ async function toolMain(): Promise<number> {
       import("./lib/state/file_store.ts"),
       import("./lib/netlink/netns.ts"),
     ]);
+  const { FsInstaller } = await import("./lib/state/installer.ts");
   const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
@@ -130,6 +131,20 @@ async function toolMain(): Promise<number> {
       using _lock = await store.lock("status", 1000);
     },
     netnsExists: netns.netnsPathExists,
+    installer: () => new FsInstaller(),
+    program: {
+      standalone: Deno.build.standalone,
+      mainModule: Deno.mainModule,
+      execPath: Deno.execPath(),
+    },
+    waitForSignal: () =>
+      new Promise((resolve) => {
+        // As PID 1 in a container a signal without a handler is ignored: these handlers are
+        // what lets the pod stop.
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          Deno.addSignalListener(signal, () => resolve(signal));
+        }
+      }),
   });
 }
 

@@ -71,7 +71,12 @@ export const O_DIRECTORY = 0o200000;
 export const O_PATH = 0o10000000;
 /** `open()` flag: with `O_CREAT`, fail with `EEXIST` when the name exists (even as a link). */
 const O_EXCL = 0o200;
-/** The flags of a file opened for appending: see {@linkcode openAppend}. */
+/**
+ * The flags of a file opened for appending, created when missing: every `write()` lands at the
+ * end of the file, so processes that append whole lines in one `write()` each never mix their
+ * lines (on a local filesystem; NFS does not honour `O_APPEND` across clients), and a FIFO
+ * without reader fails `ENXIO` instead of blocking.
+ */
 export const APPEND_FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 /** The flags of a new file that no other name may already hold: a temp file. */
 export const CREATE_NEW_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
@@ -242,26 +247,6 @@ export function openReadOnly(libc: Libc<"open">, path: string, flags: number): n
 }
 
 /**
- * Opens a file for appending, creating it with `mode` when it is missing (the parent directory
- * must exist: none is created). Every `write()` to the descriptor lands at the end of the file,
- * so processes that append whole lines in one `write()` each never mix their lines (on a local
- * filesystem; NFS does not honour `O_APPEND` across clients). Opening a FIFO that has no
- * reader fails with `ENXIO` rather than blocking forever.
- *
- * @param libc The binding's symbols.
- * @param path The file.
- * @param mode The permission bits of a new file (before the umask), e.g. `0o600`.
- * @returns The new file descriptor; the caller closes it with {@linkcode close}.
- * @throws {LibcError} When `open()` fails (`code` "ENOENT" for a missing parent directory,
- *   "EISDIR" for a directory, "EACCES", "ENXIO", ...).
- */
-export function openAppend(libc: Libc<"open">, path: string, mode: number): number {
-  const fd = libc.open(toCString(path), APPEND_FLAGS, mode);
-  if (fd < 0) throw lastError(libc, { op: "open", path });
-  return fd;
-}
-
-/**
  * Closes a file descriptor.
  *
  * @param libc The binding's symbols.
@@ -351,7 +336,7 @@ export function readAll(
  * Writes all of `bytes`, in one `write()` unless the kernel takes less.
  *
  * @param libc The binding's symbols.
- * @param fd The descriptor, e.g. from {@linkcode openAppend}.
+ * @param fd The descriptor, e.g. from {@linkcode openat2}.
  * @param bytes The bytes.
  * @param path Names the file in an error; without it the error names the fd.
  * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), or "EIO" when the

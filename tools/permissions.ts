@@ -34,3 +34,16 @@ export const PERMISSION_FLAGS: readonly string[] = [
 export function shebangLine(): string {
   return `#!/usr/bin/env -S deno run --no-config --no-prompt --quiet ${PERMISSION_FLAGS.join(" ")}`;
 }
+
+/**
+ * The flags of `ib-sriov install` (the image's entrypoint, or a manual install): it reads its own
+ * bundle and runtime and the CNI bin directory, and writes only under that directory. No FFI, no
+ * processes, no environment: a denied `CNI_COMMAND` read is an unset one, which selects the tool.
+ *
+ * @param sources the directories of the bundle and the runtime
+ * @param target the directory the install writes under (the CNI bin directory or a parent)
+ * @returns the flags, in the order `deno run` takes them
+ */
+export function installFlags(sources: readonly string[], target: string): string[] {
+  return [`--allow-read=${[...sources, target].join(",")}`, `--allow-write=${target}`];
+}

@@ -503,6 +503,49 @@ async function treeRootOf(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * The command line that runs `argv` in a private mount namespace of its own, with `binds` bind
+ * mounted first (each `[source, target]`; the target must exist). A failed mount exits with
+ * status 125 and a line on stderr that starts with `ibsim-setup:`, never like the command.
+ *
+ * @param binds the bind mounts, in order
+ * @param argv the command to run there
+ * @param setup shell lines run after the mounts, before the command (a failing one exits
+ *   with the setup status)
+ * @returns the whole command line, `unshare` first
+ */
+export function mountNamespaceCommand(
+  binds: readonly (readonly [string, string])[],
+  argv: readonly string[],
+  setup: readonly string[] = [],
+): string[] {
+  // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the command.
+  const script = [
+    `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
+    `while [ "$1" != -- ]; do over "$1" "$2"; shift 2; done`,
+    `shift`,
+    ...setup.map((line) =>
+      `{ ${line}; } || { echo "${SETUP_MARK} ${
+        line.replaceAll('"', "'")
+      } failed" >&2; exit ${SETUP_EXIT}; }`
+    ),
+    `exec "$@"`,
+  ].join("\n");
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    script,
+    "ibsim-mount",
+    ...binds.flat(),
+    "--",
+    ...argv,
+  ];
+}
+
+/**
  * One simulated node. Create it with {@linkcode createSimulation}; release it with
  * `await using sim = await createSimulation()` or {@linkcode Simulation.cleanup}.
  */
@@ -629,6 +672,40 @@ export class Simulation {
   }
 
   /**
+   * The command line that runs `argv` on this simulated node, as {@linkcode Simulation.runPlugin}
+   * runs the plugin: in a private mount namespace where the fake PCI tree is at
+   * `/sys/bus/pci/devices` (its driver at `/sys/bus/pci/drivers`) and the plugin's cache and lock
+   * dirs are this simulation's. A container runtime run this way runs the plugin on the node too.
+   * A failed mount exits with status 125 and a line on stderr that starts with `ibsim-setup:`.
+   *
+   * @param argv the command to run there
+   * @param binds more bind mounts, `[source, target]` (e.g. an install dir over `/opt/cni/bin`)
+   * @param setup shell lines run in the namespace before the command
+   * @returns the whole command line, `unshare` first
+   */
+  nodeCommand(
+    argv: readonly string[],
+    binds: readonly [string, string][] = [],
+    setup: readonly string[] = [],
+  ): string[] {
+    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
+    // this one process, and DEL (a later process) must find the cache and locks ADD left.
+    return mountNamespaceCommand(
+      [
+        [join(this.dir, PCI_DEVICES_DIR), "/sys/bus/pci/devices"],
+        [join(this.sysDir, "bus/pci/drivers"), "/sys/bus/pci/drivers"],
+        [this.stateCacheDir, PLUGIN_CACHE_DIR],
+        [this.stateRunDir, PLUGIN_RUN_DIR],
+        [this.deviceInfoDir, DEVICE_INFO_ROOT],
+        [this.logDir, LOG_DIR],
+        ...binds,
+      ],
+      argv,
+      setup,
+    );
+  }
+
+  /**
    * Runs the plugin as a runtime would, on this simulated node: in a private mount namespace
    * where the fake PCI tree is at `/sys/bus/pci/devices` (and its driver at `/sys/bus/pci/drivers`)
    * and the plugin's cache and lock dirs are this simulation's. Network namespaces are not
@@ -649,46 +726,13 @@ export class Simulation {
         }": not found (run "make bundle", or pass pluginArgv)`,
       );
     }
-    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
-    // this one process, and DEL (a later process) must find the cache and locks ADD left.
-    // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the plugin.
-    const script = [
-      `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
-      `over "$1" /sys/bus/pci/devices`,
-      `over "$2" /sys/bus/pci/drivers`,
-      `over "$3" ${PLUGIN_CACHE_DIR}`,
-      `over "$4" ${PLUGIN_RUN_DIR}`,
-      `over "$5" ${DEVICE_INFO_ROOT}`,
-      `over "$6" ${LOG_DIR}`,
-      `shift 6`,
-      ...(options.setup ?? []).map((line) =>
-        `{ ${line}; } || { echo "${SETUP_MARK} ${
-          line.replaceAll('"', "'")
-        } failed" >&2; exit ${SETUP_EXIT}; }`
-      ),
-      `exec "$@"`,
-    ].join("\n");
     const timeout = options.timeoutSeconds === undefined
       ? []
       : ["timeout", "--kill-after=2", String(options.timeoutSeconds)];
-    const out = await spawn([
-      ...timeout,
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      script,
-      "ibsim-mount",
-      join(this.dir, PCI_DEVICES_DIR),
-      join(this.sysDir, "bus/pci/drivers"),
-      this.stateCacheDir,
-      this.stateRunDir,
-      this.deviceInfoDir,
-      this.logDir,
-      ...input.argv,
-    ], { stdin: input.stdin, env: input.env });
+    const out = await spawn(
+      [...timeout, ...this.nodeCommand(input.argv, [], options.setup ?? [])],
+      { stdin: input.stdin, env: input.env },
+    );
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
       throw new SimulationError(
         "setup-failed",

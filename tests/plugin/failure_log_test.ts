@@ -17,6 +17,9 @@ const ENV = {
   CNI_PATH: "/opt/cni/bin",
 };
 
+/** The fields every failure record of an ADD starts with. */
+const ADD_FAILED = { level: "error", msg: "ADD failed", command: "ADD" };
+
 interface Run {
   status: number;
   stdout: string;
@@ -71,9 +74,7 @@ Deno.test("a failed ADD writes one error record to logFile with code, message, d
   assert.equal(records.length, 1);
   const { time: _time, ...record } = records[0]!;
   assert.deepEqual(record, {
-    level: "error",
-    msg: "ADD failed",
-    command: "ADD",
+    ...ADD_FAILED,
     containerId: "ctr-a",
     netns: POD,
     ifname: "net1",
@@ -119,9 +120,7 @@ Deno.test("a config refused by the validator gets one error record on stderr, no
   assert.equal(records.length, 1);
   const { time: _time, ...record } = records[0]!;
   assert.deepEqual(record, {
-    level: "error",
-    msg: "ADD failed",
-    command: "ADD",
+    ...ADD_FAILED,
     code: 7,
     error: answer.msg,
     details: "",

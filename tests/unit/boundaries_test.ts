@@ -224,7 +224,7 @@ const WRITERS = [
   "ffi/pci_driver_libc.ts",
 ];
 const WRITE_WRAPPER_RULE = "only ffi/state_libc.ts and ffi/pci_driver_libc.ts call libc's write " +
-  "wrappers (openAppend, openat2, writeAll, writeText, mkdirat, renameat, unlinkat)";
+  "wrappers (openat2, writeAll, writeText, mkdirat, renameat, unlinkat)";
 
 /**
  * The per-file rules. `lib/netlink/netns.ts` may name `/proc` because it opens
@@ -272,7 +272,7 @@ const RULES: Rule[] = [
   },
   {
     name: WRITE_WRAPPER_RULE,
-    pattern: /\b(openAppend|openat2|writeAll|writeText|mkdirat|renameat|unlinkat)\b/g,
+    pattern: /\b(openat2|writeAll|writeText|mkdirat|renameat|unlinkat)\b/g,
     allowed: (file) => !file.startsWith("ffi/") || WRITERS.includes(file),
   },
   {
