@@ -12,7 +12,7 @@ import { quote } from "../cni/quote.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import { DEVICE_INFO_DIR } from "../config/limits.ts";
 import type { Logger } from "../log.ts";
-import { ConfinedPathError, type ConfinedPathRule } from "../state/confined_path.ts";
+import { ConfinedPathError, PATH_RULES } from "../state/confined_path.ts";
 import { mergeDeviceInfo, type PciDeviceInfo } from "../state/device_info.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
@@ -27,15 +27,6 @@ export interface DeviceInfoBefore {
   /** Its text before ADD, or `null` when there was no file. */
   text: string | null;
 }
-
-/** The rules of a path itself, which the config chose: code 7. The others are the node's. */
-const PATH_RULES: ReadonlySet<ConfinedPathRule> = new Set([
-  "name",
-  "symlink",
-  "not-regular",
-  "not-directory",
-  "linked",
-]);
 
 /** A path rule broken is the config's fault (7); anything else stays a state error (103). */
 function refusal(path: string, err: unknown): unknown {

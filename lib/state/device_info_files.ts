@@ -18,11 +18,10 @@ import {
 import type { DeviceInfoStore } from "./device_info_store.ts";
 
 /**
- * Where {@link DEVICE_INFO_DIR} is on disk with no symbolic link on the way: `/var/run` is a
- * link to `/run` on every distribution that follows FHS 3.0, and the confined open refuses a
- * link at any component, the node's own included.
+ * {@link DEVICE_INFO_DIR} as the directory the files are opened beneath. The path above it is
+ * the system's (`/var/run` is a link to `/run`); from it down, no link is followed.
  */
-export const DEVICE_INFO_ROOT = "/run/k8s.cni.cncf.io/devinfo/cni";
+export const DEVICE_INFO_ROOT = DEVICE_INFO_DIR.slice(0, -1);
 
 /** Mode of a device-info file: Multus writes them 0444, and the pod's readers only read. */
 const DEVICE_INFO_MODE = 0o444;
@@ -32,8 +31,8 @@ const MAX_DEVICE_INFO_BYTES = 64 * 1024;
 /** Options of {@link DeviceInfoFiles}. */
 export interface DeviceInfoFilesOptions {
   /**
-   * The directory that holds the files named `/var/run/k8s.cni.cncf.io/devinfo/cni/<name>`,
-   * as a path with no symbolic link: {@link DEVICE_INFO_ROOT} by default, a temp dir in tests.
+   * The directory that holds the files named `/var/run/k8s.cni.cncf.io/devinfo/cni/<name>`:
+   * {@link DEVICE_INFO_ROOT} by default, a temp dir in tests.
    */
   root?: string;
 }

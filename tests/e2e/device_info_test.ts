@@ -1,7 +1,7 @@
 /**
  * The NPWG device-info file, written by the plugin process (the bundle) on the simulated VF: the
- * simulation's device-info dir is bind-mounted over `/run/k8s.cni.cncf.io/devinfo/cni`, where
- * `/var/run/k8s.cni.cncf.io/devinfo/cni/` is on the node. Root only.
+ * simulation's device-info dir is bind-mounted over `/var/run/k8s.cni.cncf.io/devinfo/cni` in the
+ * plugin's mount namespace. Root only.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -566,8 +566,8 @@ export class Simulation {
   /** Bind-mounted over `/var/run/cni/ib-sriov` (the plugin's locks) in the plugin process. */
   readonly stateRunDir: string;
   /**
-   * Bind-mounted over `/run/k8s.cni.cncf.io/devinfo/cni` (where the NPWG device-info files of
-   * `/var/run/k8s.cni.cncf.io/devinfo/cni/` are) in the plugin process.
+   * Bind-mounted over `/var/run/k8s.cni.cncf.io/devinfo/cni` (the NPWG device-info files) in
+   * the plugin process.
    */
   readonly deviceInfoDir: string;
   /** Bind-mounted over `/var/log/ib-sriov`, the directory every `logFile` lies beneath. */

@@ -64,7 +64,8 @@ Deno.test("cmdAdd() writes the RDMA device's new name into the device-info file 
 
 Deno.test("cmdAdd() with rdmaIsolation names the RDMA device it moved into the pod", async () => {
   await using w = await world();
-  multusCopies(w, dpDocument(hostRdma(w)));
+  const before = hostRdma(w);
+  multusCopies(w, dpDocument(before));
   const conf = withFile({
     runtimeConfig: { CNIDeviceInfoFile: PATH, infinibandGUID: GUID },
     rdmaIsolation: true,
@@ -72,6 +73,7 @@ Deno.test("cmdAdd() with rdmaIsolation names the RDMA device it moved into the p
   await cmdAdd(w.deps, request("ADD", conf));
   const inPod = w.kernel.rdmaIn(POD);
   assert.equal(inPod.length, 1);
+  assert.notEqual(inPod[0], before, "the rebind before the move renamed the RDMA device");
   assert.deepEqual(w.kernel.rdmaDevices(VF.pci), []);
   assert.deepEqual(readDoc(w), dpDocument(inPod[0]!));
 });
