@@ -9,7 +9,7 @@ import meta from "./deno.json" with { type: "json" };
 import { dispatch } from "./lib/cni/dispatch.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
-import { MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
+import { LOG_DIR, MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
 import { setProcessTimings, Timings } from "./lib/timings.ts";
 
 /** The run's timeline; its clock's zero is the runtime's start, so this first mark is the bundle's. */
@@ -71,7 +71,7 @@ function getenv(name: string): string | undefined {
  */
 async function loadRealDeps(): Promise<Deps> {
   TIMINGS.mark("dependencies import");
-  const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile] = await Promise.all([
+  const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile, deviceInfo] = await Promise.all([
     import("./lib/sysfs/libc_sysfs.ts"),
     import("./lib/netlink/libnl_netlink.ts"),
     import("./lib/netlink/netns.ts"),
@@ -80,6 +80,7 @@ async function loadRealDeps(): Promise<Deps> {
     import("./lib/ipam/exec_ipam.ts"),
     import("./lib/state/file_store.ts"),
     import("./lib/state/log_file.ts"),
+    import("./lib/state/device_info_files.ts"),
   ]);
   return {
     sysfs: new sysfs.LibcSysfs(),
@@ -88,10 +89,11 @@ async function loadRealDeps(): Promise<Deps> {
     rdma: new rdma.LibnlRdma(),
     ipam: new ipam.ExecIpam(),
     store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
+    deviceInfo: new deviceInfo.DeviceInfoFiles(),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
       // Open once per request and keep it open: the process exits when the request is done.
-      const file = logFile.openLogFile(path);
+      const file = logFile.openLogFile(LOG_DIR, path);
       return (line) => file.write(line);
     },
     lockTimeoutMs: LOCK_TIMEOUT_MS,
@@ -138,6 +140,7 @@ async function toolMain(): Promise<number> {
       import("./lib/state/file_store.ts"),
       import("./lib/netlink/netns.ts"),
     ]);
+  const { FsInstaller } = await import("./lib/state/installer.ts");
   const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
@@ -156,6 +159,20 @@ async function toolMain(): Promise<number> {
       using _lock = await store.lock("status", 1000);
     },
     netnsExists: netns.netnsPathExists,
+    installer: () => new FsInstaller(),
+    program: {
+      standalone: Deno.build.standalone,
+      mainModule: Deno.mainModule,
+      execPath: Deno.execPath(),
+    },
+    waitForSignal: () =>
+      new Promise((resolve) => {
+        // As PID 1 in a container a signal without a handler is ignored: these handlers are
+        // what lets the pod stop.
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          Deno.addSignalListener(signal, () => resolve(signal));
+        }
+      }),
   });
 }
 
@@ -176,8 +193,12 @@ function pluginMain(): Promise<number> {
   );
 }
 
-// The exit status is set, and the process ends when this module's evaluation does (nothing is
-// left pending: every timer is a sleep that was awaited). Not Deno.exit(): Deno stores the V8
-// code cache of a module only once its evaluation has finished, so a process that exits from
-// inside it never gets one, and every start compiled the whole bundle again (~7 ms).
-Deno.exitCode = getenv("CNI_COMMAND") === undefined ? await toolMain() : await pluginMain();
+// The operator's tool exits at once: `install` leaves signal listeners, which would keep the
+// process alive.
+if (getenv("CNI_COMMAND") === undefined) Deno.exit(await toolMain());
+
+// The plugin sets its exit status, and the process ends when this module's evaluation does
+// (nothing is left pending: every timer is a sleep that was awaited). Not Deno.exit(): Deno
+// stores the V8 code cache of a module only once its evaluation has finished, so a process that
+// exits from inside it never gets one, and every start compiled the whole bundle again (~7 ms).
+Deno.exitCode = await pluginMain();

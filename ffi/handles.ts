@@ -45,6 +45,7 @@ const AF_UNSPEC = 0;
 /** `<linux/rtnetlink.h>` */
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
+const RTM_NEWLINKPROP = 108;
 const RTM_DELLINKPROP = 109;
 const RTPROT_BOOT = 3;
 const RT_TABLE_MAIN = 254;
@@ -181,6 +182,8 @@ export interface LinkChange {
   name?: string;
   /** Administrative state. */
   up?: boolean;
+  /** MTU (`IFLA_MTU`). */
+  mtu?: number;
   /** A network namespace fd to move the link into. */
   nsFd?: number;
 }
@@ -493,6 +496,7 @@ export class NlSocket extends LibnlSocket {
       if (change.name !== undefined) route.rtnl_link_set_name(changes, toCString(change.name));
       if (change.up === true) route.rtnl_link_set_flags(changes, IFF_UP);
       if (change.up === false) route.rtnl_link_unset_flags(changes, IFF_UP);
+      if (change.mtu !== undefined) route.rtnl_link_set_mtu(changes, change.mtu);
       if (change.nsFd !== undefined) route.rtnl_link_set_ns_fd(changes, change.nsFd);
     });
   }
@@ -576,6 +580,19 @@ export class NlSocket extends LibnlSocket {
   }
 
   /**
+   * Adds one alternative name to a link (`RTM_NEWLINKPROP`, see {@linkcode deleteAltName}).
+   *
+   * @param index The link's ifindex.
+   * @param altName The alternative name.
+   * @param context What is being changed, for the error message.
+   * @throws {NetlinkError} When the kernel refuses (`NLE_EXIST` when a link in the namespace has
+   *   the name, as its name or an altname).
+   */
+  addAltName(index: number, altName: string, context: ErrorContext): void {
+    this.#changeAltName(RTM_NEWLINKPROP, index, altName, context);
+  }
+
+  /**
    * Removes one alternative name from a link (`RTM_DELLINKPROP` with `IFLA_PROP_LIST` holding one
    * `IFLA_ALT_IFNAME`). libnl 3.7 has no API for it, so the message is built here.
    *
@@ -586,9 +603,14 @@ export class NlSocket extends LibnlSocket {
    *   there).
    */
   deleteAltName(index: number, altName: string, context: ErrorContext): void {
+    this.#changeAltName(RTM_DELLINKPROP, index, altName, context);
+  }
+
+  /** Sends `RTM_NEWLINKPROP` or `RTM_DELLINKPROP` for one altname and waits for the ACK. */
+  #changeAltName(type: number, index: number, altName: string, context: ErrorContext): void {
     const { core } = openLibnl();
     const sk = this.sk;
-    using msg = linkRequest(RTM_DELLINKPROP, index, context);
+    using msg = linkRequest(type, index, context);
     // NLA_F_NESTED is set by hand: the kernel validates IFLA_PROP_LIST strictly, and libnl 3.7's
     // nla_nest_start() does not set the flag.
     const nest = unwrapPointer(

@@ -54,13 +54,58 @@ export const O_CLOEXEC = 0o2000000;
 /** `open()` flag: create the file when it is missing, with the `mode` argument. */
 const O_CREAT = 0o100;
 /** `open()` flag: a terminal opened as a file never becomes our controlling terminal. */
-const O_NOCTTY = 0o400;
+export const O_NOCTTY = 0o400;
 /** `open()` flag: cut the file to length 0. */
 const O_TRUNC = 0o1000;
 /** `open()` flag: every `write()` goes to the current end of the file, atomically. */
 const O_APPEND = 0o2000;
-/** `open()` flag: an `open()` of a FIFO without a reader fails (`ENXIO`) instead of waiting. */
-const O_NONBLOCK = 0o4000;
+/**
+ * `open()` flag: an `open()` of a FIFO never waits for the other end (for writing, one without
+ * a reader fails `ENXIO`; for reading, it opens at once).
+ */
+export const O_NONBLOCK = 0o4000;
+/** `open()` flag: fail with `ELOOP` when the last component is a symbolic link. */
+export const O_NOFOLLOW = 0o400000;
+/** `open()` flag: fail with `ENOTDIR` unless the path is a directory. */
+export const O_DIRECTORY = 0o200000;
+/** `open()` flag: a handle to the path itself, for `*at()` calls; nothing is read or written. */
+export const O_PATH = 0o10000000;
+/** `open()` flag: with `O_CREAT`, fail with `EEXIST` when the name exists (even as a link). */
+const O_EXCL = 0o200;
+/**
+ * The flags of a file opened for appending, created when missing: every `write()` lands at the
+ * end of the file, so processes that append whole lines in one `write()` each never mix their
+ * lines (on a local filesystem; NFS does not honour `O_APPEND` across clients), and a FIFO
+ * without reader fails `ENXIO` instead of blocking.
+ */
+export const APPEND_FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+/** The flags of a new file that no other name may already hold: a temp file. */
+export const CREATE_NEW_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+/** `openat2()` resolve flag: no `..`, absolute path or link may take the path out of `dirfd`. */
+export const RESOLVE_BENEATH = 0x08;
+/** `openat2()` resolve flag: fail with `ELOOP` on any symbolic link, at any component. */
+export const RESOLVE_NO_SYMLINKS = 0x04;
+/** `openat2()` resolve flag: no `/proc/<pid>/fd/<n>`-style magic link either. */
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+/** `unlinkat()` flag: remove a directory. */
+export const AT_REMOVEDIR = 0x200;
+/** The syscall number of `openat2` on x86_64 and on aarch64 (asm-generic). */
+const SYS_OPENAT2 = 437n;
+/** `struct open_how` is three `u64`: flags, mode, resolve. */
+const OPEN_HOW_SIZE = 24n;
+const AT_EMPTY_PATH = 0x1000;
+/** `statx()` mask: type, mode, nlink, uid and ino (`STATX_BASIC_STATS` minus what we skip). */
+const STATX_WANTED = 0x1 | 0x2 | 0x4 | 0x8 | 0x100;
+/** `struct statx` is 256 bytes, the same on every architecture. */
+const STATX_SIZE = 256;
+
+/** `st_mode`'s file type bits. */
+export const S_IFMT = 0o170000;
+/** `st_mode` file type: a regular file. */
+export const S_IFREG = 0o100000;
+/** `st_mode` file type: a directory. */
+export const S_IFDIR = 0o040000;
+
 /** The flags that let an `open()` change a file: refused by {@linkcode openReadOnly}. */
 const CHANGING_FLAGS = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
 /** `setns()` namespace type of a network namespace. */
@@ -68,7 +113,8 @@ export const CLONE_NEWNET = 0x40000000;
 /** `f_type` that `fstatfs()` reports for an nsfs file, i.e. a namespace handle. */
 export const NSFS_MAGIC = 0x6e736673n;
 
-const AT_FDCWD = -100;
+/** `*at()` dirfd meaning "the current directory": a relative path, or an absolute one. */
+export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const F_OK = 0;
 /** glibc's PATH_MAX: `readlink()` results are never longer. */
@@ -206,27 +252,6 @@ export function openReadOnly(libc: Libc<"open">, path: string, flags: number): n
 }
 
 /**
- * Opens a file for appending, creating it with `mode` when it is missing (the parent directory
- * must exist: none is created). Every `write()` to the descriptor lands at the end of the file,
- * so processes that append whole lines in one `write()` each never mix their lines (on a local
- * filesystem; NFS does not honour `O_APPEND` across clients). Opening a FIFO that has no
- * reader fails with `ENXIO` rather than blocking forever.
- *
- * @param libc The binding's symbols.
- * @param path The file.
- * @param mode The permission bits of a new file (before the umask), e.g. `0o600`.
- * @returns The new file descriptor; the caller closes it with {@linkcode close}.
- * @throws {LibcError} When `open()` fails (`code` "ENOENT" for a missing parent directory,
- *   "EISDIR" for a directory, "EACCES", "ENXIO", ...).
- */
-export function openAppend(libc: Libc<"open">, path: string, mode: number): number {
-  const flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  const fd = libc.open(toCString(path), flags, mode);
-  if (fd < 0) throw lastError(libc, { op: "open", path });
-  return fd;
-}
-
-/**
  * Closes a file descriptor.
  *
  * @param libc The binding's symbols.
@@ -273,19 +298,7 @@ export function readFile(
 ): Uint8Array {
   const fd = openReadOnly(libc, path, O_RDONLY | O_CLOEXEC);
   try {
-    // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
-    const buffer = new Uint8Array(maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
-      if (n < 0) throw lastError(libc, { op: "read", path });
-      if (n === 0) break;
-      length += n;
-    }
-    if (length > maxBytes) {
-      throw libcError(libc, Errno.EFBIG, { op: "read", path });
-    }
-    return buffer.slice(0, length);
+    return readAll(libc, fd, maxBytes, path);
   } finally {
     // A read-only fd loses no data when close() fails, so its result does not matter here.
     libc.close(fd);
@@ -293,10 +306,42 @@ export function readFile(
 }
 
 /**
+ * Reads an open file from its position to end of file.
+ *
+ * @param libc The binding's symbols.
+ * @param fd The descriptor.
+ * @param maxBytes The most bytes the file may hold.
+ * @param path Names the file in an error.
+ * @returns The bytes read.
+ * @throws {LibcError} When `read()` fails, or with `code` "EFBIG" when the file is longer than
+ *   `maxBytes`.
+ */
+export function readAll(
+  libc: Libc<"read">,
+  fd: number,
+  maxBytes: number,
+  path: string,
+): Uint8Array {
+  // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
+  const buffer = new Uint8Array(maxBytes + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
+    if (n < 0) throw lastError(libc, { op: "read", path });
+    if (n === 0) break;
+    length += n;
+  }
+  if (length > maxBytes) {
+    throw libcError(libc, Errno.EFBIG, { op: "read", path });
+  }
+  return buffer.slice(0, length);
+}
+
+/**
  * Writes all of `bytes`, in one `write()` unless the kernel takes less.
  *
  * @param libc The binding's symbols.
- * @param fd The descriptor, e.g. from {@linkcode openAppend}.
+ * @param fd The descriptor, e.g. from {@linkcode openat2}.
  * @param bytes The bytes.
  * @param path Names the file in an error; without it the error names the fd.
  * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), or "EIO" when the
@@ -761,4 +806,144 @@ export function runPiped(
     offset += chunk.length;
   }
   return { status, stdout };
+}
+
+/**
+ * Opens `path` relative to `dirfd` with `openat2(2)`, whose `resolve` flags restrict how the
+ * path may be walked (e.g. {@linkcode RESOLVE_BENEATH} | {@linkcode RESOLVE_NO_SYMLINKS}): the
+ * kernel checks every component as it walks, so no other process can swap a component for a
+ * link between a check and the open. Linux 5.6 or later.
+ *
+ * @param libc The binding's symbols.
+ * @param dirfd A directory fd, or {@linkcode AT_FDCWD}.
+ * @param path The path, relative to `dirfd` (or absolute with `AT_FDCWD`).
+ * @param how `flags` (`open()` flags), `mode` (of a new file), `resolve` (`RESOLVE_*`).
+ * @param subject Names the file in an error; defaults to the quoted path.
+ * @returns The new file descriptor; the caller closes it with {@linkcode close}.
+ * @throws {LibcError} When `openat2()` fails: `code` "ELOOP" for a symbolic link, "EXDEV" for a
+ *   path that leaves `dirfd`, "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
+ */
+export function openat2(
+  libc: Libc<"openat2">,
+  dirfd: number,
+  path: string,
+  how: { flags: number; mode: number; resolve: number },
+  subject?: string,
+): number {
+  const openHow = new BigUint64Array([BigInt(how.flags), BigInt(how.mode), BigInt(how.resolve)]);
+  const fd = Number(
+    libc.openat2(SYS_OPENAT2, BigInt(dirfd), toCString(path), openHow, OPEN_HOW_SIZE),
+  );
+  if (fd < 0) throw lastError(libc, { op: "openat2", path, ...(subject ? { subject } : {}) });
+  return fd;
+}
+
+/** What `statx()` tells of a file: its type and mode, owner, link count and identity. */
+export interface FileStatus {
+  /** `stx_mode`: type ({@linkcode S_IFMT}) and permission bits. */
+  mode: number;
+  /** `stx_uid`. */
+  uid: number;
+  /** `stx_nlink`: a regular file with more than one is reachable under another name. */
+  nlink: number;
+  /** `stx_ino`. */
+  ino: bigint;
+}
+
+/**
+ * Returns the status of `name` in `dirfd` without following a final symbolic link, or of
+ * `dirfd` itself when `name` is empty. `struct statx` has one layout on every architecture,
+ * unlike `struct stat`.
+ *
+ * @param libc The binding's symbols.
+ * @param dirfd A directory fd (any fd when `name` is empty).
+ * @param name A name in it, or `""`.
+ * @returns The file's status.
+ * @throws {LibcError} When `statx()` fails (`code` "ENOENT" when the name is absent).
+ */
+export function statusAt(libc: Libc<"statx">, dirfd: number, name: string): FileStatus {
+  const buffer = new Uint8Array(STATX_SIZE);
+  const flags = AT_SYMLINK_NOFOLLOW | (name === "" ? AT_EMPTY_PATH : 0);
+  if (libc.statx(dirfd, toCString(name), flags, STATX_WANTED, buffer) < 0) {
+    const context = name === "" ? { subject: `fd ${dirfd}` } : { path: name };
+    throw lastError(libc, { op: "statx", ...context });
+  }
+  const view = new DataView(buffer.buffer);
+  return {
+    nlink: view.getUint32(16, true),
+    uid: view.getUint32(20, true),
+    mode: view.getUint16(28, true),
+    ino: view.getBigUint64(32, true),
+  };
+}
+
+/**
+ * Creates the directory `name` in `dirfd`.
+ *
+ * @param libc The binding's symbols.
+ * @param dirfd A directory fd, or {@linkcode AT_FDCWD}.
+ * @param name The new directory.
+ * @param mode Its permission bits (before the umask).
+ * @throws {LibcError} When `mkdirat()` fails (`code` "EEXIST" when the name exists).
+ */
+export function mkdirat(libc: Libc<"mkdirat">, dirfd: number, name: string, mode: number): void {
+  if (libc.mkdirat(dirfd, toCString(name), mode) < 0) {
+    throw lastError(libc, { op: "mkdirat", path: name });
+  }
+}
+
+/**
+ * Renames `from` to `to`, both names in the directory `dirfd`; an existing `to` is replaced
+ * atomically, whatever its mode (a symbolic link at `to` is replaced, not followed).
+ *
+ * @param libc The binding's symbols.
+ * @param dirfd The directory.
+ * @param from The old name.
+ * @param to The new name.
+ * @throws {LibcError} When `renameat()` fails (`code` "EISDIR" when `to` is a directory).
+ */
+export function renameat(libc: Libc<"renameat">, dirfd: number, from: string, to: string): void {
+  if (libc.renameat(dirfd, toCString(from), dirfd, toCString(to)) < 0) {
+    throw lastError(libc, {
+      op: "rename",
+      subject: `${JSON.stringify(from)} to ${JSON.stringify(to)}`,
+    });
+  }
+}
+
+/**
+ * Removes the name `name` from the directory `dirfd` (a link is removed, never followed).
+ *
+ * @param libc The binding's symbols.
+ * @param dirfd The directory.
+ * @param name The name.
+ * @param flags 0, or {@linkcode AT_REMOVEDIR} for a directory.
+ * @throws {LibcError} When `unlinkat()` fails (`code` "ENOENT" when the name is absent).
+ */
+export function unlinkat(libc: Libc<"unlinkat">, dirfd: number, name: string, flags: number): void {
+  if (libc.unlinkat(dirfd, toCString(name), flags) < 0) {
+    throw lastError(libc, { op: "unlink", path: name });
+  }
+}
+
+/**
+ * Flushes a file's data, or a directory's entries, to disk.
+ *
+ * @param libc The binding's symbols.
+ * @param fd The open file or directory (not an `O_PATH` handle: `EBADF`).
+ * @param path Names the file in an error.
+ * @throws {LibcError} When `fsync()` fails (`code` "EIO", "EBADF", ...).
+ */
+export function fsync(libc: Libc<"fsync">, fd: number, path: string): void {
+  if (libc.fsync(fd) < 0) throw lastError(libc, { op: "fsync", path });
+}
+
+/**
+ * The process's effective user ID: the owner its state directories must have.
+ *
+ * @param libc The binding's symbols.
+ * @returns The euid (0 for root).
+ */
+export function geteuid(libc: Libc<"geteuid">): number {
+  return libc.geteuid();
 }

@@ -1,8 +1,8 @@
 /**
  * The glibc symbols the plugin calls, in the order of the headers that declare them
- * (`<fcntl.h>`, `<unistd.h>`, `<dirent.h>`, `<sys/stat.h>`, `<sys/vfs.h>`, `<sched.h>`,
- * `<spawn.h>`, `<signal.h>`, `<sys/wait.h>`, `<sys/pidfd.h>`, `<poll.h>`, `<string.h>`,
- * `<errno.h>`). Data only: no binding loads the whole table; each takes the
+ * (`<fcntl.h>`, `<unistd.h>`, `<stdio.h>`, `<dirent.h>`, `<sys/stat.h>`, `<sys/vfs.h>`,
+ * `<sched.h>`, `<spawn.h>`, `<signal.h>`, `<sys/wait.h>`, `<sys/pidfd.h>`, `<poll.h>`,
+ * `<string.h>`, `<errno.h>`). Data only: no binding loads the whole table; each takes the
  * symbols its job needs with `libcTable()` of `ffi/libc.ts`.
  *
  * No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch
@@ -33,6 +33,22 @@ export const LIBC_SYMBOLS = {
     result: "i32",
   },
   // <unistd.h>
+  /**
+   * `openat2(2)` through `syscall(2)`: glibc 2.36 (Debian 12) has no wrapper. `syscall` is
+   * variadic; on x86_64 and aarch64 its integer and pointer arguments travel in the same
+   * registers as a fixed call's, and openat2 is syscall 437 on both.
+   */
+  openat2: {
+    name: "syscall",
+    parameters: [
+      "i64", // long number (SYS_openat2)
+      "i64", // int dirfd
+      "buffer", // const char *pathname
+      "buffer", // struct open_how *how
+      "usize", // size_t size
+    ],
+    result: "i64",
+  },
   close: {
     parameters: [
       "i32", // int fd
@@ -55,6 +71,24 @@ export const LIBC_SYMBOLS = {
     ],
     result: "isize",
   },
+  fsync: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "i32",
+  },
+  unlinkat: {
+    parameters: [
+      "i32", // int dirfd
+      "buffer", // const char *pathname
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  geteuid: {
+    parameters: [],
+    result: "u32",
+  },
   readlink: {
     parameters: [
       "buffer", // const char *pathname
@@ -62,6 +96,16 @@ export const LIBC_SYMBOLS = {
       "usize", // size_t bufsiz
     ],
     result: "isize",
+  },
+  // <stdio.h>
+  renameat: {
+    parameters: [
+      "i32", // int olddirfd
+      "buffer", // const char *oldpath
+      "i32", // int newdirfd
+      "buffer", // const char *newpath
+    ],
+    result: "i32",
   },
   // <dirent.h>
   opendir: {
@@ -87,6 +131,24 @@ export const LIBC_SYMBOLS = {
     parameters: [
       "i32", // int fd
       "buffer", // struct stat *statbuf
+    ],
+    result: "i32",
+  },
+  mkdirat: {
+    parameters: [
+      "i32", // int dirfd
+      "buffer", // const char *pathname
+      "u32", // mode_t mode
+    ],
+    result: "i32",
+  },
+  statx: {
+    parameters: [
+      "i32", // int dirfd
+      "buffer", // const char *pathname
+      "i32", // int flags
+      "u32", // unsigned int mask
+      "buffer", // struct statx *statxbuf
     ],
     result: "i32",
   },

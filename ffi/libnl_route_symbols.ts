@@ -50,6 +50,13 @@ export const LIBNL_ROUTE_SYMBOLS = {
     ],
     result: "void",
   },
+  rtnl_link_set_mtu: {
+    parameters: [
+      "pointer", // struct rtnl_link *link
+      "u32", // unsigned int mtu
+    ],
+    result: "void",
+  },
   rtnl_link_set_flags: {
     parameters: [
       "pointer", // struct rtnl_link *link

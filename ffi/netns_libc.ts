@@ -9,7 +9,7 @@
 
 import * as libc from "./libc.ts";
 
-export { CLONE_NEWNET, NSFS_MAGIC, O_CLOEXEC, O_RDONLY } from "./libc.ts";
+export { CLONE_NEWNET, NSFS_MAGIC, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY } from "./libc.ts";
 
 /** The calls a namespace switch and its checks need. */
 export const NETNS_LIBC_SYMBOLS = libc.libcTable(

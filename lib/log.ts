@@ -3,6 +3,27 @@ export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/**
+ * U+2028 and U+2029: JSON leaves them raw, but some log readers (JavaScript's line splitting
+ * among them) take them for line ends, so a value holding one could start a record of its own.
+ */
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * One record as one line: every value JSON-escaped (quotes, newlines, control characters, lone
+ * surrogates) and the two line separators JSON leaves raw escaped too, so that no value, however
+ * hostile, can end the line or forge a record.
+ *
+ * @param record the record's fields
+ * @returns the line, with its newline
+ */
+function recordLine(record: Record<string, unknown>): string {
+  return JSON.stringify(record).replace(
+    LINE_SEPARATORS,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  ) + "\n";
+}
+
 /** A structured logger: one JSON object per line, never on stdout. */
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -28,9 +49,7 @@ export function createLogger(
   const limit = LOG_LEVELS.indexOf(level);
   const emit = (at: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (LOG_LEVELS.indexOf(at) > limit) return;
-    write(
-      JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...fields }) + "\n",
-    );
+    write(recordLine({ time: new Date().toISOString(), level: at, msg, ...base, ...fields }));
   };
   return {
     error: emit("error"),

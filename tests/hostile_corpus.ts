@@ -87,6 +87,7 @@ export const CATEGORIES = [
   "config-string",
   "config-huge",
   "random-bytes",
+  "path",
 ] as const;
 /** One of {@link CATEGORIES}. */
 export type Category = typeof CATEGORIES[number];
@@ -129,6 +130,13 @@ export function prng(seed: number): () => number {
 const MB = 1024 * 1024;
 const ALL_BUT_VERSION: readonly Command[] = ["ADD", "DEL", "CHECK", "STATUS", "GC"];
 const WITH_IFNAME: readonly Command[] = ["ADD", "DEL", "CHECK"];
+/**
+ * Who refuses a config that breaks a rule (docs/how-it-works.md, "DEL"): ADD, CHECK and STATUS
+ * refuse any; GC only one without a network name (so not a JSON object); DEL only one whose
+ * version it cannot answer in, since it works from its attachment record.
+ */
+const STRICT: readonly Command[] = ["ADD", "CHECK", "STATUS"];
+const NEEDS_NAME: readonly Command[] = [...STRICT, "GC"];
 const encoder = new TextEncoder();
 
 /** Hand-picked hostile strings: path tricks, control characters, shell and format syntax. */
@@ -275,6 +283,30 @@ function cniArgsOk(v: string): boolean {
   return ignore || [...last.keys()].every((k) => KNOWN_ARGS.has(k));
 }
 
+/** The log directory of the README: every `logFile` lies beneath it. */
+const LOG_DIR = "/var/log/ib-sriov/";
+/** The device-info directory of the README: a device-info path is a file name directly in it. */
+const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
+
+/** Linux's PATH_MAX less its NUL, and NAME_MAX. */
+function lengthsOk(v: string, names: readonly string[]): boolean {
+  return encoder.encode(v).length <= 4095 && names.every((n) => encoder.encode(n).length <= 255);
+}
+
+/** The README's `logFile` rule: beneath the log directory, no empty, `.` or `..` segment. */
+function logFileOk(v: string): boolean {
+  if (!v.startsWith(LOG_DIR) || v.includes("\0")) return false;
+  const names = v.slice(LOG_DIR.length).split("/");
+  return names.every((n) => n !== "" && n !== "." && n !== "..") && lengthsOk(v, names);
+}
+
+/** The README's device-info rule: one file name directly in the device-info directory. */
+function deviceInfoPathOk(v: string): boolean {
+  const name = v.slice(DEVICE_INFO_DIR.length);
+  return v.startsWith(DEVICE_INFO_DIR) && name !== "" && name !== "." && name !== ".." &&
+    !/[\/\0]/.test(name) && lengthsOk(v, [name]);
+}
+
 // ---- Config fields ----
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -352,7 +384,7 @@ const FIELDS: readonly Field[] = [
   {
     path: ["logFile"],
     kind: "string",
-    ok: (v) => v.startsWith("/") && !v.includes("\0"),
+    ok: (v) => logFileOk(v),
     codes: [7],
   },
   { path: ["cni.dev/valid-attachments"], kind: "free", codes: [] },
@@ -379,6 +411,10 @@ function kindOf(v: Json): Kind {
   if (v === null || typeof v === "number") return "free";
   if (Array.isArray(v)) return "array";
   return typeof v as Kind;
+}
+
+function encode(config: Record<string, unknown>): Uint8Array {
+  return encoder.encode(JSON.stringify(config));
 }
 
 function withField(base: Record<string, unknown>, path: readonly string[], value: unknown) {
@@ -554,13 +590,14 @@ function stdinCase(
   stdin: Uint8Array,
   verdict: "refuse" | "either",
   codes: readonly number[],
+  commands: readonly Command[] = NEEDS_NAME,
 ): void {
   b.add({
     category,
     what,
     env: {},
     stdin,
-    refuse: verdict === "refuse" ? { commands: ALL_BUT_VERSION, codes } : NONE,
+    refuse: verdict === "refuse" ? { commands, codes } : NONE,
     early: verdict === "refuse",
   });
 }
@@ -635,6 +672,7 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     ),
     "refuse",
     [7],
+    STRICT,
   );
 
   // Depth: the README's limit is 128 levels, the config being level 1.
@@ -687,6 +725,7 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     padded(STDIN_LIMIT + 1, "field"),
     "refuse",
     [5],
+    ALL_BUT_VERSION,
   );
   stdinCase(
     b,
@@ -695,11 +734,36 @@ function jsonCases(b: Builder, base: CorpusBase, rand: () => number, opts: Corpu
     padded(STDIN_LIMIT + 1, "space"),
     "refuse",
     [5],
+    ALL_BUT_VERSION,
   );
   if (opts.huge) {
-    stdinCase(b, "json-size", "16 MiB of '{'", new Uint8Array(16 * MB).fill(0x7b), "refuse", [5]);
-    stdinCase(b, "json-size", "8 MiB, padded in a field", padded(8 * MB, "field"), "refuse", [5]);
-    stdinCase(b, "json-size", "5 MiB of NUL bytes", new Uint8Array(5 * MB), "refuse", [5]);
+    stdinCase(
+      b,
+      "json-size",
+      "16 MiB of '{'",
+      new Uint8Array(16 * MB).fill(0x7b),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
+    stdinCase(
+      b,
+      "json-size",
+      "8 MiB, padded in a field",
+      padded(8 * MB, "field"),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
+    stdinCase(
+      b,
+      "json-size",
+      "5 MiB of NUL bytes",
+      new Uint8Array(5 * MB),
+      "refuse",
+      [5],
+      ALL_BUT_VERSION,
+    );
   }
 }
 
@@ -710,9 +774,13 @@ function configCases(
   rand: () => number,
   opts: CorpusOptions,
 ): void {
-  const encode = (config: Record<string, unknown>) => encoder.encode(JSON.stringify(config));
   for (const field of FIELDS) {
     const name = field.path.join(".");
+    const refusers = name === "name"
+      ? NEEDS_NAME
+      : name.startsWith("cniVersion")
+      ? ALL_BUT_VERSION
+      : STRICT;
     // Wrong types (and right ones, for the free fields).
     for (const [, value] of TYPED_VALUES) {
       const verdict = valueVerdict(field, value);
@@ -723,12 +791,12 @@ function configCases(
         encode(withField(base.config, field.path, value)),
         verdict,
         field.codes,
+        refusers,
       );
     }
     // Hostile strings where a string goes (and in every other field, as a wrong type).
-    // An absolute logFile is a path the operator may choose: not hostile, and never written
-    // to by a test.
-    const usable = name === "logFile" ? strings.filter((s) => !s.startsWith("/")) : strings;
+    // A logFile the rule accepts is a file the plugin may write: never one a test names.
+    const usable = name === "logFile" ? strings.filter((s) => !logFileOk(s)) : strings;
     const picks = field.kind === "string" || field.kind === "free"
       ? usable.filter((s) => s.length < MB)
       : [pick(rand, usable), pick(rand, usable)];
@@ -741,6 +809,7 @@ function configCases(
         encode(withField(base.config, field.path, s)),
         verdict,
         field.codes,
+        refusers,
       );
     }
     // 1 MB strings.
@@ -752,6 +821,7 @@ function configCases(
       encode(withField(base.config, field.path, big)),
       valueVerdict(field, big),
       field.codes,
+      refusers,
     );
   }
   // Huge `args`: many keys, big values, a big array.
@@ -782,6 +852,7 @@ function configCases(
     encode(withField(base.config, ["capabilities"], someKeys)),
     "refuse",
     [7],
+    STRICT,
   );
   stdinCase(
     b,
@@ -828,6 +899,85 @@ function randomByteCases(b: Builder, base: CorpusBase, rand: () => number, n: nu
 }
 
 /**
+ * Paths that name what a root process must never be made to write or enter: `/proc/self/…`,
+ * `/sys/…`, `/dev/…`, files of `/etc` that a shell or the loader reads, `..` out of the allowed
+ * directories, empty and `.` segments, names over NAME_MAX and paths over PATH_MAX. The
+ * filesystem cases (a symbolic link at each component, FIFOs, directories, device nodes) need a
+ * prepared tree: tests/e2e/hostile_paths_test.ts runs them.
+ */
+const PATH_STRINGS: readonly string[] = [
+  "/proc/self/fd/1",
+  "/proc/self/root/etc/ld.so.preload",
+  "/proc/1/ns/net",
+  "/proc/self/ns/net",
+  "/sys/class/net",
+  "/sys/bus/pci/drivers_probe",
+  "/dev/null",
+  "/dev/stdout",
+  "/dev/sda",
+  "/etc/ld.so.preload",
+  "/etc/sudoers.d/ib-sriov",
+  "/etc/profile.d/ib-sriov.sh",
+  `${LOG_DIR}../../../etc/sudoers.d/x`,
+  `${LOG_DIR}x/../../../../etc/ld.so.preload`,
+  `${LOG_DIR}./x.log`,
+  `${LOG_DIR}/x.log`,
+  LOG_DIR,
+  LOG_DIR.slice(0, -1),
+  `${LOG_DIR.slice(0, -1)}-x/a.log`,
+  `${LOG_DIR}${"a".repeat(256)}`,
+  `${LOG_DIR}${"d/".repeat(2100)}x`,
+  `${DEVICE_INFO_DIR}../../../../etc/ld.so.preload`,
+  `${DEVICE_INFO_DIR}sub/x`,
+  DEVICE_INFO_DIR,
+  `${DEVICE_INFO_DIR}${"a".repeat(256)}`,
+  "/var/run/netns/../../../etc/passwd",
+  `/${"n/".repeat(2100)}x`,
+  "..",
+  "../../../etc/passwd",
+];
+
+/** {@link PATH_STRINGS} as `logFile`, the device-info path and `CNI_NETNS`. */
+function pathCases(b: Builder, base: CorpusBase): void {
+  for (const v of PATH_STRINGS) {
+    // ADD opens the log file and writes the device-info file: it must refuse what the rules
+    // refuse (the other commands may go on without them).
+    b.add({
+      category: "path",
+      what: `logFile: ${show(v)}`,
+      env: {},
+      stdin: encode(withField(base.config, ["logFile"], v)),
+      only: ["ADD", "DEL", "CHECK"],
+      refuse: logFileOk(v) ? NONE : { commands: ["ADD"], codes: [7] },
+      early: !logFileOk(v),
+    });
+    const info = withField(
+      withField(base.config, ["capabilities"], { CNIDeviceInfoFile: true }),
+      ["runtimeConfig"],
+      { CNIDeviceInfoFile: v },
+    );
+    b.add({
+      category: "path",
+      what: `runtimeConfig.CNIDeviceInfoFile: ${show(v)}`,
+      env: {},
+      stdin: encode(info),
+      only: ["ADD", "DEL", "CHECK"],
+      refuse: deviceInfoPathOk(v) ? NONE : { commands: ["ADD"], codes: [7] },
+      early: !deviceInfoPathOk(v),
+    });
+    b.add({
+      category: "path",
+      what: `CNI_NETNS=${show(v)}`,
+      env: { CNI_NETNS: v },
+      stdin: null,
+      only: ["ADD", "DEL", "CHECK"],
+      refuse: { commands: ["ADD", "CHECK"], codes: [3, 4, 8] },
+      early: false,
+    });
+  }
+}
+
+/**
  * Builds the corpus.
  *
  * @param base the invocation to mutate
@@ -842,6 +992,7 @@ export function buildCorpus(base: CorpusBase, opts: CorpusOptions): HostileCase[
   jsonCases(b, base, rand, opts);
   configCases(b, base, strings, rand, opts);
   randomByteCases(b, base, rand, opts.random * 4);
+  pathCases(b, base);
   return b.cases;
 }
 

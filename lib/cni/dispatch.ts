@@ -1,7 +1,9 @@
 import { MAX_CONFIG_BYTES } from "../config/limits.ts";
+import { createLogger } from "../log.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
+import type { ValidatorRule } from "../config/validate_config.ts";
 import type { Result } from "./result.ts";
 import {
   type CniVersion,
@@ -32,6 +34,11 @@ export interface CniRequest {
   config: Record<string, unknown>;
   /** The config bytes exactly as received, for delegation to IPAM. */
   stdin: Uint8Array;
+  /**
+   * Why the config broke the validator's rules, for DEL and GC only: they go on without it (see
+   * {@link TOLERANT}). `config` is then `{}` when stdin is not a JSON object.
+   */
+  configProblem?: CniError;
 }
 
 /** The plugin's command handlers. Each throws `CniError` on failure. */
@@ -41,6 +48,48 @@ export interface CniHandlers {
   check(req: CniRequest): Promise<void>;
   status(req: CniRequest): Promise<void>;
   gc(req: CniRequest): Promise<void>;
+  /**
+   * Writes the failure record of a request that reached a handler, where its log goes (its
+   * `logFile`). When absent or when it throws, the record goes to stderr.
+   */
+  failed?(req: CniRequest, err: CniError): Promise<void>;
+}
+
+/**
+ * The fields of a failure record: what the runtime is told, and how the rollback ended.
+ *
+ * @param err the error the runtime is told
+ * @param rollback `none` (nothing to undo), `complete`, or `incomplete: <steps>; ...`
+ * @returns the record's fields; the logger JSON-escapes every value
+ */
+export function failureFields(err: CniError, rollback: string): Record<string, unknown> {
+  return { code: err.code, error: err.message, details: err.details, rollback };
+}
+
+/**
+ * Writes the one error record of a failed command: through the handlers for a request that
+ * reached one, else (and when that fails) to stderr. Never on stdout, which carries the error
+ * object.
+ */
+async function logFailure(
+  io: CniIo,
+  handlers: CniHandlers,
+  req: CniRequest | undefined,
+  err: CniError,
+): Promise<void> {
+  if (req !== undefined && handlers.failed !== undefined) {
+    try {
+      await handlers.failed(req, err);
+      return;
+    } catch {
+      // The log file or the dependencies failed: stderr still gets the record.
+    }
+  }
+  const command = req?.args.command ?? io.getenv("CNI_COMMAND") ?? "";
+  createLogger(io.stderr, "error", { command }).error(
+    `${command} failed`,
+    failureFields(err, "none"),
+  );
 }
 
 /** The minimum config version of the commands that did not exist from the start. */
@@ -48,6 +97,22 @@ const MIN_VERSION: Partial<Record<CmdArgs["command"], CniVersion>> = {
   CHECK: "0.4.0",
   STATUS: "1.1.0",
   GC: "1.1.0",
+};
+
+/**
+ * The commands that go on when the config breaks a rule, working from the attachment records:
+ * a DEL that fails leaves the pod in Terminating while kubelet retries it forever, and GC is
+ * DEL for the attachments the runtime forgot. Each lists the rules it cannot do without; the
+ * other commands cannot do without any.
+ *
+ * - DEL needs only a version to answer in: a config that is not even JSON gets the latest.
+ * - GC needs the network's name (which attachments are its own) and so a JSON object.
+ */
+const TOLERANT: Partial<
+  Record<CmdArgs["command"], (rule: number, rules: typeof ValidatorRule) => boolean>
+> = {
+  DEL: (rule, rules) => rule === rules.VersionType || rule === rules.Version,
+  GC: (rule, rules) => rule <= rules.Version,
 };
 
 /** Prints the about line and the supported versions, for an empty `CNI_COMMAND`. */
@@ -87,19 +152,24 @@ async function readConfig(io: CniIo): Promise<Uint8Array> {
   return stdin;
 }
 
+/** What the validator found in a config the command can go on with. */
+interface Validated {
+  /** The config's rule violations, as one error; thrown once its version is known, unless the command is {@link TOLERANT}. */
+  invalid?: CniError;
+  /** Whether stdin is one JSON object (only a tolerant DEL goes on without one). */
+  object: boolean;
+}
+
 /**
  * Runs the config validator over the raw bytes, before anything parses them: malformed,
  * oversized or too deeply nested input never reaches JSON.parse, and no handler (so no side
  * effect) runs for a config that breaks a rule. `deviceID` is required for ADD and CHECK only:
  * DEL, STATUS and GC work without it.
  *
- * @returns the error for the config's field rules, thrown once the config's version is known
  * @throws {CniError} at once, when the input is not a JSON object with a valid name and version
+ *   (for a {@link TOLERANT} command: when it breaks a rule the command cannot do without)
  */
-async function validateConfig(
-  stdin: Uint8Array,
-  command: CmdArgs["command"],
-): Promise<CniError | undefined> {
+async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): Promise<Validated> {
   // Imported here: compiling the module costs ~5 ms and 6 MiB that VERSION does not need.
   const { validateConfigBytes, ValidatorRule, violationError } = await import(
     "../config/validate_config.ts"
@@ -108,10 +178,11 @@ async function validateConfig(
     pluginConfig: true,
     requireDeviceId: command === "ADD" || command === "CHECK",
   });
-  if (violations.length === 0) return undefined;
+  if (violations.length === 0) return { object: true };
   const invalid = violationError(violations);
-  if (violations.some((v) => v.rule <= ValidatorRule.Version)) throw invalid;
-  return invalid;
+  const fatal = TOLERANT[command] ?? ((rule) => rule <= ValidatorRule.Version);
+  if (violations.some((v) => fatal(v.rule, ValidatorRule))) throw invalid;
+  return { invalid, object: !violations.some((v) => v.rule <= ValidatorRule.NotObject) };
 }
 
 /**
@@ -163,7 +234,7 @@ async function route(
 
 /**
  * Runs one CNI invocation: validates the environment, decodes the config, routes to a handler
- * and writes the result or the error object. Never throws.
+ * and writes the result, or the error object and one error record. Never throws.
  *
  * @param io the process I/O
  * @param handlers the command handlers
@@ -173,6 +244,7 @@ async function route(
 export async function dispatch(io: CniIo, handlers: CniHandlers, about: string): Promise<number> {
   // Errors are written in the config's version once it is known, in the latest before.
   let version: CniVersion = CURRENT_VERSION;
+  let req: CniRequest | undefined;
   try {
     if ((io.getenv("CNI_COMMAND") ?? "") === "") return printAbout(io, about);
     // 1. The environment, before stdin is read.
@@ -181,16 +253,23 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     // 2. The config's bytes, bounded.
     const stdin = await readConfig(io);
     // 3. The validator: a config that is not an object with a valid name and version stops here.
-    const invalid = await validateConfig(stdin, args.command);
+    const { invalid, object } = await validateConfig(stdin, args.command);
     // 4. Parse, so that the remaining errors are reported in the config's version.
-    const { config, cniVersion } = decodeRequestConfig(stdin);
+    const { config, cniVersion } = object
+      ? decodeRequestConfig(stdin)
+      : { config: {}, cniVersion: CURRENT_VERSION };
     version = cniVersion;
     checkCommandVersion(args.command, cniVersion);
-    if (invalid !== undefined) throw invalid;
+    if (invalid !== undefined && TOLERANT[args.command] === undefined) throw invalid;
     // 5. The handler.
-    return await route(io, handlers, args.command, { args, cniVersion, config, stdin });
+    req = { args, cniVersion, config, stdin };
+    if (invalid !== undefined) req.configProblem = invalid;
+    return await route(io, handlers, args.command, req);
   } catch (err) {
-    io.stdout(JSON.stringify(toCniError(err).toJSON(version), null, 4) + "\n");
+    const cni = toCniError(err);
+    io.stdout(JSON.stringify(cni.toJSON(version), null, 4) + "\n");
+    // 6. One error record, whatever logLevel says.
+    await logFailure(io, handlers, req, cni);
     return 1;
   }
 }

@@ -31,6 +31,12 @@ export interface NetConf {
   prevResult?: Record<string, unknown>;
   logLevel: "error" | "warning" | "info" | "debug";
   logFile?: string;
+  /**
+   * `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file Multus publishes in the pod's
+   * network-status annotation, which ADD brings up to date. A file directly in
+   * `/var/run/k8s.cni.cncf.io/devinfo/cni/` (the validator's rule).
+   */
+  deviceInfoFile?: string;
 }
 
 /** The GUID to give the VF and its source: the first source, in precedence order, with one. */
@@ -87,5 +93,8 @@ export function loadNetConf(
     ...(input.prevResult === undefined ? {} : { prevResult: input.prevResult }),
     logLevel: input.logLevel ?? "info",
     ...(input.logFile === undefined ? {} : { logFile: input.logFile }),
+    ...(input.runtimeConfig?.CNIDeviceInfoFile === undefined
+      ? {}
+      : { deviceInfoFile: input.runtimeConfig.CNIDeviceInfoFile }),
   };
 }

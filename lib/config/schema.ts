@@ -20,7 +20,12 @@ export const netConfSchema = z.object({
   ipam: z.optional(z.looseObject({ type: z.string() })),
   dns: z.optional(z.looseObject({})),
   capabilities: z.optional(z.record(z.string(), z.boolean())),
-  runtimeConfig: z.optional(z.looseObject({ infinibandGUID: z.optional(z.string()) })),
+  runtimeConfig: z.optional(
+    z.looseObject({
+      infinibandGUID: z.optional(z.string()),
+      CNIDeviceInfoFile: z.optional(z.string()),
+    }),
+  ),
   args: z.optional(
     z.looseObject({
       cni: z.optional(

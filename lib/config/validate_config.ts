@@ -1,7 +1,7 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { guidProblem } from "../guid.ts";
-import { MAX_CONFIG_BYTES } from "./limits.ts";
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
@@ -56,8 +56,16 @@ export const ValidatorRule = {
   String: 22,
   /** `logLevel` is not error, warning, info or debug. */
   LogLevel: 23,
-  /** `logFile` is not an absolute path. */
+  /**
+   * `logFile` is not an absolute path beneath `/var/log/ib-sriov/` without empty, `.` or `..`
+   * segments, of at most 4095 bytes and names of at most 255.
+   */
   LogFile: 24,
+  /**
+   * `runtimeConfig.CNIDeviceInfoFile` is not a file name (of at most 255 bytes) directly in
+   * {@link DEVICE_INFO_DIR} (NPWG device-info spec 4.2).
+   */
+  DeviceInfoFile: 25,
 } as const;
 
 /** One of {@link ValidatorRule}'s codes. */
@@ -89,6 +97,7 @@ const RULE_NAMES: Record<ValidatorRuleCode, string> = {
   22: "string",
   23: "log-level",
   24: "log-file",
+  25: "device-info-file",
 };
 
 /** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
@@ -170,6 +179,8 @@ const RULE_DETAILS: Partial<Record<number, string>> = {
   [ValidatorRule.DeviceIdRequired]:
     "Multus sets deviceID from the device plugin resource named by the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation",
   [ValidatorRule.IpamDhcp]: "use host-local, static or whereabouts",
+  [ValidatorRule.DeviceInfoFile]:
+    "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config",
 };
 
 /** The message of one violation; `value` is the offending JSON value, when there is one. */
@@ -255,10 +266,26 @@ function describe(
       return `${path} ${quote(value)} is invalid: must be one of error, warning, info, debug`;
     case ValidatorRule.LogFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
-      return `${path} ${quote(value)} is invalid: must be an absolute path`;
+      return `${path} ${quote(value)} is invalid: ${logFileProblem(value)}`;
+    case ValidatorRule.DeviceInfoFile:
+      if (typeof value !== "string") return mustBe(path, "string", value);
+      return `${path} ${
+        quote(value)
+      } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it, at most 255 bytes)`;
     default:
       return `${path} breaks validator rule ${rule}`;
   }
+}
+
+/** Which part of rule 24 a string `logFile` breaks, for its message. */
+function logFileProblem(value: string): string {
+  if (!value.startsWith("/") || value.includes("\0")) return "must be an absolute path";
+  if (!value.startsWith(`${LOG_DIR}/`)) return `must be beneath "${LOG_DIR}/"`;
+  const segments = value.slice(LOG_DIR.length + 1).split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) {
+    return "must not contain empty, . or .. segments";
+  }
+  return "must be at most 4095 bytes long, with names of at most 255";
 }
 
 /**

@@ -259,6 +259,33 @@ export class LibnlNetlink implements Netlink, Disposable {
   /**
    * @param ns The namespace.
    * @param index The link.
+   * @param mtu The MTU to set.
+   * @throws {NetlinkError} When the kernel refuses (`NLE_INVAL` outside the device's range).
+   */
+  setMtu(ns: Netns, index: number, mtu: number): void {
+    this.#socket(ns).changeLink(index, { mtu }, {
+      op: "Cannot set the MTU of link",
+      subject: () => `${this.#linkName(ns, index)} to ${mtu} in netns ${quote(ns.path)}`,
+    });
+  }
+
+  /**
+   * @param ns The namespace.
+   * @param index The link.
+   * @param altName The alternative name to add.
+   * @throws {NetlinkError} When the kernel refuses (`NLE_EXIST` when the name is taken).
+   */
+  addAltName(ns: Netns, index: number, altName: string): void {
+    this.#socket(ns).addAltName(index, altName, {
+      op: "Cannot add altname",
+      subject: () =>
+        `${quote(altName)} to link ${this.#linkName(ns, index)} in netns ${quote(ns.path)}`,
+    });
+  }
+
+  /**
+   * @param ns The namespace.
+   * @param index The link.
    * @param altName One of its alternative names.
    * @throws {NetlinkError} When the kernel refuses (`NLE_NODEV` when the link has no such name).
    */

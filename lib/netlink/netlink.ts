@@ -155,6 +155,10 @@ export interface Netlink {
   setLinkUp(ns: Netns, index: number, up: boolean): void;
   /** Renames a link (it must be down). */
   renameLink(ns: Netns, index: number, name: string): void;
+  /** Sets a link's MTU. */
+  setMtu(ns: Netns, index: number, mtu: number): void;
+  /** Adds one alternative name to a link. */
+  addAltName(ns: Netns, index: number, altName: string): void;
   /** Removes one alternative name from a link. */
   deleteAltName(ns: Netns, index: number, altName: string): void;
   /** Moves a link into `target`; the caller looks it up again there, by name. */

@@ -17,6 +17,8 @@ import {
   lstatExists,
   NSFS_MAGIC,
   O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
   O_RDONLY,
   open,
   setns,
@@ -111,7 +113,9 @@ export class NetnsHandle implements Netns {
 export function openNetns(path: string): NetnsHandle {
   let fd: number;
   try {
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    // A FIFO would block a plain read-only open until some writer came, forever; a terminal
+    // could become our controlling terminal. Neither is a namespace: fstatfs() refuses them.
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") {

@@ -20,8 +20,9 @@ import type {
   VfioVfRecord,
 } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
+import { attachedDeviceInfo, readDeviceInfo, writeDeviceInfo } from "./device_info.ts";
 import { callIpam } from "./ipam_call.ts";
-import { requestLogger } from "./request_logger.ts";
+import { noteRollback, requestLogger } from "./request_logger.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import type { Logger } from "../log.ts";
@@ -36,7 +37,7 @@ import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolv
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig, type VfTarget } from "./vf_config.ts";
 import { stateErrorToCni, withCniCodes } from "./to_cni_error.ts";
-import { moveNetdevIntoPod, tempIfName } from "./vf_netdev.ts";
+import { moveNetdevIntoPod, restoreLinkProperties, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
 const IB_KUBERNETES_READY = "configured";
@@ -233,11 +234,18 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     hostIfName: vf.netdev,
     hostIfAddress: hostLink.address,
     hostIfUp: hostLink.up,
+    hostIfMtu: hostLink.mtu,
+    hostIfAltNames: hostLink.altNames,
     tempIfName: tempIfName(hostLink.index),
     original: plan.original,
     ...(conf.rdmaIsolation ? { rdmaDevice: rdmaDeviceOf(deps, vf.pci) } : {}),
   };
   deps.store.writeAttachment(record);
+  // The undo that runs last: however the steps below leave the netdev (a rebind recreates it),
+  // it ends with the MTU and altnames it had.
+  push(`restore the MTU and altnames of ${vf.netdev}`, () => {
+    restoreLinkProperties(deps.netlink, deps.sysfs, record, host);
+  });
   // 3. Link state, then GUIDs: the rebind that makes a GUID take effect recreates the netdev
   //    under a new name and ifindex.
   applyLinkState(deps, host, record, plan, push);
@@ -340,12 +348,14 @@ function mergeResult(prev: Result, attached: Attached): Result {
  */
 async function abandonAdd(
   deps: Deps,
+  req: CniRequest,
   rollback: Rollback,
   pci: string,
   key: AttachmentKey,
   err: unknown,
 ): Promise<unknown> {
   const failed = await rollback.unwind();
+  noteRollback(req, failed);
   if (failed.length === 0) {
     deps.store.removeAttachment(key);
     deps.store.releaseDevice(pci, key);
@@ -362,11 +372,13 @@ async function abandonAdd(
 
 /** The work of {@link cmdAdd}, which gives its state errors their CNI codes. */
 async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
-  // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode.
+  // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode, and
+  //    the device-info file (read now, so that a path that breaks a rule changes nothing).
   const conf = loadNetConf(req.config, req.cniVersion, "ADD");
   assertRepresentable(req.cniVersion, conf.ipam !== undefined);
   checkIbKubernetes(conf);
   if (conf.rdmaIsolation) assertRdmaExclusive(deps);
+  const deviceInfo = readDeviceInfo(deps, conf);
   const prev = conf.prevResult === undefined ? emptyResult() : parseResult(conf.prevResult);
   const log = requestLogger(deps, req, conf);
   const { containerId, ifname, netns } = req.args;
@@ -405,8 +417,13 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
       ...(conf.ipam === undefined || device.kind !== "vf" ? {} : { ipamType: conf.ipam.type }),
       config: req.config,
     };
-    // 5. Attach it, then mark the record complete.
+    // 5. Attach it; then the device-info file names the device as it now is, after any rebind
+    //    or RDMA move; then mark the record complete.
     const attached = await attach({ deps, req, conf, host, pod, common, rollback, log }, device);
+    if (deviceInfo !== null) {
+      const info = attachedDeviceInfo(deps, device, attached.record);
+      writeDeviceInfo(deps, deviceInfo, info, { log, rollback });
+    }
     // A power cut that undoes this rewrite leaves the "adding" record, which DEL and GC treat
     // alike: its directory needs no fsync.
     attached.record.phase = "attached";
@@ -414,7 +431,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
     rollback.commit();
     return mergeResult(prev, attached);
   } catch (err) {
-    throw await abandonAdd(deps, rollback, pci, key, err);
+    throw await abandonAdd(deps, req, rollback, pci, key, err);
   }
 }
 

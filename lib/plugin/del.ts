@@ -1,19 +1,20 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { Logger } from "../log.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { requestLogger } from "./request_logger.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
+import { releaseLease } from "./lease_release.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";
 import { returnRdmaToHost } from "./rdma_isolation.ts";
 import { isVfTarget, restoreGuids, restoreLinkState } from "./vf_config.ts";
-import { returnNetdevToHost } from "./vf_netdev.ts";
+import { restoreLinkProperties, returnNetdevToHost } from "./vf_netdev.ts";
 
 /**
  * Reads an attachment record; a corrupt one is logged and treated as absent, so DEL cannot be
@@ -38,6 +39,7 @@ function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentReco
  *    its host name again).
  * 3. The link state and the GUIDs ADD changed; a GUID restore rebinds the driver, and the
  *    recreated netdev gets its original name back.
+ * 4. The netdev's MTU and altnames from before ADD, last: steps 2 and 3 recreate it.
  *
  * A device that no longer exists (SR-IOV disabled, VF removed) has nothing left to restore.
  */
@@ -70,6 +72,15 @@ async function restoreDevice(
   if (isVfTarget(record)) {
     restoreLinkState(deps, host, record);
     await restoreGuids(deps, host, record);
+  }
+  // 4.
+  if (record.kind === "vf") {
+    const taken = restoreLinkProperties(deps.netlink, deps.sysfs, record, host);
+    if (taken.length > 0) {
+      log.warning("altnames another link took meanwhile are left to it", {
+        altNames: taken.join(","),
+      });
+    }
   }
 }
 
@@ -123,29 +134,44 @@ async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): P
   deps.store.releaseDevice(pci, key);
 }
 
+/**
+ * The DEL config, or `null` when it broke a rule: DEL then undoes what the record says, and the
+ * problem is a warning (see docs/how-it-works.md, "DEL").
+ */
+function delConf(req: CniRequest): NetConf | null {
+  return req.configProblem === undefined ? loadNetConf(req.config, req.cniVersion, "DEL") : null;
+}
+
 /** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
 async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "DEL");
+  const conf = delConf(req);
   const log = requestLogger(deps, req, conf);
+  if (req.configProblem !== undefined) {
+    log.warning("DEL config is invalid; undoing the ADD from its attachment record", {
+      error: req.configProblem.message,
+    });
+  }
   const record = readRecord(deps, req.args, log);
-  // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
-  // A record without `ipamType` made no IPAM call (a vfio-pci device): there is no lease.
-  const ipamType = record === null ? conf.ipam?.type : record.ipamType;
-  if (ipamType !== undefined) await callIpam(deps, req, "DEL", ipamType);
   if (record === null) {
-    if (conf.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
+    // Without a record only a usable config says what to release.
+    if (conf?.ipam !== undefined) await callIpam(deps, req, "DEL", conf.ipam.type);
+    if (conf?.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
     log.debug("no attachment record; nothing to undo");
     return;
   }
+  // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
+  await releaseLease(deps, req, record, req.args, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
 }
 
 /**
- * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment.
- * Succeeds when there is nothing left to undo: no record, netns gone, interface gone.
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
+ * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
+ * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
+ * leaves the pod in Terminating while kubelet retries it forever.
  *
  * @param deps the dependencies
- * @param req the request
+ * @param req the request (`configProblem` set when its config broke a rule)
  * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
  */
 export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {

@@ -2,6 +2,7 @@ import type { Ipam } from "../ipam/ipam.ts";
 import type { Netlink } from "../netlink/netlink.ts";
 import type { PciDriver } from "../netlink/pci_driver.ts";
 import type { Rdma } from "../netlink/rdma.ts";
+import type { DeviceInfoStore } from "../state/device_info_store.ts";
 import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { Timings } from "../timings.ts";
@@ -15,6 +16,8 @@ export interface Deps {
   rdma: Rdma;
   ipam: Ipam;
   store: Store;
+  /** The NPWG device-info files that `runtimeConfig.CNIDeviceInfoFile` names. */
+  deviceInfo: DeviceInfoStore;
   /** Receives log lines when the config names no `logFile` (stderr in production). */
   log: (line: string) => void;
   /**

@@ -7,62 +7,72 @@ import { releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
-import type { AttachmentRecord } from "../state/store.ts";
+import { releaseLease } from "./lease_release.ts";
 
+/** The key GC matches an attachment by: the runtime never has two with the same pair. */
+function attachmentKey(containerId: string, ifname: string): string {
+  return `${containerId}\0${ifname}`;
+}
+
+/**
+ * The runtime's `cni.dev/valid-attachments`: the attachments GC must keep. A list GC cannot read
+ * is refused rather than read as empty, which would release every attachment of the network.
+ * Absent, it is the empty list the specification's runtimes never send.
+ *
+ * @throws {CniError} code 7 naming the first entry that is not `{"containerID", "ifname"}` strings
+ */
 function validAttachments(config: Record<string, unknown>): Set<string> {
-  const list = config["cni.dev/valid-attachments"];
+  const field = "cni.dev/valid-attachments";
+  const list = config[field] ?? [];
+  if (!Array.isArray(list)) {
+    throw new CniError(
+      CniErrorCode.InvalidNetworkConfig,
+      `${field} is not a list of attachments: GC cannot tell which to keep`,
+    );
+  }
   const out = new Set<string>();
-  if (!Array.isArray(list)) return out;
-  for (const a of list) {
-    if (typeof a === "object" && a !== null) {
-      const { containerID, ifname } = a as Record<string, unknown>;
-      if (typeof containerID === "string" && typeof ifname === "string") {
-        out.add(`${containerID}\0${ifname}`);
-      }
+  for (const [i, a] of list.entries()) {
+    const { containerID, ifname } = typeof a === "object" && a !== null
+      ? a as Record<string, unknown>
+      : {};
+    if (typeof containerID !== "string" || typeof ifname !== "string") {
+      throw new CniError(
+        CniErrorCode.InvalidNetworkConfig,
+        `${field}[${i}] is not an attachment: it needs string "containerID" and "ifname"`,
+      );
     }
+    out.add(attachmentKey(containerID, ifname));
   }
   return out;
 }
 
-/**
- * Releases a stale attachment's IPAM lease with the DEL its runtime never sent: the config it was
- * added with, under its own container ID, interface and netns. IPAM plugins that predate CNI 1.1
- * ignore the GC forwarded afterwards, so this is what frees their leases.
- */
-async function releaseLease(deps: Deps, req: CniRequest, record: AttachmentRecord): Promise<void> {
-  if (record.ipamType === undefined) return;
-  const config = isObject(record.config) ? record.config : req.config;
-  const del: CniRequest = {
-    ...req,
-    args: {
-      ...req.args,
-      command: "DEL",
-      containerId: record.containerId,
-      ifname: record.ifname,
-      netns: record.netns,
-    },
-    config,
-    stdin: new TextEncoder().encode(JSON.stringify(config)),
-  };
-  await callIpam(deps, del, "DEL", record.ipamType);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
 async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "GC");
+  // A config that broke a rule GC can do without still names its network (see dispatch.ts).
+  const conf = req.configProblem === undefined
+    ? loadNetConf(req.config, req.cniVersion, "GC")
+    : null;
   const log = requestLogger(deps, req, conf);
+  if (req.configProblem !== undefined) {
+    log.warning("GC config is invalid; releasing from the attachment records without IPAM GC", {
+      error: req.configProblem.message,
+    });
+  }
   const valid = validAttachments(req.config);
+  const network = conf?.name ?? String(req.config["name"]);
   const failures: string[] = [];
   for (const record of deps.store.listAttachments()) {
-    if (record.networkName !== conf.name || valid.has(`${record.containerId}\0${record.ifname}`)) {
+    if (
+      record.networkName !== network || valid.has(attachmentKey(record.containerId, record.ifname))
+    ) {
       continue;
     }
     try {
-      await releaseLease(deps, req, record);
+      // The DEL its runtime never sent, under the record's own container ID, interface and netns:
+      // IPAM plugins that predate CNI 1.1 ignore the GC forwarded afterwards.
+      const { containerId, ifname, netns } = record;
+      const args = { ...req.args, command: "DEL" as const, containerId, ifname, netns };
+      await releaseLease(deps, req, record, args, log);
       await releaseAttachment(deps, record, record.netns, log);
     } catch (err) {
       failures.push(
@@ -70,7 +80,7 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
       );
     }
   }
-  if (conf.ipam !== undefined) await callIpam(deps, req, "GC", conf.ipam.type);
+  if (conf?.ipam !== undefined) await callIpam(deps, req, "GC", conf.ipam.type);
   if (failures.length > 0) {
     throw new CniError(
       CniErrorCode.KernelError,

@@ -18,21 +18,25 @@ export function createHandlers(
   timings?: Timings,
 ): CniHandlers {
   const run = <T>(handler: (deps: Deps, req: CniRequest) => Promise<T>) =>
-    lazy(handler, deps, timings);
+    timed(handler, deps, timings);
   return {
     add: run(async (d, r) => (await import("./add.ts")).cmdAdd(d, r)),
     del: run(async (d, r) => (await import("./del.ts")).cmdDel(d, r)),
     check: run(async (d, r) => (await import("./check.ts")).cmdCheck(d, r)),
     status: run(async (d, r) => (await import("./status.ts")).cmdStatus(d, r)),
     gc: run(async (d, r) => (await import("./gc.ts")).cmdGc(d, r)),
+    failed: lazy(
+      async (d, r, err) => (await import("./request_logger.ts")).logFailure(d, r, err),
+      deps,
+    ),
   };
 }
 
 /**
- * Builds the dependencies, then runs the handler with its calls timed; when it is done, the
- * timeline goes to whoever asked for it (the debug log).
+ * A command's handler: builds the dependencies, then runs the command with its calls timed;
+ * when it is done, the timeline goes to whoever asked for it (the debug log).
  */
-function lazy<T>(
+function timed<T>(
   handler: (deps: Deps, req: CniRequest) => Promise<T>,
   deps: () => Deps | Promise<Deps>,
   timings: Timings | undefined,
@@ -47,4 +51,12 @@ function lazy<T>(
       d.timings?.finish("command done");
     }
   };
+}
+
+/** Builds the dependencies, then runs the handler. */
+function lazy<T, A extends unknown[]>(
+  handler: (deps: Deps, req: CniRequest, ...rest: A) => Promise<T> | T,
+  deps: () => Deps | Promise<Deps>,
+): (req: CniRequest, ...rest: A) => Promise<T> {
+  return async (req, ...rest) => handler(await deps(), req, ...rest);
 }

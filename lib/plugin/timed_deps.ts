@@ -2,7 +2,7 @@ import type { Timings } from "../timings.ts";
 import type { Deps } from "./deps.ts";
 
 /** The dependencies whose every call is a span of the timeline, named `<dep>.<method>`. */
-const TIMED = ["sysfs", "netlink", "pciDriver", "rdma", "ipam", "store"] as const;
+const TIMED = ["sysfs", "netlink", "pciDriver", "rdma", "ipam", "store", "deviceInfo"] as const;
 
 /** `target` with each method call recorded as a span named `<name>.<method>`. */
 function timedObject<T extends object>(target: T, name: string, timings: Timings): T {
@@ -18,9 +18,10 @@ function timedObject<T extends object>(target: T, name: string, timings: Timings
 }
 
 /**
- * The dependencies with every call to the kernel, the sysfs reader, the IPAM plugin and the
- * state store recorded in `deps.timings`: the timeline's sysfs reads, kernel requests, IPAM
- * spawn and wait, lock, claim and state writes. Without `deps.timings`, `deps` as it is.
+ * The dependencies with every call to the kernel, the sysfs reader, the IPAM plugin, the state
+ * store and the device-info files recorded in `deps.timings`: the timeline's sysfs reads, kernel
+ * requests, IPAM spawn and wait, lock, claim and state writes. Without `deps.timings`, `deps` as
+ * it is.
  *
  * @param deps the dependencies
  * @returns the same dependencies, each call timed

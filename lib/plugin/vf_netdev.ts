@@ -66,6 +66,14 @@ function move(netlink: Netlink, from: Netns, index: number, name: string, to: Ne
   );
 }
 
+/** Whether a link in `ns` has `name` as its name or an altname. */
+function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
+  return kernelStep(
+    `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
+    () => netlink.linkByName(ns, name),
+  ) !== null;
+}
+
 /**
  * Moves the VF netdev from the host into the pod under `CNI_IFNAME`, pushing the undo of every
  * step. The link is looked up again after each namespace move because its ifindex may change.
@@ -93,11 +101,12 @@ export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rol
     const back = mustFind(netlink, m.host, m.tempIfName);
     rename(netlink, m.host, back.index, m.tempIfName, m.hostIfName);
   });
-  // 3. udev may have kept the old name as an altname; in the pod it could collide with a name
-  //    there, and back in the host it blocks the rename to the original name.
-  for (const alt of link.altNames.filter((a) => a === m.hostIfName)) {
+  // 3. The kernel refuses to move a link whose altname is taken in the target, and to rename a
+  //    link to one of its own altnames: those altnames go (DEL and the rollback put them back,
+  //    see restoreLinkProperties).
+  for (const alt of link.altNames.filter((a) => a === m.podIfName || inUse(netlink, m.pod, a))) {
     kernelStep(
-      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)}`,
+      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)} in ${netnsName(m.host)}`,
       () => netlink.deleteAltName(m.host, link.index, alt),
     );
   }
@@ -215,4 +224,56 @@ export function restoreHostName(
       () => netlink.setLinkUp(host, link.index, up),
     );
   }
+}
+
+/**
+ * Gives the VF netdev of `record`, back in the host under its name, the MTU and altnames it had
+ * before ADD: the pod or a chained plugin may have changed its MTU, ADD may have removed an
+ * altname (see `moveNetdevIntoPod`), and a rebind or RDMA move recreates the netdev with the
+ * driver's MTU and no altnames. An altname another link took meanwhile stays that link's.
+ *
+ * 1. The MTU.
+ * 2. The altnames it lost.
+ *
+ * @param netlink the netlink implementation
+ * @param sysfs the sysfs reader, to recognise the VF
+ * @param record the attachment (records older than these fields restore nothing)
+ * @param host the host namespace
+ * @returns the altnames left to other links
+ * @throws {CniError} code 101 when a step fails
+ */
+export function restoreLinkProperties(
+  netlink: Netlink,
+  sysfs: Sysfs,
+  record: NetdevVfRecord,
+  host: Netns,
+): string[] {
+  const name = record.hostIfName ?? record.ifname;
+  const link = kernelStep(
+    `Cannot look up link ${quote(name)} in ${netnsName(host)}`,
+    () => netlink.linkByName(host, name),
+  );
+  if (link === null || link.name !== name || !isOurVf(sysfs, record, link)) return [];
+  // 1.
+  const mtu = record.hostIfMtu;
+  if (mtu !== undefined && link.mtu !== mtu) {
+    kernelStep(
+      `Cannot set the MTU of link ${quote(name)} back to ${mtu} in ${netnsName(host)}`,
+      () => netlink.setMtu(host, link.index, mtu),
+    );
+  }
+  // 2.
+  const taken: string[] = [];
+  for (const alt of record.hostIfAltNames ?? []) {
+    if (link.altNames.includes(alt)) continue;
+    if (inUse(netlink, host, alt)) {
+      taken.push(alt);
+      continue;
+    }
+    kernelStep(
+      `Cannot add altname ${quote(alt)} back to link ${quote(name)} in ${netnsName(host)}`,
+      () => netlink.addAltName(host, link.index, alt),
+    );
+  }
+  return taken;
 }

@@ -65,6 +65,10 @@ const NETDEV = {
   hostIfAddress: optionalString,
   /** Whether the VF netdev was up in the host before ADD. */
   hostIfUp: z.optional(z.boolean()),
+  /** The VF netdev's MTU before ADD: the pod, a chained plugin or a rebind may change it. */
+  hostIfMtu: z.optional(z.int()),
+  /** The VF netdev's altnames before ADD: ADD may remove some, a rebind loses them all. */
+  hostIfAltNames: z.optional(z.array(z.string())),
   /** The name the netdev carries between the host and the pod (`vfdev<ifindex>`). */
   tempIfName: optionalString,
   /** RDMA device moved into the pod, when `rdmaIsolation`. */

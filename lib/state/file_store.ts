@@ -109,7 +109,7 @@ export class FileStore implements Store {
   writeAttachment(record: AttachmentRecord, durability: Durability = "full"): void {
     const path = this.#attachmentPath(record);
     ensureDir(this.#cacheDir);
-    writeFileAtomic(path, JSON.stringify(record), durability);
+    writeFileAtomic(path, JSON.stringify(record), { durability });
   }
 
   /**
@@ -261,12 +261,21 @@ export class FileStore implements Store {
    * @throws {StateError} `busy` on timeout, naming the holder's PID and holder name;
    *   `invalid-name` or `io`
    */
-  lock(name: string, timeoutMs: number): Promise<Disposable> {
+  async lock(name: string, timeoutMs: number): Promise<Disposable> {
     const options = this.#holder === undefined ? { timeoutMs } : {
       timeoutMs,
       holder: this.#holder,
     };
-    return acquireLock(this.#runDir, name, options);
+    const lock = await acquireLock(this.#runDir, name, options);
+    // Every change to the cache is made with a lock held: a cache directory swapped for a
+    // symbolic link stops the command here, before anything is written or removed through it.
+    try {
+      ensureDir(this.#cacheDir);
+    } catch (err) {
+      lock[Symbol.dispose]();
+      throw err;
+    }
+    return lock;
   }
 
   #attachmentPath(key: AttachmentKey): string {

@@ -1,15 +1,26 @@
 import { errorMessage } from "../error_message.ts";
 import { basename, dirname, join } from "../path.ts";
+import { checkOwnDirectory, ConfinedPathError } from "./confined_path.ts";
 import { StateError } from "./state_error.ts";
 
 /**
- * Creates `dir` (and its parents) with mode 0700 when it does not exist. An existing directory
- * keeps its mode: the Go plugin created the same directories 0700.
+ * Creates `dir` (and its parents) with mode 0700 when it does not exist, and checks it: a
+ * directory, not a symbolic link, owned by the process's user and not writable by group or
+ * others ({@linkcode checkOwnDirectory}). Every state file is written beneath it by root, so a
+ * state directory swapped for a link (to `/etc`, say) must stop the plugin before it writes. An
+ * existing directory keeps its mode: the Go plugin created the same directories 0700.
  *
  * @param dir the directory
- * @throws {StateError} code `io` when it cannot be created
+ * @throws {StateError} code `io` when it cannot be created; {@linkcode ConfinedPathError} when it
+ *   breaks a rule
  */
 export function ensureDir(dir: string): void {
+  try {
+    checkOwnDirectory(dir);
+    return;
+  } catch (err) {
+    if (!(err instanceof ConfinedPathError && err.rule === "missing")) throw err;
+  }
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -22,6 +33,7 @@ export function ensureDir(dir: string): void {
       },
     );
   }
+  checkOwnDirectory(dir);
 }
 
 /**
@@ -37,10 +49,43 @@ export function ensureDir(dir: string): void {
 export type Durability = "full" | "contents" | "none";
 
 /**
- * Replaces `path` with `text` so that a reader (or a crash) sees either the old file or the new
- * one, never a mix: a reader must never find half a record on DEL.
+ * What {@link writeFileAtomic} writes: text, bytes, or the contents of another file, copied in
+ * chunks so that a 100 MB runtime never sits in memory whole.
+ */
+export type FileContents = string | Uint8Array | { copyFrom: string };
+
+/** Options of {@link writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** The file's mode, set explicitly so the umask cannot narrow it. Default 0600. */
+  mode?: number;
+  /** What must survive a power cut. Default `full`. */
+  durability?: Durability;
+}
+
+/** Bytes copied per read when the contents come from another file. */
+const COPY_CHUNK = 1024 * 1024;
+
+function writeAll(file: Deno.FsFile, data: Uint8Array): void {
+  for (let off = 0; off < data.length;) off += file.writeSync(data.subarray(off));
+}
+
+function fill(file: Deno.FsFile, contents: FileContents): void {
+  if (typeof contents === "string") return writeAll(file, new TextEncoder().encode(contents));
+  if (contents instanceof Uint8Array) return writeAll(file, contents);
+  using from = Deno.openSync(contents.copyFrom, { read: true });
+  const chunk = new Uint8Array(COPY_CHUNK);
+  for (let n = from.readSync(chunk); n !== null; n = from.readSync(chunk)) {
+    writeAll(file, chunk.subarray(0, n));
+  }
+}
+
+/**
+ * Replaces `path` with `contents` so that a reader (or a crash) sees either the old file or the
+ * new one, never a mix: a reader must never find half a record on DEL, nor a runtime half an
+ * installed plugin.
  *
- * 1. Write `<path>.tmp-<pid>` (mode 0600; the PID keeps two processes from sharing a temp file).
+ * 1. Write `<path>.tmp-<pid>` (the PID keeps two processes from sharing a temp file), then set
+ *    its mode.
  * 2. fsync it (unless `durability` is `none`), so the data is on disk before the name points at
  *    it.
  * 3. Rename it over `path` (atomic within one filesystem).
@@ -48,18 +93,25 @@ export type Durability = "full" | "contents" | "none";
  *    cut. Deno can open a directory read-only and `syncSync()` it (fsync(2) on a directory fd).
  *
  * @param path the file to replace; its directory must exist
- * @param text the new contents
- * @param durability what must survive a power cut; default `full`
+ * @param contents the new contents
+ * @param options the mode and the durability
  * @throws {StateError} code `io` when any step fails; the temp file is removed
  */
-export function writeFileAtomic(path: string, text: string, durability: Durability = "full"): void {
+export function writeFileAtomic(
+  path: string,
+  contents: FileContents,
+  options: WriteFileAtomicOptions = {},
+): void {
   const tmp = `${path}.tmp-${Deno.pid}`;
+  const mode = options.mode ?? 0o600;
+  const durability = options.durability ?? "full";
   try {
-    // A temp file left by a crashed process that had our PID would keep its old mode.
+    // A temp file left by a crashed process that had our PID would keep its old mode. In a
+    // container every installer is PID 1, so this is also what clears a crashed install's file.
     removeIfExists(tmp);
-    const data = new TextEncoder().encode(text);
     using file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
-    for (let off = 0; off < data.length;) off += file.writeSync(data.subarray(off));
+    fill(file, contents);
+    if (mode !== 0o600) Deno.chmodSync(tmp, mode);
     if (durability !== "none") file.syncSync();
   } catch (err) {
     removeQuietly(tmp);
@@ -74,7 +126,16 @@ export function writeFileAtomic(path: string, text: string, durability: Durabili
     });
   }
   if (durability !== "full") return;
-  const dir = dirname(path);
+  syncDir(dirname(path));
+}
+
+/**
+ * fsyncs a directory, so that entries created or renamed in it survive a power cut.
+ *
+ * @param dir the directory
+ * @throws {StateError} code `io` when it cannot be opened or synced
+ */
+export function syncDir(dir: string): void {
   try {
     using dirFile = Deno.openSync(dir, { read: true });
     dirFile.syncSync();

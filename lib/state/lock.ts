@@ -143,7 +143,7 @@ export async function acquireLock(
     if (options.holder !== undefined) owner.holder = options.holder;
     // Only a waiter's timeout message reads it, and the lock directory is a tmpfs that a power
     // cut clears: no fsync.
-    writeFileAtomic(ownerPath, JSON.stringify(owner), "none");
+    writeFileAtomic(ownerPath, JSON.stringify(owner), { durability: "none" });
   } catch (err) {
     lock[Symbol.dispose]();
     throw err;

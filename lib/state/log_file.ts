@@ -1,13 +1,13 @@
 /**
- * The `logFile` a network config names. It is opened and written through libc rather than
- * `Deno.openSync`: the binary's `--allow-write` covers only the state directories, and `logFile`
- * may be any absolute path.
+ * The `logFile` a network config names, confined beneath the node's log directory
+ * ({@linkcode openAppendBeneath}). It is opened and written through libc rather than
+ * `Deno.openSync`: the binary's `--allow-write` covers only the state directories.
  *
  * @module
  */
 import { LibcError } from "../../ffi/errno.ts";
-import { close, fileIdentity, openAppend, writeAll } from "../../ffi/state_libc.ts";
-import { StateError } from "./state_error.ts";
+import { close, fileIdentity, writeAll } from "../../ffi/state_libc.ts";
+import { ConfinedPathError, type ConfinedPathRule, openAppendBeneath } from "./confined_path.ts";
 
 /** The mode of a log file we create: it names containers and netns paths, so owner only. */
 const LOG_FILE_MODE = 0o600;
@@ -30,24 +30,26 @@ const encoder = new TextEncoder();
  * }
  * ```
  */
-export class LogFileError extends StateError {
+export class LogFileError extends ConfinedPathError {
   override name = "LogFileError";
-  /** The errno name of the failed call; `null` for a file that is stdout. */
+  /** The errno name of the failed call; `null` for a rule broken without one, or stdout. */
   readonly errno: string | null;
 
   /**
    * @param path the log file
-   * @param message a one-line message that names `path` and the reason
+   * @param verb what failed: `open`, `write` or `close`
+   * @param reason why, naming the rule
    * @param errno the errno name, or `null`
-   * @param options `cause`: the underlying {@linkcode LibcError}
+   * @param options `cause`: the underlying error; `rule`: the rule broken (default `io`)
    */
   constructor(
     path: string,
-    message: string,
+    verb: string,
+    reason: string,
     errno: string | null,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; rule?: ConfinedPathRule } = {},
   ) {
-    super("io", path, message, options);
+    super(options.rule ?? "io", path, `${verb} log file`, reason, options);
     this.errno = errno;
   }
 }
@@ -72,10 +74,16 @@ export interface LogFile {
 }
 
 function fromLibc(path: string, verb: string, err: unknown): unknown {
+  if (err instanceof LogFileError) return err;
+  if (err instanceof ConfinedPathError) {
+    const libc = err.cause instanceof LibcError ? err.cause : null;
+    return new LogFileError(path, verb, err.reason, libc?.code ?? null, {
+      cause: libc ?? err,
+      rule: err.rule,
+    });
+  }
   if (!(err instanceof LibcError)) return err;
-  return new LogFileError(path, `Cannot ${verb} log file "${path}": ${err.reason}`, err.code, {
-    cause: err,
-  });
+  return new LogFileError(path, verb, err.reason, err.code, { cause: err });
 }
 
 /** Whether `fd` is the same file as stdout; a closed stdout is no file. */
@@ -92,24 +100,45 @@ function isStdout(fd: number): boolean {
 }
 
 /**
- * Opens `path` for appending log records, creating it with mode 0600 when it is missing. The
- * parent directory must exist: a log directory is the operator's to create, with the mode and
- * owner they choose.
+ * The path of a `logFile` beneath `logDir`: a relative name is taken beneath it, an absolute
+ * path must lie beneath it (so a config written for the default directory,
+ * `/var/log/ib-sriov/x.log`, keeps working).
+ *
+ * @param logDir the log directory, absolute, without a trailing `/`
+ * @param logFile the config's `logFile`
+ * @returns the name beneath `logDir`
+ * @throws {LogFileError} rule `name` for an absolute path elsewhere
+ */
+export function logFileName(logDir: string, logFile: string): string {
+  if (!logFile.startsWith("/")) return logFile;
+  if (logFile.startsWith(`${logDir}/`)) return logFile.slice(logDir.length + 1);
+  throw new LogFileError(logFile, "open", `it must be beneath "${logDir}/"`, null, {
+    rule: "name",
+  });
+}
+
+/**
+ * Opens the config's `logFile` beneath `logDir` for appending log records, creating it with
+ * mode 0600 when it is missing, and `logDir` itself (mode 0700) when its parent exists.
+ * Directories beneath `logDir` are not created. No component of the path may be a symbolic
+ * link, and the file must be a regular file with one name ({@linkcode openAppendBeneath}).
  *
  * The file is opened with `O_APPEND` and each {@linkcode LogFile.write} is one `write()` of a
  * whole line, so the records of plugin processes that run in parallel (one per pod) never mix
- * within a line. A file that is the process's stdout (`/dev/stdout`, `/proc/self/fd/1`) is
- * refused: stdout carries the CNI result and nothing else.
+ * within a line. A file that is the process's stdout is refused: stdout carries the CNI result
+ * and nothing else.
  *
- * @param path an absolute path
+ * @param logDir the log directory, absolute, without a trailing `/`
+ * @param logFile the config's `logFile`: a name beneath `logDir`, or an absolute path there
  * @returns the open file
- * @throws {LogFileError} `Cannot open log file "<path>": <reason>` when `open()` fails (missing
- *   directory, a directory, no permission, a FIFO without a reader) or the file is stdout
+ * @throws {LogFileError} `Cannot open log file "<path>": <reason>`, with the rule broken
  */
-export function openLogFile(path: string): LogFile {
+export function openLogFile(logDir: string, logFile: string): LogFile {
+  const name = logFileName(logDir, logFile);
+  const path = `${logDir}/${name}`;
   let fd: number;
   try {
-    fd = openAppend(path, LOG_FILE_MODE);
+    fd = openAppendBeneath(logDir, name, LOG_FILE_MODE, { create: true });
   } catch (err) {
     throw fromLibc(path, "open", err);
   }
@@ -117,7 +146,8 @@ export function openLogFile(path: string): LogFile {
     if (isStdout(fd)) {
       throw new LogFileError(
         path,
-        `Cannot open log file "${path}": it is the plugin's stdout, which carries the result`,
+        "open",
+        "it is the plugin's stdout, which carries the result",
         null,
       );
     }

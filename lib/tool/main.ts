@@ -7,6 +7,7 @@
 import { errorMessage } from "../error_message.ts";
 import { runDoctor } from "./doctor.ts";
 import { runDryRun } from "./dry_run.ts";
+import { runInstall } from "./install.ts";
 import type { ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
 import { runValidate } from "./validate.ts";
@@ -25,6 +26,11 @@ export const USAGE = `Usage:
   ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]
       Check the node: libnl, kernel version, RDMA netns mode (--rdma: required), SR-IOV PFs and
       their VFs, VF GUIDs, state directory, stale cache entries. Exit 1 on any failure.
+  ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--no-sleep]
+      Install this plugin into DIR (default /host/opt/cni/bin, where the DaemonSet mounts the
+      host's /opt/cni/bin) atomically; the bundle goes with its Deno runtime in DIR/ib-sriov.d,
+      named by its path on the host (default /opt/cni/bin). Then wait for SIGTERM or SIGINT,
+      or exit at once with --no-sleep. The container image's entrypoint; exit 1 on failure.
   ib-sriov --version
   ib-sriov help
 
@@ -37,6 +43,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   validate: runValidate,
   "dry-run": runDryRun,
   doctor: runDoctor,
+  install: runInstall,
 };
 
 /** Whether `err` is `node:util` parseArgs's complaint about the command line. */

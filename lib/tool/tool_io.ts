@@ -3,6 +3,8 @@ import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { ConfigValidator } from "./config_validator.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
+import type { Installer } from "../state/installer.ts";
+import type { Program } from "./install.ts";
 
 /**
  * Everything the operator's tool touches outside its own memory. Only `cli.ts` builds the real
@@ -34,4 +36,10 @@ export interface ToolIo {
   checkStateDir(): Promise<void>;
   /** Whether a recorded netns path still exists, to tell a stale cache entry. */
   netnsExists(path: string): boolean;
+  /** The file operations of `install` (into the CNI bin directory). */
+  installer(): Installer;
+  /** The running process: what `install` copies. */
+  program: Program;
+  /** Resolves with the signal's name on the first SIGTERM or SIGINT. */
+  waitForSignal(): Promise<string>;
 }

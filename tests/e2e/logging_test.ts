@@ -1,18 +1,18 @@
 /**
  * `logFile` in the plugin process itself (the bundle, `make bundle` first), with the bundle's
  * scoped permissions: records reach the file through libc, stdout carries the result alone.
- * Root only.
+ * The simulation bind-mounts its own dir over `/var/log/ib-sriov`. Root only.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { LOG_DIR } from "../../lib/config/limits.ts";
 import { createSimulation, simConfig } from "./sim.ts";
 
 Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and print only the result", async () => {
   await using sim = await createSimulation();
-  const dir = await Deno.makeTempDir({ prefix: "ib-sriov-log-" });
-  try {
-    const logFile = join(dir, "ib-sriov.log");
-    const config = simConfig(sim, { logFile, logLevel: "debug" });
+  {
+    const logFile = join(sim.logDir, "ib-sriov.log");
+    const config = simConfig(sim, { logFile: `${LOG_DIR}/ib-sriov.log`, logLevel: "debug" });
     const add = await sim.runPlugin({ command: "ADD", config });
     assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}`);
     // stdout is the result JSON and nothing else; nothing was logged to stderr either.
@@ -55,16 +55,14 @@ Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and
       }
       assert.ok(phases.includes("dlopen libnl-route-3.so.200"), `${phases}`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("plugin ADD with a logFile in a missing directory succeeds and warns on stderr", async () => {
   await using sim = await createSimulation();
-  const dir = await Deno.makeTempDir({ prefix: "ib-sriov-log-" });
-  try {
-    const logFile = join(dir, "missing", "ib-sriov.log");
+  const dir = sim.logDir;
+  {
+    const logFile = `${LOG_DIR}/missing/ib-sriov.log`;
     const config = simConfig(sim, { logFile });
     const add = await sim.runPlugin({ command: "ADD", config });
     assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}`);
@@ -83,7 +81,35 @@ Deno.test("plugin ADD with a logFile in a missing directory succeeds and warns o
     assert.deepEqual([...Deno.readDirSync(dir)], [], "no directory created");
     const del = await sim.runPlugin({ command: "DEL", config });
     assert.equal(del.code, 0, `DEL failed: ${del.stdout}${del.stderr}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("plugin ADD that fails leaves one error record in logFile and the error object alone on stdout", async () => {
+  await using sim = await createSimulation();
+  const absent = "0000:ff:1f.7";
+  const config = simConfig(sim, { logFile: `${LOG_DIR}/ib-sriov.log`, deviceID: absent });
+  const add = await sim.runPlugin({ command: "ADD", config });
+  assert.equal(add.code, 1, add.stdout);
+  const answer = JSON.parse(add.stdout) as { code: number; msg: string; details?: string };
+  assert.equal(add.stderr, "");
+  const text = await Deno.readTextFile(join(sim.logDir, "ib-sriov.log"));
+  const records = text.trimEnd().split("\n").map((line) =>
+    JSON.parse(line) as Record<string, unknown>
+  );
+  const failures = records.filter((r) => r.level === "error");
+  assert.equal(failures.length, 1, text);
+  const { time: _time, ...failure } = failures[0]!;
+  assert.deepEqual(failure, {
+    level: "error",
+    msg: "ADD failed",
+    command: "ADD",
+    containerId: sim.containerId,
+    netns: sim.podNetnsPath,
+    ifname: "net1",
+    deviceID: absent,
+    code: answer.code,
+    error: answer.msg,
+    details: answer.details ?? "",
+    rollback: "complete",
+  });
 });

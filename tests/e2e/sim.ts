@@ -22,6 +22,8 @@
  *
  * @module
  */
+import { DEVICE_INFO_ROOT } from "../../lib/state/device_info_files.ts";
+import { LOG_DIR } from "../../lib/config/limits.ts";
 import { basename, dirname, join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -162,6 +164,14 @@ export interface RunPluginOptions {
    * plugin as containerd and CRI-O do, without the caller's home.
    */
   unset?: string[];
+  /**
+   * Shell lines run in the plugin's mount namespace after the bind mounts and before the plugin,
+   * e.g. to put a symbolic link where a state directory should be. A failing line fails the run
+   * with `setup-failed`.
+   */
+  setup?: string[];
+  /** Kill the plugin after this many seconds (`timeout`, exit status 124): a hang is a failure. */
+  timeoutSeconds?: number;
 }
 
 /** Exactly what {@linkcode Simulation.runPlugin} hands the plugin process. */
@@ -193,6 +203,8 @@ export interface LinkView {
   up: boolean;
   mtu: number;
   mac: string;
+  /** Alternative names, in the kernel's order. */
+  altNames: string[];
   /** `address/prefixlen`, sorted. */
   addresses: string[];
 }
@@ -318,6 +330,7 @@ interface IpAddrJson {
   flags: string[];
   mtu: number;
   address?: string;
+  altnames?: string[];
   /** For a veth whose peer is in the same netns: the peer's name. */
   link?: string;
   linkinfo?: { "info_kind"?: string };
@@ -331,6 +344,7 @@ function toLinkView(link: IpAddrJson): LinkView {
     up: link.flags.includes("UP"),
     mtu: link.mtu,
     mac: link.address ?? "",
+    altNames: link.altnames ?? [],
     addresses: (link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`).sort(),
   };
 }
@@ -495,6 +509,49 @@ async function treeRootOf(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * The command line that runs `argv` in a private mount namespace of its own, with `binds` bind
+ * mounted first (each `[source, target]`; the target must exist). A failed mount exits with
+ * status 125 and a line on stderr that starts with `ibsim-setup:`, never like the command.
+ *
+ * @param binds the bind mounts, in order
+ * @param argv the command to run there
+ * @param setup shell lines run after the mounts, before the command (a failing one exits
+ *   with the setup status)
+ * @returns the whole command line, `unshare` first
+ */
+export function mountNamespaceCommand(
+  binds: readonly (readonly [string, string])[],
+  argv: readonly string[],
+  setup: readonly string[] = [],
+): string[] {
+  // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the command.
+  const script = [
+    `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
+    `while [ "$1" != -- ]; do over "$1" "$2"; shift 2; done`,
+    `shift`,
+    ...setup.map((line) =>
+      `{ ${line}; } || { echo "${SETUP_MARK} ${
+        line.replaceAll('"', "'")
+      } failed" >&2; exit ${SETUP_EXIT}; }`
+    ),
+    `exec "$@"`,
+  ].join("\n");
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    script,
+    "ibsim-mount",
+    ...binds.flat(),
+    "--",
+    ...argv,
+  ];
+}
+
+/**
  * One simulated node. Create it with {@linkcode createSimulation}; release it with
  * `await using sim = await createSimulation()` or {@linkcode Simulation.cleanup}.
  */
@@ -519,6 +576,13 @@ export class Simulation {
    * inside the simulation.
    */
   readonly denoCacheDir: string;
+  /**
+   * Bind-mounted over `/var/run/k8s.cni.cncf.io/devinfo/cni` (the NPWG device-info files) in
+   * the plugin process.
+   */
+  readonly deviceInfoDir: string;
+  /** Bind-mounted over `/var/log/ib-sriov`, the directory every `logFile` lies beneath. */
+  readonly logDir: string;
   /** `ipam.dataDir` for `host-local`, so leases stay inside the simulation. */
   readonly ipamDataDir: string;
   /** Name of the pod netns (`ip -n <podNetns>`). */
@@ -563,6 +627,8 @@ export class Simulation {
     this.stateCacheDir = join(this.dir, "state/cache");
     this.stateRunDir = join(this.dir, "state/run");
     this.denoCacheDir = join(this.dir, "deno-cache");
+    this.deviceInfoDir = join(this.dir, "devinfo");
+    this.logDir = join(this.dir, "log");
     this.ipamDataDir = join(this.dir, "ipam");
     this.podNetns = podNetnsName(suffix);
     this.podNetnsPath = join(NETNS_DIR, this.podNetns);
@@ -619,6 +685,41 @@ export class Simulation {
   }
 
   /**
+   * The command line that runs `argv` on this simulated node, as {@linkcode Simulation.runPlugin}
+   * runs the plugin: in a private mount namespace where the fake PCI tree is at
+   * `/sys/bus/pci/devices` (its driver at `/sys/bus/pci/drivers`) and the plugin's cache and lock
+   * dirs are this simulation's. A container runtime run this way runs the plugin on the node too.
+   * A failed mount exits with status 125 and a line on stderr that starts with `ibsim-setup:`.
+   *
+   * @param argv the command to run there
+   * @param binds more bind mounts, `[source, target]` (e.g. an install dir over `/opt/cni/bin`)
+   * @param setup shell lines run in the namespace before the command
+   * @returns the whole command line, `unshare` first
+   */
+  nodeCommand(
+    argv: readonly string[],
+    binds: readonly [string, string][] = [],
+    setup: readonly string[] = [],
+  ): string[] {
+    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
+    // this one process, and DEL (a later process) must find the cache and locks ADD left.
+    return mountNamespaceCommand(
+      [
+        [join(this.dir, PCI_DEVICES_DIR), "/sys/bus/pci/devices"],
+        [join(this.sysDir, "bus/pci/drivers"), "/sys/bus/pci/drivers"],
+        [this.stateCacheDir, PLUGIN_CACHE_DIR],
+        [this.stateRunDir, PLUGIN_RUN_DIR],
+        [this.deviceInfoDir, DEVICE_INFO_ROOT],
+        [this.logDir, LOG_DIR],
+        [this.denoCacheDir, DENO_CACHE_DIR],
+        ...binds,
+      ],
+      argv,
+      setup,
+    );
+  }
+
+  /**
    * Runs the plugin as a runtime would, on this simulated node: in a private mount namespace
    * where the fake PCI tree is at `/sys/bus/pci/devices` (and its driver at `/sys/bus/pci/drivers`)
    * and the plugin's cache and lock dirs are this simulation's. Network namespaces are not
@@ -639,35 +740,13 @@ export class Simulation {
         }": not found (run "make bundle", or pass pluginArgv)`,
       );
     }
-    // The state dirs are bind mounts of per-simulation dirs, not tmpfs: a tmpfs would die with
-    // this one process, and DEL (a later process) must find the cache and locks ADD left.
-    // `set -e` is not enough: a failed mount must exit with SETUP_EXIT, never like the plugin.
-    const script = [
-      `over() { mount --bind "$1" "$2" || { echo "${SETUP_MARK} cannot bind $1 over $2" >&2; exit ${SETUP_EXIT}; }; }`,
-      `over "$1" /sys/bus/pci/devices`,
-      `over "$2" /sys/bus/pci/drivers`,
-      `over "$3" ${PLUGIN_CACHE_DIR}`,
-      `over "$4" ${PLUGIN_RUN_DIR}`,
-      `over "$5" ${DENO_CACHE_DIR}`,
-      `shift 5`,
-      `exec "$@"`,
-    ].join("\n");
-    const out = await spawn([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      script,
-      "ibsim-mount",
-      join(this.dir, PCI_DEVICES_DIR),
-      join(this.sysDir, "bus/pci/drivers"),
-      this.stateCacheDir,
-      this.stateRunDir,
-      this.denoCacheDir,
-      ...input.argv,
-    ], { stdin: input.stdin, env: input.env });
+    const timeout = options.timeoutSeconds === undefined
+      ? []
+      : ["timeout", "--kill-after=2", String(options.timeoutSeconds)];
+    const out = await spawn(
+      [...timeout, ...this.nodeCommand(input.argv, [], options.setup ?? [])],
+      { stdin: input.stdin, env: input.env },
+    );
     if (out.code === SETUP_EXIT && out.stderr.includes(SETUP_MARK)) {
       throw new SimulationError(
         "setup-failed",
@@ -932,11 +1011,19 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     //    `<dir>/sys` links to the tree, which buildSysfsTree puts in a temp dir of its own.
     const tree = await buildSysfsTree(spec);
     await Deno.symlink(join(tree.root, "sys"), sim.sysDir);
-    for (const dir of [sim.stateCacheDir, sim.stateRunDir, sim.ipamDataDir, sim.denoCacheDir]) {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    }
+    const dirs = [
+      sim.stateCacheDir,
+      sim.stateRunDir,
+      sim.deviceInfoDir,
+      sim.logDir,
+      sim.ipamDataDir,
+      sim.denoCacheDir,
+    ];
+    for (const dir of dirs) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_CACHE_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(PLUGIN_RUN_DIR, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(DEVICE_INFO_ROOT, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(LOG_DIR, { recursive: true, mode: 0o700 });
     await Deno.mkdir(DENO_CACHE_DIR, { recursive: true, mode: 0o755 });
     // 4. The PF netdevs: bridges, up like PFs in service. Netlink finds them by name; VF-setting
     //    requests sent to them fail with EOPNOTSUPP, as they would on a PF without SR-IOV support.

@@ -24,6 +24,9 @@ const MLX5_CORE = "mlx5_core";
 
 /** The MTU mlx5 gives a new IPoIB netdev. */
 const IPOIB_MTU = 4092;
+/** The MTU range the fake netdevs accept: IPv4's minimum, and the largest the kernel allows. */
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
 
 /** QPN flags and GID prefix: the first 12 bytes of an IPoIB link address. */
 const IPOIB_PREFIX = "00:00:10:87:fe:80:00:00:00:00:00:00";
@@ -102,6 +105,8 @@ export interface FakeVfSpec {
   address?: string;
   up?: boolean;
   altNames?: string[];
+  /** The netdev's MTU at boot; a probe makes it with the IPoIB default (4092). */
+  mtu?: number;
   /** Node GUID in the VF table and as probed; derived from a node-wide VF number by default. */
   nodeGuid?: string;
   /** Port GUID in the VF table and as probed; derived as `nodeGuid` is. */
@@ -123,6 +128,8 @@ export interface VfView {
   netns: string | null;
   netdev: string | null;
   up: boolean | null;
+  mtu: number | null;
+  altNames: string[] | null;
   /** The VF table entry, as the PF holds it. */
   nodeGuid: string;
   portGuid: string;
@@ -287,7 +294,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       virtfns: vfs.map((v) => v.pci),
       pfOptions: { vfGuids: true, vfLinkState: true, reportsGuids: true, ...options },
     });
-    this.#probe(pfPci, MLX5_CORE, { name: pfName, up: true, altNames: [] });
+    this.#probe(pfPci, MLX5_CORE, { name: pfName, up: true, altNames: [], mtu: IPOIB_MTU });
     vfs.forEach((vf, index) => {
       const defaults = defaultGuids(this.#devices++);
       const fromAddress = vf.address?.toLowerCase().slice(36);
@@ -307,6 +314,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
         name: vf.netdev,
         up: vf.up ?? false,
         altNames: vf.altNames ?? [],
+        mtu: vf.mtu ?? IPOIB_MTU,
       });
     });
   }
@@ -462,6 +470,8 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       netns: netdev?.ns ?? null,
       netdev: netdev?.link.name ?? null,
       up: netdev?.link.up ?? null,
+      mtu: netdev?.link.mtu ?? null,
+      altNames: netdev === null ? null : [...netdev.link.altNames],
       nodeGuid: dev.guids.nodeGuid,
       portGuid: dev.guids.portGuid,
       linkState: dev.vf.linkState,
@@ -524,7 +534,10 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   }
 
   linkByName(ns: Netns, name: string): LinkInfo | null {
-    const link = [...this.#open(ns).values()].find((l) => l.name === name);
+    // The kernel matches alternative names too.
+    const link = [...this.#open(ns).values()].find((l) =>
+      l.name === name || l.altNames.includes(name)
+    );
     return link === undefined ? null : this.#info(link);
   }
 
@@ -550,6 +563,22 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     link.name = name;
   }
 
+  setMtu(ns: Netns, index: number, mtu: number): void {
+    const link = this.#link(ns, index);
+    this.faults.step(`set mtu of ${link.name} to ${mtu} in ${ns.path}`);
+    if (mtu < MIN_MTU || mtu > MAX_MTU) throw new KernelError("EINVAL", `set mtu ${mtu}`);
+    link.mtu = mtu;
+  }
+
+  addAltName(ns: Netns, index: number, altName: string): void {
+    const link = this.#link(ns, index);
+    this.faults.step(`add altname ${altName} to ${link.name} in ${ns.path}`);
+    if (this.#nameTaken(ns.path, altName)) {
+      throw new KernelError("EEXIST", `add altname ${altName}`);
+    }
+    link.altNames = [...link.altNames, altName];
+  }
+
   deleteAltName(ns: Netns, index: number, altName: string): void {
     const link = this.#link(ns, index);
     this.faults.step(`delete altname ${altName} of ${link.name} in ${ns.path}`);
@@ -563,7 +592,8 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     const link = this.#link(ns, index);
     this.faults.step(`move ${link.name} from ${ns.path} to ${target.path}`);
     const dest = this.#open(target);
-    if (this.#nameTaken(target.path, link.name)) {
+    // The kernel refuses a move when the link's name or one of its altnames is taken there.
+    if ([link.name, ...link.altNames].some((n) => this.#nameTaken(target.path, n))) {
       throw new KernelError("EEXIST", `move ${link.name}`);
     }
     this.#ns(ns.path).delete(index);
@@ -767,7 +797,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   #probe(
     pci: string,
     driver: string,
-    boot: Pick<FakeLink, "name" | "up" | "altNames"> | null,
+    boot: Pick<FakeLink, "name" | "up" | "altNames" | "mtu"> | null,
   ): void {
     const dev = this.#pciDev(pci);
     dev.driver = driver;
@@ -813,7 +843,12 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       if (dev.epoch !== epoch || dev.probed === null) return;
       let n = 0;
       while (this.#nameTaken(HOST_NETNS, `ib${n}`)) n++;
-      const index = this.#addNetdev(pci, dev, { name: `ib${n}`, up: false, altNames: [] });
+      const index = this.#addNetdev(pci, dev, {
+        name: `ib${n}`,
+        up: false,
+        altNames: [],
+        mtu: IPOIB_MTU,
+      });
       this.#after(this.#udevDelayMs, () => {
         const link = this.#ns(HOST_NETNS).get(index);
         const target = link === undefined ? null : this.#udev?.(pci, link.name) ?? null;
@@ -827,9 +862,9 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   #addNetdev(
     pci: string,
     dev: FakePci,
-    link: Pick<FakeLink, "name" | "up" | "altNames">,
+    link: Pick<FakeLink, "name" | "up" | "altNames" | "mtu">,
   ): number {
-    return this.addLink(HOST_NETNS, { ...link, mtu: IPOIB_MTU, address: this.#address(dev), pci });
+    return this.addLink(HOST_NETNS, { ...link, address: this.#address(dev), pci });
   }
 
   /** The IPoIB address: QPN and GID prefix, then the port GUID the driver probed. */

@@ -208,6 +208,59 @@ Deno.test("LibnlNetlink.deleteAltName() removes an altname that ip added", async
   });
 });
 
+Deno.test("LibnlNetlink.addAltName() adds an altname ip sees, and refuses one taken in the netns", async () => {
+  await withNetlink(1, (netlink, namespaces) => {
+    const { name, path, ns } = first(namespaces);
+    addVeth(name, "vtest0", "vtest1");
+    const index = ifindexOf(name, "vtest0");
+    const longAlt = "ibsriov-long-altname-1";
+    netlink.addAltName(ns, index, "alt0");
+    netlink.addAltName(ns, index, longAlt);
+    assert.deepEqual(ipJson<IpLink[]>("-n", name, "link", "show", "dev", "vtest0")[0]?.altnames, [
+      "alt0",
+      longAlt,
+    ]);
+    assert.equal(netlink.linkByName(ns, longAlt)?.index, index);
+    assert.throws(
+      () => netlink.addAltName(ns, ifindexOf(name, "vtest1"), "alt0"),
+      (error: unknown) => {
+        assert.ok(error instanceof NetlinkError);
+        assert.equal(error.errnoName, "EEXIST");
+        assert.equal(
+          error.message,
+          `Cannot add altname "alt0" to link "vtest1" in netns "${path}": Object exists`,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("LibnlNetlink.setMtu() sets the MTU ip sees and refuses one below the minimum", async () => {
+  await withNetlink(1, (netlink, namespaces) => {
+    const { name, path, ns } = first(namespaces);
+    addVeth(name, "vtest0", "vtest1");
+    const index = ifindexOf(name, "vtest0");
+    netlink.setMtu(ns, index, 1400);
+    assert.equal(ipJson<IpLink[]>("-n", name, "link", "show", "dev", "vtest0")[0]?.mtu, 1400);
+    assert.equal(netlink.linkByIndex(ns, index)?.mtu, 1400);
+    // Flags other than the MTU are left alone (libnl sends the original's flags).
+    assert.deepEqual(netlink.linkByIndex(ns, index)?.up, false);
+    assert.throws(
+      () => netlink.setMtu(ns, index, 20),
+      (error: unknown) => {
+        assert.ok(error instanceof NetlinkError);
+        assert.equal(error.errnoName, "EINVAL");
+        assert.equal(
+          error.message,
+          `Cannot set the MTU of link "vtest0" to 20 in netns "${path}": Invalid input data or parameter`,
+        );
+        return true;
+      },
+    );
+  });
+});
+
 Deno.test("LibnlNetlink.deleteAltName() fails for a name the link does not have", async () => {
   await withNetlink(1, (netlink, namespaces) => {
     const { name, path, ns } = first(namespaces);

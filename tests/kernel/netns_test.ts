@@ -66,6 +66,23 @@ Deno.test("openNetns() fails with kind not-netns for a regular file", () => {
   }
 });
 
+Deno.test("openNetns() refuses a FIFO at once instead of waiting for a writer", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "ibsriov-test-" });
+  try {
+    const path = `${dir}/fifo`;
+    const mkfifo = await new Deno.Command("mkfifo", { args: [path] }).output();
+    assert.equal(mkfifo.code, 0);
+    assert.throws(() => openNetns(path), (error: unknown) => {
+      assert.ok(error instanceof NetnsError);
+      assert.equal(error.kind, "not-netns");
+      assert.equal(error.message, `Cannot open netns "${path}": not a network namespace`);
+      return true;
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("openNetns() holds a namespace open until close(), which is idempotent", async () => {
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);

@@ -50,6 +50,8 @@ Deno.test("FakeKernel.addPf() starts each VF with its table, its netdev and its 
     netns: HOST_NETNS,
     netdev: "ibp59s0f0v0",
     up: false,
+    mtu: 4092,
+    altNames: [],
     nodeGuid: "02:00:00:00:00:01:00:01",
     portGuid: "02:00:00:00:00:00:00:01",
     linkState: "auto",
@@ -257,6 +259,8 @@ Deno.test("FakeKernel.unbind() destroys the VF's netdev in a pod and its RDMA de
     netns: null,
     netdev: null,
     up: null,
+    mtu: null,
+    altNames: null,
     probed: null,
     rdmaNetns: null,
   });
@@ -516,6 +520,8 @@ Deno.test("FakeKernel fails each new mutator at its fault step and changes nothi
     ["unbind", (k) => k.unbind(VF0, "mlx5_core")],
     ["bind", (k) => k.bind(VF0, "mlx5_core")],
     ["moveDevice", (k, host, pod) => k.moveDevice(host, "mlx5_1", pod)],
+    ["setMtu", (k, host) => k.setMtu(host, k.linkByName(host, VFS[0]!.netdev)!.index, 2044)],
+    ["addAltName", (k, host) => k.addAltName(host, k.linkByName(host, VFS[0]!.netdev)!.index, "a")],
   ];
   for (const [name, op] of ops) {
     const { k, host, pod, pf } = node();
@@ -529,4 +535,32 @@ Deno.test("FakeKernel fails each new mutator at its fault step and changes nothi
     });
     assert.deepEqual([k.view(), k.snapshot(), k.rdmaIn(HOST_NETNS)], before, name);
   }
+});
+
+Deno.test("FakeKernel.setMtu() sets a netdev's MTU within 68 to 65535 and keeps it across a netns move", () => {
+  const { k, host, pod } = node();
+  const index = k.linkByName(host, VFS[0]!.netdev)!.index;
+  k.setMtu(host, index, 2044);
+  assert.equal(k.vfView(VF0).mtu, 2044);
+  assertThrows(() => k.setMtu(host, index, 67), KernelError, "set mtu 67: EINVAL");
+  assertThrows(() => k.setMtu(host, index, 65536), KernelError, "set mtu 65536: EINVAL");
+  k.moveLink(host, index, pod);
+  assert.equal(k.linkByName(pod, VFS[0]!.netdev)!.mtu, 2044);
+  assert.deepEqual(k.faults.log.slice(0, 1), [`set mtu of ibp59s0f0v0 to 2044 in ${HOST_NETNS}`]);
+});
+
+Deno.test("FakeKernel altnames: found by linkByName(), unique per netns, and block a move where taken", () => {
+  const { k, host, pod } = node();
+  const index = k.linkByName(host, VFS[0]!.netdev)!.index;
+  k.addAltName(host, index, "enp59s0f0v0");
+  assert.equal(k.linkByName(host, "enp59s0f0v0")!.index, index);
+  assert.deepEqual(k.vfView(VF0).altNames, ["enp59s0f0v0"]);
+  assertThrows(
+    () => k.addAltName(host, index, VFS[1]!.netdev),
+    KernelError,
+    `add altname ${VFS[1]!.netdev}: EEXIST`,
+  );
+  k.addLink(POD, { name: "enp59s0f0v0", mtu: 1500, address: "02:00:00:00:00:01", up: false });
+  assertThrows(() => k.moveLink(host, index, pod), KernelError, "move ibp59s0f0v0: EEXIST");
+  assert.equal(k.vfView(VF0).netns, HOST_NETNS);
 });

@@ -7,7 +7,17 @@ import { cmdGc } from "../../lib/plugin/gc.ts";
 import { cmdStatus } from "../../lib/plugin/status.ts";
 import { assertRejectsCniError } from "../assert_cni_error.ts";
 import { HOST_NETNS } from "../fakes/fake_kernel.ts";
-import { netConf, PF, POD, POD_B, podStepErrors, request, VFS, world } from "./world.ts";
+import {
+  assertAddUndoneAt,
+  netConf,
+  PF,
+  POD,
+  POD_B,
+  podStepErrors,
+  request,
+  VFS,
+  world,
+} from "./world.ts";
 
 const GUID = "02:00:00:00:00:0a:00:01";
 const KEY = { containerId: "ctr-a", ifname: "net1" };
@@ -175,17 +185,7 @@ for (
       steps = w.faults.count;
     }
     assert.ok(steps >= 8, `ADD took only ${steps} mutating steps`);
-    for (let n = 1; n <= steps; n++) {
-      await using w = await world();
-      const before = w.kernel.view();
-      w.faults.failAt = n;
-      const err = await cmdAdd(w.deps, request("ADD", conf)).then(() => null, (e: unknown) => e);
-      assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
-      assert.equal(err.message, stepErrors[n - 1], `step ${n}`);
-      assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
-      assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
-      assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
-    }
+    for (let n = 1; n <= steps; n++) await assertAddUndoneAt(world, conf, n, stepErrors[n - 1]);
   });
 }
 

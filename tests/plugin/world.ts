@@ -1,8 +1,13 @@
+import assert from "node:assert/strict";
 import type { CniRequest } from "../../lib/cni/dispatch.ts";
+import { CniError } from "../../lib/cni/errors.ts";
+import { cmdAdd } from "../../lib/plugin/add.ts";
 import type { CniCommand } from "../../lib/cni/env.ts";
 import type { CniVersion } from "../../lib/cni/versions.ts";
 import type { Deps } from "../../lib/plugin/deps.ts";
+import { DeviceInfoFiles } from "../../lib/state/device_info_files.ts";
 import { FileStore } from "../../lib/state/file_store.ts";
+import { FaultyDeviceInfo } from "../fakes/faulty_device_info.ts";
 import { FakeIpam } from "../fakes/fake_ipam.ts";
 import { FakeKernel } from "../fakes/fake_kernel.ts";
 import { Faults } from "../fakes/faults.ts";
@@ -30,6 +35,8 @@ export interface World extends AsyncDisposable {
   /** Log file paths that `deps.openLog` refuses to open, with the error it throws. */
   logFileErrors: Map<string, Error>;
   stateDir: string;
+  /** Where the device-info files of `/var/run/k8s.cni.cncf.io/devinfo/cni/` are. */
+  deviceInfoDir: string;
   /** Every file under the state directory except lock files, which are never removed. */
   stateFiles(): string[];
 }
@@ -53,6 +60,8 @@ export async function world(): Promise<World> {
     runDir: `${stateDir}/run`,
     netnsExists: (path) => kernel.hasNetns(path),
   });
+  // The device-info directory is outside the state directory: stateFiles() must not list it.
+  const deviceInfoDir = await Deno.makeTempDir({ prefix: "ib-sriov-devinfo-" });
   const logs: string[] = [];
   const logFiles = new Map<string, string[]>();
   const logFileErrors = new Map<string, Error>();
@@ -63,6 +72,7 @@ export async function world(): Promise<World> {
     rdma: kernel,
     ipam,
     store,
+    deviceInfo: new FaultyDeviceInfo(new DeviceInfoFiles({ root: deviceInfoDir }), faults),
     log: (l) => void logs.push(l),
     openLog: (path) => {
       const error = logFileErrors.get(path);
@@ -104,9 +114,11 @@ export async function world(): Promise<World> {
     logFiles,
     logFileErrors,
     stateDir,
+    deviceInfoDir,
     stateFiles,
     async [Symbol.asyncDispose]() {
       await Deno.remove(stateDir, { recursive: true });
+      await Deno.remove(deviceInfoDir, { recursive: true });
     },
   };
 }
@@ -161,4 +173,30 @@ export function podStepErrors(n: number): string[] {
       n + 3
     }`,
   ];
+}
+
+/**
+ * Fails ADD's mutating step `n` on a fresh node and asserts that ADD fails with `message` and
+ * leaves the node, the state directory and the IPAM leases as they were.
+ *
+ * @param node builds the node
+ * @param config the ADD's config
+ * @param n the step to fail, 1-based
+ * @param message the whole message of ADD's error
+ */
+export async function assertAddUndoneAt(
+  node: () => Promise<World>,
+  config: Record<string, unknown>,
+  n: number,
+  message: string | undefined,
+): Promise<void> {
+  await using w = await node();
+  const before = w.kernel.view();
+  w.faults.failAt = n;
+  const err = await cmdAdd(w.deps, request("ADD", config)).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof CniError, `step ${n}: ${String(err)}`);
+  assert.equal(err.message, message, `step ${n}`);
+  assert.deepEqual(w.kernel.view(), before, `after failing step ${n}: ${w.faults.log[n - 1]}`);
+  assert.deepEqual(w.stateFiles(), [], `state after failing step ${n}`);
+  assert.equal(w.ipam.leases.size, 0, `lease after failing step ${n}`);
 }

@@ -219,9 +219,14 @@ const SYS_PROC =
   "only lib/sysfs/, ffi/, lib/netlink/netns.ts and lib/netlink/libc_pci_driver.ts name /sys or /proc";
 
 /** The files of ffi/ that may call libc's write wrappers: the two writers and their definitions. */
-const WRITERS = ["ffi/libc.ts", "ffi/state_libc.ts", "ffi/pci_driver_libc.ts"];
+const WRITERS = [
+  "ffi/libc.ts",
+  "ffi/libc_symbols.ts",
+  "ffi/state_libc.ts",
+  "ffi/pci_driver_libc.ts",
+];
 const WRITE_WRAPPER_RULE = "only ffi/state_libc.ts and ffi/pci_driver_libc.ts call libc's write " +
-  "wrappers (openAppend, writeAll, writeText)";
+  "wrappers (openat2, writeAll, writeText, mkdirat, renameat, unlinkat)";
 
 /**
  * The per-file rules. `lib/netlink/netns.ts` may name `/proc` because it opens
@@ -272,7 +277,7 @@ const RULES: Rule[] = [
   },
   {
     name: WRITE_WRAPPER_RULE,
-    pattern: /\b(openAppend|writeAll|writeText)\b/g,
+    pattern: /\b(openat2|writeAll|writeText|mkdirat|renameat|unlinkat)\b/g,
     allowed: (file) => !file.startsWith("ffi/") || WRITERS.includes(file),
   },
   {
@@ -480,7 +485,19 @@ const SYMBOL_JOBS: SymbolJob[] = [
   {
     table: "STATE_LIBC_SYMBOLS (ffi/state_libc.ts)",
     symbols: STATE_LIBC_SYMBOLS,
-    needs: only("open", "write", "close", "fstat"),
+    needs: only(
+      "openat2",
+      "read",
+      "write",
+      "close",
+      "fstat",
+      "statx",
+      "mkdirat",
+      "renameat",
+      "unlinkat",
+      "fsync",
+      "geteuid",
+    ),
   },
   {
     table: "LIBNL_SYMBOLS (ffi/libnl_symbols.ts)",

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { DENO_CACHE_DIR, PERMISSION_FLAGS, shebangLine } from "../../tools/permissions.ts";
+import {
+  DENO_CACHE_DIR,
+  PERMISSION_FLAGS,
+  shebangFlags,
+  shebangLine,
+} from "../../tools/permissions.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TOOL_FIXTURES = fileURLToPath(new URL("../fixtures/tool/", import.meta.url));
@@ -8,7 +13,47 @@ const TOOL_FIXTURES = fileURLToPath(new URL("../fixtures/tool/", import.meta.url
 Deno.test("shebangLine() fits in the 255 bytes Linux reads of a #! line", () => {
   const bytes = new TextEncoder().encode(shebangLine()).length;
   assert.ok(bytes <= 255, `shebang is ${bytes} bytes`);
-  assert.ok(shebangLine().endsWith(PERMISSION_FLAGS.join(" ")));
+  assert.ok(shebangLine().endsWith(shebangFlags().join(" ")));
+  // An installed runtime (ship's default path) still fits.
+  const installed = new TextEncoder().encode(shebangLine("/opt/cni/bin/ib-sriov.d/deno")).length;
+  assert.ok(installed <= 255, `installed shebang is ${installed} bytes`);
+});
+
+Deno.test("shebangFlags() are PERMISSION_FLAGS with -R, -W and -E for the flags that take values", () => {
+  assert.deepEqual(shebangFlags(), [
+    "--allow-ffi",
+    "--allow-run",
+    "-E=CNI_*",
+    "-R=/var/lib/cni/ib-sriov,/var/run/cni/ib-sriov",
+    "-W=/var/lib/cni/ib-sriov,/var/run/cni/ib-sriov",
+  ]);
+});
+
+Deno.test("deno grants the same under shebangFlags() as under PERMISSION_FLAGS", async () => {
+  const probe = `
+    const q = (d) => Deno.permissions.querySync(d).state;
+    console.log(JSON.stringify([
+      q({ name: "read", path: "/var/lib/cni/ib-sriov/x" }), q({ name: "read", path: "/etc" }),
+      q({ name: "write", path: "/var/run/cni/ib-sriov/x" }), q({ name: "write", path: "/tmp" }),
+      q({ name: "env", variable: "CNI_PATH" }), q({ name: "env", variable: "HOME" }),
+      q({ name: "ffi" }), q({ name: "run" }), q({ name: "net" }),
+    ]));`;
+  // `deno eval` grants everything: the probe runs as a script.
+  const script = await Deno.makeTempFile({ suffix: ".js" });
+  await Deno.writeTextFile(script, probe);
+  const grants = async (flags: readonly string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-prompt", ...flags, script],
+      stdout: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  assert.equal(await grants(shebangFlags()), await grants(PERMISSION_FLAGS));
+  assert.equal(
+    await grants(shebangFlags()),
+    '["granted","prompt","granted","prompt","granted","prompt","granted","granted","prompt"]',
+  );
+  await Deno.remove(script);
 });
 
 Deno.test("shebangLine() runs the given Deno with DENO_DIR set to the plugin's own cache dir", () => {

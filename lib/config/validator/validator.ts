@@ -49,6 +49,7 @@ const RULE_CAPABILITIES: u32 = 21;
 const RULE_STRING: u32 = 22;
 const RULE_LOG_LEVEL: u32 = 23;
 const RULE_LOG_FILE: u32 = 24;
+const RULE_DEVICE_INFO_FILE: u32 = 25;
 
 // Byte values.
 const QUOTE: u32 = 0x22;
@@ -84,10 +85,11 @@ const K_PLUGINS = 19;
 // ipam, runtimeConfig, args, args.cni:
 const K_IPAM_TYPE = 20;
 const K_INFINIBAND_GUID = 21;
-const K_ARGS_CNI = 22;
-const K_CNI_GUID = 23;
-const K_CNI_APP = 24;
-const SLOTS = 25;
+const K_DEVICE_INFO_FILE = 22;
+const K_ARGS_CNI = 23;
+const K_CNI_GUID = 24;
+const K_CNI_APP = 25;
+const SLOTS = 26;
 
 /** Which object scanObject() is reading: decides the keys it records. */
 const OBJ_CONFIG = 0;
@@ -607,6 +609,7 @@ function keySlot(obj: i32): i32 {
     if (keyIs("type")) return K_IPAM_TYPE;
   } else if (obj == OBJ_RUNTIME_CONFIG) {
     if (keyIs("infinibandGUID")) return K_INFINIBAND_GUID;
+    if (keyIs("CNIDeviceInfoFile")) return K_DEVICE_INFO_FILE;
   } else if (obj == OBJ_ARGS) {
     if (keyIs("cni")) return K_ARGS_CNI;
   } else if (obj == OBJ_ARGS_CNI) {
@@ -619,11 +622,15 @@ function keySlot(obj: i32): i32 {
 /** The first and last slot of an object kind. */
 function firstSlot(obj: i32): i32 {
   if (obj == OBJ_CONFIG) return 0;
-  return K_IPAM_TYPE + obj - OBJ_IPAM;
+  if (obj == OBJ_IPAM) return K_IPAM_TYPE;
+  if (obj == OBJ_RUNTIME_CONFIG) return K_INFINIBAND_GUID;
+  if (obj == OBJ_ARGS) return K_ARGS_CNI;
+  return K_CNI_GUID;
 }
 
 function lastSlot(obj: i32): i32 {
   if (obj == OBJ_CONFIG) return K_PLUGINS;
+  if (obj == OBJ_RUNTIME_CONFIG) return K_DEVICE_INFO_FILE;
   if (obj == OBJ_ARGS_CNI) return K_CNI_APP;
   return firstSlot(obj);
 }
@@ -749,6 +756,57 @@ function isHex(u: u32): bool {
 
 // ---------------------------------------------------------------------------------------------
 // Rules
+
+/**
+ * The log directory every `logFile` lies beneath, with its trailing `/`. lib/config/limits.ts
+ * `LOG_DIR` is the same path outside the module.
+ */
+const LOG_DIR_PREFIX = "/var/log/ib-sriov/";
+/** Linux's PATH_MAX less its NUL, and NAME_MAX: longer paths and names fail ENAMETOOLONG. */
+const PATH_BYTES_MAX: u32 = 4095;
+const NAME_BYTES_MAX: u32 = 255;
+
+/** Bytes of a unit in UTF-8 (a surrogate escape counts 3, as WTF-8 writes it). */
+function utf8Bytes(u: i32): u32 {
+  if (u < 0x80) return 1;
+  if (u < 0x800) return 2;
+  if (u < 0x10000) return 3;
+  return 4;
+}
+
+/**
+ * `logFile`: a path beneath {@link LOG_DIR_PREFIX} with no NUL, no empty, `.` or `..` segment,
+ * at most {@link PATH_BYTES_MAX} bytes and segments of at most {@link NAME_BYTES_MAX}. Read
+ * unit by unit: the path may be longer than strBuf holds.
+ */
+function logFileOk(q: usize): bool {
+  iterate(q);
+  const prefixLength: u32 = <u32>LOG_DIR_PREFIX.length;
+  let i: u32 = 0;
+  let bytes: u32 = 0;
+  // The segment being read: its length in bytes and whether it is all dots.
+  let segment: u32 = 0;
+  let dots: bool = true;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) break;
+    if (u == 0) return false;
+    bytes += utf8Bytes(u);
+    if (i < prefixLength) {
+      if (<u32>u != <u32>LOG_DIR_PREFIX.charCodeAt(i)) return false;
+    } else if (u == 0x2f) {
+      if (segment == 0 || (dots && segment <= 2)) return false;
+      segment = 0;
+      dots = true;
+    } else {
+      segment += utf8Bytes(u);
+      if (u != 0x2e) dots = false;
+      if (segment > NAME_BYTES_MAX) return false;
+    }
+    i++;
+  }
+  return i > prefixLength && segment > 0 && !(dots && segment <= 2) && bytes <= PATH_BYTES_MAX;
+}
 
 /** The CNI specification's network name, `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`. */
 function nameOk(): bool {
@@ -939,11 +997,7 @@ function checkPlugin(o: usize): void {
     if (!ok) emitSlot(RULE_LOG_LEVEL, K_LOG_LEVEL, "logLevel");
   }
   if (has(K_LOG_FILE)) {
-    let ok = isString(K_LOG_FILE);
-    if (ok) {
-      loadString(vStart(K_LOG_FILE));
-      ok = strLen > 0 && unit(0) == 0x2f && !strHasNul;
-    }
+    const ok = isString(K_LOG_FILE) && logFileOk(vStart(K_LOG_FILE));
     if (!ok) emitSlot(RULE_LOG_FILE, K_LOG_FILE, "logFile");
   }
   // The nested objects last: scanning one reuses only its own slots.
@@ -963,6 +1017,9 @@ function checkPlugin(o: usize): void {
   if (checkObject(K_RUNTIME_CONFIG, "runtimeConfig")) {
     scanObject(vStart(K_RUNTIME_CONFIG), OBJ_RUNTIME_CONFIG);
     checkGuid(K_INFINIBAND_GUID, "runtimeConfig.infinibandGUID");
+    if (has(K_DEVICE_INFO_FILE) && !deviceInfoFileOk()) {
+      emitSlot(RULE_DEVICE_INFO_FILE, K_DEVICE_INFO_FILE, "runtimeConfig.CNIDeviceInfoFile");
+    }
   }
   if (checkObject(K_ARGS, "args")) {
     scanObject(vStart(K_ARGS), OBJ_ARGS);
@@ -1121,6 +1178,39 @@ function keyCharAt(p: usize): i32 {
   if (low >= 0xdc00 && low <= 0xdfff) return 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
   unitNext = after;
   return u;
+}
+
+/**
+ * The directory of the NPWG CNI device-info files (device-info spec 4.2): a device-info path
+ * must name a file directly in it. Not anywhere under `devinfo/`: `devinfo/dp/` holds the device
+ * plugin's files, which Multus copies for every pod of a resource. lib/config/limits.ts
+ * `DEVICE_INFO_DIR` is the same path outside the module.
+ */
+const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
+
+/**
+ * `runtimeConfig.CNIDeviceInfoFile`: a string, DEVICE_INFO_DIR followed by one file name (not
+ * empty, `.` or `..`; no `/` or NUL; at most NAME_BYTES_MAX bytes). Symbolic links are the
+ * open's to refuse: they are state of the node, not of the config.
+ */
+function deviceInfoFileOk(): bool {
+  if (!isString(K_DEVICE_INFO_FILE)) return false;
+  iterate(vStart(K_DEVICE_INFO_FILE));
+  for (let i = 0; i < DEVICE_INFO_DIR.length; i++) {
+    if (nextUnit() != DEVICE_INFO_DIR.charCodeAt(i)) return false;
+  }
+  let length: u32 = 0;
+  let bytes: u32 = 0;
+  let dots: u32 = 0;
+  while (true) {
+    const u = nextUnit();
+    if (u < 0) break;
+    if (u == 0 || u == 0x2f) return false;
+    if (u == 0x2e) dots++;
+    length++;
+    bytes += utf8Bytes(u);
+  }
+  return length > 0 && bytes <= NAME_BYTES_MAX && !(dots == length && length <= 2);
 }
 
 /** A conflist at `o`: its plugins, and the ib-sriov ones as plugin configs. */

@@ -258,9 +258,9 @@ Deno.test("loadNetConf() refuses vfioPciMode with rdmaIsolation", () => {
 });
 
 Deno.test("loadNetConf() reads logLevel and an absolute logFile", () => {
-  const conf = load({ logLevel: "debug", logFile: "/var/log/ib-sriov.log" });
+  const conf = load({ logLevel: "debug", logFile: "/var/log/ib-sriov/ib-sriov.log" });
   assert.equal(conf.logLevel, "debug");
-  assert.equal(conf.logFile, "/var/log/ib-sriov.log");
+  assert.equal(conf.logFile, "/var/log/ib-sriov/ib-sriov.log");
   assertCniError(
     () => load({ logLevel: "trace" }),
     7,

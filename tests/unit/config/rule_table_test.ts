@@ -6,7 +6,7 @@
  * must report the row exactly.
  */
 import assert from "node:assert/strict";
-import { dispatch } from "../../../lib/cni/dispatch.ts";
+import { type CniRequest, dispatch } from "../../../lib/cni/dispatch.ts";
 import { CniError } from "../../../lib/cni/errors.ts";
 import { MAX_CONFIG_BYTES } from "../../../lib/config/limits.ts";
 import { loadNetConf } from "../../../lib/config/load_net_conf.ts";
@@ -43,6 +43,9 @@ interface RuleRow {
   /** The error's message from dispatch() when it is not the violation's. */
   cniMessage?: string;
 }
+
+const DEVICE_INFO_DETAILS =
+  "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config";
 
 const DEPTH_129 = `{"name":"n","x":${"[".repeat(128)}${"]".repeat(128)}}`;
 
@@ -430,6 +433,248 @@ const RULES: RuleRow[] = [
     message: 'logFile "/var/log/a\\u0000b" is invalid: must be an absolute path',
     cni: 7,
   },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"deviceID":"0000:3b:00.2","runtimeConfig":{"CNIDeviceInfoFile":"/etc/sudoers.d/x"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/etc/sudoers.d/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+    command: "ADD",
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/../../../../etc/passwd" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.."}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/.." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/."}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/." is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/dp/res-0000:3b:00.2-device.json" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni//x"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni//x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/a\\u0000b" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":"var/run/k8s.cni.cncf.io/devinfo/cni/x"}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "var/run/k8s.cni.cncf.io/devinfo/cni/x" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      '"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni\\u002fx/../y"}',
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message:
+      `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/x/../y" is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf(
+      `"runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+        "é".repeat(128)
+      }"}`,
+    ),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message: `runtimeConfig.CNIDeviceInfoFile "/var/run/k8s.cni.cncf.io/devinfo/cni/${
+      "é".repeat(43)
+    }"… (165 chars) is invalid: must be a file name directly in /var/run/k8s.cni.cncf.io/devinfo/cni/ (no "..", "." or "/" after it, at most 255 bytes)`,
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 25,
+    ruleName: "device-info-file",
+    input: conf('"runtimeConfig":{"CNIDeviceInfoFile":7}'),
+    path: "runtimeConfig.CNIDeviceInfoFile",
+    message: "runtimeConfig.CNIDeviceInfoFile must be a string, got number 7",
+    details: DEVICE_INFO_DETAILS,
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/etc/sudoers.d/x"'),
+    path: "logFile",
+    message: 'logFile "/etc/sudoers.d/x" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov-x/a.log"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov-x/a.log" is invalid: must be beneath "/var/log/ib-sriov/"',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/../../../etc/ld.so.preload"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/../../../etc/ld.so.preload" is invalid: ' +
+      "must not contain empty, . or .. segments",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/"'),
+    path: "logFile",
+    message: 'logFile "/var/log/ib-sriov/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov//x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov//x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/./x.log"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/./x.log" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/sub/"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/sub/" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":"/var/log/ib-sriov/\\u002e\\u002e/x"'),
+    path: "logFile",
+    message:
+      'logFile "/var/log/ib-sriov/../x" is invalid: must not contain empty, . or .. segments',
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"n".repeat(256)}"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"n".repeat(62)}"… (274 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
+    cni: 7,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"/var/log/ib-sriov/${"d/".repeat(2039)}x"`),
+    path: "logFile",
+    message: `logFile "/var/log/ib-sriov/${"d/".repeat(31)}"… (4097 chars) is invalid: ` +
+      "must be at most 4095 bytes long, with names of at most 255",
+    cni: 7,
+  },
 ];
 
 function bytesOf(input: string | Uint8Array): Uint8Array {
@@ -448,11 +693,13 @@ function errorVersion(row: RuleRow): string {
 async function runDispatch(
   command: Command,
   stdin: Uint8Array,
-): Promise<{ status: number; stdout: string; handled: number }> {
+): Promise<{ status: number; stdout: string; handled: number; problem?: CniError }> {
   let stdout = "";
   let handled = 0;
-  const handle = () => {
+  let problem: CniError | undefined;
+  const handle = (req: CniRequest) => {
     handled++;
+    problem = req.configProblem;
     return Promise.resolve();
   };
   const env: Record<string, string> = {
@@ -481,7 +728,7 @@ async function runDispatch(
     },
     "test",
   );
-  return { status, stdout, handled };
+  return { status, stdout, handled, ...(problem === undefined ? {} : { problem }) };
 }
 
 Deno.test("the rule table has a row for every validator rule", () => {
@@ -524,6 +771,29 @@ Deno.test("dispatch() answers each rule with its CNI code and the whole message,
   for (const row of RULES) {
     if (row.cni === undefined) continue;
     const run = await runDispatch(row.command ?? "DEL", bytesOf(row.input));
+    // Stdin over the size limit is not even read.
+    const fatalForDel = [ValidatorRule.VersionType, ValidatorRule.Version, ValidatorRule.JsonSize];
+    if (row.command === undefined && !(fatalForDel as number[]).includes(row.rule)) {
+      // DEL goes on from its attachment record with any config it can answer in: its handler
+      // gets the error to log instead.
+      assert.ok(run.problem !== undefined, label(row));
+      assert.deepEqual(
+        { status: run.status, handled: run.handled },
+        { status: 0, handled: 1 },
+        label(row),
+      );
+      const { code, message, details } = run.problem;
+      assert.deepEqual(
+        { code, msg: message, ...(details === "" ? {} : { details }) },
+        {
+          code: row.cni,
+          msg: row.cniMessage ?? row.message,
+          ...(row.details === undefined ? {} : { details: row.details }),
+        },
+        label(row),
+      );
+      continue;
+    }
     assert.equal(run.status, 1, label(row));
     assert.equal(run.handled, 0, label(row));
     assert.deepEqual(
@@ -575,13 +845,17 @@ const VALID: string[] = [
     name: "ib-net",
     deviceID: "0000:3b:00.2",
     guid: "02:00:00:00:00:00:00:0a",
-    runtimeConfig: { infinibandGUID: "FF:FF:FF:FF:FF:FF:FF:FF", ips: ["10.0.0.2/24"] },
+    runtimeConfig: {
+      infinibandGUID: "FF:FF:FF:FF:FF:FF:FF:FF",
+      ips: ["10.0.0.2/24"],
+      CNIDeviceInfoFile: "/var/run/k8s.cni.cncf.io/devinfo/cni/ib-net-0123abcd_net1",
+    },
     args: { cni: { guid: "00:11:22:33:44:55:66:77", "mellanox.infiniband.app": "a", z: null } },
     capabilities: { infinibandGUID: true, ips: true },
     dns: { nameservers: ["1.1.1.1"] },
     prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "net1" }], ips: [] },
     logLevel: "debug",
-    logFile: "/var/log/ib-sriov.log",
+    logFile: "/var/log/ib-sriov/ib-sriov.log",
     vfioPciMode: true,
     rdmaIsolation: false,
     Master: "ib0",
@@ -594,6 +868,11 @@ const VALID: string[] = [
   '{"name":"n","ipam":{"type":"dhcp","type":"static"}}',
   '{"name":"n","capabilities":{"a":1,"a":true}}',
   '{"name":"n","deviceID":"0000:3B:1f.7","pkey":"0x7fff","link_state":"disable"}',
+  '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/..."}}',
+  `{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/${
+    "é".repeat(127)
+  }x"}}`,
+  '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":1,"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.x"}}',
   '{"name":"n","plugins":"not a list here","__proto__":{"guid":1}}',
 ];
 

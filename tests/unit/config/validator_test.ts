@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dispatch } from "../../../lib/cni/dispatch.ts";
+import { type CniRequest, dispatch } from "../../../lib/cni/dispatch.ts";
 import { MAX_CONFIG_BYTES } from "../../../lib/config/limits.ts";
 import {
   MAX_CONFIG_DEPTH,
@@ -82,7 +82,7 @@ Deno.test("validateConfigBytes() accepts a full valid config and the bounds matc
     args: { cni: { guid: "00:11:22:33:44:55:66:77", "mellanox.infiniband.app": "x", y: [1] } },
     prevResult: { interfaces: [] },
     logLevel: "debug",
-    logFile: "/var/log/ib.log",
+    logFile: "/var/log/ib-sriov/ib.log",
   });
   assert.deepEqual(check(full, { pluginConfig: true, requireDeviceId: true }), []);
   for (const version of SUPPORTED_VERSIONS) {
@@ -612,8 +612,8 @@ Deno.test("violationError() reports the lowest rule with the plugin's code, the 
 
 Deno.test("dispatch() runs the validator before any handler, in the config's version", async () => {
   const calls: string[] = [];
-  const record = () => {
-    calls.push("handler");
+  const record = (req: CniRequest) => {
+    calls.push(`handler ${req.configProblem?.message}`);
     return Promise.resolve();
   };
   async function run(command: string, stdin: string): Promise<Record<string, unknown>> {
@@ -641,10 +641,9 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
       },
       "test",
     );
-    assert.equal(status, 1);
-    return JSON.parse(stdout);
+    return status === 0 ? {} : JSON.parse(stdout);
   }
-  for (const command of ["ADD", "CHECK", "DEL", "STATUS", "GC"]) {
+  for (const command of ["ADD", "CHECK", "STATUS"]) {
     const err = await run(
       command,
       '{"cniVersion":"1.1.0","name":"n","deviceID":"0000:3b:00","pkey":"0x0","plugins":1}',
@@ -656,8 +655,42 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
       details: 'pkey "0x0" is invalid: the 15-bit partition key must not be 0',
     });
   }
-  const deep = await run("DEL", `{"name":"n","x":${"[".repeat(200)}${"]".repeat(200)}}`);
+  const deep = await run("GC", `{"name":"n","x":${"[".repeat(200)}${"]".repeat(200)}}`);
   assert.equal(deep.code, 6);
   assert.match(String(deep.msg), /^error decoding network config: nested deeper than 128 levels/);
   assert.deepEqual(calls, []);
+  // DEL and GC go on from the attachment records: their handlers get the error, to log.
+  for (const command of ["DEL", "GC"]) {
+    assert.deepEqual(
+      await run(command, '{"cniVersion":"1.1.0","name":"n","deviceID":"0000:3b:00","pkey":"0x0"}'),
+      {},
+    );
+  }
+  const problem =
+    'deviceID "0000:3b:00" is not a PCI address: expected DDDD:BB:DD.F, e.g. 0000:3b:00.2';
+  assert.deepEqual(calls, [`handler ${problem}`, `handler ${problem}`]);
+});
+
+Deno.test("validateConfigBytes() rule 24 accepts a logFile of exactly 4095 bytes and names of 255, beneath /var/log/ib-sriov/", () => {
+  const name = "n".repeat(255);
+  const deep = `/var/log/ib-sriov/${"d/".repeat(2037)}${"x".repeat(3)}`;
+  assert.equal(new TextEncoder().encode(deep).length, 4095);
+  for (
+    const ok of [
+      `/var/log/ib-sriov/${name}`,
+      deep,
+      "/var/log/ib-sriov/a/b.log",
+      "/var/log/ib-sriov/..x",
+    ]
+  ) {
+    assert.deepEqual(check(conf(`"logFile":"${ok}"`)), [], ok.slice(0, 60));
+  }
+  const over = `${deep}x`;
+  assert.deepEqual(check(conf(`"logFile":"${over}"`)).map((v) => v.rule), [ValidatorRule.LogFile]);
+  // Bytes count, not characters: 127 two-byte ones and one more make 255; 86 of three make 258.
+  assert.deepEqual(check(conf(`"logFile":"/var/log/ib-sriov/${"é".repeat(127)}x"`)), []);
+  assert.deepEqual(
+    check(conf(`"logFile":"/var/log/ib-sriov/${"€".repeat(86)}"`)).map((v) => v.rule),
+    [ValidatorRule.LogFile],
+  );
 });

@@ -393,3 +393,52 @@ Deno.test("FileStore.releaseDevice() removes only its own owner's record", async
   store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
   assert.equal(store.deviceOwner("0000:04:00.7"), null);
 });
+
+/** Asserts that taking a lock fails on `dir`, a state directory that is a symbolic link. */
+async function assertLockRefused(store: FileStore, dir: string): Promise<void> {
+  await assert.rejects(
+    () => store.lock("0000:04:00.7", 100).then((l) => l[Symbol.dispose]()),
+    (err: unknown) =>
+      err instanceof StateError &&
+      err.message === `Cannot open directory "${dir}": a component of the path is a symbolic link`,
+  );
+}
+
+Deno.test("FileStore refuses a state directory replaced by a symbolic link and writes nothing through it", async () => {
+  const { store, cacheDir, root } = await tempStore();
+  try {
+    const elsewhere = join(root, "elsewhere");
+    await Deno.mkdir(elsewhere, { mode: 0o700 });
+    await Deno.mkdir(join(root, "lib"));
+    await Deno.symlink(elsewhere, cacheDir);
+    // A lock is taken before every change to the cache: it checks the cache directory too.
+    await assertLockRefused(store, cacheDir);
+    await Deno.remove(join(root, "run"), { recursive: true });
+    await Deno.symlink(elsewhere, join(root, "run"));
+    assertStateError(
+      () => store.writeAttachment(RECORD),
+      "io",
+      `Cannot open directory "${cacheDir}": a component of the path is a symbolic link`,
+    );
+    await assertLockRefused(store, `${root}/run`);
+    assert.deepEqual([...Deno.readDirSync(elsewhere)], []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("FileStore refuses a state directory that others may write", async () => {
+  const { store, cacheDir, root } = await tempStore();
+  try {
+    await Deno.mkdir(cacheDir, { recursive: true });
+    await Deno.chmod(cacheDir, 0o777);
+    assertStateError(
+      () => store.writeAttachment(RECORD),
+      "io",
+      /^Cannot use directory ".*\/lib\/ib-sriov": it must be owned by uid \d+ and not writable by group or others \(it is uid \d+, mode 0777\)$/,
+    );
+    assert.deepEqual([...Deno.readDirSync(cacheDir)], []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

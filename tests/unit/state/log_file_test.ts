@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LibcError } from "../../../ffi/errno.ts";
+import { geteuid } from "../../../ffi/state_libc.ts";
 import { LogFileError, openLogFile } from "../../../lib/state/log_file.ts";
 
 async function tempDir(): Promise<string> {
@@ -9,7 +10,7 @@ async function tempDir(): Promise<string> {
 
 function assertLogFileError(
   fn: () => unknown,
-  expected: { path: string; errno: string | null; message: string },
+  expected: { path: string; errno: string | null; rule?: string; message: string },
 ): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof LogFileError, `expected LogFileError, got ${err}`);
@@ -17,6 +18,7 @@ function assertLogFileError(
     assert.equal(err.code, "io");
     assert.equal(err.path, expected.path);
     assert.equal(err.errno, expected.errno);
+    assert.equal(err.rule, expected.rule ?? "io");
     assert.equal(err.message, expected.message);
     if (expected.errno !== null) assert.ok(err.cause instanceof LibcError);
     return true;
@@ -27,7 +29,7 @@ Deno.test("openLogFile() creates a missing file with mode 0600 and appends whole
   const dir = await tempDir();
   try {
     const path = join(dir, "ib-sriov.log");
-    const file = openLogFile(path);
+    const file = openLogFile(dir, path);
     assert.equal(file.path, path);
     file.write('{"msg":"one"}\n');
     file.write('{"msg":"two é"}\n');
@@ -45,7 +47,7 @@ Deno.test("openLogFile() appends to an existing file and keeps its mode", async 
     const path = join(dir, "ib-sriov.log");
     await Deno.writeTextFile(path, "earlier\n");
     await Deno.chmod(path, 0o640);
-    const file = openLogFile(path);
+    const file = openLogFile(dir, path);
     file.write("later\n");
     file.close();
     assert.equal(await Deno.readTextFile(path), "earlier\nlater\n");
@@ -59,9 +61,10 @@ Deno.test("openLogFile() does not create a missing directory: ENOENT naming the 
   const dir = await tempDir();
   try {
     const path = join(dir, "missing", "ib-sriov.log");
-    assertLogFileError(() => openLogFile(path), {
+    assertLogFileError(() => openLogFile(dir, path), {
       path,
       errno: "ENOENT",
+      rule: "missing",
       message: `Cannot open log file "${path}": No such file or directory`,
     });
     assert.deepEqual([...Deno.readDirSync(dir)], []);
@@ -70,13 +73,16 @@ Deno.test("openLogFile() does not create a missing directory: ENOENT naming the 
   }
 });
 
-Deno.test("openLogFile() of a directory throws EISDIR naming the path", async () => {
+Deno.test("openLogFile() of a directory throws EISDIR naming the path and the rule", async () => {
   const dir = await tempDir();
   try {
-    assertLogFileError(() => openLogFile(dir), {
-      path: dir,
+    const path = join(dir, "sub");
+    await Deno.mkdir(path);
+    assertLogFileError(() => openLogFile(dir, "sub"), {
+      path,
       errno: "EISDIR",
-      message: `Cannot open log file "${dir}": Is a directory`,
+      rule: "not-regular",
+      message: `Cannot open log file "${path}": it is not a regular file`,
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -89,10 +95,11 @@ Deno.test("openLogFile() of a FIFO without a reader throws ENXIO instead of bloc
     const path = join(dir, "fifo");
     const mkfifo = await new Deno.Command("mkfifo", { args: [path] }).output();
     assert.equal(mkfifo.code, 0);
-    assertLogFileError(() => openLogFile(path), {
+    assertLogFileError(() => openLogFile(dir, path), {
       path,
       errno: "ENXIO",
-      message: `Cannot open log file "${path}": No such device or address`,
+      rule: "not-regular",
+      message: `Cannot open log file "${path}": it is not a regular file`,
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -108,16 +115,17 @@ Deno.test("openLogFile() refuses the process's stdout, whatever path names it", 
       `import { openLogFile } from ${
         JSON.stringify(import.meta.resolve("../../../lib/state/log_file.ts"))
       };`,
-      "try { openLogFile('/dev/stdout'); } catch (err) {",
+      "try { openLogFile(Deno.args[0], 'stdout'); } catch (err) {",
       "  Deno.stderr.writeSync(new TextEncoder().encode(`${err.name} ${err.errno} ${err.message}`));",
       "}",
     ].join("\n");
     const child = await new Deno.Command("sh", {
       args: [
         "-c",
-        `exec "$0" eval --allow-ffi "$1" > "$2"`,
+        `exec "$0" eval --allow-ffi "$1" "$2" > "$3"`,
         Deno.execPath(),
         script,
+        dir,
         stdoutPath,
       ],
       stderr: "piped",
@@ -125,7 +133,7 @@ Deno.test("openLogFile() refuses the process's stdout, whatever path names it", 
     assert.equal(child.code, 0);
     assert.equal(
       new TextDecoder().decode(child.stderr),
-      'LogFileError null Cannot open log file "/dev/stdout": ' +
+      `LogFileError null Cannot open log file "${stdoutPath}": ` +
         "it is the plugin's stdout, which carries the result",
     );
     assert.equal(await Deno.readTextFile(stdoutPath), "");
@@ -138,7 +146,7 @@ Deno.test("LogFile.write() after close() throws EBADF naming the path", async ()
   const dir = await tempDir();
   try {
     const path = join(dir, "ib-sriov.log");
-    const file = openLogFile(path);
+    const file = openLogFile(dir, path);
     file.close();
     assertLogFileError(() => file.write("x\n"), {
       path,
@@ -150,16 +158,31 @@ Deno.test("LogFile.write() after close() throws EBADF naming the path", async ()
   }
 });
 
-Deno.test("LogFile.write() of a full device throws ENOSPC naming the path", () => {
-  const file = openLogFile("/dev/full");
-  try {
-    assertLogFileError(() => file.write("x\n"), {
+// /dev is root's: as another user the log directory check refuses it first (rule owner).
+Deno.test({
+  name: "openLogFile() refuses a device node such as /dev/full",
+  ignore: geteuid() !== 0,
+  fn() {
+    assertLogFileError(() => openLogFile("/dev", "/dev/full"), {
       path: "/dev/full",
-      errno: "ENOSPC",
-      message: 'Cannot write log file "/dev/full": No space left on device',
+      errno: null,
+      rule: "not-regular",
+      message: 'Cannot open log file "/dev/full": it is not a regular file',
+    });
+  },
+});
+
+Deno.test("openLogFile() refuses an absolute logFile outside the log directory", async () => {
+  const dir = await tempDir();
+  try {
+    assertLogFileError(() => openLogFile(dir, "/etc/ld.so.preload"), {
+      path: "/etc/ld.so.preload",
+      errno: null,
+      rule: "name",
+      message: `Cannot open log file "/etc/ld.so.preload": it must be beneath "${dir}/"`,
     });
   } finally {
-    file.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -173,13 +196,13 @@ Deno.test("LogFile.write() from two processes appending at once keeps every line
       `import { openLogFile } from ${
         JSON.stringify(import.meta.resolve("../../../lib/state/log_file.ts"))
       };`,
-      "const [path, tag, n] = Deno.args;",
-      "const file = openLogFile(path);",
+      "const [dir, path, tag, n] = Deno.args;",
+      "const file = openLogFile(dir, path);",
       "for (let i = 0; i < Number(n); i++) file.write(`${tag} ${i} ${tag.repeat(2000)}\\n`);",
     ].join("\n");
     const run = (tag: string) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--allow-ffi", script, path, tag, String(lines)],
+        args: ["eval", "--allow-ffi", script, dir, path, tag, String(lines)],
       }).output();
     const [a, b] = await Promise.all([run("a"), run("b")]);
     assert.equal(a.code, 0, new TextDecoder().decode(a.stderr));

@@ -14,6 +14,7 @@ import { loadNetConf } from "../../../lib/config/load_net_conf.ts";
 import { validateConfigBytes } from "../../../lib/config/validate_config.ts";
 import type { Rdma, RdmaNetnsMode } from "../../../lib/netlink/rdma.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
+import { FsInstaller } from "../../../lib/state/installer.ts";
 import { LibcSysfs } from "../../../lib/sysfs/libc_sysfs.ts";
 import type { Violation } from "../../../lib/tool/config_validator.ts";
 import { LibcNodeReader } from "../../../lib/sysfs/libc_node_reader.ts";
@@ -117,6 +118,9 @@ export function testIo(overrides: Partial<ToolIo> = {}): TestIo {
     store: () => new FileStore({ cacheDir: "/nonexistent/ib-sriov-tool-test" }),
     checkStateDir: () => Promise.resolve(),
     netnsExists: () => true,
+    installer: () => new FsInstaller(),
+    program: { standalone: false, mainModule: "file:///src/cli.ts", execPath: "/usr/bin/deno" },
+    waitForSignal: () => Promise.reject(new Error("waitForSignal() must not be called")),
     ...overrides,
   };
   return { io, stdout: () => out, stderr: () => err };

@@ -1,0 +1,235 @@
+/**
+ * `ib-sriov install`: the container image's entrypoint, a drop-in for the Go plugin's
+ * `thin_entrypoint` (same flags, which the SR-IOV network operator passes). It copies the running
+ * plugin into the node's CNI bin directory, atomically, then waits for SIGTERM so that a
+ * DaemonSet's pod stays up (or, with `--no-sleep`, exits: the operator's init container).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { errorMessage } from "../error_message.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { join } from "../path.ts";
+import type { ToolIo } from "./tool_io.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Where the operator's DaemonSet mounts the host's CNI bin directory (the Go default). */
+export const DEFAULT_CNI_BIN_DIR = "/host/opt/cni/bin";
+/** The host's CNI bin directory, as the node (not the container) names it. */
+export const DEFAULT_HOST_CNI_BIN_DIR = "/opt/cni/bin";
+/** The installed plugin's name: a config's `type` must be this. */
+export const PLUGIN_NAME = "ib-sriov";
+/** The directory beside the plugin that holds the Deno runtime the bundle runs on. */
+export const RUNTIME_DIR = "ib-sriov.d";
+/**
+ * Linux reads only the first 255 bytes of a `#!` line (BINPRM_BUF_SIZE, less the newline) and
+ * drops the rest without a word, which would cut the permission flags.
+ */
+export const MAX_SHEBANG_BYTES = 255;
+/**
+ * The bundle's `#!` line, as `make bundle` writes it (tools/permissions.ts): `env -S`, its
+ * variable assignments (`DENO_DIR=…`), then `deno` from PATH and its arguments.
+ */
+const BUNDLE_LINE = /^#!\/usr\/bin\/env -S ((?:[A-Z_][A-Z0-9_]*=\S* )*)deno (.*)$/;
+/** How {@linkcode BUNDLE_LINE} reads, for the error about a file that is not the bundle. */
+const BUNDLE_LINE_SHAPE = "#!/usr/bin/env -S [NAME=value ...] deno ";
+
+/** The running process, as far as the install needs to know it. */
+export interface Program {
+  /** `Deno.build.standalone`: whether this is the `deno compile` binary. */
+  standalone: boolean;
+  /** `Deno.mainModule`: the bundle's URL when run from the bundle. */
+  mainModule: string;
+  /** `Deno.execPath()`: the compiled binary, or the Deno runtime that runs the bundle. */
+  execPath: string;
+}
+
+/** What gets installed: the compiled binary, or the bundle with the runtime it runs on. */
+export type InstallSource =
+  | { kind: "binary"; binary: string }
+  | { kind: "bundle"; script: string; runtime: string };
+
+/**
+ * What the running program can install.
+ *
+ * @param program the running process
+ * @returns the source, or `null` when this is not an installable build (run from `cli.ts`)
+ */
+export function installSource(program: Program): InstallSource | null {
+  if (program.standalone) return { kind: "binary", binary: program.execPath };
+  const url = new URL(program.mainModule);
+  if (url.protocol !== "file:" || !url.pathname.endsWith(".js")) return null;
+  return { kind: "bundle", script: decodeURIComponent(url.pathname), runtime: program.execPath };
+}
+
+/**
+ * The bundle with its first line pointing at the installed runtime instead of a `deno` on PATH.
+ *
+ * @param script the bundle's bytes
+ * @param runtime the runtime's path as the node sees it
+ * @returns the bytes to install as the plugin
+ * @throws {Error} when `script` does not start with the bundle's `#!` line, or the new line
+ *   would be longer than {@linkcode MAX_SHEBANG_BYTES}
+ */
+export function pointShebangAt(script: Uint8Array, runtime: string): Uint8Array {
+  const text = new TextDecoder().decode(script);
+  const end = text.indexOf("\n");
+  const first = end < 0 ? text : text.slice(0, end);
+  const match = BUNDLE_LINE.exec(first);
+  if (match === null) {
+    throw new Error(
+      `the bundle does not start with ${
+        JSON.stringify(BUNDLE_LINE_SHAPE)
+      } (rebuild it with make bundle)`,
+    );
+  }
+  const line = `#!/usr/bin/env -S ${match[1]}${runtime} ${match[2]}`;
+  const bytes = new TextEncoder().encode(line).length;
+  if (bytes > MAX_SHEBANG_BYTES) {
+    throw new Error(
+      `the plugin's #! line would be ${bytes} bytes with the runtime at "${runtime}", and Linux reads only ${MAX_SHEBANG_BYTES}: use a shorter --host-cni-bin-dir`,
+    );
+  }
+  return new TextEncoder().encode(line + text.slice(first.length));
+}
+
+/** The errno behind a failure, from the first error in the cause chain that carries one. */
+function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** What a node operator should read for the errnos an install meets in practice. */
+const ERRNO_REASONS: Readonly<Record<string, string>> = {
+  EROFS: "the file system is read-only (mount the host's CNI bin directory read-write)",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exhausted",
+  EACCES: "permission denied (the installer must run as root)",
+  EPERM: "permission denied (the installer must run as root)",
+};
+
+/** An install that cannot be done: the message names the directory and the reason. */
+class InstallError extends Error {
+  override name = "InstallError";
+}
+
+/**
+ * `ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--no-sleep]`.
+ *
+ * 1. Find what to install: the compiled binary, or the bundle and the runtime running it.
+ * 2. For the bundle: install the runtime as `<dir>/ib-sriov.d/deno` first, so the plugin never
+ *    points at a runtime that is not there yet.
+ * 3. Install the plugin as `<dir>/ib-sriov` (the bundle with its `#!` line pointing at the
+ *    runtime by its path on the node, `--host-cni-bin-dir`).
+ * 4. Without `--no-sleep`, wait for SIGTERM or SIGINT, as a DaemonSet's container must.
+ *
+ * Progress and errors are JSON lines on stderr, like the plugin's log.
+ *
+ * @param args the arguments after `install`
+ * @param io the tool's I/O: `installer()`, `program`, `waitForSignal()`, stderr
+ * @returns 0 when installed (and, without `--no-sleep`, signalled), 1 when the install failed
+ * @throws {UsageError} for an unknown option or a host directory the `#!` line cannot name
+ */
+export async function runInstall(args: string[], io: ToolIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "cni-bin-dir": { type: "string", default: DEFAULT_CNI_BIN_DIR },
+      "host-cni-bin-dir": { type: "string", default: DEFAULT_HOST_CNI_BIN_DIR },
+      "no-sleep": { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const dir = values["cni-bin-dir"];
+  const hostDir = values["host-cni-bin-dir"];
+  // `env -S` splits the #! line at blanks and expands `\` and `${`: a path with those would not
+  // name the runtime.
+  if (!hostDir.startsWith("/") || /[\s\\$"']/.test(hostDir)) {
+    throw new UsageError(
+      `--host-cni-bin-dir ${
+        JSON.stringify(hostDir)
+      }: expected an absolute path without blanks, quotes, "\\" or "$"`,
+    );
+  }
+  const log = createLogger(io.stderr, "info", { cniBinDir: dir });
+  try {
+    install(io, log, dir, hostDir);
+  } catch (err) {
+    if (!(err instanceof InstallError)) throw err;
+    log.error(err.message);
+    return 1;
+  }
+  if (values["no-sleep"]) return 0;
+  log.info("waiting for SIGTERM or SIGINT");
+  const signal = await io.waitForSignal();
+  log.info("exiting", { signal });
+  return 0;
+}
+
+function install(io: ToolIo, log: Logger, dir: string, hostDir: string): void {
+  const installer = io.installer();
+  // 1. What to install.
+  const source = installSource(io.program);
+  if (source === null) {
+    throw new InstallError(
+      `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`,
+    );
+  }
+  const fail = (err: unknown): never => {
+    const reason = ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err);
+    throw new InstallError(`Cannot install into "${dir}": ${reason}`, { cause: err });
+  };
+  let exists = false;
+  try {
+    exists = installer.isDirectory(dir);
+  } catch (err) {
+    fail(err);
+  }
+  if (!exists) {
+    throw new InstallError(
+      `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`,
+    );
+  }
+  const plugin = join(dir, PLUGIN_NAME);
+  if (source.kind === "binary") {
+    log.info("installing", { from: source.binary, to: plugin });
+    try {
+      installer.writeFile(plugin, { copyFrom: source.binary }, 0o755);
+    } catch (err) {
+      fail(err);
+    }
+    log.info("installed", { path: plugin });
+    return;
+  }
+  // 2. The runtime, before the plugin that names it.
+  const runtimeDir = join(dir, RUNTIME_DIR);
+  const runtime = join(runtimeDir, "deno");
+  const hostRuntime = join(hostDir, RUNTIME_DIR, "deno");
+  let script: Uint8Array;
+  try {
+    script = pointShebangAt(installer.readFile(source.script), hostRuntime);
+  } catch (err) {
+    throw new InstallError(`Cannot install "${source.script}": ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  log.info("installing", { from: source.runtime, to: runtime });
+  try {
+    installer.makeDir(runtimeDir);
+    installer.writeFile(runtime, { copyFrom: source.runtime }, 0o755);
+  } catch (err) {
+    fail(err);
+  }
+  // 3. The plugin.
+  log.info("installing", { from: source.script, to: plugin, runtime: hostRuntime });
+  try {
+    installer.writeFile(plugin, script, 0o755);
+  } catch (err) {
+    fail(err);
+  }
+  log.info("installed", { path: plugin, runtime: hostRuntime });
+}
