@@ -342,8 +342,9 @@ async function floorArgv(bundle: string, emptyScript: string): Promise<string[]>
 }
 
 /**
- * 2. Start-up: our VERSION, the empty script with the bundle's shebang (our floor) and
- * host-device's VERSION (its floor), interleaved, each through the harness like an ADD.
+ * 2. Start-up: our VERSION, the empty script with the bundle's shebang (our floor),
+ * host-device's VERSION (its floor) and the harness alone (`/bin/true`), interleaved, each
+ * through the harness like an ADD.
  */
 async function measureStartup(
   sim: Simulation,
@@ -353,14 +354,20 @@ async function measureStartup(
 ): Promise<EnvFigures["startup"]> {
   const vf = sim.vfs[0];
   if (vf === undefined) throw new BenchError("Need a VF");
-  const plugins: Record<"ours" | "floor" | "reference", Plugin> = {
+  const plugins: Record<"ours" | "floor" | "reference" | "harness", Plugin> = {
     ours: oursPlugin,
     floor: { label: "floor", argv: floor, config: REFERENCE.config },
     reference: REFERENCE,
+    harness: { label: "harness", argv: ["/bin/true"], config: REFERENCE.config },
   };
-  const samples = { ours: [] as number[], floor: [] as number[], reference: [] as number[] };
+  const samples = {
+    ours: [] as number[],
+    floor: [] as number[],
+    reference: [] as number[],
+    harness: [] as number[],
+  };
   for (let i = -WARMUP_RUNS; i < STARTUP_RUNS; i++) {
-    for (const who of ["ours", "floor", "reference"] as const) {
+    for (const who of ["ours", "floor", "reference", "harness"] as const) {
       const { ms, value } = await timed(() =>
         sim.runPlugin(runOptions(plugins[who], sim, vf, "VERSION", variant, { config: "" }))
       );
@@ -372,6 +379,7 @@ async function measureStartup(
     ours: summarize(samples.ours),
     floor: summarize(samples.floor),
     reference: summarize(samples.reference),
+    harness: summarize(samples.harness),
   };
 }
 

@@ -61,9 +61,10 @@ export interface EnvFigures {
   cycle: { ours: CycleFigures; reference: CycleFigures };
   /**
    * Start-up, each run through the same harness as an ADD (so that `median − floor` takes the
-   * harness out): ours is VERSION, floor the empty script, reference host-device's VERSION.
+   * harness out): ours is VERSION, floor the empty script, reference host-device's VERSION;
+   * harness is `/bin/true` through it, interleaved with them.
    */
-  startup: { ours: Sample; floor: Sample; reference: Sample };
+  startup: { ours: Sample; floor: Sample; reference: Sample; harness: Sample };
   afterFloor: { add: AfterFloor; del: AfterFloor };
   /** Peak RSS in MiB; `null` when GNU time is not installed. */
   rss: { ours: Sample; reference: Sample; floor: Sample } | null;
@@ -175,7 +176,7 @@ export function afterFloor(
 
 const sample = (s: Sample, unit = ms) => `${unit(s.median)} (${unit(s.p95)})`;
 
-function envRows(e: EnvFigures, harness: Sample): string[][] {
+function envRows(e: EnvFigures): string[][] {
   const { ours, reference } = e.cycle;
   const rows: string[][] = [[`**${e.env}**`, "", "", ""]];
   for (const cmd of ["add", "del"] as const) {
@@ -190,6 +191,7 @@ function envRows(e: EnvFigures, harness: Sample): string[][] {
     ]);
   }
   const s = e.startup;
+  const harness = s.harness;
   rows.push(
     [
       `start-up: VERSION (ours, host-device), n=${s.ours.n}`,
@@ -200,7 +202,9 @@ function envRows(e: EnvFigures, harness: Sample): string[][] {
       }`,
     ],
     [
-      "  the floor: `deno run` empty script, the bundle's shebang",
+      `  the floor: \`deno run\` empty script, the bundle's shebang (harness ${
+        ms(harness.median)
+      })`,
       sample(s.floor),
       "",
       `without the harness: ${ms(s.floor.median - harness.median)}; ours ${
@@ -266,7 +270,7 @@ function timelineRows(phases: Phase[], wall: number): string[] {
 export function renderTable(f: Figures): string {
   const m = f.machine;
   const rows: string[][] = [];
-  for (const e of f.envs) rows.push(...envRows(e, f.harness));
+  for (const e of f.envs) rows.push(...envRows(e));
   rows.push([
     "harness per run (unshare -m, 4 bind mounts, /bin/true)",
     ms(f.harness.median),
