@@ -57,6 +57,7 @@ import {
   summarize,
 } from "./bench_report.ts";
 import type { TimingEntry } from "../lib/timings.ts";
+import { LOG_DIR } from "../lib/config/limits.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLE = join(REPO, "build/ib-sriov.js");
@@ -585,10 +586,14 @@ async function measureTimeline(
 ): Promise<Figures["timeline"]> {
   const vf = sim.vfs[0];
   if (vf === undefined) throw new BenchError("Need a VF");
-  const logFile = join(sim.dir, "timings.log");
+  // The plugin writes beneath LOG_DIR, which the simulation binds to its own logDir.
   const debug: Plugin = {
     ...oursPlugin,
-    config: (s, v) => ({ ...oursPlugin.config(s, v), logLevel: "debug", logFile }),
+    config: (s, v) => ({
+      ...oursPlugin.config(s, v),
+      logLevel: "debug",
+      logFile: `${LOG_DIR}/timings.log`,
+    }),
   };
   const walls = { add: [] as number[], del: [] as number[] };
   for (let i = -WARMUP_RUNS; i < TIMELINE_RUNS; i++) {
@@ -597,7 +602,7 @@ async function measureTimeline(
     walls.add.push(add);
     walls.del.push(del);
   }
-  const records = await timingRecords(logFile);
+  const records = await timingRecords(join(sim.logDir, "timings.log"));
   const adds = (records.get("ADD") ?? []).slice(WARMUP_RUNS);
   const dels = (records.get("DEL") ?? []).slice(WARMUP_RUNS);
   if (adds.length === 0 || dels.length === 0) return null;
