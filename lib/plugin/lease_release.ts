@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
 import type { Logger } from "../log.ts";
@@ -21,9 +20,28 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Whether two values decoded from JSON are equal: arrays item by item, objects key by key in any
+ * order. Not node:util's isDeepStrictEqual: a static node: import is hoisted into the bundle's
+ * start and loads Deno's Node layer for every plugin run (~5 ms).
+ */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length &&
+      a.every((item, i) => jsonEqual(item, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length &&
+    keys.every((k) => Object.hasOwn(y, k) && jsonEqual(x[k], y[k]));
+}
+
 /** The fields an IPAM plugin keys its leases by: the network's name and its `ipam` object. */
 function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  return a["name"] === b["name"] && isDeepStrictEqual(a["ipam"], b["ipam"]);
+  return a["name"] === b["name"] && jsonEqual(a["ipam"], b["ipam"]);
 }
 
 /**

@@ -238,6 +238,13 @@ const WRITE_WRAPPER_RULE = "only ffi/state_libc.ts and ffi/pci_driver_libc.ts ca
  */
 const RULES: Rule[] = [
   {
+    // deno bundle hoists every static import to the bundle's start, so one anywhere (the tool
+    // included) loads Deno's Node layer at every plugin run (~5 ms); import("node:…") when used.
+    name: "no static node: import (it would load Deno's Node layer at every start)",
+    pattern: /\bfrom\s*["']node:[^"']*["']/g,
+    allowed: () => false,
+  },
+  {
     name: "only ffi/ calls Deno.dlopen",
     pattern: /\bDeno\.dlopen\b/g,
     allowed: under("ffi/"),
