@@ -5,9 +5,9 @@
  * - FFI is unscoped because Deno refuses pointer APIs under a scoped grant; libnl and libc are
  *   reached by soname, and `/sys` and `/proc` are read through libc because Deno's file APIs
  *   refuse them without `--allow-all`.
- * - Running processes is unscoped because IPAM plugins are found in CNI_PATH, known at run time.
- *   A started IPAM plugin inherits the whole environment from the OS, as libcni's delegation
- *   gives it, which needs no `--allow-env`.
+ * - No `--allow-run`: the IPAM plugin is started with `posix_spawn` through libc (FFI, which the
+ *   grant would not bind), and nothing else starts a process. It inherits the whole environment,
+ *   as libcni's delegation gives it, read from libc's `environ`, which needs no `--allow-env`.
  * - Environment: the CNI variables. Nothing for the operator tool: the `yaml` package reads
  *   `LOG_TOKENS` and `LOG_STREAM` on every parse, and the tool (`cli.ts`) answers those reads
  *   itself, as unset, instead of widening the plugin's grant.
@@ -19,7 +19,6 @@ export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as 
 /** The flags, in the order `deno run`/`deno compile` take them. */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-ffi",
-  "--allow-run",
   "--allow-env=CNI_*",
   `--allow-read=${STATE_DIRS.join(",")}`,
   `--allow-write=${STATE_DIRS.join(",")}`,

@@ -22,7 +22,6 @@ Deno.test("shebangLine() fits in the 255 bytes Linux reads of a #! line", () => 
 Deno.test("shebangFlags() are PERMISSION_FLAGS with -R, -W and -E for the flags that take values", () => {
   assert.deepEqual(shebangFlags(), [
     "--allow-ffi",
-    "--allow-run",
     "-E=CNI_*",
     "-R=/var/lib/cni/ib-sriov,/var/run/cni/ib-sriov",
     "-W=/var/lib/cni/ib-sriov,/var/run/cni/ib-sriov",
@@ -51,7 +50,7 @@ Deno.test("deno grants the same under shebangFlags() as under PERMISSION_FLAGS",
   assert.equal(await grants(shebangFlags()), await grants(PERMISSION_FLAGS));
   assert.equal(
     await grants(shebangFlags()),
-    '["granted","prompt","granted","prompt","granted","prompt","granted","granted","prompt"]',
+    '["granted","prompt","granted","prompt","granted","prompt","granted","prompt","prompt"]',
   );
   await Deno.remove(script);
 });
