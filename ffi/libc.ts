@@ -177,7 +177,7 @@ export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<
       try {
         const names = Object.keys(table);
         loaded = processSpan(
-          `dlopen libc.so.6 (${names.length} symbols: ${names.join(",")})`,
+          `dlopen libc.so.6 (${names[0]} and ${names.length - 1} more)`,
           () => Deno.dlopen("libc.so.6", table).symbols,
         );
       } catch (error) {
