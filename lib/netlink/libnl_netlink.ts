@@ -298,19 +298,32 @@ export class LibnlNetlink implements Netlink, Disposable {
   }
 
   /**
-   * Moves a link into `target`. Its index may change there; look it up again by name.
+   * Moves a link into `target` and, given `name`, renames it there, in one `RTM_NEWLINK`
+   * (`IFLA_NET_NS_FD` with `IFLA_IFNAME`). Its index may change there; look it up again by name.
+   *
+   * NOTE: the request is not atomic. When the link's current name is free in `target`, the
+   * kernel moves it under that name and renames it afterwards, so `NLE_EXIST` for `name` leaves
+   * the link moved, under its old name. Only when the current name is taken in `target` does the
+   * kernel move it under `name` directly, and a clash of `name` then fails before the move.
    *
    * @param ns The namespace the link is in.
    * @param index The link.
    * @param target The namespace to move it into.
+   * @param name Its name in `target`; absent, it keeps its name.
    * @throws {NetlinkError} When the kernel refuses (`NLE_EXIST` when `target` has a link of the
-   *   same name).
+   *   same name, or of `name`).
    */
-  moveLink(ns: Netns, index: number, target: Netns): void {
-    this.#socket(ns).changeLink(index, { nsFd: target.fd }, {
-      op: "Cannot move link",
-      subject: () => `${this.#linkName(ns, index)} to netns ${quote(target.path)}`,
-    });
+  moveLink(ns: Netns, index: number, target: Netns, name?: string): void {
+    this.#socket(ns).changeLink(
+      index,
+      { nsFd: target.fd, ...(name === undefined ? {} : { name }) },
+      {
+        op: "Cannot move link",
+        subject: () =>
+          `${this.#linkName(ns, index)} to netns ${quote(target.path)}` +
+          (name === undefined ? "" : ` as ${quote(name)}`),
+      },
+    );
   }
 
   /**

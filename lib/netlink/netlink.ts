@@ -161,8 +161,11 @@ export interface Netlink {
   addAltName(ns: Netns, index: number, altName: string): void;
   /** Removes one alternative name from a link. */
   deleteAltName(ns: Netns, index: number, altName: string): void;
-  /** Moves a link into `target`; the caller looks it up again there, by name. */
-  moveLink(ns: Netns, index: number, target: Netns): void;
+  /**
+   * Moves a link into `target`, renamed to `name` when given (one request, not atomic: see
+   * `LibnlNetlink.moveLink`); the caller looks it up again there, by name.
+   */
+  moveLink(ns: Netns, index: number, target: Netns, name?: string): void;
   /** Adds an address (`CIDR` form, v4 or v6) to a link. */
   addAddress(ns: Netns, index: number, cidr: string): void;
   /** The addresses of a link in `CIDR` form, global scope only. */

@@ -263,7 +263,6 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     host,
     pod,
     hostIfName: link.name,
-    tempIfName: tempIfName(link.index),
     podIfName: ifname,
   }, rollback);
   // 7. Addresses from the IPAM plugin; then addresses, up, routes in the pod.

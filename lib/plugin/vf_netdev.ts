@@ -13,15 +13,13 @@ export interface NetdevMove {
   pod: Netns;
   /** The VF netdev's name in the host now. */
   hostIfName: string;
-  /** The name it carries in between (unique in the host: built from its ifindex). */
-  tempIfName: string;
   /** `CNI_IFNAME`. */
   podIfName: string;
 }
 
 /**
- * The temporary name of a VF netdev: derived from its host ifindex, so it is unique in the host,
- * and short enough for IFNAMSIZ.
+ * The temporary name of a VF netdev, under which DEL brings it back to the host: derived from its
+ * host ifindex, so it is unique in the host, and short enough for IFNAMSIZ.
  *
  * @param ifindex the host ifindex
  * @returns `vfdev<ifindex>`
@@ -59,11 +57,33 @@ function rename(netlink: Netlink, ns: Netns, index: number, from: string, to: st
   );
 }
 
-function move(netlink: Netlink, from: Netns, index: number, name: string, to: Netns): void {
+function move(
+  netlink: Netlink,
+  from: Netns,
+  index: number,
+  name: string,
+  to: Netns,
+  as: string,
+): void {
   kernelStep(
-    `Cannot move link ${quote(name)} from ${netnsName(from)} to ${netnsName(to)}`,
-    () => netlink.moveLink(from, index, to),
+    `Cannot move link ${quote(name)} from ${netnsName(from)} to ${netnsName(to)} as ${quote(as)}`,
+    () => netlink.moveLink(from, index, to, as),
   );
+}
+
+/** The link in `ns` under the first of `names` that has one (with `address`, when given). */
+function findFirst(
+  netlink: Netlink,
+  ns: Netns,
+  names: string[],
+  address?: string,
+): LinkInfo | undefined {
+  return names.map((n) =>
+    kernelStep(
+      `Cannot look up link ${quote(n)} in ${netnsName(ns)}`,
+      () => netlink.linkByName(ns, n),
+    )
+  ).find((l) => l !== null && (address === undefined || l.address === address)) ?? undefined;
 }
 
 /** Whether a link in `ns` has `name` as its name or an altname. */
@@ -76,7 +96,13 @@ function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
 
 /**
  * Moves the VF netdev from the host into the pod under `CNI_IFNAME`, pushing the undo of every
- * step. The link is looked up again after each namespace move because its ifindex may change.
+ * step. The link is looked up again after the namespace move because its ifindex may change.
+ *
+ * NOTE: one request moves and renames the link (`LibnlNetlink.moveLink`), so the link is never
+ * renamed in the host: it needs no temporary name there (the kernel applies the new name in the
+ * pod, so `CNI_IFNAME` taken in the host does not matter, and when the pod holds the host name
+ * the kernel moves the link under `CNI_IFNAME` directly), and no down first (only a rename of an
+ * up link needs one before kernel 6.2; the move itself takes the link down on every kernel).
  *
  * @param netlink the netlink implementation
  * @param m the namespaces and names
@@ -85,46 +111,29 @@ function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
  * @throws {CniError} code 101 naming the step, the link and the namespace
  */
 export function moveNetdevIntoPod(netlink: Netlink, m: NetdevMove, rollback: Rollback): LinkInfo {
-  // 1. The link must be down to be renamed; remember it was up to restore that.
   const link = mustFind(netlink, m.host, m.hostIfName);
-  setDown(netlink, m.host, link);
-  if (link.up) {
-    rollback.push(`set ${m.hostIfName} up in the host`, () => {
-      const back = mustFind(netlink, m.host, m.hostIfName);
-      netlink.setLinkUp(m.host, back.index, true);
-    });
-  }
-  // 2. Rename to the temporary name in the host first: CNI_IFNAME may be taken in the host by
-  //    another link, and the pod may already hold the host name.
-  rename(netlink, m.host, link.index, m.hostIfName, m.tempIfName);
-  rollback.push(`rename ${m.tempIfName} back to ${m.hostIfName} in the host`, () => {
-    const back = mustFind(netlink, m.host, m.tempIfName);
-    rename(netlink, m.host, back.index, m.tempIfName, m.hostIfName);
-  });
-  // 3. The kernel refuses to move a link whose altname is taken in the target, and to rename a
+  // 1. The kernel refuses to move a link whose altname is taken in the target, and to rename a
   //    link to one of its own altnames: those altnames go (DEL and the rollback put them back,
   //    see restoreLinkProperties).
   for (const alt of link.altNames.filter((a) => a === m.podIfName || inUse(netlink, m.pod, a))) {
     kernelStep(
-      `Cannot remove altname ${quote(alt)} of link ${quote(m.tempIfName)} in ${netnsName(m.host)}`,
+      `Cannot remove altname ${quote(alt)} of link ${quote(m.hostIfName)} in ${netnsName(m.host)}`,
       () => netlink.deleteAltName(m.host, link.index, alt),
     );
   }
-  // 4. Into the pod; from here on the link is found by name there.
-  move(netlink, m.host, link.index, m.tempIfName, m.pod);
-  rollback.push(`move ${m.tempIfName} back to the host`, () => {
-    const inPod = mustFind(netlink, m.pod, m.tempIfName);
-    setDown(netlink, m.pod, inPod);
-    move(netlink, m.pod, inPod.index, m.tempIfName, m.host);
+  // 2. Into the pod as CNI_IFNAME. The undo goes first: a clash of CNI_IFNAME in the pod fails
+  //    the request with the link moved under its host name (see LibnlNetlink.moveLink). The
+  //    undo brings it back under its host name, in the administrative state it had; a link with
+  //    another address under either name is a stranger's (the move failed before moving).
+  rollback.push(`move ${m.podIfName} back to the host as ${m.hostIfName}`, () => {
+    const inPod = findFirst(netlink, m.pod, [m.podIfName, m.hostIfName], link.address);
+    if (inPod === undefined) return;
+    move(netlink, m.pod, inPod.index, inPod.name, m.host, m.hostIfName);
+    if (!link.up) return;
+    const back = mustFind(netlink, m.host, m.hostIfName);
+    netlink.setLinkUp(m.host, back.index, true);
   });
-  // 5. Give it the pod's name.
-  const inPod = mustFind(netlink, m.pod, m.tempIfName);
-  rename(netlink, m.pod, inPod.index, m.tempIfName, m.podIfName);
-  rollback.push(`rename ${m.podIfName} back to ${m.tempIfName} in the pod`, () => {
-    const named = mustFind(netlink, m.pod, m.podIfName);
-    setDown(netlink, m.pod, named);
-    rename(netlink, m.pod, named.index, m.podIfName, m.tempIfName);
-  });
+  move(netlink, m.host, link.index, m.hostIfName, m.pod, m.podIfName);
   return mustFind(netlink, m.pod, m.podIfName);
 }
 
@@ -161,19 +170,13 @@ export function returnNetdevToHost(
 ): boolean {
   const hostIfName = record.hostIfName ?? record.ifname;
   const temp = record.tempIfName ?? hostIfName;
-  // 1. In the pod: down, temporary name, back to the host.
+  // 1. In the pod: back to the host under the temporary name, in one request (the move takes the
+  //    link down). NOTE: it arrives under a name unique in the host, not its host name, which
+  //    another link may hold by now; step 3 renames it, and a DEL that stops in between finds it
+  //    by that name.
   if (pod !== null) {
-    const inPod = [record.ifname, temp].map((n) =>
-      kernelStep(
-        `Cannot look up link ${quote(n)} in netns ${quote(pod.path)}`,
-        () => netlink.linkByName(pod, n),
-      )
-    ).find((l) => l !== null);
-    if (inPod) {
-      setDown(netlink, pod, inPod);
-      if (inPod.name !== temp) rename(netlink, pod, inPod.index, inPod.name, temp);
-      move(netlink, pod, inPod.index, temp, host);
-    }
+    const inPod = findFirst(netlink, pod, [record.ifname, temp]);
+    if (inPod) move(netlink, pod, inPod.index, inPod.name, host, temp);
   }
   // 2. In the host, under whichever name it has now: one of ours, or, when its netns died or
   //    a rebind recreated it, the name the kernel gave it (sysfs knows it by PCI address).

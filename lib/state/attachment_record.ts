@@ -69,7 +69,7 @@ const NETDEV = {
   hostIfMtu: z.optional(z.int()),
   /** The VF netdev's altnames before ADD: ADD may remove some, a rebind loses them all. */
   hostIfAltNames: z.optional(z.array(z.string())),
-  /** The name the netdev carries between the host and the pod (`vfdev<ifindex>`). */
+  /** The name DEL brings the netdev back to the host under (`vfdev<ifindex>`, unique there). */
   tempIfName: optionalString,
   /** RDMA device moved into the pod, when `rdmaIsolation`. */
   rdmaDevice: optionalString,

@@ -48,7 +48,7 @@ export interface Plan {
   notes: string[];
 }
 
-/** The temporary name of the netdev in between: its ifindex is known only at run time. */
+/** The temporary name the netdev comes back to the host under: its ifindex is known only at run time. */
 const TEMP_NAME = "vfdev<ifindex>";
 
 /** Why ADD fails without a GUID, or `null`. */
@@ -115,10 +115,8 @@ function addSteps({ conf, device, ifname, netns }: PlanInput): PlanStep[] {
       ? `the VF's new netdev (${hostName} before the rebind)`
       : `netdev ${hostName}`;
     steps.push({
-      action: `move ${name}: set it down, rename it to ${TEMP_NAME}, move it to ${netns}, ` +
-        `rename it to ${ifname}`,
-      undo: `rename ${ifname} to ${TEMP_NAME}, move it back to the host, rename it to ` +
-        `${hostName}, restore its up/down state`,
+      action: `move ${name} to ${netns} as ${ifname}`,
+      undo: `move it back to the host as ${hostName}, restore its up/down state`,
     });
   }
   if (conf.ipam !== undefined && !vfio) {
@@ -149,8 +147,8 @@ function delSteps({ conf, device, ifname, netns }: PlanInput): PlanStep[] {
   steps.push({ action: `lock ${pf ? "PF" : "VF"} ${device.pci}` });
   if (!vfio) {
     steps.push({
-      action: `move ${ifname} back from ${netns}: set it down, rename it to ${TEMP_NAME}, move ` +
-        `it to the host, rename it to ${hostName}, restore its up/down state`,
+      action: `move ${ifname} back from ${netns} to the host as ${TEMP_NAME}, rename it to ` +
+        `${hostName}, restore its up/down state`,
     });
   }
   if (conf.rdmaIsolation && !vfio) {

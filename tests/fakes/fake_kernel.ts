@@ -588,19 +588,35 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     link.altNames = link.altNames.filter((a) => a !== altName);
   }
 
-  moveLink(ns: Netns, index: number, target: Netns): void {
+  moveLink(ns: Netns, index: number, target: Netns, name?: string): void {
     const link = this.#link(ns, index);
-    this.faults.step(`move ${link.name} from ${ns.path} to ${target.path}`);
+    this.faults.step(
+      `move ${link.name} from ${ns.path} to ${target.path}${
+        name === undefined ? "" : ` as ${name}`
+      }`,
+    );
     const dest = this.#open(target);
-    // The kernel refuses a move when the link's name or one of its altnames is taken there.
-    if ([link.name, ...link.altNames].some((n) => this.#nameTaken(target.path, n))) {
+    // The kernel moves the link under its own name when that is free in the target and renames it
+    // afterwards (a clash of the new name then fails with the link moved); only when its own name
+    // is taken there does it move it under the new name, or refuse. A taken altname refuses.
+    const taken = (n: string) => this.#nameTaken(target.path, n);
+    const movedAs = !taken(link.name)
+      ? link.name
+      : name !== undefined && !taken(name)
+      ? name
+      : null;
+    if (movedAs === null || link.altNames.some(taken)) {
       throw new KernelError("EEXIST", `move ${link.name}`);
     }
     this.#ns(ns.path).delete(index);
     // The kernel keeps the ifindex when it is free in the target, flushes addresses and routes,
     // and takes the link down.
     const newIndex = dest.has(index) ? this.#nextIndex++ : index;
-    dest.set(newIndex, { ...link, index: newIndex, up: false, addresses: [], routes: [] });
+    const moved = { ...link, name: movedAs, index: newIndex, up: false, addresses: [], routes: [] };
+    dest.set(newIndex, moved);
+    if (name === undefined || moved.name === name) return;
+    if (taken(name)) throw new KernelError("EEXIST", `rename ${moved.name} to ${name}`);
+    moved.name = name;
   }
 
   addAddress(ns: Netns, index: number, cidr: string): void {

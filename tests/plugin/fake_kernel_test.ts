@@ -564,3 +564,35 @@ Deno.test("FakeKernel altnames: found by linkByName(), unique per netns, and blo
   assertThrows(() => k.moveLink(host, index, pod), KernelError, "move ibp59s0f0v0: EEXIST");
   assert.equal(k.vfView(VF0).netns, HOST_NETNS);
 });
+
+Deno.test("FakeKernel.moveLink() with a name moves and renames in one step, as the kernel does", () => {
+  const { k, host, pod } = node();
+  const index = k.linkByName(host, VFS[0]!.netdev)!.index;
+  k.moveLink(host, index, pod, "net1");
+  assert.equal(k.linkByName(pod, "net1")!.index, index);
+  assert.equal(k.linkByName(host, VFS[0]!.netdev), null);
+  assert.deepEqual(k.faults.log, [`move ibp59s0f0v0 from ${HOST_NETNS} to ${POD} as net1`]);
+});
+
+Deno.test("FakeKernel.moveLink() with a name taken in the target leaves the link moved under its old name", () => {
+  const { k, host, pod } = node();
+  const index = k.linkByName(host, VFS[0]!.netdev)!.index;
+  k.addLink(POD, { name: "net1", mtu: 1500, address: "02:00:00:00:00:01", up: false });
+  assertThrows(
+    () => k.moveLink(host, index, pod, "net1"),
+    KernelError,
+    "rename ibp59s0f0v0 to net1: EEXIST",
+  );
+  assert.equal(k.vfView(VF0).netns, POD);
+  assert.equal(k.linkByName(pod, VFS[0]!.netdev)!.index, index);
+});
+
+Deno.test("FakeKernel.moveLink() with its own name and the new one taken in the target moves nothing", () => {
+  const { k, host, pod } = node();
+  const index = k.linkByName(host, VFS[0]!.netdev)!.index;
+  k.addLink(POD, { name: VFS[0]!.netdev, mtu: 1500, address: "02:00:00:00:00:01", up: false });
+  k.addLink(POD, { name: "net1", mtu: 1500, address: "02:00:00:00:00:02", up: false });
+  assertThrows(() => k.moveLink(host, index, pod, "net1"), KernelError, "move ibp59s0f0v0: EEXIST");
+  assert.equal(k.vfView(VF0).netns, HOST_NETNS);
+  assert.equal(k.linkByName(host, VFS[0]!.netdev)!.index, index);
+});

@@ -38,8 +38,8 @@ ADD plan:
       undo: rebind after the GUIDs are restored and rename the netdev back to ibp59s0f2
    7. move RDMA device mlx5_2 into the pod (/var/run/netns/pod-a)
       undo: move mlx5_2 back to the host
-   8. move the VF's new netdev (ibp59s0f2 before the rebind): set it down, rename it to vfdev<ifindex>, move it to /var/run/netns/pod-a, rename it to net1
-      undo: rename net1 to vfdev<ifindex>, move it back to the host, rename it to ibp59s0f2, restore its up/down state
+   8. move the VF's new netdev (ibp59s0f2 before the rebind) to /var/run/netns/pod-a as net1
+      undo: move it back to the host as ibp59s0f2, restore its up/down state
    9. IPAM ADD with host-local
       undo: IPAM DEL with host-local
   10. add the addresses to net1, set it up, add the routes

@@ -81,10 +81,9 @@ Deno.test("buildPlan() ADD with every option has the eleven steps in order, each
       undo: "move mlx5_2 back to the host",
     },
     {
-      action: "move the VF's new netdev (ibp59s0f2 before the rebind): set it down, " +
-        "rename it to vfdev<ifindex>, move it to /var/run/netns/pod, rename it to net1",
-      undo: "rename net1 to vfdev<ifindex>, move it back to the host, rename it to ibp59s0f2, " +
-        "restore its up/down state",
+      action: "move the VF's new netdev (ibp59s0f2 before the rebind) to /var/run/netns/pod " +
+        "as net1",
+      undo: "move it back to the host as ibp59s0f2, restore its up/down state",
     },
     { action: "IPAM ADD with host-local", undo: "IPAM DEL with host-local" },
     {
@@ -102,8 +101,7 @@ Deno.test("buildPlan() ADD skips the steps the config does not ask for", () => {
   assert.deepEqual(actions(plan), [
     "lock VF 0000:3b:00.2 and claim it for the attachment",
     "record the attachment with the VF's original GUIDs and link state",
-    "move netdev ibp59s0f2: set it down, rename it to vfdev<ifindex>, move it to " +
-    "/var/run/netns/pod, rename it to net1",
+    "move netdev ibp59s0f2 to /var/run/netns/pod as net1",
     "mark the attachment attached",
   ]);
 });
@@ -185,8 +183,8 @@ Deno.test("buildPlan() DEL undoes the record in reverse: IPAM first, rebind and 
     "read the attachment record (without one, only IPAM DEL is left to do)",
     "IPAM DEL with host-local",
     "lock VF 0000:3b:00.2",
-    "move net1 back from /var/run/netns/pod: set it down, rename it to vfdev<ifindex>, move it " +
-    "to the host, rename it to ibp59s0f2, restore its up/down state",
+    "move net1 back from /var/run/netns/pod to the host as vfdev<ifindex>, rename it to " +
+    "ibp59s0f2, restore its up/down state",
     "move RDMA device mlx5_2 back to the host",
     "restore the original link state via PF ibp59s0f0 vf 1",
     "restore the original node and port GUIDs via PF ibp59s0f0 vf 1",
