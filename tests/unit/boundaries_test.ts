@@ -466,6 +466,14 @@ interface SymbolJob {
 const only = (...names: string[]) => (name: string) =>
   names.includes(name) || ERROR_SYMBOLS.includes(name);
 
+/** libc calls that start, signal or reap processes: the IPAM exec's job alone. */
+const STARTS_PROCESSES = /^(posix_spawn|fork|vfork|exec|system|popen|kill|wait|pidfd_)/;
+/** libc calls that change the thread's namespace: the netns switch's job alone. */
+const SWITCHES_NETNS = /^(setns|unshare|clone)/;
+/** libc calls that name, create, change or remove files by path: never the IPAM exec's job. */
+const OPENS_PATHS =
+  /^(open|creat|mkdir|mknod|rename|unlink|rmdir|link|symlink|truncate|chmod|chown|syscall)/;
+
 /**
  * The jobs ("folder = privilege"): the sysfs reader reads and never writes; the netns switch
  * opens handles read-only, compares and probes them, and calls setns(); the driver binder writes
@@ -492,19 +500,7 @@ const SYMBOL_JOBS: SymbolJob[] = [
   {
     table: "STATE_LIBC_SYMBOLS (ffi/state_libc.ts)",
     symbols: STATE_LIBC_SYMBOLS,
-    needs: only(
-      "openat2",
-      "read",
-      "write",
-      "close",
-      "fstat",
-      "statx",
-      "mkdirat",
-      "renameat",
-      "unlinkat",
-      "fsync",
-      "geteuid",
-    ),
+    needs: (name) => !STARTS_PROCESSES.test(name) && !SWITCHES_NETNS.test(name),
   },
   {
     table: "LIBNL_SYMBOLS (ffi/libnl_symbols.ts)",
@@ -519,28 +515,7 @@ const SYMBOL_JOBS: SymbolJob[] = [
   {
     table: "IPAM_LIBC_SYMBOLS (ffi/ipam_libc.ts)",
     symbols: IPAM_LIBC_SYMBOLS,
-    needs: only(
-      "posix_spawn",
-      "posix_spawn_file_actions_init",
-      "posix_spawn_file_actions_adddup2",
-      "posix_spawn_file_actions_destroy",
-      "posix_spawnattr_init",
-      "posix_spawnattr_setflags",
-      "posix_spawnattr_setsigdefault",
-      "posix_spawnattr_setsigmask",
-      "posix_spawnattr_destroy",
-      "sigemptyset",
-      "sigaddset",
-      "pipe2",
-      "pidfd_open",
-      "poll",
-      "read",
-      "write",
-      "close",
-      "kill",
-      "waitpid",
-      "environ",
-    ),
+    needs: (name) => !OPENS_PATHS.test(name) && !SWITCHES_NETNS.test(name),
   },
 ];
 
