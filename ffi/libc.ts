@@ -1,20 +1,4 @@
 /**
- * Thin typed wrappers over glibc, loaded lazily with `Deno.dlopen`.
- *
- * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
- * `--allow-all`, whatever `--allow-read` grants. Reaching them through libc over FFI lets the
- * plugin keep `--allow-read` and `--allow-write` scoped to its state directories; that is why the
- * sysfs layer and the netns opener read files, and the PCI driver binder writes them, with these
- * wrappers instead of `Deno.readTextFile` and `Deno.writeTextFile`.
- *
- * Every wrapper takes and returns plain JS values, and turns a failed call into a
- * {@linkcode LibcError} built from `errno`. The layouts read here (`struct dirent`,
- * `struct statfs`, the start of `struct stat`) are those of glibc on x86_64 and aarch64.
- *
- * @module
- */
-
-/**
  * The libc wrappers every libc binding of `ffi/` is made of: a loader that opens libc with one
  * binding's symbols only, and typed wrappers that each take the loaded symbols they need.
  *
@@ -42,6 +26,7 @@ import { readCString, toCString } from "./c_string.ts";
 import { Errno, LibcError } from "./errno.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 import { processSpan } from "../lib/timings.ts";
+import { lazySymbols } from "./lazy_symbols.ts";
 
 /** `open()` flag: open for reading only. */
 export const O_RDONLY = 0;
@@ -159,8 +144,9 @@ export function libcTable<K extends LibcCall>(...calls: K[]): LibcTable<K> {
 }
 
 /**
- * A loader of one binding's symbols: the first call opens libc with `table`, later calls return
- * the same object. Nothing is loaded at import time, so modules that import a binding work
+ * A loader of one binding's symbols: the first call opens libc, later calls return the same
+ * object. Each call of `table` is bound when first made ({@linkcode lazySymbols}), and no symbol
+ * outside it ever is. Nothing is loaded at import time, so modules that import a binding work
  * without `--allow-ffi`.
  *
  * @param table The binding's table, from {@linkcode libcTable}.
@@ -174,25 +160,33 @@ export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<
   let loaded: Libc<K> | null = null;
   return () => {
     if (loaded === null) {
-      try {
-        const names = Object.keys(table);
-        loaded = processSpan(
-          `dlopen libc.so.6 (${names[0]} and ${names.length - 1} more)`,
-          () => Deno.dlopen("libc.so.6", table).symbols,
-        );
-      } catch (error) {
-        // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
-        if (
-          error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-        ) {
-          throw error;
-        }
-        const reason = errorMessage(error);
-        throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
+      // The error symbols are bound now: binding one later, between a failed call and the read
+      // of its errno, runs dlopen(3), which may change errno. Opening libc here also makes a
+      // missing library or permission fail at once.
+      const errors: Record<string, Deno.ForeignFunction | Deno.ForeignStatic> = {};
+      const calls: Record<string, Deno.ForeignFunction | Deno.ForeignStatic> = {};
+      for (const [name, symbol] of Object.entries(table)) {
+        ((ERROR_SYMBOLS as readonly string[]).includes(name) ? errors : calls)[name] = symbol;
       }
+      const bound = processSpan("dlopen libc.so.6", () => openLibc(errors).symbols);
+      loaded = Object.assign(lazySymbols(calls, openLibc), bound) as Libc<K>;
     }
     return loaded;
   };
+}
+
+/** Opens libc with `symbols`, wrapping every failure but a missing permission. */
+function openLibc<T extends Deno.ForeignLibraryInterface>(symbols: T): Deno.DynamicLibrary<T> {
+  try {
+    return Deno.dlopen("libc.so.6", symbols);
+  } catch (error) {
+    // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      throw error;
+    }
+    const reason = errorMessage(error);
+    throw new Error(`Cannot load libc.so.6: ${reason}`, { cause: error });
+  }
 }
 
 /** The calling thread's `errno`. Read it right after the failing call, before any other. */

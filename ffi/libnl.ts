@@ -9,6 +9,7 @@
 
 import { errorMessage } from "../lib/error_message.ts";
 import { processSpan } from "../lib/timings.ts";
+import { lazySymbols } from "./lazy_symbols.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
 
@@ -45,31 +46,6 @@ function load<S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
- * The symbols of `table`, each bound on first use with a `Deno.dlopen` of that symbol alone.
- * Deno builds a call trampoline for every symbol it is given, so binding the 78 of both tables
- * up front cost about 4 ms per command, which uses a third of them. `dlopen(3)` of a library
- * that is already loaded only counts a reference, so each bind costs the trampoline alone.
- */
-function lazySymbols<S extends Deno.ForeignLibraryInterface>(
-  soname: string,
-  table: S,
-): Deno.DynamicLibrary<S>["symbols"] {
-  const symbols: Record<string, unknown> = {};
-  for (const name of Object.keys(table)) {
-    Object.defineProperty(symbols, name, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const fn = load(soname, { [name]: table[name]! }).symbols[name];
-        Object.defineProperty(symbols, name, { value: fn, enumerable: true });
-        return fn;
-      },
-    });
-  }
-  return symbols as Deno.DynamicLibrary<S>["symbols"];
-}
-
-/**
  * Loads libnl-3 and libnl-route-3 once and returns their symbols, each bound when first called;
  * later calls return the same object.
  *
@@ -97,8 +73,8 @@ export function openLibnl(): Libnl {
       throw error;
     }
     loaded = {
-      core: lazySymbols(LIBNL_SONAME, LIBNL_SYMBOLS),
-      route: lazySymbols(LIBNL_ROUTE_SONAME, LIBNL_ROUTE_SYMBOLS),
+      core: lazySymbols(LIBNL_SYMBOLS, (one) => load(LIBNL_SONAME, one)),
+      route: lazySymbols(LIBNL_ROUTE_SYMBOLS, (one) => load(LIBNL_ROUTE_SONAME, one)),
     };
   }
   return loaded;

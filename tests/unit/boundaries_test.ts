@@ -411,6 +411,7 @@ const BINDINGS: Binding[] = [
     // The loaders, the symbol declarations and the C string helpers: ffi/ builds bindings of them.
     files: [
       "ffi/libc.ts",
+      "ffi/lazy_symbols.ts",
       "ffi/libc_symbols.ts",
       "ffi/libnl_symbols.ts",
       "ffi/libnl_route_symbols.ts",
