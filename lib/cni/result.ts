@@ -3,15 +3,12 @@ import * as z from "zod/mini";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 import { type CniVersion, versionAtLeast } from "./versions.ts";
+import { lazy } from "../lazy.ts";
 
 /** A value a result may leave out: absent, or of the wrong type, or empty, it counts as unset. */
 function lenient<T extends z.ZodMiniType>(schema: T) {
   return z.catch(z.optional(schema), undefined);
 }
-
-const text = lenient(z.string().check(z.minLength(1)));
-const integer = lenient(z.number());
-const texts = lenient(z.array(z.string()));
 
 /** An object without the keys that {@link lenient} left unset. */
 function compact<S extends z.core.$ZodShape>(shape: S) {
@@ -23,67 +20,76 @@ function list<T extends z.ZodMiniType>(item: T) {
   return z.pipe(z.transform((v: unknown) => Array.isArray(v) ? v : []), z.array(item));
 }
 
-const cidr = z.string().check(z.refine(isCidr));
+/** The result's schemas, built on first use ({@linkcode lazy}): DEL never parses a result. */
+const schemas = lazy(() => {
+  const text = lenient(z.string().check(z.minLength(1)));
+  const integer = lenient(z.number());
+  const texts = lenient(z.array(z.string()));
 
-const interfaceSchema = compact({
-  name: z.string(),
-  mac: text,
-  mtu: integer,
-  sandbox: text,
-  socketPath: text,
-  pciID: text,
+  const cidr = z.string().check(z.refine(isCidr));
+
+  const interfaceSchema = compact({
+    name: z.string(),
+    mac: text,
+    mtu: integer,
+    sandbox: text,
+    socketPath: text,
+    pciID: text,
+  });
+
+  const ipSchema = compact({
+    /** CIDR form: `10.1.2.3/24`. */
+    address: cidr,
+    gateway: text,
+    /** Index into `interfaces`. */
+    interface: integer,
+  });
+
+  const routeSchema = compact({
+    dst: z.string().check(z.minLength(1)),
+    gw: text,
+    mtu: integer,
+    advmss: integer,
+    priority: integer,
+    table: integer,
+    scope: integer,
+  });
+
+  const dnsSchema = compact({ nameservers: texts, domain: text, search: texts, options: texts });
+
+  /** 0.1.0 and 0.2.0 put one address per family, with routes inside it. */
+  const legacyIpObject = z.looseObject({ ip: cidr, gateway: text, routes: list(routeSchema) });
+  /** A legacy family field; anything but an object counts as absent. */
+  const legacyIpSchema = z.pipe(
+    // The cast only tells the type checker what the next schema checks.
+    z.transform((v: unknown) => isRecord(v) ? v as z.input<typeof legacyIpObject> : undefined),
+    z.optional(legacyIpObject),
+  );
+
+  /** A result of any version: 1.x, 0.3.x/0.4.0 and the 0.1.0/0.2.0 `ip4`/`ip6` fields. */
+  const resultSchema = z.looseObject({
+    interfaces: list(interfaceSchema),
+    ips: list(ipSchema),
+    routes: list(routeSchema),
+    dns: z.pipe(
+      z.transform((v: unknown) => (isRecord(v) ? v : {}) as z.input<typeof dnsSchema>),
+      dnsSchema,
+    ),
+    ip4: legacyIpSchema,
+    ip6: legacyIpSchema,
+  });
+  return { interfaceSchema, ipSchema, routeSchema, dnsSchema, resultSchema };
 });
-
-const ipSchema = compact({
-  /** CIDR form: `10.1.2.3/24`. */
-  address: cidr,
-  gateway: text,
-  /** Index into `interfaces`. */
-  interface: integer,
-});
-
-const routeSchema = compact({
-  dst: z.string().check(z.minLength(1)),
-  gw: text,
-  mtu: integer,
-  advmss: integer,
-  priority: integer,
-  table: integer,
-  scope: integer,
-});
-
-const dnsSchema = compact({ nameservers: texts, domain: text, search: texts, options: texts });
-
-/** 0.1.0 and 0.2.0 put one address per family, with routes inside it. */
-const legacyIpObject = z.looseObject({ ip: cidr, gateway: text, routes: list(routeSchema) });
-/** A legacy family field; anything but an object counts as absent. */
-const legacyIpSchema = z.pipe(
-  // The cast only tells the type checker what the next schema checks.
-  z.transform((v: unknown) => isRecord(v) ? v as z.input<typeof legacyIpObject> : undefined),
-  z.optional(legacyIpObject),
-);
-
-/** A result of any version: 1.x, 0.3.x/0.4.0 and the 0.1.0/0.2.0 `ip4`/`ip6` fields. */
-const resultSchema = z.looseObject({
-  interfaces: list(interfaceSchema),
-  ips: list(ipSchema),
-  routes: list(routeSchema),
-  dns: z.pipe(
-    z.transform((v: unknown) => (isRecord(v) ? v : {}) as z.input<typeof dnsSchema>),
-    dnsSchema,
-  ),
-  ip4: legacyIpSchema,
-  ip6: legacyIpSchema,
-});
+type Schemas = ReturnType<typeof schemas>;
 
 /** An interface in a result (CNI 1.1 shape). */
-export type ResultInterface = z.output<typeof interfaceSchema>;
+export type ResultInterface = z.output<Schemas["interfaceSchema"]>;
 /** An address in a result. */
-export type ResultIp = z.output<typeof ipSchema>;
+export type ResultIp = z.output<Schemas["ipSchema"]>;
 /** A route in a result. */
-export type ResultRoute = z.output<typeof routeSchema>;
+export type ResultRoute = z.output<Schemas["routeSchema"]>;
 /** DNS settings in a result. */
-export type ResultDns = z.output<typeof dnsSchema>;
+export type ResultDns = z.output<Schemas["dnsSchema"]>;
 
 /** A CNI result in its newest form; {@link formatResult} writes it for any version. */
 export interface Result {
@@ -149,7 +155,7 @@ function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
  * @throws {CniError} code 6 when it is not a result
  */
 export function parseResult(json: unknown): Result {
-  const parsed = resultSchema.safeParse(json);
+  const parsed = schemas().resultSchema.safeParse(json);
   if (!parsed.success) {
     const message = describeIssue(json, parsed.error.issues[0]?.path ?? []);
     throw new CniError(CniErrorCode.DecodingFailure, message);

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import type { AttachmentKey, AttachmentRecord, OriginalVfSettings } from "./attachment_record.ts";
 import { StateError } from "./state_error.ts";
+import { lazy } from "../lazy.ts";
 
 /** Keys only the Go plugin writes; one of them (or a PluginConf key) marks a Go cache file. */
 const GO_KEYS = ["cniVersion", "name", "type", "ipam", "deviceID", "Master", "HostIFNames"];
@@ -14,23 +15,25 @@ const goBool = z.optional(z.nullable(z.boolean()));
  * Every one may be missing: files from before its 2025-07 MarshalJSON fix hold only the
  * PluginConf keys. Other keys are ignored.
  */
-const goCacheSchema = z.object({
-  name: goString,
-  cniVersion: goString,
-  deviceID: goString,
-  Master: goString,
-  VFID: z.optional(z.int()),
-  HostIFNames: goString,
-  HostIFGUID: goString,
-  link_state: goString,
-  vfioPciMode: goBool,
-  rdmaIsolation: goBool,
-  ipam: z.optional(z.nullable(z.object({ type: goString }))),
-  RdmaNetState: z.optional(z.nullable(z.object({ containerRdmaDevName: goString }))),
-});
+const goCacheSchema = lazy(() =>
+  z.object({
+    name: goString,
+    cniVersion: goString,
+    deviceID: goString,
+    Master: goString,
+    VFID: z.optional(z.int()),
+    HostIFNames: goString,
+    HostIFGUID: goString,
+    link_state: goString,
+    vfioPciMode: goBool,
+    rdmaIsolation: goBool,
+    ipam: z.optional(z.nullable(z.object({ type: goString }))),
+    RdmaNetState: z.optional(z.nullable(z.object({ containerRdmaDevName: goString }))),
+  })
+);
 
 /** The Go cache file, decoded. */
-type GoCache = z.output<typeof goCacheSchema>;
+type GoCache = z.output<ReturnType<typeof goCacheSchema>>;
 
 /**
  * Tells whether a parsed cache file looks like one the Go ib-sriov-cni wrote: a JSON object
@@ -64,7 +67,7 @@ export function fromGoCache(
   key: AttachmentKey,
   path: string,
 ): AttachmentRecord {
-  const parsed = goCacheSchema.safeParse(raw, {
+  const parsed = goCacheSchema().safeParse(raw, {
     error: (iss) => `field "${String(iss.path?.at(-1))}" has type ${typeof iss.input}`,
   });
   if (!parsed.success) throw corrupt(path, parsed.error.issues[0]?.message ?? "");

@@ -10,6 +10,7 @@ import {
 } from "./files.ts";
 import { assertSafeName } from "./safe_name.ts";
 import { StateError } from "./state_error.ts";
+import { lazy } from "../lazy.ts";
 
 /** First pause between two attempts; doubles up to {@link MAX_DELAY_MS}. */
 const FIRST_DELAY_MS = 5;
@@ -25,11 +26,13 @@ export interface LockOptions {
 }
 
 /** What `<name>.owner` holds while the lock is held; a holder that is not a string is dropped. */
-const lockOwnerSchema = z.object({
-  pid: z.number(),
-  holder: z.catch(z.optional(z.string()), undefined),
-});
-type LockOwner = z.output<typeof lockOwnerSchema>;
+const lockOwnerSchema = lazy(() =>
+  z.object({
+    pid: z.number(),
+    holder: z.catch(z.optional(z.string()), undefined),
+  })
+);
+type LockOwner = z.output<ReturnType<typeof lockOwnerSchema>>;
 
 /**
  * An exclusive lock held on `<dir>/<name>.lock`. Disposing it releases the lock; the lock file
@@ -155,7 +158,7 @@ export async function acquireLock(
 function describeOwner(ownerPath: string): string {
   let owner: LockOwner;
   try {
-    owner = lockOwnerSchema.parse(JSON.parse(readIfExists(ownerPath) ?? "null"));
+    owner = lockOwnerSchema().parse(JSON.parse(readIfExists(ownerPath) ?? "null"));
   } catch {
     // The holder is between taking the lock and writing its owner file, or the file is damaged.
     return "an unknown process";
