@@ -5,7 +5,7 @@
  *
  * Usage: deno run -A tools/build.ts compile|bundle
  */
-import { PERMISSION_FLAGS, shebangLine } from "./permissions.ts";
+import { PERMISSION_FLAGS, shebangLine, V8_FLAGS } from "./permissions.ts";
 
 const deno = Deno.execPath();
 const mode = Deno.args[0];
@@ -41,6 +41,7 @@ if (mode === "compile") {
   const { ok, stderr } = await run([
     "compile",
     "--quiet",
+    ...V8_FLAGS,
     ...PERMISSION_FLAGS,
     "--output",
     "build/ib-sriov",

@@ -36,6 +36,16 @@ export const PERMISSION_FLAGS: readonly string[] = [
  */
 export const DENO_CACHE_DIR = "/var/cache/ib-sriov";
 
+/**
+ * The plugin's V8 flags. `--no-lazy` has V8 compile every function of the bundle when it
+ * compiles the bundle, so the code cache Deno writes after the first run holds all of them.
+ * Compiled lazily, a function is cached only if the run that wrote the cache called it: with an
+ * ADD first after an install, every later DEL compiled its own path (the state schemas, the
+ * restore) again, about 8 ms; with a VERSION or STATUS first, ADD did too. It costs about 3 ms
+ * of loading the larger cache at each start (docs/performance.md).
+ */
+export const V8_FLAGS: readonly string[] = ["--v8-flags=--no-lazy"];
+
 /** Deno's short forms of the flags that take values (`-R`, `-W`, `-E`): the same grants. */
 const SHORT_FLAGS: readonly (readonly [string, string])[] = [
   ["--allow-read=", "-R="],
@@ -59,7 +69,7 @@ export function shebangFlags(): string[] {
 
 /**
  * The bundle's first line: `env -S` sets `DENO_DIR` to {@linkcode DENO_CACHE_DIR}, then runs
- * Deno with the permission flags ({@linkcode shebangFlags}). Linux keeps only the first 255
+ * Deno with {@linkcode V8_FLAGS} and the permission flags ({@linkcode shebangFlags}). Linux keeps only the first 255
  * bytes of a `#!` line and drops the rest without a word, which would silently cut the permission
  * flags, so keep it short.
  *
@@ -68,7 +78,7 @@ export function shebangFlags(): string[] {
  */
 export function shebangLine(runtime = "deno"): string {
   return `#!/usr/bin/env -S DENO_DIR=${DENO_CACHE_DIR} ${runtime} run --no-config --no-prompt -q ${
-    shebangFlags().join(" ")
+    [...V8_FLAGS, ...shebangFlags()].join(" ")
   }`;
 }
 
