@@ -160,19 +160,30 @@ export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<
   let loaded: Libc<K> | null = null;
   return () => {
     if (loaded === null) {
-      // The error symbols are bound now: binding one later, between a failed call and the read
-      // of its errno, runs dlopen(3), which may change errno. Opening libc here also makes a
-      // missing library or permission fail at once.
-      const errors: Record<string, Deno.ForeignFunction | Deno.ForeignStatic> = {};
       const calls: Record<string, Deno.ForeignFunction | Deno.ForeignStatic> = {};
       for (const [name, symbol] of Object.entries(table)) {
-        ((ERROR_SYMBOLS as readonly string[]).includes(name) ? errors : calls)[name] = symbol;
+        if (!(ERROR_SYMBOLS as readonly string[]).includes(name)) calls[name] = symbol;
       }
-      const bound = processSpan("dlopen libc.so.6", () => openLibc(errors).symbols);
-      loaded = Object.assign(lazySymbols(calls, openLibc), bound) as Libc<K>;
+      loaded = Object.assign(lazySymbols(calls, openLibc), errorSymbols()) as Libc<K>;
     }
     return loaded;
   };
+}
+
+let boundErrorSymbols: Libc | null = null;
+
+/**
+ * The error symbols, bound once for every binding (reading `errno` and its text grants
+ * nothing). They are bound before any call: binding one between a failed call and the read of
+ * its errno would run dlopen(3), which may change errno. Opening libc here also makes a missing
+ * library or permission fail at a binding's first use.
+ */
+function errorSymbols(): Libc {
+  if (boundErrorSymbols === null) {
+    const table = libcTable();
+    boundErrorSymbols = processSpan("dlopen libc.so.6", () => openLibc(table).symbols);
+  }
+  return boundErrorSymbols;
 }
 
 /** Opens libc with `symbols`, wrapping every failure but a missing permission. */
