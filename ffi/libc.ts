@@ -164,7 +164,7 @@ export function libcLoader<K extends LibcCall>(table: LibcTable<K>): () => Libc<
       for (const [name, symbol] of Object.entries(table)) {
         if (!(ERROR_SYMBOLS as readonly string[]).includes(name)) calls[name] = symbol;
       }
-      loaded = Object.assign(lazySymbols(calls, openLibc), errorSymbols()) as Libc<K>;
+      loaded = Object.assign(lazySymbols("libc.so.6", calls, openLibc), errorSymbols()) as Libc<K>;
     }
     return loaded;
   };

@@ -73,8 +73,12 @@ export function openLibnl(): Libnl {
       throw error;
     }
     loaded = {
-      core: lazySymbols(LIBNL_SYMBOLS, (one) => load(LIBNL_SONAME, one)),
-      route: lazySymbols(LIBNL_ROUTE_SYMBOLS, (one) => load(LIBNL_ROUTE_SONAME, one)),
+      core: lazySymbols(LIBNL_SONAME, LIBNL_SYMBOLS, (one) => load(LIBNL_SONAME, one)),
+      route: lazySymbols(
+        LIBNL_ROUTE_SONAME,
+        LIBNL_ROUTE_SYMBOLS,
+        (one) => load(LIBNL_ROUTE_SONAME, one),
+      ),
     };
   }
   return loaded;

@@ -6,36 +6,46 @@ const TABLE = {
   getppid: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** An `open` that records the tables it is asked for and hands out marked stand-ins. */
+/** Deno's own `open`, recording the tables it is asked for. */
 function recordingOpen(): { open: Open; opened: string[][] } {
   const opened: string[][] = [];
-  const open = ((symbols: Deno.ForeignLibraryInterface) => {
+  const open: Open = (symbols) => {
     opened.push(Object.keys(symbols));
-    const bound = Object.fromEntries(Object.keys(symbols).map((name) => [name, () => name]));
-    return { symbols: bound, close() {} };
-  }) as unknown as Open;
+    return Deno.dlopen("libc.so.6", symbols);
+  };
   return { open, opened };
 }
 
-Deno.test("lazySymbols() binds a symbol at its first use, alone and once", () => {
+Deno.test("lazySymbols() binds a function at its first use, once, through the linker", () => {
   const { open, opened } = recordingOpen();
-  const symbols = lazySymbols(TABLE, open);
-  assert.deepEqual(opened, []);
-  const first = symbols.getpid;
-  assert.equal(symbols.getpid, first);
-  assert.deepEqual(opened, [["getpid"]]);
+  const symbols = lazySymbols("libc.so.6", TABLE, open);
+  assert.equal(Object.getOwnPropertyDescriptor(symbols, "getpid")?.value, undefined);
   assert.deepEqual(Object.keys(symbols).sort(), ["getpid", "getppid"]);
-  assert.deepEqual(opened, [["getpid"]], "listing the names binds nothing");
+  const first = symbols.getpid;
+  assert.equal(first(), Deno.pid);
+  assert.equal(symbols.getpid, first);
+  assert.equal(Object.getOwnPropertyDescriptor(symbols, "getpid")?.value, first);
+  assert.equal(Object.getOwnPropertyDescriptor(symbols, "getppid")?.value, undefined);
+  assert.deepEqual(opened, [], "a function the linker finds is not bound through Deno");
 });
 
 Deno.test("lazySymbols() never binds a name outside its table", () => {
   const { open, opened } = recordingOpen();
-  const symbols = lazySymbols(TABLE, open) as Record<string, unknown>;
+  const symbols = lazySymbols("libc.so.6", TABLE, open) as Record<string, unknown>;
   assert.equal(symbols["write"], undefined);
   assert.deepEqual(opened, []);
 });
 
-Deno.test("lazySymbols() over libc calls the real function", () => {
-  const symbols = lazySymbols(TABLE, (one) => Deno.dlopen("libc.so.6", one));
-  assert.equal(symbols.getpid(), Deno.pid);
+Deno.test("lazySymbols() binds a static through Deno's open", () => {
+  const { open, opened } = recordingOpen();
+  const symbols = lazySymbols("libc.so.6", { environ: { type: "pointer" } } as const, open);
+  assert.notEqual(symbols.environ, null);
+  assert.deepEqual(opened, [["environ"]]);
+});
+
+Deno.test("lazySymbols() binds through Deno's open what the linker does not find", () => {
+  const { open, opened } = recordingOpen();
+  const symbols = lazySymbols("libnot-loaded.so.9", TABLE, open);
+  assert.equal(symbols.getppid(), Deno.ppid);
+  assert.deepEqual(opened, [["getppid"]]);
 });
