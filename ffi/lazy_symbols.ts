@@ -59,26 +59,50 @@ export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
   open: Open,
 ): Deno.DynamicLibrary<S>["symbols"] {
   const symbols: Record<string, unknown> = {};
-  const bind = (name: string): unknown => {
-    const definition = table[name]!;
-    const pointer = "parameters" in definition ? address(soname, name) : null;
-    if (pointer === null) return open({ [name]: definition }).symbols[name];
-    const fn = new Deno.UnsafeFnPointer(
-      pointer as Deno.PointerObject<Deno.ForeignFunction>,
-      definition as Deno.ForeignFunction,
-    );
-    return fn.call.bind(fn);
-  };
   for (const name of Object.keys(table)) {
     Object.defineProperty(symbols, name, {
       configurable: true,
       enumerable: true,
       get() {
-        const fn = bind(name);
+        const fn = bind(soname, table, name, open);
         Object.defineProperty(symbols, name, { value: fn, enumerable: true });
         return fn;
       },
     });
   }
   return symbols as Deno.DynamicLibrary<S>["symbols"];
+}
+
+/**
+ * The symbols of `table`, all bound now, the way {@linkcode lazySymbols} binds each.
+ *
+ * @param soname The library, already opened with `Deno.dlopen` by the caller.
+ * @param table The symbol table.
+ * @param open Opens the library with the given symbols.
+ * @returns The bound symbols.
+ */
+export function boundSymbols<S extends Deno.ForeignLibraryInterface>(
+  soname: string,
+  table: S,
+  open: Open,
+): Deno.DynamicLibrary<S>["symbols"] {
+  const entries = Object.keys(table).map((name) => [name, bind(soname, table, name, open)]);
+  return Object.fromEntries(entries) as Deno.DynamicLibrary<S>["symbols"];
+}
+
+/** One symbol of `table`: a function through the linker's pointer, else through `open`. */
+function bind(
+  soname: string,
+  table: Deno.ForeignLibraryInterface,
+  name: string,
+  open: Open,
+): unknown {
+  const definition = table[name]!;
+  const pointer = "parameters" in definition ? address(soname, name) : null;
+  if (pointer === null) return open({ [name]: definition }).symbols[name];
+  const fn = new Deno.UnsafeFnPointer(
+    pointer as Deno.PointerObject<Deno.ForeignFunction>,
+    definition as Deno.ForeignFunction,
+  );
+  return fn.call.bind(fn);
 }

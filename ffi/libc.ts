@@ -26,7 +26,7 @@ import { readCString, toCString } from "./c_string.ts";
 import { Errno, LibcError } from "./errno.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 import { processSpan } from "../lib/timings.ts";
-import { lazySymbols } from "./lazy_symbols.ts";
+import { boundSymbols, lazySymbols } from "./lazy_symbols.ts";
 
 /** `open()` flag: open for reading only. */
 export const O_RDONLY = 0;
@@ -175,13 +175,13 @@ let boundErrorSymbols: Libc | null = null;
 /**
  * The error symbols, bound once for every binding (reading `errno` and its text grants
  * nothing). They are bound before any call: binding one between a failed call and the read of
- * its errno would run dlopen(3), which may change errno. Opening libc here also makes a missing
- * library or permission fail at a binding's first use.
+ * its errno would run dlsym(3), which may change errno. Opening libc here (with no symbol) also
+ * makes a missing library or permission fail at a binding's first use.
  */
 function errorSymbols(): Libc {
   if (boundErrorSymbols === null) {
-    const table = libcTable();
-    boundErrorSymbols = processSpan("dlopen libc.so.6", () => openLibc(table).symbols);
+    processSpan("dlopen libc.so.6", () => openLibc({}));
+    boundErrorSymbols = boundSymbols("libc.so.6", libcTable(), openLibc);
   }
   return boundErrorSymbols;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lazySymbols, type Open } from "../../../ffi/lazy_symbols.ts";
+import { boundSymbols, lazySymbols, type Open } from "../../../ffi/lazy_symbols.ts";
 
 const TABLE = {
   getpid: { parameters: [], result: "i32" },
@@ -48,4 +48,14 @@ Deno.test("lazySymbols() binds through Deno's open what the linker does not find
   const symbols = lazySymbols("libnot-loaded.so.9", TABLE, open);
   assert.equal(symbols.getppid(), Deno.ppid);
   assert.deepEqual(opened, [["getppid"]]);
+});
+
+Deno.test("boundSymbols() binds every symbol of its table at once", () => {
+  const { open, opened } = recordingOpen();
+  const symbols = boundSymbols("libc.so.6", TABLE, open);
+  for (const name of ["getpid", "getppid"]) {
+    assert.equal(typeof Object.getOwnPropertyDescriptor(symbols, name)?.value, "function");
+  }
+  assert.equal(symbols.getppid(), Deno.ppid);
+  assert.deepEqual(opened, []);
 });
