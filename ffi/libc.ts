@@ -1,6 +1,6 @@
 /**
- * The libc wrappers every libc binding of `ffi/` is made of: a loader that opens libc with one
- * binding's symbols only, and typed wrappers that each take the loaded symbols they need.
+ * The libc wrappers every libc binding of `ffi/` is made of: a loader that binds one binding's
+ * symbols only, and typed wrappers that each take the loaded symbols they need.
  *
  * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
  * `--allow-all`, whatever `--allow-read` grants. Reaching them through libc over FFI lets the
@@ -10,8 +10,8 @@
  *
  * An unscoped `--allow-ffi` gives native code the whole process's power, so Deno cannot keep the
  * sysfs reader from writing. The bindings do: each of `sysfs_libc.ts`, `netns_libc.ts`,
- * `pci_driver_libc.ts` and `state_libc.ts` loads a symbol table with its own calls only (no
- * `write` for the readers), and only the two writers call the write wrappers here;
+ * `pci_driver_libc.ts`, `state_libc.ts` and `ipam_libc.ts` binds a symbol table with its own calls
+ * only (no `write` for the readers), and only the two writers call the write wrappers here;
  * `tests/unit/boundaries_test.ts` holds them to that. No module outside `ffi/` imports this file.
  *
  * Every wrapper takes and returns plain JS values, and turns a failed call into a
