@@ -6,17 +6,16 @@ import { lazy } from "../lazy.ts";
 /** Keys only the Go plugin writes; one of them (or a PluginConf key) marks a Go cache file. */
 const GO_KEYS = ["cniVersion", "name", "type", "ipam", "deviceID", "Master", "HostIFNames"];
 
-/** A string the Go plugin may have left out or written as `null`: both mean unset. */
-const goString = z.optional(z.nullable(z.string()));
-const goBool = z.optional(z.nullable(z.boolean()));
-
 /**
  * The fields of the Go plugin's cache file that its DEL used (upstream-behavior.md section 5).
  * Every one may be missing: files from before its 2025-07 MarshalJSON fix hold only the
  * PluginConf keys. Other keys are ignored.
  */
-const goCacheSchema = lazy(() =>
-  z.object({
+const goCacheSchema = lazy(() => {
+  /** A string the Go plugin may have left out or written as `null`: both mean unset. */
+  const goString = z.optional(z.nullable(z.string()));
+  const goBool = z.optional(z.nullable(z.boolean()));
+  return z.object({
     name: goString,
     cniVersion: goString,
     deviceID: goString,
@@ -29,8 +28,8 @@ const goCacheSchema = lazy(() =>
     rdmaIsolation: goBool,
     ipam: z.optional(z.nullable(z.object({ type: goString }))),
     RdmaNetState: z.optional(z.nullable(z.object({ containerRdmaDevName: goString }))),
-  })
-);
+  });
+});
 
 /** The Go cache file, decoded. */
 type GoCache = z.output<ReturnType<typeof goCacheSchema>>;
