@@ -90,11 +90,14 @@ if (mode === "compile") {
     Deno.exit(1);
   }
   const body = fastWasmDecode(await Deno.readTextFile("build/ib-sriov.js"));
+  const hadShebang = body.startsWith("#!");
   await Deno.writeTextFile("build/ib-sriov.js", `${shebangLine()}\n` + body.replace(/^#!.*\n/, ""));
-  // The shebang is a line deno bundle did not write: the map's lines start one lower.
-  const map = JSON.parse(await Deno.readTextFile("build/ib-sriov.js.map"));
-  map.mappings = `;${map.mappings}`;
-  await Deno.writeTextFile("build/ib-sriov.js.map", JSON.stringify(map));
+  if (!hadShebang) {
+    // The shebang is then a line deno bundle did not write: the map's lines start one lower.
+    const map = JSON.parse(await Deno.readTextFile("build/ib-sriov.js.map"));
+    map.mappings = `;${map.mappings}`;
+    await Deno.writeTextFile("build/ib-sriov.js.map", JSON.stringify(map));
+  }
   await Deno.chmod("build/ib-sriov.js", 0o755);
   console.error("wrote build/ib-sriov.js");
 } else {
