@@ -211,8 +211,8 @@ export function applyLinkState(
 /**
  * Sets the node and port GUID of the plan and, for a netdev VF, rebinds its driver so that the
  * GUID takes effect, all under the node lock. The undo (restore the GUIDs, rebind, give the
- * netdev its host name back) is pushed as soon as the GUID is written, so a failed rebind is
- * undone too.
+ * netdev its host name back) is pushed before the GUIDs are sent, so a request the kernel refused
+ * halfway and a failed rebind are undone too.
  *
  * @param deps the dependencies
  * @param host the host namespace
@@ -232,8 +232,19 @@ export async function applyGuid(
   const guid = plan.guid;
   if (guid === undefined) return null;
   return await withNodeLock(deps, async () => {
-    setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
-    push(`restore the GUIDs of VF ${record.vfIndex}`, () => restoreGuids(deps, host, record));
+    // The kernel sets the node GUID, then the port GUID, and stops at the first refusal: the undo
+    // comes first. Only EOPNOTSUPP proves nothing was set (no GUID handler at all).
+    let setNone = false;
+    push(
+      `restore the GUIDs of VF ${record.vfIndex}`,
+      () => setNone ? undefined : restoreGuids(deps, host, record),
+    );
+    try {
+      setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
+    } catch (err) {
+      setNone = err instanceof CniError && err.cause instanceof VfSettingUnsupportedError;
+      throw err;
+    }
     // A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot.
     if (record.kind !== "vf") return null;
     rebindVf(deps, record);

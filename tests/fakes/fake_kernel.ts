@@ -219,6 +219,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   #rdmaMode: RdmaNetnsMode | "unsupported" = "exclusive";
   #rdmaMoveRecreatesNetdev = true;
   #udev: UdevRule | null = null;
+  #portGuidRefusal: string | null = null;
   #netdevDelayMs = 0;
   #udevDelayMs = 0;
   #now = 0;
@@ -411,6 +412,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   setProbeTiming(timing: { netdevDelayMs?: number; udevDelayMs?: number }): void {
     this.#netdevDelayMs = timing.netdevDelayMs ?? this.#netdevDelayMs;
     this.#udevDelayMs = timing.udevDelayMs ?? this.#udevDelayMs;
+  }
+
+  /**
+   * Makes the next `setVf` with a port GUID apply what comes before it (link state, node GUID)
+   * and then refuse the port GUID with `errno`: the kernel's do_setvfinfo() takes each
+   * IFLA_VF_INFO in turn and stops at the first refusal, and the port GUID has one of its own.
+   */
+  refuseNextPortGuid(errno: string): void {
+    this.#portGuidRefusal = errno;
   }
 
   /** The fake clock, in milliseconds since the kernel was made. */
@@ -692,6 +702,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     }
     if (change.nodeGuid !== undefined || change.portGuid !== undefined) {
       if (!pf.dev.pfOptions!.vfGuids) throw unsupported();
+      const refusal = change.portGuid === undefined ? null : this.#portGuidRefusal;
+      if (refusal !== null) {
+        this.#portGuidRefusal = null;
+        vfDev.guids = { ...vfDev.guids, nodeGuid: guids.nodeGuid };
+        throw new KernelError(
+          refusal,
+          `set vf ${vf} port_guid ${change.portGuid} via ${link.name}`,
+        );
+      }
       vfDev.guids = guids;
     }
   }

@@ -115,6 +115,27 @@ Deno.test("cmdAdd() says the PF's driver cannot set VF GUIDs and leaves the VF a
   assert.deepEqual(w.stateFiles(), []);
 });
 
+for (const [kind, vfio] of [["netdev", false], ["vfio-pci", true]] as const) {
+  Deno.test(`cmdAdd() of a ${kind} VF restores the node GUID the kernel set before refusing the port GUID`, async () => {
+    await using w = await world();
+    if (vfio) w.kernel.setDriver(VFS[1]!.pci, "vfio-pci");
+    const before = w.kernel.view();
+    w.kernel.refuseNextPortGuid("EIO");
+    const conf = netConf(1, {
+      guid: GUID,
+      ...(vfio ? { vfioPciMode: true, ipam: undefined } : {}),
+    });
+    const err = await assertRejectsCniError(
+      cmdAdd(w.deps, request("ADD", conf)),
+      101,
+      `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": EIO`,
+    );
+    assert.equal(err.details, "");
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.stateFiles(), []);
+  });
+}
+
 Deno.test("cmdAdd() finds the VF's netdev again after udev renames it and after a slow probe", async () => {
   await using w = await world();
   const before = w.kernel.view();
