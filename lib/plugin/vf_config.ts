@@ -136,13 +136,17 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
     deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
   } catch (err) {
     if (err instanceof VfSettingUnsupportedError) {
+      const guid = err.setting === "guid";
       throw new CniError(
         CniErrorCode.DeviceError,
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
-          err.setting === "guid" ? "GUIDs" : "link state"
+          guid ? "GUIDs" : "link state"
         } (${err.reason})`,
         {
-          details: "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+          details: guid
+            ? "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)"
+            : "link_state needs a PF whose driver can set VF link state (mlx5_core); without " +
+              "link_state the VF keeps its own",
           cause: err,
         },
       );
