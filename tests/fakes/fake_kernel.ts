@@ -7,6 +7,7 @@ import {
   type RouteSpec,
   type VfChange,
   type VfLinkState,
+  VfListTooLargeError,
   type VfSettings,
   VfSettingUnsupportedError,
 } from "../../lib/netlink/netlink.ts";
@@ -54,6 +55,11 @@ export interface FakePfOptions {
   vfLinkState?: boolean;
   /** Whether `vfSettings` reports VF GUIDs (`ndo_get_vf_guid`); default true. */
   reportsGuids?: boolean;
+  /**
+   * Whether `vfSettings` fails with EMSGSIZE, as a kernel with the many-VFs regression does for
+   * this PF's VF list; default false.
+   */
+  vfListTooLarge?: boolean;
 }
 
 interface FakeVf {
@@ -293,7 +299,13 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     this.#pci.set(pfPci, {
       ...this.#newDevice(pfName, defaultGuids(this.#devices++), IPOIB_PREFIX),
       virtfns: vfs.map((v) => v.pci),
-      pfOptions: { vfGuids: true, vfLinkState: true, reportsGuids: true, ...options },
+      pfOptions: {
+        vfGuids: true,
+        vfLinkState: true,
+        reportsGuids: true,
+        vfListTooLarge: false,
+        ...options,
+      },
     });
     this.#probe(pfPci, MLX5_CORE, { name: pfName, up: true, altNames: [], mtu: IPOIB_MTU });
     vfs.forEach((vf, index) => {
@@ -654,7 +666,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   }
 
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
-    const pf = this.#pfOf(this.#link(ns, pfIndex));
+    const link = this.#link(ns, pfIndex);
+    const pf = this.#pfOf(link);
+    if (pf?.dev.pfOptions?.vfListTooLarge) {
+      const reason = "Unspecific failure (EMSGSIZE)";
+      throw new VfListTooLargeError(
+        `Cannot read the settings of VF ${vf} through PF "${link.name}" in netns "${ns.path}": ${reason}`,
+        { reason },
+      );
+    }
     const vfDev = this.#vfDev(pf, vf);
     if (pf === null || vfDev === null) return null;
     const reports = pf.dev.pfOptions!.reportsGuids;
