@@ -101,42 +101,39 @@ Deno.test("cmdAdd() refuses a VF whose own GUID is unassigned when none is reque
   assert.deepEqual(w.stateFiles(), []);
 });
 
-Deno.test("cmdAdd() says the PF's driver cannot set VF GUIDs and leaves the VF as it was", async () => {
-  await using w = await world();
-  w.kernel.setPfOptions(PF.pci, { vfGuids: false });
-  const before = w.kernel.view();
-  const err = await assertRejectsCniError(
-    cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
-    100,
-    `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": the PF's ` +
+for (
+  const [setting, option, message, details] of [
+    [
+      "GUIDs",
+      { vfGuids: false },
+      `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": the PF's ` +
       "driver cannot set VF GUIDs (Operation not supported)",
-  );
-  assert.equal(
-    err.details,
-    "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
-  );
-  assert.deepEqual(w.kernel.view(), before);
-  assert.deepEqual(w.stateFiles(), []);
-});
-
-Deno.test("cmdAdd() says the PF's driver cannot set VF link state, and what to do, leaving the VF as it was", async () => {
-  await using w = await world();
-  w.kernel.setPfOptions(PF.pci, { vfLinkState: false });
-  const before = w.kernel.view();
-  const err = await assertRejectsCniError(
-    cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
-    100,
-    `Cannot set the link state of VF 1 to "disable" through PF "${PF.name}": the PF's ` +
+      "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+    ],
+    [
+      "link state",
+      { vfLinkState: false },
+      `Cannot set the link state of VF 1 to "disable" through PF "${PF.name}": the PF's ` +
       "driver cannot set VF link state (Operation not supported)",
-  );
-  assert.equal(
-    err.details,
-    "link_state needs a PF whose driver can set VF link state (mlx5_core); without link_state " +
+      "link_state needs a PF whose driver can set VF link state (mlx5_core); without link_state " +
       "the VF keeps its own",
-  );
-  assert.deepEqual(w.kernel.view(), before);
-  assert.deepEqual(w.stateFiles(), []);
-});
+    ],
+  ] as const
+) {
+  Deno.test(`cmdAdd() says the PF's driver cannot set VF ${setting}, and what to do, leaving the VF as it was`, async () => {
+    await using w = await world();
+    w.kernel.setPfOptions(PF.pci, option);
+    const before = w.kernel.view();
+    const err = await assertRejectsCniError(
+      cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
+      100,
+      message,
+    );
+    assert.equal(err.details, details);
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.stateFiles(), []);
+  });
+}
 
 for (const [kind, vfio] of [["netdev", false], ["vfio-pci", true]] as const) {
   Deno.test(`cmdAdd() of a ${kind} VF restores the node GUID the kernel set before refusing the port GUID`, async () => {

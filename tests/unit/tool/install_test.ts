@@ -35,6 +35,19 @@ function bundleProgram(s: { script: string; runtime: string }) {
   return { standalone: false, mainModule: pathToFileURL(s.script).href, execPath: s.runtime };
 }
 
+/** A test I/O for the bundle whose waitForSignal() answers `signal` and records that it ran. */
+function signalIo(s: { script: string; runtime: string }, signal = "SIGTERM") {
+  let waited = false;
+  const t = testIo({
+    program: bundleProgram(s),
+    waitForSignal: () => {
+      waited = true;
+      return Promise.resolve(signal);
+    },
+  });
+  return { ...t, waited: () => waited };
+}
+
 async function listing(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -176,16 +189,9 @@ Deno.test("install refuses a host dir that env -S would split, with usage status
 
 Deno.test("install without --no-sleep waits for a signal, then exits 0", async () => {
   await using s = await sources();
-  let waited = false;
-  const t = testIo({
-    program: bundleProgram(s),
-    waitForSignal: () => {
-      waited = true;
-      return Promise.resolve("SIGTERM");
-    },
-  });
+  const t = signalIo(s);
   assert.equal(await runInstall(["--cni-bin-dir", s.dir], t.io), 0);
-  assert.ok(waited);
+  assert.ok(t.waited());
   const lines = logLines(t.stderr());
   assert.deepEqual(lines.slice(-2).map((l) => [l.msg, l.signal]), [
     ["waiting for SIGTERM or SIGINT", undefined],
@@ -368,16 +374,9 @@ Deno.test("install takes every form of its flags that Go's flag package takes", 
     ["-cni-bin-dir", s.dir, "-host-cni-bin-dir=/usr/libexec/cni", "-no-sleep"],
   ];
   for (const args of forms) {
-    let waited = false;
-    const t = testIo({
-      program: bundleProgram(s),
-      waitForSignal: () => {
-        waited = true;
-        return Promise.resolve("SIGTERM");
-      },
-    });
+    const t = signalIo(s);
     assert.equal(await runTool(["install", ...args], t.io), 0, `${args.join(" ")}: ${t.stderr()}`);
-    assert.equal(waited, false, args.join(" "));
+    assert.equal(t.waited(), false, args.join(" "));
     assert.equal(logLines(t.stderr()).at(-1)!.path, join(s.dir, "ib-sriov"), args.join(" "));
     const host = args.includes("-host-cni-bin-dir=/usr/libexec/cni")
       ? "/usr/libexec/cni"
@@ -391,16 +390,9 @@ Deno.test("install with -no-sleep=false in each of Go's spellings waits for a si
   await using s = await sources();
   for (const word of ["false", "0", "f", "F", "FALSE", "False"]) {
     for (const args of [[`-no-sleep=${word}`], ["--no-sleep", `--no-sleep=${word}`]]) {
-      let waited = false;
-      const t = testIo({
-        program: bundleProgram(s),
-        waitForSignal: () => {
-          waited = true;
-          return Promise.resolve("SIGINT");
-        },
-      });
+      const t = signalIo(s, "SIGINT");
       assert.equal(await runInstall(["-cni-bin-dir", s.dir, ...args], t.io), 0);
-      assert.equal(waited, true, args.join(" "));
+      assert.equal(t.waited(), true, args.join(" "));
     }
   }
 });
