@@ -463,11 +463,11 @@ export class NlSocket extends LibnlSocket {
     }
     unwrap(core.nl_send_auto(sk, msg.pointer), context);
     // 2. Receive the reply, copied out of libnl.
-    const { rc, messages: replies } = receiveMessages(sk, context);
+    const { rc, messages: replies, errno } = receiveMessages(sk, context);
     // 3. A missing link is an error reply, which is also the request's ACK: nothing else comes.
     //    The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
     if (rc === -NleCode.NoDev || rc === -NleCode.ObjNotFound) return null;
-    unwrap(rc, context);
+    if (rc < 0) throw netlinkError(rc, context, undefined, errno);
     // 4. A found link is followed by the ACK that nl_send_auto() asked for; consume it.
     unwrap(core.nl_wait_for_ack(sk), context);
     const reply = replies[0];
@@ -492,7 +492,7 @@ export class NlSocket extends LibnlSocket {
    */
   changeLink(index: number, change: LinkChange, context: ErrorContext): void {
     const { route } = openLibnl();
-    this.#changeKernelLink(index, context, (changes) => {
+    this.#changeKernelLink(index, context, true, (changes) => {
       if (change.name !== undefined) route.rtnl_link_set_name(changes, toCString(change.name));
       if (change.up === true) route.rtnl_link_set_flags(changes, IFF_UP);
       if (change.up === false) route.rtnl_link_unset_flags(changes, IFF_UP);
@@ -533,7 +533,10 @@ export class NlSocket extends LibnlSocket {
       const { portGuid } = write;
       infos.push((handle) => route.rtnl_link_vf_set_ib_port_guid(handle, portGuid));
     }
-    this.#changeKernelLink(index, context, (changes) => {
+    // The PF by its index alone: rtnl_link_get_kernel() asks for the VF list too, which a kernel
+    // cannot send for a PF with many VFs (EMSGSIZE), and a change without flags takes nothing
+    // else from the original.
+    this.#changeKernelLink(index, context, false, (changes) => {
       // rtnl_link_vf_add() puts each VF object at the head of the link's list, and libnl sends
       // the list in that order: adding them in reverse keeps link state and node GUID first.
       for (const fill of infos.reverse()) {
@@ -551,24 +554,30 @@ export class NlSocket extends LibnlSocket {
 
   /**
    * Changes a link with `rtnl_link_change`, against the original as the kernel has it (see
-   * `changeLink()` for why the original matters).
+   * `changeLink()` for why the original matters) or as its index alone.
    *
    * @param index The link's ifindex.
    * @param context What is being changed, for the error message.
+   * @param fromKernel Whether to read the original from the kernel.
    * @param fill Sets the changes on an empty `struct rtnl_link *`, valid only during the call.
    * @throws {NetlinkError} When the link is gone, an allocation fails or the kernel refuses.
    */
   #changeKernelLink(
     index: number,
     context: ErrorContext,
+    fromKernel: boolean,
     fill: (changes: Deno.PointerObject) => void,
   ): void {
     const { route } = openLibnl();
     const sk = this.sk;
-    // 1. The original, as the kernel has it.
+    // 1. The original.
     const out = new BigUint64Array(1);
-    unwrap(route.rtnl_link_get_kernel(sk, index, null, out), context);
-    using orig = new Owned(unwrapPointer(outPointer(out), context), (p) => route.rtnl_link_put(p));
+    if (fromKernel) unwrap(route.rtnl_link_get_kernel(sk, index, null, out), context);
+    using orig = new Owned(
+      unwrapPointer(fromKernel ? outPointer(out) : route.rtnl_link_alloc(), context),
+      (p) => route.rtnl_link_put(p),
+    );
+    if (!fromKernel) route.rtnl_link_set_ifindex(orig.pointer, index);
     // 2. The changes.
     using changes = new Owned(
       unwrapPointer(route.rtnl_link_alloc(), context),

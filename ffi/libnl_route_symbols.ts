@@ -43,6 +43,13 @@ export const LIBNL_ROUTE_SYMBOLS = {
     ],
     result: "i32",
   },
+  rtnl_link_set_ifindex: {
+    parameters: [
+      "pointer", // struct rtnl_link *link
+      "i32", // int ifindex
+    ],
+    result: "void",
+  },
   rtnl_link_set_name: {
     parameters: [
       "pointer", // struct rtnl_link *link

@@ -76,6 +76,15 @@ export const LIBNL_SYMBOLS = {
     ],
     result: "i32",
   },
+  nl_cb_err: {
+    parameters: [
+      "pointer", // struct nl_cb *cb
+      "i32", // enum nl_cb_kind kind
+      "function", // nl_recvmsg_err_cb_t func
+      "pointer", // void *arg
+    ],
+    result: "i32",
+  },
   // <netlink/msg.h>
   nlmsg_alloc_simple: {
     parameters: [

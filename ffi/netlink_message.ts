@@ -24,10 +24,17 @@ const NL_CB_DEFAULT = 0;
 const NL_CB_CUSTOM = 3;
 const NL_CB_VALID = 0;
 const NL_OK = 0;
+const NL_STOP = 2;
 
 /** The signature of libnl's `nl_recvmsg_msg_cb_t`. */
 const MESSAGE_CALLBACK = {
   parameters: ["pointer", "pointer"], // struct nl_msg *msg, void *arg
+  result: "i32",
+} as const satisfies Deno.UnsafeCallbackDefinition;
+
+/** The signature of libnl's `nl_recvmsg_err_cb_t`. */
+const ERROR_CALLBACK = {
+  parameters: ["pointer", "pointer", "pointer"], // struct sockaddr_nl *, struct nlmsgerr *, void *
   result: "i32",
 } as const satisfies Deno.UnsafeCallbackDefinition;
 
@@ -184,20 +191,22 @@ export abstract class LibnlSocket implements Disposable {
  * Receives the replies to the last request sent on `sk` with `nl_recvmsgs()` and copies each
  * data message out. libnl does the rest: it reads on through a multipart dump until
  * `NLMSG_DONE`, checks sequence numbers, and turns an `NLMSG_ERROR` into a negative `NLE_*` code.
- * The callback runs synchronously on this thread, inside `nl_recvmsgs()`.
+ * The callbacks run synchronously on this thread, inside `nl_recvmsgs()`.
  *
  * @param sk A connected `struct nl_sock *`.
  * @param context What is being received, for the error message.
- * @returns `rc`, what `nl_recvmsgs()` returned (negative on failure, for the caller to judge),
- *   and the data messages received before it returned, each a copy that JS owns.
- * @throws {NetlinkError} When the callback cannot be set up.
+ * @returns `rc`, what `nl_recvmsgs()` returned (negative on failure, for the caller to judge);
+ *   the data messages received before it returned, each a copy that JS owns; and `errno`, the
+ *   kernel's own errno of an error reply, which `rc` may not tell (EMSGSIZE is `NLE_FAILURE`).
+ * @throws {NetlinkError} When the callbacks cannot be set up.
  */
 export function receiveMessages(
   sk: Deno.PointerObject,
   context: ErrorContext,
-): { rc: number; messages: Uint8Array[] } {
+): { rc: number; messages: Uint8Array[]; errno: number | undefined } {
   const { core } = openLibnl();
   const messages: Uint8Array[] = [];
+  let errno: number | undefined;
   const cb = unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT), context);
   const callback = new Deno.UnsafeCallback(MESSAGE_CALLBACK, (nlMsg) => {
     const header = nlMsg === null ? null : core.nlmsg_hdr(nlMsg);
@@ -207,11 +216,19 @@ export function receiveMessages(
     }
     return NL_OK;
   });
+  // struct nlmsgerr starts with the negated errno. NL_STOP makes libnl return its own code for
+  // it, as without this callback.
+  const onError = new Deno.UnsafeCallback(ERROR_CALLBACK, (_nla, error) => {
+    if (error !== null) errno = -new Deno.UnsafePointerView(error).getInt32(0);
+    return NL_STOP;
+  });
   try {
     unwrap(core.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null), context);
-    return { rc: core.nl_recvmsgs(sk, cb), messages };
+    unwrap(core.nl_cb_err(cb, NL_CB_CUSTOM, onError.pointer, null), context);
+    return { rc: core.nl_recvmsgs(sk, cb), messages, errno };
   } finally {
     callback.close();
+    onError.close();
     core.nl_cb_put(cb);
   }
 }

@@ -99,6 +99,8 @@ export interface NetlinkErrorInit {
   subject: string;
   /** libnl's text for the code, e.g. `Object busy`. */
   reason: string;
+  /** The kernel's own errno, when its error reply was seen: libnl's code may have lost it. */
+  errno?: number | undefined;
 }
 
 /**
@@ -126,7 +128,7 @@ export class NetlinkError extends Error {
   constructor(message: string, init: NetlinkErrorInit, options?: ErrorOptions) {
     super(message, options);
     this.code = init.code;
-    const errno = NLE_ERRNO[init.code];
+    const errno = init.errno ?? NLE_ERRNO[init.code];
     this.errnoName = errno === undefined ? null : errnoName(errno);
     this.op = init.op;
     this.subject = init.subject;
@@ -146,21 +148,28 @@ function libnlErrorText(code: number): string {
  * @param code The positive or negative `NLE_*` code.
  * @param context What was attempted, on what.
  * @param geterror Turns a code into text; libnl's `nl_geterror()` unless replaced (in tests).
+ * @param errno The kernel's errno, when its error reply was seen (see `receiveMessages()`).
  * @returns The error, not thrown.
  */
 export function netlinkError(
   code: number,
   context: ErrorContext,
   geterror: (code: number) => string = libnlErrorText,
+  errno?: number,
 ): NetlinkError {
   const positive = Math.abs(code);
   const subject = typeof context.subject === "function" ? context.subject() : context.subject;
-  const reason = geterror(positive);
+  const text = geterror(positive);
+  // libnl turns every errno it does not know (EMSGSIZE among them) into NLE_FAILURE.
+  const reason = errno === undefined || NLE_ERRNO[positive] === errno
+    ? text
+    : `${text} (${errnoName(errno)})`;
   return new NetlinkError(`${context.op} ${subject}: ${reason}`, {
     code: positive,
     op: context.op,
     subject,
     reason,
+    errno,
   });
 }
 

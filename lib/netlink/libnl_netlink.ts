@@ -35,6 +35,7 @@ import {
   type RouteSpec,
   type VfChange,
   type VfLinkState,
+  VfListTooLargeError,
   type VfSettings,
   VfSettingUnsupportedError,
 } from "./netlink.ts";
@@ -410,6 +411,7 @@ export class LibnlNetlink implements Netlink, Disposable {
    * @param vf The VF index.
    * @returns The VF's settings; `null` when the PF lists no such VF (a veth lists none). GUIDs
    *   are `null` when the PF's driver does not report them.
+   * @throws {VfListTooLargeError} When the kernel's answer is EMSGSIZE.
    * @throws {NetlinkError} When the PF is gone (`NLE_NODEV`) or the lookup fails.
    */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
@@ -418,7 +420,13 @@ export class LibnlNetlink implements Netlink, Disposable {
       subject: () =>
         `of VF ${vf} through PF ${this.#linkName(ns, pfIndex)} in netns ${quote(ns.path)}`,
     };
-    const raw = this.#socket(ns).getLink({ index: pfIndex }, context, { vfs: true });
+    let raw;
+    try {
+      raw = this.#socket(ns).getLink({ index: pfIndex }, context, { vfs: true });
+    } catch (error) {
+      if (!(error instanceof NetlinkError) || error.errnoName !== "EMSGSIZE") throw error;
+      throw new VfListTooLargeError(error.message, { reason: error.reason, cause: error });
+    }
     if (raw === null) throw netlinkError(NleCode.NoDev, context);
     const entry = raw.vfs.find((candidate) => candidate.vf === vf);
     return entry === undefined ? null : toVfSettings(entry);

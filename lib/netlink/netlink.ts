@@ -66,6 +66,25 @@ export function describeVfChange(change: VfChange): string {
   return parts.join(" and ");
 }
 
+/**
+ * Thrown by `Netlink.vfSettings` when the kernel cannot fit the PF's VF list in its reply
+ * (EMSGSIZE): a kernel regression on PFs with many VFs (ib-sriov-cni pull request 172).
+ */
+export class VfListTooLargeError extends Error {
+  override name = "VfListTooLargeError";
+  /** The kernel's answer in words. */
+  readonly reason: string;
+
+  /**
+   * @param message the full message
+   * @param options `reason` (the kernel's answer, without what was attempted), `cause`
+   */
+  constructor(message: string, options: ErrorOptions & { reason: string }) {
+    super(message, { cause: options.cause });
+    this.reason = options.reason;
+  }
+}
+
 /** Which VF setting a PF's driver refused. */
 export type VfSetting = "guid" | "link_state";
 
@@ -176,7 +195,8 @@ export interface Netlink {
   listRoutes(ns: Netns, index: number): RouteSpec[];
   /**
    * VF `vf`'s settings as the PF at `pfIndex` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
-   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF.
+   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF. Throws `VfListTooLargeError` when
+   * the kernel cannot send the list.
    */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null;
   /**

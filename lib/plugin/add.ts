@@ -224,7 +224,7 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
   // 1. The VF's netdev is in the host and CNI_IFNAME is free in the pod.
   const hostLink = findNetdev(c, vf);
   // 2. Record what the VF has before the first change, so DEL can restore it after a crash.
-  const plan = planVfConfig(deps, host, conf, vf, hostLink);
+  const plan = planVfConfig(deps, host, conf, vf, hostLink, c.log);
   const record: NetdevVfRecord & VfTarget = {
     ...c.common,
     kind: "vf",
@@ -287,7 +287,7 @@ async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
   const { deps, conf, host, rollback } = c;
   const push = rollback.push.bind(rollback);
   // 1.
-  const plan = planVfConfig(deps, host, conf, vf, null);
+  const plan = planVfConfig(deps, host, conf, vf, null, c.log);
   const record: VfioVfRecord & VfTarget = {
     ...c.common,
     kind: "vfio-vf",

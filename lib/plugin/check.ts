@@ -5,21 +5,26 @@ import { quote } from "../cni/quote.ts";
 import { parseResult, type Result } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { normalizeGuid } from "../guid.ts";
+import type { Logger } from "../log.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { AttachmentRecord, NetdevVfRecord } from "../state/store.ts";
-import { isVfTarget } from "./vf_config.ts";
+import { isVfTarget, rdmaGuid, readVfSettings } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
+import { requestLogger } from "./request_logger.ts";
 
 function broken(msg: string): CniError {
   return new CniError(CniErrorCode.CheckFailed, msg);
 }
 
-/** The VF's GUID and link state, as its PF reports them, are still the ones the config asks for. */
-function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): void {
+/**
+ * The VF's GUID and link state, as its PF reports them, are still the ones the config asks for.
+ * A GUID the PF does not report is checked against the VF's RDMA device, when sysfs shows it.
+ */
+function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, log: Logger): void {
   if (!isVfTarget(record)) return;
   const { pfName, vfIndex } = record;
   if (conf.guid === undefined && conf.linkState === undefined) return;
@@ -29,19 +34,20 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord): v
     () => deps.netlink.linkByName(host, pfName),
   );
   if (pf === null) throw broken(`PF netdev ${quote(pfName)} is missing from the host`);
-  const vf = kernelStep(
-    `Cannot read VF ${vfIndex} settings of PF ${quote(pfName)}`,
-    () => deps.netlink.vfSettings(host, pf.index, vfIndex),
-  );
+  const vf = readVfSettings(deps, host, { index: pf.index, name: pfName }, vfIndex, log);
   if (vf === null) throw broken(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
-  const want = conf.guid === undefined ? undefined : normalizeGuid(conf.guid);
-  // A driver that does not report VF GUIDs (null) cannot be checked, which is no failure.
-  if (want !== undefined && vf.nodeGuid !== null && vf.nodeGuid !== want) {
-    throw broken(
-      `VF ${vfIndex} of PF ${quote(pfName)} has node GUID ${quote(vf.nodeGuid)}, not ${
-        quote(want)
-      }`,
+  if (conf.guid !== undefined) {
+    const want = normalizeGuid(conf.guid);
+    // A GUID that neither the PF nor sysfs reports cannot be checked, which is no failure.
+    const have = vf.nodeGuid ?? kernelStep(
+      `Cannot read the GUID of VF ${quote(record.deviceId)}`,
+      () => rdmaGuid(deps, record.deviceId),
     );
+    if (have !== null && have !== want) {
+      throw broken(
+        `VF ${vfIndex} of PF ${quote(pfName)} has node GUID ${quote(have)}, not ${quote(want)}`,
+      );
+    }
   }
   if (conf.linkState !== undefined && vf.linkState !== null && vf.linkState !== conf.linkState) {
     throw broken(
@@ -134,12 +140,13 @@ function checkPrevResult(
 /** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
 async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
   const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
+  const log = requestLogger(deps, req, conf);
   // 1. The attachment exists and is of this device.
   const record = attachedRecord(deps, req, conf);
   {
     using pod = openPodNetns(deps.netlink, req.args.netns);
     // 2. The VF's GUID and link state, as its PF reports them.
-    checkVfSettings(deps, conf, record);
+    checkVfSettings(deps, conf, record, log);
     // A vfio-pci device has nothing in the pod's netns, and ADD made no IPAM call for it.
     if (record.kind !== "vf") return;
     // 3. Its RDMA device and its interface, up, in the pod.

@@ -14,8 +14,11 @@ import {
   type Netns,
   type VfChange,
   type VfLinkState,
+  VfListTooLargeError,
+  type VfSettings,
   VfSettingUnsupportedError,
 } from "../netlink/netlink.ts";
+import type { Logger } from "../log.ts";
 import type {
   AttachmentRecord,
   NetdevVfRecord,
@@ -41,14 +44,63 @@ export interface VfConfigPlan {
   original: OriginalVfSettings;
 }
 
-/** The GUID the VF's driver read at its last probe: its RDMA device's, else its IPoIB address's. */
-function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
-  for (const dev of deps.sysfs.rdmaDevices(vf.pci)) {
-    const text = deps.sysfs.rdmaNodeGuid(vf.pci, dev);
+/**
+ * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs.
+ *
+ * @param deps the dependencies
+ * @param pci the VF's PCI address
+ * @returns the GUID, or `null` when sysfs shows no RDMA device with one
+ */
+export function rdmaGuid(deps: Deps, pci: string): string | null {
+  for (const dev of deps.sysfs.rdmaDevices(pci)) {
+    const text = deps.sysfs.rdmaNodeGuid(pci, dev);
     const guid = text === null ? null : guidFromSysfs(text);
     if (guid !== null) return guid;
   }
-  return guidFromIpoibAddress(link.address);
+  return null;
+}
+
+/** The GUID the VF's driver read at its last probe: its RDMA device's, else its IPoIB address's. */
+function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
+  return rdmaGuid(deps, vf.pci) ?? guidFromIpoibAddress(link.address);
+}
+
+/**
+ * VF `vf`'s settings as its PF reports them. When the kernel cannot send the PF's VF list
+ * (EMSGSIZE, a regression with many VFs) every setting is unknown (`null`), as from a driver
+ * that reports none, and a warning says so: the callers fall back to what sysfs gives.
+ *
+ * @param deps the dependencies
+ * @param host the host namespace
+ * @param pf the PF's ifindex and netdev name
+ * @param vf the VF index
+ * @param log receives the warning
+ * @returns the settings, or `null` when the PF lists no such VF
+ * @throws {CniError} code 101 when the read fails otherwise
+ */
+export function readVfSettings(
+  deps: Deps,
+  host: Netns,
+  pf: { index: number; name: string },
+  vf: number,
+  log: Logger,
+): VfSettings | null {
+  return kernelStep(`Cannot read VF ${vf} settings of PF ${quote(pf.name)}`, () => {
+    try {
+      return deps.netlink.vfSettings(host, pf.index, vf);
+    } catch (err) {
+      if (!(err instanceof VfListTooLargeError)) throw err;
+      log.warning(
+        "the kernel cannot send the PF's VF list; the VF's GUID comes from sysfs, its link state is unknown",
+        {
+          pf: pf.name,
+          vf,
+          error: err.message,
+        },
+      );
+      return { vf, nodeGuid: null, portGuid: null, linkState: null };
+    }
+  });
 }
 
 /**
@@ -61,6 +113,7 @@ function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
  * @param conf the config
  * @param vf the VF
  * @param link the VF's netdev in the host (`null` for a vfio-pci VF)
+ * @param log receives the warning of a VF list the kernel cannot send
  * @returns the plan
  * @throws {CniError} code 100 for a missing PF netdev or an unassigned GUID, 101 for a failed read
  */
@@ -70,6 +123,7 @@ export function planVfConfig(
   conf: NetConf,
   vf: NetdevVf | VfioVf,
   link: LinkInfo | null,
+  log: Logger,
 ): VfConfigPlan {
   // 1. The PF, the VF's settings as the PF reports them, and the GUID the VF's driver probed.
   const pf = kernelStep(
@@ -82,10 +136,7 @@ export function planVfConfig(
       `deviceID ${quote(vf.pci)}: its PF netdev ${quote(vf.pfName)} is not in the host netns`,
     );
   }
-  const current = kernelStep(
-    `Cannot read VF ${vf.vfIndex} settings of PF ${quote(vf.pfName)}`,
-    () => deps.netlink.vfSettings(host, pf.index, vf.vfIndex),
-  );
+  const current = readVfSettings(deps, host, { index: pf.index, name: vf.pfName }, vf.vfIndex, log);
   const probed = vf.kind === "vf" && link !== null
     ? kernelStep(`Cannot read the GUID of VF ${quote(vf.pci)}`, () => probedGuid(deps, vf, link))
     : null;
@@ -119,7 +170,8 @@ export function planVfConfig(
       plan.original.portGuid = current?.portGuid ?? fromAddress ?? probed ?? ALL_ONES_GUID;
     }
   }
-  // 3. The link state, when the VF does not have it yet.
+  // 3. The link state, when the VF does not have it yet. One not reported goes back to auto, what
+  //    a new VF has and what the Go plugin's DEL restores.
   if (conf.linkState !== undefined && current?.linkState !== conf.linkState) {
     plan.linkState = conf.linkState;
     plan.original.linkState = current?.linkState ?? "auto";
@@ -136,13 +188,17 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
     deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
   } catch (err) {
     if (err instanceof VfSettingUnsupportedError) {
+      const guid = err.setting === "guid";
       throw new CniError(
         CniErrorCode.DeviceError,
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
-          err.setting === "guid" ? "GUIDs" : "link state"
+          guid ? "GUIDs" : "link state"
         } (${err.reason})`,
         {
-          details: "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+          details: guid
+            ? "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)"
+            : "link_state needs a PF whose driver can set VF link state (mlx5_core); without " +
+              "link_state the VF keeps its own",
           cause: err,
         },
       );
@@ -211,8 +267,8 @@ export function applyLinkState(
 /**
  * Sets the node and port GUID of the plan and, for a netdev VF, rebinds its driver so that the
  * GUID takes effect, all under the node lock. The undo (restore the GUIDs, rebind, give the
- * netdev its host name back) is pushed as soon as the GUID is written, so a failed rebind is
- * undone too.
+ * netdev its host name back) is pushed before the GUIDs are sent, so a request the kernel refused
+ * halfway and a failed rebind are undone too.
  *
  * @param deps the dependencies
  * @param host the host namespace
@@ -232,8 +288,19 @@ export async function applyGuid(
   const guid = plan.guid;
   if (guid === undefined) return null;
   return await withNodeLock(deps, async () => {
-    setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
-    push(`restore the GUIDs of VF ${record.vfIndex}`, () => restoreGuids(deps, host, record));
+    // The kernel sets the node GUID, then the port GUID, and stops at the first refusal: the undo
+    // comes first. Only EOPNOTSUPP proves nothing was set (no GUID handler at all).
+    let setNone = false;
+    push(
+      `restore the GUIDs of VF ${record.vfIndex}`,
+      () => setNone ? undefined : restoreGuids(deps, host, record),
+    );
+    try {
+      setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
+    } catch (err) {
+      setNone = err instanceof CniError && err.cause instanceof VfSettingUnsupportedError;
+      throw err;
+    }
     // A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot.
     if (record.kind !== "vf") return null;
     rebindVf(deps, record);

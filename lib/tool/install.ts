@@ -115,8 +115,71 @@ class InstallError extends Error {
   override name = "InstallError";
 }
 
+/** The flags of `install` and their defaults; `ib-sriov-cni-bin-file` defaults to the plugin. */
+const FLAGS = {
+  "cni-bin-dir": DEFAULT_CNI_BIN_DIR,
+  "host-cni-bin-dir": DEFAULT_HOST_CNI_BIN_DIR,
+  "ib-sriov-cni-bin-file": null as string | null,
+  "no-sleep": false,
+};
+type Flags = typeof FLAGS;
+
+/** What Go's `strconv.ParseBool` reads as true and as false: its `flag` package uses it. */
+const GO_TRUE = ["1", "t", "T", "TRUE", "true", "True"];
+const GO_FALSE = ["0", "f", "F", "FALSE", "false", "False"];
+
 /**
- * `ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--no-sleep]`.
+ * Reads `args` by the rules of Go's `flag` package, as the Go plugin's entrypoint does: `-name`
+ * or `--name`; `-name=value` or `-name value` (a boolean takes only `=value`); `--` ends the
+ * flags. Go ignores every argument from the first that is not a flag on, flags included, so
+ * such an argument is refused here instead.
+ */
+function parseFlags(args: string[]): Flags {
+  const flags: Flags = { ...FLAGS };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      if (i + 1 < args.length) throw unexpected(args[i + 1]!);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") throw unexpected(arg);
+    const match = /^--?([^-=][^=]*)(?:=(.*))?$/s.exec(arg);
+    if (match === null) throw new UsageError(`bad flag syntax: ${JSON.stringify(arg)}`);
+    const [, name = "", value] = match;
+    const spelled = JSON.stringify(value === undefined ? arg : arg.slice(0, arg.indexOf("=")));
+    if (!Object.hasOwn(FLAGS, name)) {
+      throw new UsageError(
+        `unknown flag ${spelled}: install takes -cni-bin-dir, -host-cni-bin-dir, -ib-sriov-cni-bin-file and -no-sleep, with one dash or two`,
+      );
+    }
+    const key = name as keyof Flags;
+    if (key === "no-sleep") {
+      if (value !== undefined && !GO_TRUE.includes(value) && !GO_FALSE.includes(value)) {
+        throw new UsageError(
+          `flag ${spelled} takes ${[...GO_TRUE, ...GO_FALSE].join(", ")}, not ${
+            JSON.stringify(value)
+          }`,
+        );
+      }
+      flags[key] = value === undefined || GO_TRUE.includes(value);
+    } else if (value !== undefined) {
+      flags[key] = value;
+    } else if (i + 1 < args.length) {
+      flags[key] = args[++i]!;
+    } else {
+      throw new UsageError(`flag ${spelled} needs a value`);
+    }
+  }
+  return flags;
+}
+
+function unexpected(arg: string): UsageError {
+  return new UsageError(`unexpected argument ${JSON.stringify(arg)}: install takes only flags`);
+}
+
+/**
+ * `ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--ib-sriov-cni-bin-file FILE]
+ * [--no-sleep]`, with the flags as Go's `flag` package reads them (see `parseFlags`).
  *
  * 1. Find what to install: the compiled binary, or the bundle and the runtime running it.
  * 2. For the bundle: install the runtime as `<dir>/ib-sriov.d/deno` first, so the plugin never
@@ -130,24 +193,13 @@ class InstallError extends Error {
  * @param args the arguments after `install`
  * @param io the tool's I/O: `installer()`, `program`, `waitForSignal()`, stderr
  * @returns 0 when installed (and, without `--no-sleep`, signalled), 1 when the install failed
- * @throws {UsageError} for an unknown option or a host directory the `#!` line cannot name
+ * @throws {UsageError} for a flag Go's `flag` package would refuse, an argument that is not a
+ *   flag, a host directory the `#!` line cannot name, or a plugin file that is not this one
  */
 export async function runInstall(args: string[], io: ToolIo): Promise<number> {
-  // Imported here: a static node: import is hoisted into the bundle's start and loads Deno's Node
-  // layer for every plugin run (~5 ms).
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args,
-    options: {
-      "cni-bin-dir": { type: "string", default: DEFAULT_CNI_BIN_DIR },
-      "host-cni-bin-dir": { type: "string", default: DEFAULT_HOST_CNI_BIN_DIR },
-      "no-sleep": { type: "boolean", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const dir = values["cni-bin-dir"];
-  const hostDir = values["host-cni-bin-dir"];
+  const flags = parseFlags(args);
+  const dir = flags["cni-bin-dir"];
+  const hostDir = flags["host-cni-bin-dir"];
   // `env -S` splits the #! line at blanks and expands `\` and `${`: a path with those would not
   // name the runtime.
   if (!hostDir.startsWith("/") || /[\s\\$"']/.test(hostDir)) {
@@ -157,25 +209,41 @@ export async function runInstall(args: string[], io: ToolIo): Promise<number> {
       }: expected an absolute path without blanks, quotes, "\\" or "$"`,
     );
   }
+  const source = installSource(io.program);
+  // The Go entrypoint copies the file this names; install copies only itself.
+  const own = source?.kind === "binary" ? source.binary : source?.script;
+  const file = flags["ib-sriov-cni-bin-file"];
+  if (file !== null && own !== undefined && file !== own) {
+    throw new UsageError(
+      `--ib-sriov-cni-bin-file ${
+        JSON.stringify(file)
+      }: install copies only the plugin it runs from, ${JSON.stringify(own)}; leave the flag out`,
+    );
+  }
   const log = createLogger(io.stderr, "info", { cniBinDir: dir });
   try {
-    install(io, log, dir, hostDir);
+    install(io, log, source, dir, hostDir);
   } catch (err) {
     if (!(err instanceof InstallError)) throw err;
     log.error(err.message);
     return 1;
   }
-  if (values["no-sleep"]) return 0;
+  if (flags["no-sleep"]) return 0;
   log.info("waiting for SIGTERM or SIGINT");
   const signal = await io.waitForSignal();
   log.info("exiting", { signal });
   return 0;
 }
 
-function install(io: ToolIo, log: Logger, dir: string, hostDir: string): void {
+function install(
+  io: ToolIo,
+  log: Logger,
+  source: InstallSource | null,
+  dir: string,
+  hostDir: string,
+): void {
   const installer = io.installer();
   // 1. What to install.
-  const source = installSource(io.program);
   if (source === null) {
     throw new InstallError(
       `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`,

@@ -26,11 +26,14 @@ export const USAGE = `Usage:
   ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]
       Check the node: libnl, kernel version, RDMA netns mode (--rdma: required), SR-IOV PFs and
       their VFs, VF GUIDs, state directory, stale cache entries. Exit 1 on any failure.
-  ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--no-sleep]
+  ib-sriov install [--cni-bin-dir DIR] [--host-cni-bin-dir DIR] [--ib-sriov-cni-bin-file FILE]
+                   [--no-sleep]
       Install this plugin into DIR (default /host/opt/cni/bin, where the DaemonSet mounts the
       host's /opt/cni/bin) atomically; the bundle goes with its Deno runtime in DIR/ib-sriov.d,
       named by its path on the host (default /opt/cni/bin). Then wait for SIGTERM or SIGINT,
       or exit at once with --no-sleep. The container image's entrypoint; exit 1 on failure.
+      Flags as the Go plugin's entrypoint takes them: -flag or --flag, -flag=value or
+      -flag value, -no-sleep=false; FILE can only be this plugin's own path.
   ib-sriov --version
   ib-sriov help
 

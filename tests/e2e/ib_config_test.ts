@@ -30,6 +30,10 @@ Deno.test("plugin ADD with a GUID fails cleanly on a PF that cannot set VF GUIDs
       sim.pfs[0]!.netdev
     }": the PF's driver cannot set VF GUIDs (Operation not supported)`,
   );
+  assert.equal(
+    err.details,
+    "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+  );
   assert.deepEqual(settled(await sim.snapshot()), before);
 });
 
@@ -47,6 +51,11 @@ Deno.test("plugin ADD with link_state fails cleanly on a PF that cannot set VF l
     `Cannot set the link state of VF 0 to "enable" through PF "${
       sim.pfs[0]!.netdev
     }": the PF's driver cannot set VF link state (Operation not supported)`,
+  );
+  assert.equal(
+    err.details,
+    "link_state needs a PF whose driver can set VF link state (mlx5_core); without link_state " +
+      "the VF keeps its own",
   );
   assert.deepEqual(settled(await sim.snapshot()), before);
 });

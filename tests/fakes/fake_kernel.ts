@@ -7,6 +7,7 @@ import {
   type RouteSpec,
   type VfChange,
   type VfLinkState,
+  VfListTooLargeError,
   type VfSettings,
   VfSettingUnsupportedError,
 } from "../../lib/netlink/netlink.ts";
@@ -54,6 +55,11 @@ export interface FakePfOptions {
   vfLinkState?: boolean;
   /** Whether `vfSettings` reports VF GUIDs (`ndo_get_vf_guid`); default true. */
   reportsGuids?: boolean;
+  /**
+   * Whether `vfSettings` fails with EMSGSIZE, as a kernel with the many-VFs regression does for
+   * this PF's VF list; default false.
+   */
+  vfListTooLarge?: boolean;
 }
 
 interface FakeVf {
@@ -219,6 +225,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   #rdmaMode: RdmaNetnsMode | "unsupported" = "exclusive";
   #rdmaMoveRecreatesNetdev = true;
   #udev: UdevRule | null = null;
+  #portGuidRefusal: string | null = null;
   #netdevDelayMs = 0;
   #udevDelayMs = 0;
   #now = 0;
@@ -292,7 +299,13 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     this.#pci.set(pfPci, {
       ...this.#newDevice(pfName, defaultGuids(this.#devices++), IPOIB_PREFIX),
       virtfns: vfs.map((v) => v.pci),
-      pfOptions: { vfGuids: true, vfLinkState: true, reportsGuids: true, ...options },
+      pfOptions: {
+        vfGuids: true,
+        vfLinkState: true,
+        reportsGuids: true,
+        vfListTooLarge: false,
+        ...options,
+      },
     });
     this.#probe(pfPci, MLX5_CORE, { name: pfName, up: true, altNames: [], mtu: IPOIB_MTU });
     vfs.forEach((vf, index) => {
@@ -411,6 +424,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   setProbeTiming(timing: { netdevDelayMs?: number; udevDelayMs?: number }): void {
     this.#netdevDelayMs = timing.netdevDelayMs ?? this.#netdevDelayMs;
     this.#udevDelayMs = timing.udevDelayMs ?? this.#udevDelayMs;
+  }
+
+  /**
+   * Makes the next `setVf` with a port GUID apply what comes before it (link state, node GUID)
+   * and then refuse the port GUID with `errno`: the kernel's do_setvfinfo() takes each
+   * IFLA_VF_INFO in turn and stops at the first refusal, and the port GUID has one of its own.
+   */
+  refuseNextPortGuid(errno: string): void {
+    this.#portGuidRefusal = errno;
   }
 
   /** The fake clock, in milliseconds since the kernel was made. */
@@ -644,7 +666,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   }
 
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
-    const pf = this.#pfOf(this.#link(ns, pfIndex));
+    const link = this.#link(ns, pfIndex);
+    const pf = this.#pfOf(link);
+    if (pf?.dev.pfOptions?.vfListTooLarge) {
+      const reason = "Unspecific failure (EMSGSIZE)";
+      throw new VfListTooLargeError(
+        `Cannot read the settings of VF ${vf} through PF "${link.name}" in netns "${ns.path}": ${reason}`,
+        { reason },
+      );
+    }
     const vfDev = this.#vfDev(pf, vf);
     if (pf === null || vfDev === null) return null;
     const reports = pf.dev.pfOptions!.reportsGuids;
@@ -692,6 +722,15 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     }
     if (change.nodeGuid !== undefined || change.portGuid !== undefined) {
       if (!pf.dev.pfOptions!.vfGuids) throw unsupported();
+      const refusal = change.portGuid === undefined ? null : this.#portGuidRefusal;
+      if (refusal !== null) {
+        this.#portGuidRefusal = null;
+        vfDev.guids = { ...vfDev.guids, nodeGuid: guids.nodeGuid };
+        throw new KernelError(
+          refusal,
+          `set vf ${vf} port_guid ${change.portGuid} via ${link.name}`,
+        );
+      }
       vfDev.guids = guids;
     }
   }

@@ -12,6 +12,8 @@
 import assert from "node:assert/strict";
 import { readDir } from "../../ffi/sysfs_libc.ts";
 import { openLibnl } from "../../ffi/libnl.ts";
+import { receiveMessages } from "../../ffi/netlink_message.ts";
+import { netlinkError } from "../../ffi/unwrap.ts";
 import { LibcPciDriver, PciDriverError } from "../../lib/netlink/libc_pci_driver.ts";
 import {
   LibnlNetlink,
@@ -29,6 +31,9 @@ const RTM_SETLINK = 19;
 const IFLA_VFINFO_LIST = 22;
 const IFLA_VF_INFO = 1;
 const IFLA_VF_IB_NODE_GUID = 10;
+const RTM_GETROUTE = 26;
+const RTA_DST = 1;
+const AF_INET = 2;
 
 /** Runs `fn` with a fresh LibnlNetlink, one namespace opened through it, and a veth "pf0". */
 async function withVethPf(
@@ -62,25 +67,39 @@ function assertUnsupported(
 }
 
 /**
- * Sends one hand-built `RTM_SETLINK` for `index` with `attrs` after the `struct ifinfomsg`, from
- * a socket opened inside `ns`, and returns libnl's result for the ACK (0 or `-NLE_*`).
+ * Sends one hand-built request of `type` with `body` after the netlink header, from a socket
+ * opened inside `ns`, and returns what `receive` makes of the answer on that socket.
  */
-function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
+function rawRequest<T>(
+  ns: Netns,
+  type: number,
+  body: Uint8Array,
+  receive: (sk: Deno.PointerObject) => T,
+): T {
   const { core } = openLibnl();
   const sk = withNetns(ns, () => core.nl_socket_alloc());
   assert.ok(sk !== null);
-  const msg = core.nlmsg_alloc_simple(RTM_SETLINK, 0);
+  const msg = core.nlmsg_alloc_simple(type, 0);
   assert.ok(msg !== null);
   try {
     assert.equal(withNetns(ns, () => core.nl_connect(sk, 0)), 0);
-    const body = concat([ifinfomsg(index, 0), attrs]);
     assert.equal(core.nlmsg_append(msg, body, BigInt(body.length), 4), 0);
     assert.ok(core.nl_send_auto(sk, msg) > 0);
-    return core.nl_wait_for_ack(sk);
+    return receive(sk);
   } finally {
     core.nlmsg_free(msg);
     core.nl_socket_free(sk);
   }
+}
+
+/** An `RTM_SETLINK` for `index` with `attrs`; libnl's result for the ACK (0 or `-NLE_*`). */
+function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
+  return rawRequest(
+    ns,
+    RTM_SETLINK,
+    concat([ifinfomsg(index, 0), attrs]),
+    (sk) => openLibnl().core.nl_wait_for_ack(sk),
+  );
 }
 
 Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError naming the PF", async () => {
@@ -235,6 +254,34 @@ Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF 
           "the PF's driver does not support it (Operation not supported)",
       });
     }
+  });
+});
+
+Deno.test("receiveMessages() keeps the kernel's errno that libnl turns into NLE_FAILURE, as it does EMSGSIZE", async () => {
+  // No PF here can make the kernel answer a VF list with EMSGSIZE (that needs a driver with
+  // many VFs), so another errno libnl does not know stands in: RTM_GETROUTE to an address no
+  // route reaches, in a namespace whose only link is down, gets ENETUNREACH.
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using netlink = new LibnlNetlink();
+    using ns = netlink.openNetns(temp.path);
+    // struct rtmsg: family, dst_len 32, then zeros; RTA_DST 203.0.113.1.
+    const rtmsg = new Uint8Array(12);
+    rtmsg.set([AF_INET, 32]);
+    const body = concat([rtmsg, attr(RTA_DST, new Uint8Array([203, 0, 113, 1]))]);
+    const context = { op: "Cannot look up the route", subject: "to 203.0.113.1" };
+    const { rc, messages, errno } = rawRequest(
+      ns,
+      RTM_GETROUTE,
+      body,
+      (sk) => receiveMessages(sk, context),
+    );
+    assert.deepEqual([rc, messages, errno], [-NleCode.Failure, [], 101]);
+    const error = netlinkError(rc, context, undefined, errno);
+    assert.deepEqual(
+      [error.errnoName, error.message],
+      ["ENETUNREACH", "Cannot look up the route to 203.0.113.1: Unspecific failure (ENETUNREACH)"],
+    );
   });
 });
 

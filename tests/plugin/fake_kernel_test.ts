@@ -199,6 +199,30 @@ Deno.test("FakeKernel.setVf() refuses a malformed GUID or a missing VF with EINV
   );
 });
 
+Deno.test("FakeKernel.refuseNextPortGuid() lets the link state and node GUID through, refuses the port GUID, once", () => {
+  const { k, host, pf } = node();
+  const before = k.vfSettings(host, pf, 0)!;
+  k.refuseNextPortGuid("EIO");
+  assertThrows(
+    () => k.setVf(host, pf, 0, { ...NEW, linkState: "enable" }),
+    KernelError,
+    `set vf 0 port_guid ${NEW.portGuid} via ibp59s0f0: EIO`,
+  );
+  assert.deepEqual(k.vfSettings(host, pf, 0), {
+    vf: 0,
+    nodeGuid: NEW.nodeGuid.toLowerCase(),
+    portGuid: before.portGuid,
+    linkState: "enable",
+  });
+  // It waits for a request with a port GUID, and refuses that one only.
+  k.refuseNextPortGuid("EIO");
+  k.setVf(host, pf, 0, { nodeGuid: before.nodeGuid! });
+  const refused = () => k.setVf(host, pf, 0, { portGuid: before.portGuid! });
+  assertThrows(refused, KernelError, `set vf 0 port_guid ${before.portGuid} via ibp59s0f0: EIO`);
+  refused();
+  assert.deepEqual(k.vfSettings(host, pf, 0), { ...before, linkState: "enable" });
+});
+
 Deno.test("FakeKernel.vfSettings() reports null GUIDs for a driver without ndo_get_vf_guid", () => {
   const k = new FakeKernel();
   k.addPf(PF.pci, PF.name, VFS, { reportsGuids: false });

@@ -101,19 +101,60 @@ Deno.test("cmdAdd() refuses a VF whose own GUID is unassigned when none is reque
   assert.deepEqual(w.stateFiles(), []);
 });
 
-Deno.test("cmdAdd() says the PF's driver cannot set VF GUIDs and leaves the VF as it was", async () => {
-  await using w = await world();
-  w.kernel.setPfOptions(PF.pci, { vfGuids: false });
-  const before = w.kernel.view();
-  await assertRejectsCniError(
-    cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
-    100,
-    `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": the PF's ` +
+for (
+  const [setting, option, message, details] of [
+    [
+      "GUIDs",
+      { vfGuids: false },
+      `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": the PF's ` +
       "driver cannot set VF GUIDs (Operation not supported)",
-  );
-  assert.deepEqual(w.kernel.view(), before);
-  assert.deepEqual(w.stateFiles(), []);
-});
+      "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)",
+    ],
+    [
+      "link state",
+      { vfLinkState: false },
+      `Cannot set the link state of VF 1 to "disable" through PF "${PF.name}": the PF's ` +
+      "driver cannot set VF link state (Operation not supported)",
+      "link_state needs a PF whose driver can set VF link state (mlx5_core); without link_state " +
+      "the VF keeps its own",
+    ],
+  ] as const
+) {
+  Deno.test(`cmdAdd() says the PF's driver cannot set VF ${setting}, and what to do, leaving the VF as it was`, async () => {
+    await using w = await world();
+    w.kernel.setPfOptions(PF.pci, option);
+    const before = w.kernel.view();
+    const err = await assertRejectsCniError(
+      cmdAdd(w.deps, request("ADD", netConf(1, { guid: GUID, link_state: "disable" }))),
+      100,
+      message,
+    );
+    assert.equal(err.details, details);
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.stateFiles(), []);
+  });
+}
+
+for (const [kind, vfio] of [["netdev", false], ["vfio-pci", true]] as const) {
+  Deno.test(`cmdAdd() of a ${kind} VF restores the node GUID the kernel set before refusing the port GUID`, async () => {
+    await using w = await world();
+    if (vfio) w.kernel.setDriver(VFS[1]!.pci, "vfio-pci");
+    const before = w.kernel.view();
+    w.kernel.refuseNextPortGuid("EIO");
+    const conf = netConf(1, {
+      guid: GUID,
+      ...(vfio ? { vfioPciMode: true, ipam: undefined } : {}),
+    });
+    const err = await assertRejectsCniError(
+      cmdAdd(w.deps, request("ADD", conf)),
+      101,
+      `Cannot set the node and port GUID of VF 1 to "${GUID}" through PF "${PF.name}": EIO`,
+    );
+    assert.equal(err.details, "");
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.stateFiles(), []);
+  });
+}
 
 Deno.test("cmdAdd() finds the VF's netdev again after udev renames it and after a slow probe", async () => {
   await using w = await world();
@@ -401,5 +442,68 @@ Deno.test("cmdStatus() reports code 50 for rdmaIsolation when the RDMA subsystem
   await cmdStatus(
     w.deps,
     request("STATUS", { ...conf, rdmaIsolation: false }, { cniVersion: "1.1.0" }),
+  );
+});
+
+/** The warning of a PF whose VF list the kernel cannot send (EMSGSIZE), as the log has it. */
+function vfListWarnings(logs: string[]): Record<string, unknown>[] {
+  return logs.map((l) => JSON.parse(l)).filter((r) => r.level === "warning").map((
+    { time: _time, ...r },
+  ) => r);
+}
+
+const VF_LIST_WARNING = {
+  level: "warning",
+  msg:
+    "the kernel cannot send the PF's VF list; the VF's GUID comes from sysfs, its link state is unknown",
+  pf: PF.name,
+  vf: 1,
+  error: `Cannot read the settings of VF 1 through PF "${PF.name}" in netns "${HOST_NETNS}": ` +
+    "Unspecific failure (EMSGSIZE)",
+};
+
+Deno.test("cmdAdd() and cmdDel() on a PF whose VF list the kernel cannot send (EMSGSIZE) restore the VF from sysfs", async () => {
+  await using w = await world();
+  using host = w.kernel.hostNetns();
+  const pf = w.kernel.linkByName(host, PF.name)!.index;
+  w.kernel.setVf(host, pf, 1, { linkState: "disable" });
+  const before = w.kernel.view();
+  w.kernel.setPfOptions(PF.pci, { vfListTooLarge: true });
+  await cmdAdd(w.deps, request("ADD", FULL));
+  const vf = w.kernel.vfView(VFS[1]!.pci);
+  assert.deepEqual([vf.nodeGuid, vf.portGuid, vf.linkState], [GUID, GUID, "enable"]);
+  const original = before.vfs[VFS[1]!.pci]!;
+  // The GUIDs the VF's driver probed; the link state, unknown, goes back to auto.
+  assert.deepEqual(w.store.readAttachment(KEY)!.original, {
+    nodeGuid: original.nodeGuid,
+    portGuid: original.portGuid,
+    linkState: "auto",
+  });
+  const records = vfListWarnings(w.logs);
+  assert.equal(records.length, 1);
+  assert.deepEqual(records[0], { ...records[0], ...VF_LIST_WARNING });
+  await cmdDel(w.deps, request("DEL", FULL));
+  assert.deepEqual(w.kernel.view(), {
+    ...before,
+    vfs: { ...before.vfs, [VFS[1]!.pci]: { ...original, linkState: "auto" } },
+  });
+  assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdCheck() on a PF whose VF list the kernel cannot send checks the GUID from sysfs, and warns", async () => {
+  await using w = await world();
+  const conf = netConf(1, { guid: GUID, link_state: "enable" });
+  await cmdAdd(w.deps, request("ADD", conf));
+  w.kernel.setPfOptions(PF.pci, { vfListTooLarge: true });
+  await cmdCheck(w.deps, request("CHECK", conf));
+  const records = vfListWarnings(w.logs);
+  assert.equal(records.length, 1);
+  assert.deepEqual(records[0], { ...records[0], ...VF_LIST_WARNING, command: "CHECK" });
+  // The GUID the VF's RDMA device has, as sysfs shows it.
+  w.kernel.setBootGuids(VFS[1]!.pci, { nodeGuid: "02:00:00:00:00:0b:00:01" });
+  await assertRejectsCniError(
+    cmdCheck(w.deps, request("CHECK", conf)),
+    104,
+    `VF 1 of PF "${PF.name}" has node GUID "02:00:00:00:00:0b:00:01", not "${GUID}"`,
   );
 });

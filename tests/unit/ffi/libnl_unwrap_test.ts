@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   DUMP_ATTEMPTS,
   NetlinkError,
+  netlinkError,
   NleCode,
   retryDumpIntr,
   unwrap,
@@ -121,4 +122,20 @@ Deno.test("retryDumpIntr() does not retry other errors", () => {
     return true;
   });
   assert.equal(calls, 1);
+});
+
+Deno.test("netlinkError() names the kernel's errno where libnl's code lost it", () => {
+  const table: Array<[number, number, string, string]> = [
+    // libnl 3.7's nl_syserr2nlerr() makes EMSGSIZE NLE_FAILURE, "Unspecific failure".
+    [NleCode.Failure, 90, "EMSGSIZE", "text of 1 (EMSGSIZE)"],
+    [NleCode.ObjNotFound, 3, "ESRCH", "text of 12 (ESRCH)"],
+    [NleCode.NoDev, 19, "ENODEV", "text of 31"],
+  ];
+  for (const [code, errno, errnoName, reason] of table) {
+    const error = netlinkError(-code, CONTEXT, fakeGeterror, errno);
+    assert.deepEqual(
+      [error.code, error.errnoName, error.reason, error.message],
+      [code, errnoName, reason, `Cannot move link "ib3" to netns "/var/run/netns/x": ${reason}`],
+    );
+  }
 });

@@ -35,6 +35,19 @@ function bundleProgram(s: { script: string; runtime: string }) {
   return { standalone: false, mainModule: pathToFileURL(s.script).href, execPath: s.runtime };
 }
 
+/** A test I/O for the bundle whose waitForSignal() answers `signal` and records that it ran. */
+function signalIo(s: { script: string; runtime: string }, signal = "SIGTERM") {
+  let waited = false;
+  const t = testIo({
+    program: bundleProgram(s),
+    waitForSignal: () => {
+      waited = true;
+      return Promise.resolve(signal);
+    },
+  });
+  return { ...t, waited: () => waited };
+}
+
 async function listing(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -176,16 +189,9 @@ Deno.test("install refuses a host dir that env -S would split, with usage status
 
 Deno.test("install without --no-sleep waits for a signal, then exits 0", async () => {
   await using s = await sources();
-  let waited = false;
-  const t = testIo({
-    program: bundleProgram(s),
-    waitForSignal: () => {
-      waited = true;
-      return Promise.resolve("SIGTERM");
-    },
-  });
+  const t = signalIo(s);
   assert.equal(await runInstall(["--cni-bin-dir", s.dir], t.io), 0);
-  assert.ok(waited);
+  assert.ok(t.waited());
   const lines = logLines(t.stderr());
   assert.deepEqual(lines.slice(-2).map((l) => [l.msg, l.signal]), [
     ["waiting for SIGTERM or SIGINT", undefined],
@@ -348,4 +354,100 @@ Deno.test("install exits 1 naming the reason when the directory cannot even be l
     `Cannot install into "${s.dir}": permission denied (the installer must run as root)`,
   );
   assert.deepEqual(await listing(s.dir), []);
+});
+
+Deno.test("install takes every form of its flags that Go's flag package takes", async () => {
+  await using s = await sources();
+  const own = s.script;
+  const forms: string[][] = [
+    ["-cni-bin-dir", s.dir, "-no-sleep"],
+    ["--cni-bin-dir", s.dir, "--no-sleep"],
+    [`-cni-bin-dir=${s.dir}`, "-no-sleep=true"],
+    [`--cni-bin-dir=${s.dir}`, "--no-sleep=1"],
+    ["-no-sleep=t", "-cni-bin-dir", s.dir],
+    ["-no-sleep=T", "-no-sleep=TRUE", "-no-sleep=True", "-cni-bin-dir", s.dir],
+    // Repeated: the last one counts, as in Go.
+    ["-cni-bin-dir", "/nonexistent", "--cni-bin-dir", s.dir, "-no-sleep"],
+    ["-cni-bin-dir", s.dir, "-no-sleep", "--"],
+    ["-cni-bin-dir", s.dir, "-ib-sriov-cni-bin-file", own, "-no-sleep"],
+    ["-cni-bin-dir", s.dir, `--ib-sriov-cni-bin-file=${own}`, "-no-sleep"],
+    ["-cni-bin-dir", s.dir, "-host-cni-bin-dir=/usr/libexec/cni", "-no-sleep"],
+  ];
+  for (const args of forms) {
+    const t = signalIo(s);
+    assert.equal(await runTool(["install", ...args], t.io), 0, `${args.join(" ")}: ${t.stderr()}`);
+    assert.equal(t.waited(), false, args.join(" "));
+    assert.equal(logLines(t.stderr()).at(-1)!.path, join(s.dir, "ib-sriov"), args.join(" "));
+    const host = args.includes("-host-cni-bin-dir=/usr/libexec/cni")
+      ? "/usr/libexec/cni"
+      : "/opt/cni/bin";
+    const first = (await Deno.readTextFile(join(s.dir, "ib-sriov"))).split("\n")[0]!;
+    assert.equal(first, shebangLine(`${host}/ib-sriov.d/deno`), args.join(" "));
+  }
+});
+
+Deno.test("install with -no-sleep=false in each of Go's spellings waits for a signal", async () => {
+  await using s = await sources();
+  for (const word of ["false", "0", "f", "F", "FALSE", "False"]) {
+    for (const args of [[`-no-sleep=${word}`], ["--no-sleep", `--no-sleep=${word}`]]) {
+      const t = signalIo(s, "SIGINT");
+      assert.equal(await runInstall(["-cni-bin-dir", s.dir, ...args], t.io), 0);
+      assert.equal(t.waited(), true, args.join(" "));
+    }
+  }
+});
+
+Deno.test("install refuses what Go's flag package refuses, and any argument that is not a flag, with status 2", async () => {
+  await using s = await sources();
+  const flags =
+    "install takes -cni-bin-dir, -host-cni-bin-dir, -ib-sriov-cni-bin-file and -no-sleep, with one dash or two";
+  const cases: [string[], string][] = [
+    [["-c", s.dir], `unknown flag "-c": ${flags}`],
+    [["--cni-conf-dir=/host/etc/cni/net.d"], `unknown flag "--cni-conf-dir": ${flags}`],
+    [["-h"], `unknown flag "-h": ${flags}`],
+    [["---cni-bin-dir", s.dir], 'bad flag syntax: "---cni-bin-dir"'],
+    [["-=x"], 'bad flag syntax: "-=x"'],
+    [["--no-sleep", "-cni-bin-dir"], 'flag "-cni-bin-dir" needs a value'],
+    [
+      ["-no-sleep=yes"],
+      'flag "-no-sleep" takes 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False, not "yes"',
+    ],
+    // Go stops at "false" and ignores it: a boolean takes its value only after "=".
+    [["-no-sleep", "false"], 'unexpected argument "false": install takes only flags'],
+    [[s.dir, "-no-sleep"], `unexpected argument "${s.dir}": install takes only flags`],
+    [["-", "-no-sleep"], 'unexpected argument "-": install takes only flags'],
+    [["--", "-no-sleep"], 'unexpected argument "-no-sleep": install takes only flags'],
+    [
+      ["-cni-bin-dir", s.dir, "--ib-sriov-cni-bin-file", "/usr/bin/ib-sriov"],
+      `--ib-sriov-cni-bin-file "/usr/bin/ib-sriov": install copies only the plugin it runs from, "${s.script}"; leave the flag out`,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const t = testIo({ program: bundleProgram(s) });
+    assert.equal(await runTool(["install", ...args], t.io), 2, args.join(" "));
+    assert.equal(
+      t.stderr(),
+      `ib-sriov install: ${message}\nRun "ib-sriov help" for usage.\n`,
+      args.join(" "),
+    );
+    assert.equal(t.stdout(), "");
+  }
+  assert.deepEqual(await listing(s.dir), []);
+});
+
+Deno.test("install --ib-sriov-cni-bin-file of the compiled binary is its own path", async () => {
+  await using s = await sources();
+  const program = { standalone: true, mainModule: "file:///tmp/x/cli.ts", execPath: s.runtime };
+  const ok = testIo({ program });
+  const args = ["--cni-bin-dir", s.dir, "--ib-sriov-cni-bin-file", s.runtime, "--no-sleep"];
+  assert.equal(await runTool(["install", ...args], ok.io), 0, ok.stderr());
+  const refused = testIo({ program });
+  assert.equal(
+    await runTool(["install", "--ib-sriov-cni-bin-file", s.script, "--no-sleep"], refused.io),
+    2,
+  );
+  assert.equal(
+    refused.stderr().split("\n")[0],
+    `ib-sriov install: --ib-sriov-cni-bin-file "${s.script}": install copies only the plugin it runs from, "${s.runtime}"; leave the flag out`,
+  );
 });
