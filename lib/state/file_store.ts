@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { decodeAttachment } from "./attachment_record.ts";
+import { decodeAttachment, encodeAttachment } from "./attachment_record.ts";
 import { decodeDeviceOwner } from "./device_owner.ts";
 import {
   type Durability,
@@ -109,7 +109,7 @@ export class FileStore implements Store {
   writeAttachment(record: AttachmentRecord, durability: Durability = "full"): void {
     const path = this.#attachmentPath(record);
     ensureDir(this.#cacheDir);
-    writeFileAtomic(path, JSON.stringify(record), { durability });
+    writeFileAtomic(path, encodeAttachment(record), { durability });
   }
 
   /**
