@@ -197,3 +197,53 @@ Deno.test("cmdGc() reports a failed release and the IPAM plugin's refused GC tog
   );
   assert.equal(w.ipam.leases.size, 0, "the lease was freed before the kernel step failed");
 });
+
+/**
+ * Holds `<runDir>/cni.lock` as the Go plugin does around its whole ADD and DEL: an exclusive
+ * flock(2), here by util-linux flock(1), until the returned function releases it.
+ */
+async function holdNodeLockAsGo(w: World): Promise<() => Promise<void>> {
+  const path = `${w.stateDir}/run/cni.lock`;
+  Deno.mkdirSync(`${w.stateDir}/run`, { recursive: true });
+  // -o: the lock stays with flock(1) itself, not with `sleep`, so killing it releases the lock.
+  const child = new Deno.Command("flock", { args: ["-o", "-x", path, "sleep", "60"] }).spawn();
+  // Taken once a non-blocking attempt of our own fails.
+  while ((await new Deno.Command("flock", { args: ["-n", "-x", path, "true"] }).output()).success) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  let released: Promise<unknown> | undefined;
+  return async () => {
+    released ??= (child.kill(), child.status);
+    await released;
+  };
+}
+
+Deno.test("cmdAdd() waits for the node lock the Go plugin holds before a rebind or RDMA move, and times out with code 11", async () => {
+  const withGuid = netConf(0, { runtimeConfig: { infinibandGUID: "02:00:00:00:00:0a:00:01" } });
+  for (const conf of [withGuid, netConf(0, { rdmaIsolation: true })]) {
+    await using w = await world();
+    const before = w.kernel.view();
+    const release = await holdNodeLockAsGo(w);
+    try {
+      const err = await assertRejectsCniError(
+        cmdAdd(w.deps, request("ADD", conf)),
+        11,
+        'timed out after 500 ms waiting for lock "cni" held by an unknown process',
+      );
+      assert.equal(err.details, `${w.stateDir}/run/cni.lock`);
+      assert.deepEqual(w.kernel.view(), before);
+      assert.deepEqual(w.stateFiles(), []);
+      // Released while ADD waits, the lock is taken and ADD completes.
+      w.deps.lockTimeoutMs = 10_000;
+      const started = performance.now();
+      const add = cmdAdd(w.deps, request("ADD", conf));
+      await new Promise((r) => setTimeout(r, 300));
+      await release();
+      await add;
+      assert.ok(performance.now() - started >= 300);
+      assert.equal(w.kernel.vfView(VF.pci).netns, POD);
+    } finally {
+      await release();
+    }
+  }
+});
