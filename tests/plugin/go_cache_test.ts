@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { cmdAdd } from "../../lib/plugin/add.ts";
+import { cmdCheck } from "../../lib/plugin/check.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
 import { cmdGc } from "../../lib/plugin/gc.ts";
 import { assertRejectsCniError } from "../assert_cni_error.ts";
@@ -58,6 +59,16 @@ for (const { layout, warnings: expected } of LAYOUTS) {
     });
   });
 }
+
+Deno.test("cmdCheck() of a Go plugin attachment passes from each cache layout it wrote", async () => {
+  for (const { layout } of LAYOUTS) {
+    await using w = await world();
+    const result = await cmdAdd(w.deps, request("ADD", netConf(0)));
+    Deno.writeTextFileSync(`${w.stateDir}/cache/ctr-a-net1`, goCacheFixture(layout));
+    const prevResult = { cniVersion: "1.0.0", ...result };
+    await cmdCheck(w.deps, request("CHECK", { ...netConf(0), prevResult }));
+  }
+});
 
 Deno.test("cmdDel() restores the GUID, link state and RDMA device a Go plugin attachment recorded", async () => {
   await using w = await world();
