@@ -15,6 +15,7 @@ import { callIpam } from "./ipam_call.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import { requestLogger } from "./request_logger.ts";
+import { completeFromRequest } from "./del.ts";
 
 function broken(msg: string): CniError {
   return new CniError(CniErrorCode.CheckFailed, msg);
@@ -58,10 +59,14 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
   }
 }
 
-/** The attachment of the request, which must exist and be of the config's device. */
+/**
+ * The attachment of the request, which must exist and be of the config's device (a Go plugin
+ * cache that names none is of the config's, as for DEL).
+ */
 function attachedRecord(deps: Deps, req: CniRequest, conf: NetConf): AttachmentRecord {
   const { containerId, ifname } = req.args;
-  const record = deps.store.readAttachment(req.args);
+  const read = deps.store.readAttachment(req.args);
+  const record = read === null ? null : completeFromRequest(read, conf);
   if (record === null) {
     throw new CniError(
       CniErrorCode.UnknownContainer,

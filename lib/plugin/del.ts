@@ -42,6 +42,8 @@ function readRecord(deps: Deps, key: AttachmentKey, log: Logger): AttachmentReco
  * 4. The netdev's MTU and altnames from before ADD, last: steps 2 and 3 recreate it.
  *
  * A device that no longer exists (SR-IOV disabled, VF removed) has nothing left to restore.
+ *
+ * @returns whether the VF's netdev was left where it is, not found in the pod or the host
  */
 async function restoreDevice(
   deps: Deps,
@@ -49,19 +51,28 @@ async function restoreDevice(
   host: Netns,
   pod: Netns | null,
   log: Logger,
-): Promise<void> {
+): Promise<boolean> {
   const exists = kernelStep(
     `Cannot read sysfs for deviceID ${quote(record.deviceId)}`,
     () => deps.sysfs.deviceExists(record.deviceId),
   );
   if (!exists) {
     log.warning("the device no longer exists; nothing to restore");
-    return;
+    return false;
   }
+  let left = false;
   if (record.kind === "vf") {
     // 1.
-    const found = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
-    if (!found) log.warning("VF netdev not found in the pod or the host; nothing to move back");
+    const name = returnNetdevToHost(deps.netlink, deps.sysfs, record, host, pod);
+    left = name === null;
+    if (name !== null && record.hostIfName === undefined) {
+      log.warning(
+        `VF ${quote(record.deviceId)}: the record has no host name for its netdev; it stays in ` +
+          `the host as ${quote(name)}${
+            name === record.ifname ? "" : ` (${quote(record.ifname)} is taken there)`
+          }`,
+      );
+    }
     // 2.
     if (record.rdmaDevice !== undefined) {
       const moved = await returnRdmaToHost(deps, record, host, pod);
@@ -82,16 +93,20 @@ async function restoreDevice(
       });
     }
   }
+  return left;
 }
 
 /**
  * Undoes one attachment from its record: the device restored (see `restoreDevice`), then the
- * record and the allocation removed. IPAM is released by the caller first.
+ * record and the allocation removed. IPAM is released by the caller first. A record that names
+ * no device (a Go plugin cache from before v1.3.0, with no `deviceID` in the config either)
+ * leaves the VF where it is, with a warning.
  *
  * @param deps the dependencies
  * @param record the attachment
  * @param netns the namespace path to look in (`CNI_NETNS`, or the recorded one for GC)
  * @param log the request logger
+ * @param keepLeft keep the record of a VF left where it is (GC: a later GC may find it)
  * @throws {CniError} when a kernel step fails; the record is kept so a retry can finish
  */
 export async function releaseAttachment(
@@ -99,27 +114,69 @@ export async function releaseAttachment(
   record: AttachmentRecord,
   netns: string,
   log: Logger,
+  keepLeft = false,
 ): Promise<void> {
+  if (record.deviceId === "") {
+    log.warning(
+      `the record names no device and the config no deviceID: ${quote(record.ifname)} is left ` +
+        `in ${netns === "" ? "its pod netns" : `netns ${quote(netns)}`}`,
+    );
+    if (!keepLeft) deps.store.removeAttachment(record);
+    return;
+  }
   using _lock = await deps.store.lock(record.deviceId, deps.lockTimeoutMs);
   // A VF whose allocation now belongs to another attachment was re-assigned after this pod's
   // netns died: touching it would break the new owner.
   const owner = deps.store.deviceOwner(record.deviceId);
   const ours = owner === null ||
     (owner.containerId === record.containerId && owner.ifname === record.ifname);
+  let left = false;
   if (ours) {
     using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
     const pod = openPodNetnsIfAlive(deps.netlink, netns);
     try {
-      await restoreDevice(deps, record, host, pod, log);
+      left = await restoreDevice(deps, record, host, pod, log);
     } finally {
       pod?.close();
     }
   } else {
     log.warning("device re-assigned to another attachment; leaving it alone", { owner });
   }
+  if (left) {
+    log.warning(
+      `VF ${quote(record.deviceId)}: its netdev is found neither in the host nor as ${
+        quote(record.ifname)
+      } in ${netns === "" ? "a netns (the record names none)" : `netns ${quote(netns)}`}; it is ` +
+        `left where it is${keepLeft ? ", and its record kept" : ""}`,
+    );
+    if (keepLeft) return;
+  }
   deps.store.removeAttachment(record);
   deps.store.releaseDevice(record.deviceId, record);
   log.info("detached", { hostIfName: record.kind === "vf" ? record.hostIfName ?? "" : "" });
+}
+
+/**
+ * Completes a record that lacks what DEL needs from the request's config, as the Go plugin's DEL
+ * reads it: a record without the ADD's config (a Go plugin cache above all, which before v1.3.0
+ * held only `cniVersion`, `name`, `type` and `ipam`) gets the config's `deviceID` when it names
+ * none, and a netdev VF its `ipam.type` (Go runs IPAM DEL with the request's config).
+ *
+ * @param record the attachment
+ * @param conf the request's config, `null` when it broke a rule
+ * @returns the record, completed
+ */
+export function completeFromRequest(
+  record: AttachmentRecord,
+  conf: NetConf | null,
+): AttachmentRecord {
+  if (record.config !== undefined || conf === null) return record;
+  const ipamType = record.kind === "vf" ? record.ipamType ?? conf.ipam?.type : undefined;
+  return {
+    ...record,
+    deviceId: record.deviceId || (conf.deviceId ?? ""),
+    ...(ipamType === undefined ? {} : { ipamType }),
+  };
 }
 
 /**
@@ -151,14 +208,15 @@ async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
       error: req.configProblem.message,
     });
   }
-  const record = readRecord(deps, req.args, log);
-  if (record === null) {
+  const read = readRecord(deps, req.args, log);
+  if (read === null) {
     // Without a record only a usable config says what to release.
     if (conf?.ipam !== undefined) await callIpam(deps, req, "DEL", conf.ipam.type);
     if (conf?.deviceId !== undefined) await releaseUnrecorded(deps, conf.deviceId, req.args);
     log.debug("no attachment record; nothing to undo");
     return;
   }
+  const record = completeFromRequest(read, conf);
   // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
   await releaseLease(deps, req, record, req.args, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);

@@ -3,7 +3,7 @@ import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
 import { requestLogger } from "./request_logger.ts";
-import { releaseAttachment } from "./del.ts";
+import { completeFromRequest, releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
@@ -61,7 +61,8 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
   const valid = validAttachments(req.config);
   const network = conf?.name ?? String(req.config["name"]);
   const failures: string[] = [];
-  for (const record of deps.store.listAttachments()) {
+  for (const listed of deps.store.listAttachments()) {
+    const record = completeFromRequest(listed, conf);
     if (
       record.networkName !== network || valid.has(attachmentKey(record.containerId, record.ifname))
     ) {
@@ -73,33 +74,39 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
       const { containerId, ifname, netns } = record;
       const args = { ...req.args, command: "DEL" as const, containerId, ifname, netns };
       await releaseLease(deps, req, record, args, log);
-      await releaseAttachment(deps, record, record.netns, log);
+      await releaseAttachment(deps, record, record.netns, log, true);
     } catch (err) {
       failures.push(
         `${record.containerId}/${record.ifname}: ${errorMessage(err)}`,
       );
     }
   }
-  if (conf?.ipam !== undefined) await callIpam(deps, req, "GC", conf.ipam.type);
+  // After the releases: a delegate that predates CNI 1.1 refuses GC (host-local 1.1.1:
+  // "missing containerID"), and that must not keep a lease of ours taken.
+  const ipamGc = conf?.ipam === undefined
+    ? null
+    : await callIpam(deps, req, "GC", conf.ipam.type).then(() => null, (err: unknown) => err);
   if (failures.length > 0) {
+    const also = ipamGc === null ? [] : [errorMessage(ipamGc)];
     throw new CniError(
       CniErrorCode.KernelError,
       `GC could not release ${failures.length} attachment(s)`,
-      {
-        details: failures.join("; "),
-      },
+      { details: [...failures, ...also].join("; ") },
     );
   }
+  if (ipamGc !== null) throw ipamGc;
 }
 
 /**
  * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
  * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
- * device restored), continuing past failures, then forwards GC to the IPAM plugin.
+ * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
+ * VF found nowhere stays (a Go plugin cache names no netns to look in).
  *
  * @param deps the dependencies
  * @param req the request
- * @throws {CniError} code 101 listing every attachment that could not be released
+ * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
+ *   attachment that could not be released, and the IPAM plugin's GC error
  */
 export function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
   return withCniCodes(() => gcCommand(deps, req));

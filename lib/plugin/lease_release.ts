@@ -50,7 +50,7 @@ function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): b
  * config, which the record holds. That one is used when the runtime's config broke a rule
  * (`invalid`), names another network or IPAM config than the ADD's (`differs`), or is a GC's
  * (`gc`). A record without the ADD's config (older records, the Go plugin's cache) falls back to
- * the runtime's config when it is usable.
+ * the runtime's config when it is usable, with the record's `cniVersion` for GC.
  *
  * @param req the DEL or GC request being served
  * @param record the attachment whose lease is released
@@ -68,8 +68,13 @@ function chooseRelease(
   if (own !== null && !gc && (added === null || sameLeaseKey(own, added))) {
     return { req: { ...req, args }, recorded: null };
   }
-  const config = added ?? own;
+  let config = added ?? own;
   if (config === null) return null;
+  // A GC's own config is in CNI 1.1, which an IPAM plugin that predates it refuses (host-local
+  // 1.1.1: "incompatible CNI versions"): the DEL goes in the version of the attachment's ADD.
+  if (added === null && gc && record.cniVersion !== "") {
+    config = { ...config, cniVersion: record.cniVersion };
+  }
   return {
     req: { ...req, args, config, stdin: new TextEncoder().encode(JSON.stringify(config)) },
     recorded: added === null ? null : gc ? "gc" : own === null ? "invalid" : "differs",

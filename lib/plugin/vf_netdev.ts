@@ -151,14 +151,16 @@ function isOurVf(sysfs: Sysfs, record: NetdevVfRecord, link: LinkInfo): boolean 
  * Brings the VF netdev of `record` back to the host under its original name, from wherever it
  * is: in the live pod (as `CNI_IFNAME` or the temporary name), or already in the host (the pod's
  * netns died and the kernel returned the device under the pod's name, or a previous DEL got
- * half-way). Finding it nowhere is success: the VF was removed or its netns took it down.
+ * half-way). Finding it nowhere is success: the VF was removed or its netns took it down. A record
+ * without the host name (a Go plugin cache without `HostIFNames`) leaves the netdev the name it
+ * has, unless that name is taken in the host: then it gets the temporary name.
  *
  * @param netlink the netlink implementation
  * @param sysfs the sysfs reader, to recognise the VF in the host
  * @param record the attachment
  * @param host the host namespace
  * @param pod the pod namespace, or `null` when it is gone
- * @returns whether the netdev was found (and restored)
+ * @returns the netdev's name in the host, or `null` when it was not found
  * @throws {CniError} code 101 when a step fails
  */
 export function returnNetdevToHost(
@@ -167,35 +169,41 @@ export function returnNetdevToHost(
   record: NetdevVfRecord,
   host: Netns,
   pod: Netns | null,
-): boolean {
-  const hostIfName = record.hostIfName ?? record.ifname;
+): string | null {
+  const hostIfName = record.hostIfName;
   const temp = record.tempIfName ?? hostIfName;
   // 1. In the pod: back to the host under the temporary name, in one request (the move takes the
   //    link down). NOTE: it arrives under a name unique in the host, not its host name, which
   //    another link may hold by now; step 3 renames it, and a DEL that stops in between finds it
   //    by that name.
+  let moved: string | undefined;
   if (pod !== null) {
-    const inPod = findFirst(netlink, pod, [record.ifname, temp]);
-    if (inPod) move(netlink, pod, inPod.index, inPod.name, host, temp);
+    const inPod = findFirst(netlink, pod, [record.ifname, temp ?? record.ifname]);
+    if (inPod) {
+      moved = temp ??
+        (inUse(netlink, host, record.ifname) ? tempIfName(inPod.index) : record.ifname);
+      move(netlink, pod, inPod.index, inPod.name, host, moved);
+    }
   }
-  // 2. In the host, under whichever name it has now: one of ours, or, when its netns died or
-  //    a rebind recreated it, the name the kernel gave it (sysfs knows it by PCI address).
+  // 2. In the host, under whichever name it has now: the one it was just moved under, one of
+  //    ours, or, when its netns died or a rebind recreated it, the name the kernel gave it (sysfs
+  //    knows it by PCI address).
   const current = kernelStep(
     `Cannot list the netdevs of ${quote(record.deviceId)}`,
     () => sysfs.netdevs(record.deviceId),
   );
-  const names = [temp, record.ifname, hostIfName, ...current];
-  for (const name of new Set(names)) {
+  const names = [moved, temp, record.ifname, hostIfName, ...current];
+  for (const name of new Set(names.filter((n) => n !== undefined))) {
     const link = kernelStep(
       `Cannot look up link ${quote(name)} in the host`,
       () => netlink.linkByName(host, name),
     );
-    if (link === null || !isOurVf(sysfs, record, link)) continue;
+    if (link === null || (name !== moved && !isOurVf(sysfs, record, link))) continue;
     // 3. Its host name, and the administrative state it had before ADD.
-    restoreHostName(netlink, host, link, hostIfName, record.hostIfUp ?? link.up);
-    return true;
+    restoreHostName(netlink, host, link, hostIfName ?? link.name, record.hostIfUp ?? link.up);
+    return hostIfName ?? link.name;
   }
-  return false;
+  return null;
 }
 
 /**

@@ -1,6 +1,5 @@
 import * as z from "zod/mini";
 import { basename } from "../path.ts";
-import { fromGoCache, isGoCache } from "./go_cache.ts";
 import { decodeJson, describeIssue } from "./json_file.ts";
 import { StateError } from "./state_error.ts";
 import { lazy } from "../lazy.ts";
@@ -103,7 +102,55 @@ const schemas = lazy(() => {
     }),
   );
 
-  return { commonSchema, originalSchema, netdevVfSchema, vfioVfSchema, attachmentSchema };
+  /** A value the Go plugin may have left out or written as `null`: both mean unset, as in Go. */
+  const go = <T extends z.core.SomeType>(t: T) => z.optional(z.nullable(t));
+  const goString = go(z.string());
+  /**
+   * The Go ib-sriov-cni's cache file (v1.3.0 and later), as its DEL decodes it: the keys and
+   * types of its NetConf (pkg/types/types.go). Ours carry them too, written by `goCacheKeys()`;
+   * `cniVersion` and `pkey` are ours and Go's alike. Every key may be missing: before v1.3.0 the
+   * cache held only `cniVersion`, `name`, `type` and `ipam`.
+   */
+  const goCacheSchema = z.object({
+    cniVersion: goString,
+    name: goString,
+    type: goString,
+    deviceID: goString,
+    /** The PF's netdev; VFID is the VF's index under it. */
+    Master: goString,
+    VFID: z.optional(z.int()),
+    /** The VF netdev's host name, the name in the pod. */
+    HostIFNames: goString,
+    ContIFNames: goString,
+    /** The GUID DEL writes back as node and port GUID (then rebinds); `""`: none changed. */
+    HostIFGUID: goString,
+    /** The link state ADD set: DEL resets a VF with one to `auto`. */
+    link_state: goString,
+    rdmaIsolation: go(z.boolean()),
+    vfioPciMode: go(z.boolean()),
+    /** Only `type` is kept; IPAM DEL runs with the DEL request's config. */
+    ipam: go(z.object({ type: goString })),
+    RdmaNetState: go(z.object({
+      version: goString,
+      deviceID: goString,
+      sandboxRdmaDevName: goString,
+      containerRdmaDevName: goString,
+    })),
+    runtimeConfig: go(z.object({ infinibandGUID: goString })),
+    args: go(z.object({ cni: go(z.record(z.string(), z.string())) })),
+  });
+  /** The Go keys a record of ours carries beside its own, dropped when it is read back. */
+  const goOnlyKeys = Object.keys(goCacheSchema.shape).filter((k) => !(k in COMMON));
+
+  return {
+    commonSchema,
+    originalSchema,
+    netdevVfSchema,
+    vfioVfSchema,
+    attachmentSchema,
+    goCacheSchema,
+    goOnlyKeys,
+  };
 });
 type Schemas = ReturnType<typeof schemas>;
 
@@ -125,11 +172,15 @@ export type AttachmentKind = AttachmentRecord["kind"];
 /** What a record keeps of a VF's settings from before ADD. */
 export type OriginalVfSettings = z.output<Schemas["originalSchema"]>;
 
+/** The Go plugin's cache file, decoded; and the Go keys our records carry. */
+export type GoCache = z.output<Schemas["goCacheSchema"]>;
+
 /**
- * Decodes an attachment cache file: our format (`"version": 1`) or the Go plugin's (see
- * `go_cache.ts`). Our records must name the attachment their file is named after, so a file
- * copied or renamed by hand cannot make DEL undo another container's device. Keys this version
- * does not know are kept.
+ * Decodes an attachment cache file: our format (`"version": 1`) or the Go plugin's (an object
+ * without `version` that has a key of {@link GoCache}). Our records
+ * must name the attachment their file is named after, so a file copied or renamed by hand cannot
+ * make DEL undo another container's device. Keys this version does not know are kept; the Go
+ * keys of our own records are dropped.
  *
  * @param text the file's contents
  * @param path the file, for error messages
@@ -146,8 +197,21 @@ export function decodeAttachment(
 ): AttachmentRecord {
   const raw = decodeJson(text, path, "attachment record");
   const fileName = basename(path);
-  if (isGoCache(raw)) return fromGoCache(raw, key ?? goKey(fileName, raw), path);
-  const parsed = schemas().attachmentSchema.safeParse(raw, { error: describeIssue });
+  const { attachmentSchema, goCacheSchema, goOnlyKeys } = schemas();
+  const goKeys = Object.keys(goCacheSchema.shape);
+  if (isObject(raw) && !("version" in raw) && goKeys.some((k) => k in raw)) {
+    const go = goCacheSchema.safeParse(raw, {
+      error: (iss) => `field "${String(iss.path?.at(-1))}" has type ${typeof iss.input}`,
+    });
+    if (!go.success) throw goCorrupt(path, go.error.issues[0]?.message ?? "");
+    // VFID is an index only for a VF, which Go records with its PF's netdev in `Master`.
+    if (go.data.Master && go.data.VFID !== undefined && go.data.VFID < 0) {
+      throw goCorrupt(path, `field "VFID" has type number`);
+    }
+    return fromGoCache(go.data, key ?? goKey(fileName, go.data));
+  }
+  if (isObject(raw)) { for (const k of goOnlyKeys) delete raw[k]; }
+  const parsed = attachmentSchema.safeParse(raw, { error: describeIssue });
   if (!parsed.success) {
     throw new StateError(
       "corrupt",
@@ -167,13 +231,133 @@ export function decodeAttachment(
   return record;
 }
 
+/**
+ * Encodes a record for its file: our keys, then the Go plugin's (see {@link goCacheKeys}).
+ *
+ * @param record the record
+ * @returns the file's contents
+ */
+export function encodeAttachment(record: AttachmentRecord): string {
+  return JSON.stringify({ ...record, ...goCacheKeys(record) });
+}
+
+/**
+ * The Go keys of one of our records, with the meaning the Go plugin's DEL (v1.3.0 and later)
+ * gives them: after a rollback, it reads our record as its cache and undoes our ADD. What it
+ * cannot undo is in docs/install.md ("Rolling back"). Go's decoder matches keys to fields without
+ * regard to case: of ours, only `deviceId` meets one (`deviceID`), with the same value.
+ *
+ * - `HostIFGUID`: the port GUID from before ADD when ADD changed the GUIDs (Go restores both
+ *   node and port GUID to it, as it records the port GUID of the IPoIB address), else `""`;
+ * - `link_state`: the state ADD set, only when it changed it (Go resets the VF to `auto`);
+ * - `args.cni`: the config's string values (Go's type is a map of strings: another type would
+ *   make its DEL fail to decode the file and do nothing).
+ *
+ * @param r the record
+ * @returns the Go keys
+ */
+export function goCacheKeys(r: AttachmentRecord): GoCache {
+  const vf = r.kind === "vfio-pf" ? undefined : r;
+  const netdev = r.kind === "vf" ? r : undefined;
+  const rdma = netdev?.rdmaDevice ?? "";
+  const linkState = vf?.original?.linkState === undefined ? undefined : at(r.config, "link_state");
+  const guid = at(r.config, "runtimeConfig", "infinibandGUID");
+  const type = at(r.config, "type");
+  const args = at(r.config, "args", "cni");
+  const cni = isObject(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
+  return {
+    name: r.networkName,
+    type: typeof type === "string" ? type : "ib-sriov",
+    deviceID: r.deviceId,
+    Master: vf?.pfName ?? "",
+    VFID: vf?.vfIndex ?? 0,
+    HostIFNames: netdev?.hostIfName ?? "",
+    ContIFNames: netdev === undefined ? "" : r.ifname,
+    HostIFGUID: vf?.original?.portGuid ?? "",
+    ...(typeof linkState === "string" ? { "link_state": linkState } : {}),
+    ...(rdma === "" ? {} : { rdmaIsolation: true }),
+    ...(r.kind === "vf" ? {} : { vfioPciMode: true }),
+    ipam: r.ipamType === undefined ? {} : { type: r.ipamType },
+    RdmaNetState: {
+      version: "",
+      deviceID: rdma && r.deviceId,
+      sandboxRdmaDevName: rdma,
+      containerRdmaDevName: rdma,
+    },
+    runtimeConfig: { infinibandGUID: typeof guid === "string" ? guid : "" },
+    args: { cni: cni.length === 0 ? null : Object.fromEntries(cni) as Record<string, string> },
+  };
+}
+
+/**
+ * Maps a Go cache file to our record. Each choice reproduces what the Go plugin's own DEL would
+ * do:
+ * - `phase` is `attached` (Go wrote its cache only after a complete ADD) and `netns` is `""`
+ *   (Go never cached it);
+ * - `kind` is `vfio-vf` (or `vfio-pf` without `Master`: only VFs have one) for `vfioPciMode`
+ *   records, else `vf`;
+ * - `original.nodeGuid` and `original.portGuid` both come from `HostIFGUID`;
+ * - a non-empty `link_state` maps to `original.linkState: "auto"`, which Go's DEL sets;
+ * - `ipamType` is left unset for `vfioPciMode` records, because Go skips IPAM DEL for them;
+ * - `rdmaDevice` comes from `RdmaNetState.containerRdmaDevName` when `rdmaIsolation` is set;
+ * - `config` is left unset: Go cached only `ipam.type`, too little for an IPAM DEL.
+ */
+function fromGoCache(go: GoCache, key: AttachmentKey): AttachmentRecord {
+  const common = {
+    version: 1 as const,
+    phase: "attached" as const,
+    containerId: key.containerId,
+    ifname: key.ifname,
+    netns: "",
+    networkName: go.name ?? "",
+    cniVersion: go.cniVersion ?? "",
+    deviceId: go.deviceID ?? "",
+  };
+  if (go.vfioPciMode && !go.Master) return { kind: "vfio-pf", ...common };
+  const vf = {
+    ...common,
+    ...(go.Master ? { pfName: go.Master } : {}),
+    ...(go.Master && go.VFID !== undefined ? { vfIndex: go.VFID } : {}),
+  };
+  const original: OriginalVfSettings = {};
+  if (go.HostIFGUID) {
+    original.nodeGuid = go.HostIFGUID;
+    original.portGuid = go.HostIFGUID;
+  }
+  if (go.link_state) original.linkState = "auto";
+  const settings = Object.keys(original).length > 0 ? { original } : {};
+  if (go.vfioPciMode) return { kind: "vfio-vf", ...vf, ...settings };
+  const rdmaDevice = go.rdmaIsolation ? go.RdmaNetState?.containerRdmaDevName : undefined;
+  return {
+    kind: "vf",
+    ...vf,
+    ...(go.HostIFNames ? { hostIfName: go.HostIFNames } : {}),
+    ...(go.ipam?.type ? { ipamType: go.ipam.type } : {}),
+    ...settings,
+    ...(rdmaDevice ? { rdmaDevice } : {}),
+  };
+}
+
 /** The key of a Go cache file, which does not store the container ID. */
-function goKey(fileName: string, raw: Record<string, unknown>): AttachmentKey {
-  const contIf = raw["ContIFNames"];
-  if (typeof contIf === "string" && contIf !== "" && fileName.endsWith(`-${contIf}`)) {
+function goKey(fileName: string, go: GoCache): AttachmentKey {
+  const contIf = go.ContIFNames;
+  if (contIf && fileName.endsWith(`-${contIf}`)) {
     return { containerId: fileName.slice(0, -contIf.length - 1), ifname: contIf };
   }
   const dash = fileName.lastIndexOf("-");
   if (dash < 0) return { containerId: fileName, ifname: "" };
   return { containerId: fileName.slice(0, dash), ifname: fileName.slice(dash + 1) };
+}
+
+function goCorrupt(path: string, what: string): StateError {
+  return new StateError("corrupt", path, `Cannot read Go cache file "${path}": ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The value at `path` in a decoded JSON value, or `undefined`. */
+function at(value: unknown, ...path: string[]): unknown {
+  return path.reduce((v, k) => isObject(v) ? v[k] : undefined, value);
 }

@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import { join } from "../path.ts";
-import { decodeAttachment } from "./attachment_record.ts";
+import { decodeAttachment, encodeAttachment } from "./attachment_record.ts";
 import { decodeDeviceOwner } from "./device_owner.ts";
 import {
   type Durability,
@@ -109,7 +109,7 @@ export class FileStore implements Store {
   writeAttachment(record: AttachmentRecord, durability: Durability = "full"): void {
     const path = this.#attachmentPath(record);
     ensureDir(this.#cacheDir);
-    writeFileAtomic(path, JSON.stringify(record), { durability });
+    writeFileAtomic(path, encodeAttachment(record), { durability });
   }
 
   /**
@@ -193,9 +193,10 @@ export class FileStore implements Store {
    * Records `owner` as the holder of `pci`. Call it with the device's lock held.
    *
    * - no record, or a record of the same attachment: (re)written;
-   * - a record of another attachment whose netns still exists: refused;
-   * - a record of another attachment whose netns is gone (its pod died without DEL), or a
-   *   corrupt record (we write atomically, so only a hand edit makes one): replaced.
+   * - a record of another attachment whose netns and attachment record still exist: refused;
+   * - a record of another attachment whose netns is gone (its pod died without DEL) or whose
+   *   attachment record is gone, or a corrupt record (we write atomically, so only a hand edit
+   *   makes one): replaced.
    *
    * @param pci the device's PCI address
    * @param owner the attachment taking it
@@ -211,7 +212,12 @@ export class FileStore implements Store {
       if (!(err instanceof StateError && err.code === "corrupt")) throw err;
       current = null;
     }
-    if (current !== null && !sameAttachment(current, owner) && this.#netnsExists(current.netns)) {
+    // A holder without its attachment record is stale too: a DEL of the Go plugin after a
+    // rollback removes the record (its cache) and knows nothing of the allocation.
+    if (
+      current !== null && !sameAttachment(current, owner) && this.#netnsExists(current.netns) &&
+      readIfExists(this.#attachmentPath(current)) !== null
+    ) {
       throw new StateError(
         "taken",
         path,

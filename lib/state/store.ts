@@ -34,8 +34,8 @@ export interface Store {
   deviceOwner(pci: string): DeviceOwner | null;
   /**
    * Records `owner` as the holder of `pci`. Throws `StateError` code `taken` when another
-   * attachment holds it (unless that holder's netns is gone, when its record is stale and is
-   * replaced).
+   * attachment holds it (unless that holder's netns or attachment record is gone, when its
+   * allocation is stale and is replaced).
    */
   claimDevice(pci: string, owner: DeviceOwner): void;
   /** Removes the allocation record if `owner` holds it. */

@@ -4,22 +4,18 @@
  * had before ADD, whatever the pod changed.
  */
 import assert from "node:assert/strict";
-import { createSimulation, type PluginRun, settled, simConfig, type Simulation } from "./sim.ts";
+import {
+  createSimulation,
+  ip,
+  type PluginRun,
+  settled,
+  simConfig,
+  type Simulation,
+  warnings,
+} from "./sim.ts";
 
 function ok(run: PluginRun, what: string): void {
   assert.equal(run.code, 0, `${what} failed: ${run.stdout}${run.stderr}`);
-}
-
-async function ip(...args: string[]): Promise<void> {
-  const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
-  assert.equal(out.code, 0, `ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** The log records of a run (stderr, one JSON object a line) at level warning. */
-function warnings(run: PluginRun): string[] {
-  return run.stderr.split("\n").filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { level: string; msg: string })
-    .filter((r) => r.level === "warning").map((r) => r.msg);
 }
 
 /** Configs the ADD's DEL may come with: each breaks a rule ADD enforces, or is not JSON. */

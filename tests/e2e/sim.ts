@@ -304,7 +304,7 @@ async function spawn(
  *
  * @throws {SimulationError} `command-failed` on a non-zero exit, with ip's message.
  */
-async function ip(...args: string[]): Promise<string> {
+export async function ip(...args: string[]): Promise<string> {
   const out = await spawn(["ip", ...args]);
   if (out.code !== 0) {
     throw new SimulationError(
@@ -313,6 +313,18 @@ async function ip(...args: string[]): Promise<string> {
     );
   }
   return out.stdout;
+}
+
+/**
+ * The log records of a plugin run at level warning (stderr, one JSON object a line).
+ *
+ * @param run the run
+ * @returns their messages
+ */
+export function warnings(run: PluginRun): string[] {
+  return run.stderr.split("\n").filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { level: string; msg: string })
+    .filter((r) => r.level === "warning").map((r) => r.msg);
 }
 
 function message(err: unknown): string {

@@ -13,6 +13,8 @@ export class FakeIpam implements Ipam {
   readonly calls: IpamRequest[] = [];
   /** When set, ADD fails with this CNI error. */
   failAdd: { code: number; msg: string } | null = null;
+  /** When set, GC fails with this CNI error, as a plugin that predates CNI 1.1 does. */
+  failGc: { code: number; msg: string } | null = null;
   readonly #faults: Faults;
   #next = 10;
 
@@ -44,6 +46,14 @@ export class FakeIpam implements Ipam {
       case "DEL":
         this.leases.delete(key);
         return Promise.resolve(null);
+      case "GC":
+        if (this.failGc === null) return Promise.resolve(null);
+        return Promise.reject(
+          new IpamError(this.failGc.code, this.failGc.msg, {
+            pluginType: req.type,
+            context: `IPAM plugin "${req.type}" GC failed`,
+          }),
+        );
       default:
         return Promise.resolve(null);
     }

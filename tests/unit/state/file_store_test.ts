@@ -308,6 +308,7 @@ Deno.test("FileStore.claimDevice() refuses a device whose owner's netns still ex
   const netns = join(root, "netns-pod1");
   Deno.writeTextFileSync(netns, "");
   store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns });
+  store.writeAttachment({ ...RECORD, netns });
   assert.throws(
     () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/x" }),
     (err: unknown) => {
@@ -341,6 +342,18 @@ Deno.test("FileStore.claimDevice() replaces a record whose netns is gone", async
   assert.deepEqual(store.deviceOwner("0000:04:00.7"), next);
 });
 
+Deno.test("FileStore.claimDevice() replaces a holder whose attachment record is gone, as the Go plugin's DEL leaves it", async () => {
+  const { store } = await tempStore({ netnsExists: () => true });
+  store.claimDevice("0000:04:00.7", { ...RECORD, netns: "/var/run/netns/pod1" });
+  store.writeAttachment(RECORD);
+  const next = { containerId: "c2", ifname: "net1", netns: "/var/run/netns/pod2" };
+  assert.throws(() => store.claimDevice("0000:04:00.7", next), { code: "taken" });
+  // The Go DEL removes its cache, which is our record, and knows nothing of the allocation.
+  store.removeAttachment(RECORD);
+  store.claimDevice("0000:04:00.7", next);
+  assert.deepEqual(store.deviceOwner("0000:04:00.7"), next);
+});
+
 Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's netns", async () => {
   const asked: string[] = [];
   const { store } = await tempStore({
@@ -354,6 +367,7 @@ Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's
     ifname: "net1",
     netns: "/proc/42/ns/net",
   });
+  store.writeAttachment({ ...RECORD, netns: "/proc/42/ns/net" });
   assert.throws(
     () => store.claimDevice("0000:04:00.7", { containerId: "c2", ifname: "net1", netns: "/y" }),
     { name: "StateError", code: "taken" },

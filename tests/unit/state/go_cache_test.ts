@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fromGoCache, isGoCache } from "../../../lib/state/go_cache.ts";
+import { decodeAttachment } from "../../../lib/state/attachment_record.ts";
 import { StateError } from "../../../lib/state/state_error.ts";
 import type { AttachmentRecord } from "../../../lib/state/store.ts";
 
@@ -122,14 +122,12 @@ const VECTORS: { name: string; go: Record<string, unknown>; want: AttachmentReco
 ];
 
 for (const { name, go, want } of VECTORS) {
-  Deno.test(`fromGoCache() maps ${name}`, () => {
-    const raw = JSON.parse(JSON.stringify(go));
-    assert.equal(isGoCache(raw), true);
-    assert.deepEqual(fromGoCache(raw, KEY, PATH), want);
+  Deno.test(`decodeAttachment() maps a Go cache file of ${name}`, () => {
+    assert.deepEqual(decodeAttachment(JSON.stringify(go), PATH, KEY), want);
   });
 }
 
-Deno.test("fromGoCache() reports a known field of the wrong type as corrupt", () => {
+Deno.test("decodeAttachment() reports a Go cache field of the wrong type as corrupt", () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ ...GO_FULL, VFID: "5" }, "VFID"],
     [{ ...GO_FULL, VFID: 5.5 }, "VFID"],
@@ -142,7 +140,7 @@ Deno.test("fromGoCache() reports a known field of the wrong type as corrupt", ()
   ];
   for (const [raw, field] of cases) {
     assert.throws(
-      () => fromGoCache(raw, KEY, PATH),
+      () => decodeAttachment(JSON.stringify(raw), PATH, KEY),
       (err: unknown) => {
         assert.ok(err instanceof StateError);
         assert.equal(err.code, "corrupt");
@@ -157,12 +155,23 @@ Deno.test("fromGoCache() reports a known field of the wrong type as corrupt", ()
   }
 });
 
-Deno.test("isGoCache() recognises only objects with Go keys and no version", () => {
-  assert.equal(isGoCache({ cniVersion: "1.0.0" }), true);
-  assert.equal(isGoCache({ Master: "ib0" }), true);
-  assert.equal(isGoCache({ version: 1, cniVersion: "1.0.0" }), false);
-  assert.equal(isGoCache({}), false);
-  assert.equal(isGoCache([]), false);
-  assert.equal(isGoCache(null), false);
-  assert.equal(isGoCache("cniVersion"), false);
+Deno.test("decodeAttachment() reads only objects without version and with a Go key as Go caches", () => {
+  const go = (raw: unknown) => decodeAttachment(JSON.stringify(raw), PATH, KEY).netns === "";
+  assert.equal(go({ cniVersion: "1.0.0" }), true);
+  assert.equal(go({ Master: "ib0" }), true);
+  const notRecord = (raw: unknown, why: string) =>
+    assert.throws(
+      () => decodeAttachment(JSON.stringify(raw), PATH, KEY),
+      (err: unknown) => {
+        assert.ok(err instanceof StateError);
+        assert.equal(err.code, "corrupt");
+        assert.equal(err.message, `Cannot read attachment record "${PATH}": ${why}`);
+        return true;
+      },
+    );
+  notRecord({ version: 1, cniVersion: "1.0.0" }, "invalid phase undefined");
+  notRecord({}, "unknown version undefined");
+  notRecord([], "not a JSON object");
+  notRecord(null, "not a JSON object");
+  notRecord("cniVersion", "not a JSON object");
 });
