@@ -17,7 +17,7 @@ export const netConfSchema = z.object({
   rdmaIsolation: z.optional(z.boolean()),
   ibKubernetesEnabled: z.optional(z.boolean()),
   vfioPciMode: z.optional(z.boolean()),
-  ipam: z.optional(z.looseObject({ type: z.string() })),
+  ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
   dns: z.optional(z.looseObject({})),
   capabilities: z.optional(z.record(z.string(), z.boolean())),
   runtimeConfig: z.optional(
