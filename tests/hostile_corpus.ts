@@ -330,7 +330,8 @@ interface Field {
 /** An IPAM plugin is a file name in CNI_PATH, never a path; dhcp is refused (README). */
 const IPAM_TYPE_OK = (v: string) =>
   v !== "" && v !== "dhcp" && v !== "." && v !== ".." && !/[\/\0]/.test(v);
-const GUID = /^([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2}$/;
+/** A GUID, or empty: unset, as the Go plugin reads it (as an empty pkey or link_state). */
+const GUID = /^(([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2})?$/;
 
 /** Every field the plugin reads, with its type and format from the README. */
 const FIELDS: readonly Field[] = [
@@ -351,11 +352,11 @@ const FIELDS: readonly Field[] = [
     codes: [7],
   },
   { path: ["guid"], kind: "string", ok: (v) => GUID.test(v), codes: [7] },
-  { path: ["pkey"], kind: "string", ok: (v) => /^0x[0-9a-fA-F]{1,4}$/.test(v), codes: [7] },
+  { path: ["pkey"], kind: "string", ok: (v) => /^(0x[0-9a-fA-F]{1,4})?$/.test(v), codes: [7] },
   {
     path: ["link_state"],
     kind: "string",
-    ok: (v) => ["auto", "enable", "disable"].includes(v),
+    ok: (v) => ["", "auto", "enable", "disable"].includes(v),
     codes: [7],
   },
   { path: ["rdmaIsolation"], kind: "boolean", codes: [7] },

@@ -42,14 +42,17 @@ export interface NetConf {
   warnings?: Violation[];
 }
 
-/** The GUID to give the VF and its source: the first source, in precedence order, with one. */
+/**
+ * The GUID to give the VF and its source: the first source, in precedence order, with one (an
+ * empty one is unset, as the Go plugin reads it).
+ */
 function chooseGuid(input: NetConfInput): { guid: string; guidSource: GuidSource } | undefined {
   const sources: [GuidSource, string | undefined][] = [
     ["runtimeConfig.infinibandGUID", input.runtimeConfig?.infinibandGUID],
     ["args.cni.guid", input.args?.cni?.guid],
     ["guid", input.guid],
   ];
-  const chosen = sources.find(([, guid]) => guid !== undefined);
+  const chosen = sources.find(([, guid]) => guid !== undefined && guid !== "");
   return chosen === undefined
     ? undefined
     : { guidSource: chosen[0], guid: normalizeGuid(chosen[1]!) };
@@ -91,8 +94,8 @@ export function loadNetConf(
     type: input.type ?? "",
     ...(input.deviceID === undefined ? {} : { deviceId: input.deviceID.toLowerCase() }),
     ...guid,
-    ...(input.pkey === undefined ? {} : { pkey: input.pkey }),
-    ...(input.link_state === undefined ? {} : { linkState: input.link_state }),
+    ...(input.pkey ? { pkey: input.pkey } : {}),
+    ...(input.link_state ? { linkState: input.link_state } : {}),
     rdmaIsolation: input.rdmaIsolation ?? false,
     ibKubernetesEnabled: input.ibKubernetesEnabled ?? false,
     vfioPciMode: input.vfioPciMode ?? false,

@@ -13,7 +13,7 @@ export const netConfSchema = z.object({
   deviceID: z.optional(z.string()),
   guid: z.optional(z.string()),
   pkey: z.optional(z.string()),
-  link_state: z.optional(z.enum(["auto", "enable", "disable"])),
+  link_state: z.optional(z.enum(["", "auto", "enable", "disable"])),
   rdmaIsolation: z.optional(z.boolean()),
   ibKubernetesEnabled: z.optional(z.boolean()),
   vfioPciMode: z.optional(z.boolean()),

@@ -34,11 +34,11 @@ export const ValidatorRule = {
   DeviceId: 11,
   /** `deviceID` is missing where the command needs it. */
   DeviceIdRequired: 12,
-  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not a usable GUID. */
+  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not empty or a usable GUID. */
   Guid: 13,
-  /** `pkey` is not `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
+  /** `pkey` is not empty or `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
   Pkey: 14,
-  /** `link_state` is not auto, enable or disable. */
+  /** `link_state` is not empty, auto, enable or disable. */
   LinkState: 15,
   /** `rdmaIsolation`, `ibKubernetesEnabled` or `vfioPciMode` is not a boolean. */
   Boolean: 16,

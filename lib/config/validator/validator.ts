@@ -936,12 +936,15 @@ function checkVersions(): void {
   if (listLength > 0 && !listSupported) emitSlot(RULE_VERSION, K_CNI_VERSIONS, "cniVersions");
 }
 
-/** A string field with a fixed form: wrong type or wrong form is one rule. */
+/**
+ * A string field with a fixed form: wrong type or wrong form is one rule. Empty is unset, as the
+ * Go plugin reads `link_state`, `pkey` and the GUID sources.
+ */
 function checkGuid(s: i32, field: string): void {
   if (!has(s)) return;
   if (isString(s)) {
     loadString(vStart(s));
-    if (guidOk()) return;
+    if (strLen == 0 || guidOk()) return;
   }
   emitSlot(RULE_GUID, s, field);
 }
@@ -971,7 +974,7 @@ function checkPlugin(o: usize): void {
     let ok = isString(K_PKEY);
     if (ok) {
       loadString(vStart(K_PKEY));
-      ok = pkeyOk();
+      ok = strLen == 0 || pkeyOk();
     }
     if (!ok) emitSlot(RULE_PKEY, K_PKEY, "pkey");
   }
@@ -979,7 +982,7 @@ function checkPlugin(o: usize): void {
     let ok = isString(K_LINK_STATE);
     if (ok) {
       loadString(vStart(K_LINK_STATE));
-      ok = strIs("auto") || strIs("enable") || strIs("disable");
+      ok = strLen == 0 || strIs("auto") || strIs("enable") || strIs("disable");
     }
     if (!ok) emitSlot(RULE_LINK_STATE, K_LINK_STATE, "link_state");
   }

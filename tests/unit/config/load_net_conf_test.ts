@@ -206,9 +206,9 @@ Deno.test("loadNetConf() validates pkey as 0x and up to 4 hex digits with a non-
   assertCniError(() => load({ pkey: 5 }), 7, "pkey must be a string, got number 5");
 });
 
-Deno.test("loadNetConf() accepts link_state auto, enable and disable only", () => {
+Deno.test("loadNetConf() accepts link_state auto, enable and disable only (empty is unset)", () => {
   for (const s of ["auto", "enable", "disable"]) assert.equal(load({ link_state: s }).linkState, s);
-  for (const s of ["up", "Enable", "on", ""]) {
+  for (const s of ["up", "Enable", "on", " "]) {
     assertCniError(
       () => load({ link_state: s }),
       7,
@@ -295,6 +295,22 @@ Deno.test("loadNetConf() ignores a logLevel or logFile the validator warns about
     load({ logFile: 1 }).warnings?.[0]?.message,
     "logFile must be a string, got number 1",
   );
+});
+
+Deno.test("loadNetConf() reads an empty link_state, pkey or GUID as unset, as the Go plugin does", () => {
+  const conf = load({
+    link_state: "",
+    pkey: "",
+    guid: "",
+    runtimeConfig: { infinibandGUID: "" },
+    args: { cni: { guid: "02:00:00:00:00:00:00:0e" } },
+  });
+  assert.equal(Object.hasOwn(conf, "linkState"), false);
+  assert.equal(Object.hasOwn(conf, "pkey"), false);
+  assert.equal(conf.guid, "02:00:00:00:00:00:00:0e");
+  assert.equal(conf.guidSource, "args.cni.guid");
+  const none = load({ runtimeConfig: { infinibandGUID: "" }, args: { cni: { guid: "" } } });
+  assert.equal(Object.hasOwn(none, "guid"), false);
 });
 
 Deno.test("loadNetConf() reads an empty ipam as no IPAM, for every command", () => {

@@ -964,6 +964,8 @@ const VALID: string[] = [
   '{"cniVersion":"1.0.0","deviceID":"0000:3b:00.2","ipam":{},"name":"n","type":"ib-sriov"}',
   '{"name":"n","logFile":"sriov.log","logLevel":"error"}',
   '{"name":"n","logFile":""}',
+  // Empty is unset, as the Go plugin reads these.
+  '{"name":"n","link_state":"","pkey":"","guid":"","runtimeConfig":{"infinibandGUID":""},"args":{"cni":{"guid":""}}}',
 ];
 
 Deno.test("a config that breaks no rule passes the validator, dispatch() and loadNetConf()", async () => {
