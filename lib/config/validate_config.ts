@@ -154,7 +154,8 @@ function typeName(v: unknown): string {
 
 function mustBe(path: string, expected: string, value: unknown): string {
   const article = expected === "object" || expected === "array" ? "an" : "a";
-  return `${path} must be ${article} ${expected}, got ${typeName(value)} ${quote(value)}`;
+  const got = value === null ? "null" : `${typeName(value)} ${quote(value)}`;
+  return `${path} must be ${article} ${expected}, got ${got}`;
 }
 
 /** `line 3, column 14` of byte `offset`. */

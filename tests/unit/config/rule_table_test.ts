@@ -321,6 +321,14 @@ const RULES: RuleRow[] = [
   {
     rule: 17,
     ruleName: "object",
+    input: conf('"ipam":null'),
+    path: "ipam",
+    message: "ipam must be an object, got null",
+    cni: 7,
+  },
+  {
+    rule: 17,
+    ruleName: "object",
     input: conf('"args":{"cni":"x"}'),
     path: "args.cni",
     message: 'args.cni must be an object, got string "x"',

@@ -303,7 +303,7 @@ Deno.test("validateConfigBytes() rule 13 guid: every GUID field, each with its p
   const typed = conf('"guid":null');
   assert.equal(
     one(typed, ValidatorRule.Guid, "guid", at(typed, "null")),
-    "guid must be a string, got null null",
+    "guid must be a string, got null",
   );
   assert.deepEqual(check(conf('"guid":"FF:ff:00:00:00:00:00:01"')), []);
 });
