@@ -17,13 +17,12 @@
  * namespace: its leases are in the snapshot, and nothing reaches the host's.
  */
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { versionAtLeast } from "../../lib/cni/versions.ts";
 import { type GeneratorCase, goJson, loadCorpus } from "../fixtures/generators/corpus.ts";
-import { createSimulation, settled, type Simulation } from "./sim.ts";
+import { createSimulation, runValidate, settled, type Simulation } from "./sim.ts";
 
-const BUNDLE = fileURLToPath(new URL("../../build/ib-sriov.js", import.meta.url));
 const STAND_IN = fileURLToPath(new URL("../fixtures/ipam/stand-in", import.meta.url));
 const HOST_LOCAL = "/usr/lib/cni/host-local";
 /** host-local's default `dataDir`. */
@@ -32,18 +31,6 @@ const HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks";
 const NODE_CNI_BIN = "/opt/cni/bin";
 /** The VFs of the fixture the corpus names: two PFs, two VFs each. */
 const SHAPE = { pfs: 2, vfs: 4 };
-
-async function validate(file: string): Promise<{ code: number; stdout: string }> {
-  const out = await new Deno.Command(BUNDLE, {
-    args: ["validate", file],
-    env: { PATH: `${dirname(Deno.execPath())}:/usr/bin:/bin`, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(new TextDecoder().decode(out.stderr), "");
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
-}
 
 /** A CNI_PATH dir of this simulation: host-local, and the stand-ins as nv-ipam and whereabouts. */
 async function cniBin(sim: Simulation): Promise<string> {
@@ -82,7 +69,7 @@ function claim(c: GeneratorCase): string {
 for (const c of loadCorpus()) {
   Deno.test(`generator config ${c.id}: ib-sriov validate accepts it, ${claim(c)} on the simulated VF, host as before`, async () => {
     for (const file of [c.stdinFile, ...(c.nadFile === undefined ? [] : [c.nadFile])]) {
-      assert.deepEqual(await validate(file), { code: 0, stdout: `${file}: ok\n` });
+      assert.deepEqual(await runValidate(file), { code: 0, stdout: `${file}: ok\n` });
     }
     await using sim = await createSimulation(SHAPE);
     const bin = await cniBin(sim);

@@ -57,7 +57,7 @@ Deno.test("openLogFile() appends to an existing file and keeps its mode", async 
   }
 });
 
-Deno.test("openLogFile() resolves a relative logFile beneath the directory and refuses an absolute one elsewhere", async () => {
+Deno.test("openLogFile() resolves a relative logFile beneath the directory", async () => {
   const dir = await tempDir();
   try {
     await Deno.mkdir(join(dir, "sub"));
@@ -66,12 +66,6 @@ Deno.test("openLogFile() resolves a relative logFile beneath the directory and r
     file.write("x\n");
     file.close();
     assert.equal(await Deno.readTextFile(join(dir, "sub/sriov.log")), "x\n");
-    assertLogFileError(() => openLogFile(dir, "/tmp/sriov.log"), {
-      path: "/tmp/sriov.log",
-      errno: null,
-      rule: "name",
-      message: `Cannot open log file "/tmp/sriov.log": it must be beneath "${dir}/"`,
-    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
