@@ -12,6 +12,9 @@ import { UsageError } from "./usage_error.ts";
  */
 export const DOCUMENT_RULE = 0;
 
+/** The fields of a finding about a document as a whole, not a rule of the validator. */
+const DOCUMENT_FINDING = { rule: DOCUMENT_RULE, severity: "error", offset: 0 } as const;
+
 /** The plugin's `type`, which picks its entry out of a conflist. */
 export const PLUGIN_TYPE = "ib-sriov";
 
@@ -139,15 +142,7 @@ export function validateBytes(
   if (docs.length === 0) {
     const message = "holds no document: expected a CNI config, a conflist or a " +
       "NetworkAttachmentDefinition";
-    return [{
-      file,
-      source: file,
-      path: "",
-      rule: DOCUMENT_RULE,
-      severity: "error",
-      offset: 0,
-      message,
-    }];
+    return [{ file, source: file, path: "", ...DOCUMENT_FINDING, message }];
   }
   return docs.flatMap((doc: ConfigDocument) => {
     const where = {
@@ -160,9 +155,7 @@ export function validateBytes(
       return [{
         ...where,
         path: doc.pathPrefix,
-        rule: DOCUMENT_RULE,
-        severity: "error",
-        offset: 0,
+        ...DOCUMENT_FINDING,
         message: doc.problem ?? "",
       }];
     }
@@ -179,9 +172,7 @@ export function validateBytes(
       findings.push({
         ...where,
         path: joinPath(doc.pathPrefix, missing.path),
-        rule: DOCUMENT_RULE,
-        severity: "error",
-        offset: 0,
+        ...DOCUMENT_FINDING,
         message: missing.message,
       });
     }
