@@ -293,11 +293,16 @@ function lengthsOk(v: string, names: readonly string[]): boolean {
   return encoder.encode(v).length <= 4095 && names.every((n) => encoder.encode(n).length <= 255);
 }
 
-/** The README's `logFile` rule: beneath the log directory, no empty, `.` or `..` segment. */
+/**
+ * The README's `logFile` rule for a file the plugin opens: beneath the log directory, absolute
+ * or relative to it, no empty, `.` or `..` segment. Any other `logFile` is ignored, never refused.
+ */
 function logFileOk(v: string): boolean {
-  if (!v.startsWith(LOG_DIR) || v.includes("\0")) return false;
-  const names = v.slice(LOG_DIR.length).split("/");
-  return names.every((n) => n !== "" && n !== "." && n !== "..") && lengthsOk(v, names);
+  const rest = v.startsWith(LOG_DIR) ? v.slice(LOG_DIR.length) : v.startsWith("/") ? "" : v;
+  if (rest === "" || v.includes("\0")) return false;
+  const names = rest.split("/");
+  return names.every((n) => n !== "" && n !== "." && n !== "..") &&
+    lengthsOk(LOG_DIR + rest, names);
 }
 
 /** The README's device-info rule: one file name directly in the device-info directory. */
@@ -325,7 +330,8 @@ interface Field {
 /** An IPAM plugin is a file name in CNI_PATH, never a path; dhcp is refused (README). */
 const IPAM_TYPE_OK = (v: string) =>
   v !== "" && v !== "dhcp" && v !== "." && v !== ".." && !/[\/\0]/.test(v);
-const GUID = /^([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2}$/;
+/** A GUID, or empty: unset, as the Go plugin reads it (as an empty pkey or link_state). */
+const GUID = /^(([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2})?$/;
 
 /** Every field the plugin reads, with its type and format from the README. */
 const FIELDS: readonly Field[] = [
@@ -346,11 +352,11 @@ const FIELDS: readonly Field[] = [
     codes: [7],
   },
   { path: ["guid"], kind: "string", ok: (v) => GUID.test(v), codes: [7] },
-  { path: ["pkey"], kind: "string", ok: (v) => /^0x[0-9a-fA-F]{1,4}$/.test(v), codes: [7] },
+  { path: ["pkey"], kind: "string", ok: (v) => /^(0x[0-9a-fA-F]{1,4})?$/.test(v), codes: [7] },
   {
     path: ["link_state"],
     kind: "string",
-    ok: (v) => ["auto", "enable", "disable"].includes(v),
+    ok: (v) => ["", "auto", "enable", "disable"].includes(v),
     codes: [7],
   },
   { path: ["rdmaIsolation"], kind: "boolean", codes: [7] },
@@ -375,18 +381,9 @@ const FIELDS: readonly Field[] = [
   { path: ["args", "cni", "mellanox.infiniband.app"], kind: "string", codes: [7] },
   { path: ["args", "cni", "x-hostile"], kind: "free", codes: [] },
   { path: ["prevResult"], kind: "object", codes: [7] },
-  {
-    path: ["logLevel"],
-    kind: "string",
-    ok: (v) => ["error", "warning", "info", "debug"].includes(v),
-    codes: [7],
-  },
-  {
-    path: ["logFile"],
-    kind: "string",
-    ok: (v) => logFileOk(v),
-    codes: [7],
-  },
+  // Logging never fails a command: a logging field the rules do not accept is ignored.
+  { path: ["logLevel"], kind: "free", codes: [] },
+  { path: ["logFile"], kind: "free", codes: [] },
   { path: ["cni.dev/valid-attachments"], kind: "free", codes: [] },
   { path: ["x-hostile"], kind: "free", codes: [] },
 ];
@@ -431,7 +428,8 @@ function withField(base: Record<string, unknown>, path: readonly string[], value
 
 /**
  * Whether a value of the right type is acceptable in `field` beyond its own format: a parent
- * object created by the mutation must itself be valid (an `ipam` needs a `type`).
+ * object created by the mutation must itself be valid (an `ipam` with keys needs a `type`;
+ * `"ipam": {}` means no IPAM).
  */
 function valueVerdict(field: Field, value: Json): "refuse" | "either" {
   if (field.kind === "free") return "either";
@@ -440,6 +438,7 @@ function valueVerdict(field: Field, value: Json): "refuse" | "either" {
   if (kind === "string" && field.ok !== undefined && !field.ok(value as string)) return "refuse";
   if (field.path.join(".") === "ipam") {
     const t = (value as Record<string, unknown>)["type"];
+    if (Object.keys(value as Record<string, unknown>).length === 0) return "either";
     return typeof t === "string" && IPAM_TYPE_OK(t) ? "either" : "refuse";
   }
   if (field.path.join(".") === "capabilities") {
@@ -940,16 +939,16 @@ const PATH_STRINGS: readonly string[] = [
 /** {@link PATH_STRINGS} as `logFile`, the device-info path and `CNI_NETNS`. */
 function pathCases(b: Builder, base: CorpusBase): void {
   for (const v of PATH_STRINGS) {
-    // ADD opens the log file and writes the device-info file: it must refuse what the rules
-    // refuse (the other commands may go on without them).
+    // ADD writes the device-info file: it must refuse what the rules refuse (the other commands
+    // may go on without it). A log file is never a reason to refuse: records go to stderr.
     b.add({
       category: "path",
       what: `logFile: ${show(v)}`,
       env: {},
       stdin: encode(withField(base.config, ["logFile"], v)),
       only: ["ADD", "DEL", "CHECK"],
-      refuse: logFileOk(v) ? NONE : { commands: ["ADD"], codes: [7] },
-      early: !logFileOk(v),
+      refuse: NONE,
+      early: false,
     });
     const info = withField(
       withField(base.config, ["capabilities"], { CNIDeviceInfoFile: true }),

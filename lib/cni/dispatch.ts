@@ -174,10 +174,11 @@ async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): P
   const { validateConfigBytes, ValidatorRule, violationError } = await import(
     "../config/validate_config.ts"
   );
+  // Warnings (the logging fields) never stop a command: the handler's config says why.
   const violations = validateConfigBytes(stdin, {
     pluginConfig: true,
     requireDeviceId: command === "ADD" || command === "CHECK",
-  });
+  }).filter((v) => v.severity === "error");
   if (violations.length === 0) return { object: true };
   const invalid = violationError(violations);
   const fatal = TOLERANT[command] ?? ((rule) => rule <= ValidatorRule.Version);

@@ -2,7 +2,7 @@ import type { CniCommand } from "../cni/env.ts";
 import type { CniVersion } from "../cni/versions.ts";
 import { normalizeGuid } from "../guid.ts";
 import { type NetConfInput, netConfSchema } from "./schema.ts";
-import { validateConfigBytes, violationError } from "./validate_config.ts";
+import { validateConfigBytes, type Violation, violationError } from "./validate_config.ts";
 
 /** Where the GUID to give the VF came from, in precedence order. */
 export type GuidSource = "runtimeConfig.infinibandGUID" | "args.cni.guid" | "guid";
@@ -23,13 +23,14 @@ export interface NetConf {
   rdmaIsolation: boolean;
   ibKubernetesEnabled: boolean;
   vfioPciMode: boolean;
-  /** `ipam`, when present; `type` is never empty. */
+  /** `ipam`, when it names a plugin (`"ipam": {}` means none); `type` is never empty. */
   ipam?: { type: string; [key: string]: unknown };
   dns?: Record<string, unknown>;
   /** `args.cni` (from the pod's `cni-args`), values of any JSON type. */
   argsCni: Record<string, unknown>;
   prevResult?: Record<string, unknown>;
   logLevel: "error" | "warning" | "info" | "debug";
+  /** `logFile` when it names a path the validator accepts; empty means none. */
   logFile?: string;
   /**
    * `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file Multus publishes in the pod's
@@ -37,16 +38,21 @@ export interface NetConf {
    * `/var/run/k8s.cni.cncf.io/devinfo/cni/` (the validator's rule).
    */
   deviceInfoFile?: string;
+  /** The validator's warnings: each names a field that is ignored, so its default applies. */
+  warnings?: Violation[];
 }
 
-/** The GUID to give the VF and its source: the first source, in precedence order, with one. */
+/**
+ * The GUID to give the VF and its source: the first source, in precedence order, with one (an
+ * empty one is unset, as the Go plugin reads it).
+ */
 function chooseGuid(input: NetConfInput): { guid: string; guidSource: GuidSource } | undefined {
   const sources: [GuidSource, string | undefined][] = [
     ["runtimeConfig.infinibandGUID", input.runtimeConfig?.infinibandGUID],
     ["args.cni.guid", input.args?.cni?.guid],
     ["guid", input.guid],
   ];
-  const chosen = sources.find(([, guid]) => guid !== undefined);
+  const chosen = sources.find(([, guid]) => guid !== undefined && guid !== "");
   return chosen === undefined
     ? undefined
     : { guidSource: chosen[0], guid: normalizeGuid(chosen[1]!) };
@@ -56,7 +62,8 @@ function chooseGuid(input: NetConfInput): { guid: string; guidSource: GuidSource
  * Validates a network config with the config validator (`validate_config.ts`, where every rule
  * and its message lives) and decodes what it accepted, before anything on the node changes.
  * Every GUID given is validated, even one a higher-precedence source overrides: a bad value
- * anywhere is a config error the operator should hear about.
+ * anywhere is a config error the operator should hear about. A field the validator only warns
+ * about (`logLevel`, `logFile`) is ignored and its warning returned with the config.
  *
  * @param config the JSON object from stdin
  * @param cniVersion the negotiated version
@@ -73,8 +80,13 @@ export function loadNetConf(
     pluginConfig: true,
     requireDeviceId: command === "ADD" || command === "CHECK",
   });
-  if (violations.length > 0) throw violationError(violations);
-  const input = netConfSchema.parse(config);
+  const errors = violations.filter((v) => v.severity === "error");
+  if (errors.length > 0) throw violationError(errors);
+  const warnings = violations.filter((v) => v.severity === "warning");
+  const ignored = new Set(warnings.map((v) => v.path));
+  const input = netConfSchema.parse(
+    Object.fromEntries(Object.entries(config).filter(([key]) => !ignored.has(key))),
+  );
   const guid = chooseGuid(input);
   return {
     cniVersion,
@@ -82,19 +94,20 @@ export function loadNetConf(
     type: input.type ?? "",
     ...(input.deviceID === undefined ? {} : { deviceId: input.deviceID.toLowerCase() }),
     ...guid,
-    ...(input.pkey === undefined ? {} : { pkey: input.pkey }),
-    ...(input.link_state === undefined ? {} : { linkState: input.link_state }),
+    ...(input.pkey ? { pkey: input.pkey } : {}),
+    ...(input.link_state ? { linkState: input.link_state } : {}),
     rdmaIsolation: input.rdmaIsolation ?? false,
     ibKubernetesEnabled: input.ibKubernetesEnabled ?? false,
     vfioPciMode: input.vfioPciMode ?? false,
-    ...(input.ipam === undefined ? {} : { ipam: input.ipam }),
+    ...(input.ipam?.type === undefined ? {} : { ipam: { ...input.ipam, type: input.ipam.type } }),
     ...(input.dns === undefined ? {} : { dns: input.dns }),
     argsCni: input.args?.cni ?? {},
     ...(input.prevResult === undefined ? {} : { prevResult: input.prevResult }),
     logLevel: input.logLevel ?? "info",
-    ...(input.logFile === undefined ? {} : { logFile: input.logFile }),
+    ...(input.logFile ? { logFile: input.logFile } : {}),
     ...(input.runtimeConfig?.CNIDeviceInfoFile === undefined
       ? {}
       : { deviceInfoFile: input.runtimeConfig.CNIDeviceInfoFile }),
+    ...(warnings.length === 0 ? {} : { warnings }),
   };
 }

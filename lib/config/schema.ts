@@ -13,11 +13,11 @@ export const netConfSchema = z.object({
   deviceID: z.optional(z.string()),
   guid: z.optional(z.string()),
   pkey: z.optional(z.string()),
-  link_state: z.optional(z.enum(["auto", "enable", "disable"])),
+  link_state: z.optional(z.enum(["", "auto", "enable", "disable"])),
   rdmaIsolation: z.optional(z.boolean()),
   ibKubernetesEnabled: z.optional(z.boolean()),
   vfioPciMode: z.optional(z.boolean()),
-  ipam: z.optional(z.looseObject({ type: z.string() })),
+  ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
   dns: z.optional(z.looseObject({})),
   capabilities: z.optional(z.record(z.string(), z.boolean())),
   runtimeConfig: z.optional(

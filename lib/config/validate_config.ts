@@ -34,11 +34,11 @@ export const ValidatorRule = {
   DeviceId: 11,
   /** `deviceID` is missing where the command needs it. */
   DeviceIdRequired: 12,
-  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not a usable GUID. */
+  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not empty or a usable GUID. */
   Guid: 13,
-  /** `pkey` is not `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
+  /** `pkey` is not empty or `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
   Pkey: 14,
-  /** `link_state` is not auto, enable or disable. */
+  /** `link_state` is not empty, auto, enable or disable. */
   LinkState: 15,
   /** `rdmaIsolation`, `ibKubernetesEnabled` or `vfioPciMode` is not a boolean. */
   Boolean: 16,
@@ -54,11 +54,12 @@ export const ValidatorRule = {
   Capabilities: 21,
   /** `args.cni["mellanox.infiniband.app"]` is not a string. */
   String: 22,
-  /** `logLevel` is not error, warning, info or debug. */
+  /** `logLevel` is not error, warning, info or debug. A warning: `info` is used. */
   LogLevel: 23,
   /**
-   * `logFile` is not an absolute path beneath `/var/log/ib-sriov/` without empty, `.` or `..`
-   * segments, of at most 4095 bytes and names of at most 255.
+   * `logFile` is not empty or a path beneath `/var/log/ib-sriov/` (absolute, or relative to it)
+   * without empty, `.` or `..` segments, of at most 4095 bytes and names of at most 255. A
+   * warning: records go to stderr.
    */
   LogFile: 24,
   /**
@@ -100,6 +101,12 @@ const RULE_NAMES: Record<ValidatorRuleCode, string> = {
   25: "device-info-file",
 };
 
+/**
+ * The rules that only warn: logging never fails a command (sriov-cni's rule). The plugin ignores
+ * the field and says so in one warning record; `ib-sriov validate` reports it without failing.
+ */
+const WARNING_RULES: ReadonlySet<number> = new Set([ValidatorRule.LogLevel, ValidatorRule.LogFile]);
+
 /** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
 export const MAX_CONFIG_DEPTH = 128;
 
@@ -115,6 +122,8 @@ export interface Violation {
   rule: number;
   /** The rule's name, e.g. `device-id`. */
   ruleName: string;
+  /** `warning` for a rule the plugin never fails a command for (the field is ignored). */
+  severity: "error" | "warning";
   /** Where: `ipam.type`, `plugins[1].guid`, `capabilities["a b"]`; empty for the whole input. */
   path: string;
   /** Byte offset in the input of the offending value (of the enclosing object when missing). */
@@ -145,7 +154,8 @@ function typeName(v: unknown): string {
 
 function mustBe(path: string, expected: string, value: unknown): string {
   const article = expected === "object" || expected === "array" ? "an" : "a";
-  return `${path} must be ${article} ${expected}, got ${typeName(value)} ${quote(value)}`;
+  const got = value === null ? "null" : `${typeName(value)} ${quote(value)}`;
+  return `${path} must be ${article} ${expected}, got ${got}`;
 }
 
 /** `line 3, column 14` of byte `offset`. */
@@ -181,6 +191,8 @@ const RULE_DETAILS: Partial<Record<number, string>> = {
   [ValidatorRule.IpamDhcp]: "use host-local, static or whereabouts",
   [ValidatorRule.DeviceInfoFile]:
     "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config",
+  [ValidatorRule.LogLevel]: "records are written at info",
+  [ValidatorRule.LogFile]: "records go to stderr",
 };
 
 /** The message of one violation; `value` is the offending JSON value, when there is one. */
@@ -263,10 +275,10 @@ function describe(
     case ValidatorRule.String:
       return mustBe(path, "string", value);
     case ValidatorRule.LogLevel:
-      return `${path} ${quote(value)} is invalid: must be one of error, warning, info, debug`;
+      return `${path} ${quote(value)} is ignored: must be one of error, warning, info, debug`;
     case ValidatorRule.LogFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
-      return `${path} ${quote(value)} is invalid: ${logFileProblem(value)}`;
+      return `${path} ${quote(value)} is ignored: ${logFileProblem(value)}`;
     case ValidatorRule.DeviceInfoFile:
       if (typeof value !== "string") return mustBe(path, "string", value);
       return `${path} ${
@@ -279,13 +291,15 @@ function describe(
 
 /** Which part of rule 24 a string `logFile` breaks, for its message. */
 function logFileProblem(value: string): string {
-  if (!value.startsWith("/") || value.includes("\0")) return "must be an absolute path";
-  if (!value.startsWith(`${LOG_DIR}/`)) return `must be beneath "${LOG_DIR}/"`;
-  const segments = value.slice(LOG_DIR.length + 1).split("/");
-  if (segments.some((s) => s === "" || s === "." || s === "..")) {
-    return "must not contain empty, . or .. segments";
+  const absolute = value.startsWith("/");
+  if (absolute && !value.startsWith(`${LOG_DIR}/`)) {
+    return `must be beneath "${LOG_DIR}/" or relative to it`;
   }
-  return "must be at most 4095 bytes long, with names of at most 255";
+  const segments = (absolute ? value.slice(LOG_DIR.length + 1) : value).split("/");
+  if (value.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
+    return "must not contain NUL, or empty, . or .. segments";
+  }
+  return "must be at most 4095 bytes long once beneath it, with names of at most 255";
 }
 
 /**
@@ -324,6 +338,7 @@ export function validateConfigBytes(
     violations.push({
       rule,
       ruleName: RULE_NAMES[rule as ValidatorRuleCode] ?? `rule-${rule}`,
+      severity: WARNING_RULES.has(rule) ? "warning" : "error",
       path,
       offset,
       message: describe(rule, path, value, bytes, offset),
@@ -340,7 +355,7 @@ export function validateConfigBytes(
  * specification's for the fault: 6 for input that is not a JSON object or has a mistyped version
  * field, 1 for an unsupported version, 5 for an oversized input, 7 for everything else.
  *
- * @param violations a non-empty result of {@link validateConfigBytes}
+ * @param violations a non-empty result of {@link validateConfigBytes}, errors only
  * @returns the error to throw
  * @throws {RangeError} when `violations` is empty
  */

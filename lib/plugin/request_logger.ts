@@ -1,10 +1,9 @@
 import { type CniRequest, failureFields } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { quote } from "../cni/quote.ts";
+import type { CniError } from "../cni/errors.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import { errorMessage } from "../error_message.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { ConfinedPathError, PATH_RULES } from "../state/confined_path.ts";
+import { ConfinedPathError } from "../state/confined_path.ts";
 import type { Deps } from "./deps.ts";
 
 /** Each request's logger, once its handler built it: the failure record goes there too. */
@@ -27,20 +26,18 @@ function requestFields(req: CniRequest, deviceId: unknown): Record<string, unkno
  * Builds the request's logger: every record names the container, netns, ifname and device.
  * Records go to the config's `logFile` when it names one, else to `deps.log` (stderr).
  *
- * A `logFile` whose path breaks a rule (a symbolic link on the way, a FIFO, a device, a
- * directory, a hard link; see {@linkcode PATH_RULES}) fails ADD with code 7 naming the rule,
- * before any kernel change. Otherwise a log file is a convenience, never a reason to fail the
- * request: when it cannot be opened (DEL, GC and STATUS whatever the reason), or a write to it
- * fails (a full disk), the records from then on go to `deps.log`, after one warning record that
- * names the file and the reason. That warning is written whatever `logLevel` says: an operator
- * who set `logFile` must learn why nothing reaches it.
+ * Logging never fails a command. A logging field the validator warns about is ignored, and a
+ * log file that cannot be opened (a path that breaks a rule: a symbolic link on the way, a FIFO,
+ * a device, a directory, a hard link; or the node's state: a missing directory, a full disk)
+ * or written sends the records from then on to `deps.log`. Each of these writes one warning
+ * record naming the rule or the reason, whatever `logLevel` says: an operator who set a logging
+ * field must learn why it is not used.
  *
  * @param deps the dependencies
  * @param req the request
  * @param conf the decoded config; `null` for a DEL or GC config that broke a rule, whose
  *   `logFile` and `logLevel` cannot be trusted: records then go to `deps.log` at `info`
  * @returns the logger
- * @throws {CniError} code 7 on ADD for a `logFile` whose path breaks a rule
  */
 export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const log = buildLogger(deps, req, conf);
@@ -52,60 +49,51 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null)
   return log;
 }
 
+/** The fields of a log file failure: the file, the path rule it broke, the reason. */
+function failure(logFile: string | undefined, error: unknown): Record<string, unknown> {
+  const rule = error instanceof ConfinedPathError ? { rule: error.rule } : {};
+  return { logFile, ...rule, error: errorMessage(error) };
+}
+
 function buildLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const base = {
     ...requestFields(req, conf?.deviceId),
     ...(conf?.pkey === undefined ? {} : { pkey: conf.pkey }),
   };
   if (conf === null) return createLogger(deps.log, "info", base);
-  const logFile = conf.logFile;
-  if (logFile === undefined) return createLogger(deps.log, conf.logLevel, base);
-
-  // The fallback warnings bypass logLevel.
-  const notice = createLogger(deps.log, "debug", base);
   let write = deps.log;
-  let openFailure: { error: unknown } | null = null;
-  try {
-    write = deps.openLog(logFile);
-  } catch (error) {
-    if (
-      req.args.command === "ADD" && error instanceof ConfinedPathError && PATH_RULES.has(error.rule)
-    ) {
-      throw new CniError(
-        CniErrorCode.InvalidNetworkConfig,
-        `logFile ${quote(logFile)} is invalid: ${error.reason}`,
-        { details: `${error.rule}: ${error.message}`, cause: error },
-      );
+  let openFailure: Record<string, unknown> | null = null;
+  if (conf.logFile !== undefined) {
+    try {
+      write = deps.openLog(conf.logFile);
+    } catch (error) {
+      openFailure = failure(conf.logFile, error);
     }
-    openFailure = { error };
   }
-  const log = createLogger(
-    (line) => {
-      if (write !== deps.log) {
-        try {
-          write(line);
-          return;
-        } catch (error) {
-          // Switch first: the warning itself goes to deps.log.
-          write = deps.log;
-          notice.warning("cannot write log file; logging to stderr instead", {
-            logFile,
-            error: errorMessage(error),
-          });
-        }
+  const line = (text: string) => {
+    if (write !== deps.log) {
+      try {
+        write(text);
+        return;
+      } catch (error) {
+        // Switch first: the warning itself goes to deps.log.
+        write = deps.log;
+        notice.warning(
+          "cannot write log file; logging to stderr instead",
+          failure(conf.logFile, error),
+        );
       }
-      deps.log(line);
-    },
-    conf.logLevel,
-    base,
-  );
+    }
+    deps.log(text);
+  };
+  const notice = createLogger(line, "debug", base);
   if (openFailure !== null) {
-    notice.warning("cannot open log file; logging to stderr instead", {
-      logFile,
-      error: errorMessage(openFailure.error),
-    });
+    notice.warning("cannot open log file; logging to stderr instead", openFailure);
   }
-  return log;
+  for (const warning of conf.warnings ?? []) {
+    notice.warning(warning.message, { rule: warning.ruleName, details: warning.details });
+  }
+  return createLogger(line, conf.logLevel, base);
 }
 
 /**

@@ -195,12 +195,10 @@ export async function runDryRun(args: string[], io: ToolIo): Promise<number> {
   } catch (err) {
     throw new UsageError(`${file}: cannot read: ${errorMessage(err)}`, { cause: err });
   }
-  // 1. Validate as the plugin does, before anything else is looked at.
+  // 1. Validate as the plugin does, before anything else is looked at; warnings do not stop it.
   const findings = validateBytes(file, bytes, io.validateConfig);
-  if (findings.length > 0) {
-    for (const f of findings) io.stdout(`${formatFinding(f)}\n`);
-    return 1;
-  }
+  for (const f of findings) io.stdout(`${formatFinding(f)}\n`);
+  if (findings.some((f) => f.severity === "error")) return 1;
   const docs = configDocuments(file, bytes);
   if (docs.length !== 1 || docs[0]!.config === null) {
     throw new UsageError(`${file}: holds ${docs.length} configs; dry-run takes a file with one`);

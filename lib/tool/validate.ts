@@ -12,6 +12,9 @@ import { UsageError } from "./usage_error.ts";
  */
 export const DOCUMENT_RULE = 0;
 
+/** The fields of a finding about a document as a whole, not a rule of the validator. */
+const DOCUMENT_FINDING = { rule: DOCUMENT_RULE, severity: "error", offset: 0 } as const;
+
 /** The plugin's `type`, which picks its entry out of a conflist. */
 export const PLUGIN_TYPE = "ib-sriov";
 
@@ -30,6 +33,8 @@ export interface Finding {
   path: string;
   /** The validator's rule code; {@linkcode DOCUMENT_RULE} for a document without a config. */
   rule: number;
+  /** `warning` for a field the plugin ignores (it never fails a command for one). */
+  severity: "error" | "warning";
   /** Byte offset in the config (for a NAD: in the `spec.config` string). */
   offset: number;
   message: string;
@@ -137,7 +142,7 @@ export function validateBytes(
   if (docs.length === 0) {
     const message = "holds no document: expected a CNI config, a conflist or a " +
       "NetworkAttachmentDefinition";
-    return [{ file, source: file, path: "", rule: DOCUMENT_RULE, offset: 0, message }];
+    return [{ file, source: file, path: "", ...DOCUMENT_FINDING, message }];
   }
   return docs.flatMap((doc: ConfigDocument) => {
     const where = {
@@ -150,8 +155,7 @@ export function validateBytes(
       return [{
         ...where,
         path: doc.pathPrefix,
-        rule: DOCUMENT_RULE,
-        offset: 0,
+        ...DOCUMENT_FINDING,
         message: doc.problem ?? "",
       }];
     }
@@ -159,6 +163,7 @@ export function validateBytes(
       ...where,
       path: joinPath(doc.pathPrefix, v.path),
       rule: v.rule,
+      severity: v.severity,
       offset: v.offset,
       message: v.details === undefined ? v.message : `${v.message}; ${v.details}`,
     }));
@@ -167,8 +172,7 @@ export function validateBytes(
       findings.push({
         ...where,
         path: joinPath(doc.pathPrefix, missing.path),
-        rule: DOCUMENT_RULE,
-        offset: 0,
+        ...DOCUMENT_FINDING,
         message: missing.message,
       });
     }
@@ -178,14 +182,15 @@ export function validateBytes(
 
 /**
  * Formats a finding as one line: `FILE: path: message` (`FILE: message` for the whole
- * document).
+ * document), with `warning: ` before the path for a warning.
  *
  * @param finding the finding
  * @returns the line, without the newline
  */
 export function formatFinding(finding: Finding): string {
   const path = finding.path === "" ? "" : `${finding.path}: `;
-  return `${finding.source}: ${path}${finding.message}`;
+  const severity = finding.severity === "warning" ? "warning: " : "";
+  return `${finding.source}: ${severity}${path}${finding.message}`;
 }
 
 /**
@@ -193,8 +198,8 @@ export function formatFinding(finding: Finding): string {
  *
  * @param args the arguments after `validate`
  * @param io the tool's I/O
- * @returns 0 when every file is valid, 1 when any violation was found, 2 when a file could not
- *   be read
+ * @returns 0 when every file is valid (warnings alone are printed and leave it 0), 1 when any
+ *   error was found, 2 when a file could not be read
  * @throws {UsageError} for an unknown option or no file
  */
 export async function runValidate(args: string[], io: ToolIo): Promise<number> {
@@ -228,5 +233,5 @@ export async function runValidate(args: string[], io: ToolIo): Promise<number> {
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
   }
   if (unreadable) return 2;
-  return findings.length > 0 ? 1 : 0;
+  return findings.some((f) => f.severity === "error") ? 1 : 0;
 }

@@ -5,11 +5,12 @@
  * reader), directories, device nodes, hard links and over-long paths; the log, device-info and
  * state directories themselves replaced by symbolic links. Root only.
  *
- * For each case ADD is refused with the code and message the case names, no run outlives its
- * timeout (a FIFO must never hang the plugin), and nothing outside the allowed directories
- * changed: the trees around them (the simulation's log, device-info and state dirs, the victim
- * dir the links point into, the host's mount points) and the node (links, routes, leases) are
- * compared with a snapshot taken before.
+ * For each case ADD is refused with the code and message the case names (a `logFile` is never a
+ * reason to refuse: ADD and DEL succeed and log to stderr after the one warning the case names),
+ * no run outlives its timeout (a FIFO must never hang the plugin), and nothing outside the
+ * allowed directories changed: the trees around them (the simulation's log, device-info and
+ * state dirs, the victim dir the links point into, the host's mount points) and the node (links,
+ * routes, leases) are compared with a snapshot taken before.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -34,8 +35,11 @@ interface PathCase {
   prepare?(sim: Simulation, victim: string): Promise<(() => Promise<void>) | void>;
   /** Lines run in the plugin's mount namespace before it starts. */
   setup?(victim: string): string[];
-  code: number;
-  msg: string | ((sim: Simulation) => string);
+  /** The refusal: its code and message. */
+  code?: number;
+  msg?: string | ((sim: Simulation) => string);
+  /** Instead of a refusal: ADD and DEL succeed, after this one warning record on stderr. */
+  warning?: Record<string, unknown>;
 }
 
 const logFile = (path: string) => (sim: Simulation) => ({
@@ -51,7 +55,19 @@ const netns = (path: string) => (sim: Simulation) => ({ config: simConfig(sim), 
 
 const LINK = "a component of the path is a symbolic link";
 const NOT_REGULAR = "it is not a regular file";
-const badLog = (path: string, why: string) => `logFile "${path}" is invalid: ${why}`;
+/** The warning of a `logFile` the validator does not accept: it is ignored. */
+const ignoredLog = (shown: string, why: string) => ({
+  msg: `logFile ${shown} is ignored: ${why}`,
+  rule: "log-file",
+  details: "records go to stderr",
+});
+/** The warning of a `logFile` that could not be opened: the path rule it broke. */
+const unopenedLog = (path: string, rule: string, why: string) => ({
+  msg: "cannot open log file; logging to stderr instead",
+  logFile: path,
+  rule,
+  error: `Cannot open log file "${path}": ${why}`,
+});
 const refusedInfo = (path: string, why: string) =>
   `runtimeConfig.CNIDeviceInfoFile "${path}" is refused: ${why}`;
 const invalidInfo = (path: string) =>
@@ -59,9 +75,9 @@ const invalidInfo = (path: string) =>
     quote(path)
   } is invalid: must be a file name directly in ${DEVICE_INFO_DIR} (no "..", "." or "/" after it, at most 255 bytes)`;
 const badNetns = (path: string, why: string) => `CNI_NETNS ${quote(path)} cannot be used: ${why}`;
-const NOT_BENEATH = `must be beneath "${LOG_DIR}/"`;
-const SEGMENTS = "must not contain empty, . or .. segments";
-const TOO_LONG = "must be at most 4095 bytes long, with names of at most 255";
+const NOT_BENEATH = `must be beneath "${LOG_DIR}/" or relative to it`;
+const SEGMENTS = "must not contain NUL, or empty, . or .. segments";
+const TOO_LONG = "must be at most 4095 bytes long once beneath it, with names of at most 255";
 
 async function mkfifo(path: string): Promise<void> {
   const out = await new Deno.Command("mkfifo", { args: [path] }).output();
@@ -74,29 +90,25 @@ const CASES: PathCase[] = [
     id: "log-link-to-file",
     input: logFile(`${LOG_DIR}/link.log`),
     prepare: (sim, victim) => Deno.symlink(join(victim, "target"), join(sim.logDir, "link.log")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/link.log`, LINK),
+    warning: unopenedLog(`${LOG_DIR}/link.log`, "symlink", LINK),
   },
   {
     id: "log-dangling-link",
     input: logFile(`${LOG_DIR}/new.log`),
     prepare: (sim, victim) => Deno.symlink(join(victim, "new.log"), join(sim.logDir, "new.log")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/new.log`, LINK),
+    warning: unopenedLog(`${LOG_DIR}/new.log`, "symlink", LINK),
   },
   {
     id: "log-link-to-etc-file",
     input: logFile(`${LOG_DIR}/preload`),
     prepare: (sim) => Deno.symlink("/etc/ld.so.preload", join(sim.logDir, "preload")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/preload`, LINK),
+    warning: unopenedLog(`${LOG_DIR}/preload`, "symlink", LINK),
   },
   {
     id: "log-link-at-subdir",
     input: logFile(`${LOG_DIR}/sub/x.log`),
     prepare: (sim, victim) => Deno.symlink(join(victim, "dir"), join(sim.logDir, "sub")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/sub/x.log`, LINK),
+    warning: unopenedLog(`${LOG_DIR}/sub/x.log`, "symlink", LINK),
   },
   {
     id: "log-dir-is-a-link",
@@ -105,57 +117,53 @@ const CASES: PathCase[] = [
       `mount -t tmpfs hostile ${LOG_DIR}/..`,
       `ln -s ${victim}/dir ${LOG_DIR}`,
     ],
-    code: 7,
-    msg: badLog(`${LOG_DIR}/x.log`, LINK),
+    warning: unopenedLog(`${LOG_DIR}/x.log`, "symlink", LINK),
   },
   {
     id: "log-dotdot",
     input: logFile(`${LOG_DIR}/../../../etc/ld.so.preload`),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/../../../etc/ld.so.preload`, SEGMENTS),
+    warning: ignoredLog(quote(`${LOG_DIR}/../../../etc/ld.so.preload`), SEGMENTS),
   },
   {
     id: "log-dotdot-inside",
     input: logFile(`${LOG_DIR}/sub/../x.log`),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/sub/../x.log`, SEGMENTS),
+    warning: ignoredLog(quote(`${LOG_DIR}/sub/../x.log`), SEGMENTS),
+  },
+  {
+    id: "log-relative-dotdot",
+    input: logFile("../../../etc/ld.so.preload"),
+    warning: ignoredLog(quote("../../../etc/ld.so.preload"), SEGMENTS),
   },
   {
     id: "log-etc",
     input: logFile("/etc/sudoers.d/ib-sriov"),
-    code: 7,
-    msg: badLog("/etc/sudoers.d/ib-sriov", NOT_BENEATH),
+    warning: ignoredLog(quote("/etc/sudoers.d/ib-sriov"), NOT_BENEATH),
   },
   {
     id: "log-proc-self-fd",
     input: logFile("/proc/self/fd/1"),
-    code: 7,
-    msg: badLog("/proc/self/fd/1", NOT_BENEATH),
+    warning: ignoredLog(quote("/proc/self/fd/1"), NOT_BENEATH),
   },
   {
     id: "log-proc-self-root",
     input: logFile("/proc/self/root/etc/profile.d/ib-sriov.sh"),
-    code: 7,
-    msg: badLog("/proc/self/root/etc/profile.d/ib-sriov.sh", NOT_BENEATH),
+    warning: ignoredLog(quote("/proc/self/root/etc/profile.d/ib-sriov.sh"), NOT_BENEATH),
   },
   {
     id: "log-sys",
     input: logFile("/sys/bus/pci/drivers_probe"),
-    code: 7,
-    msg: badLog("/sys/bus/pci/drivers_probe", NOT_BENEATH),
+    warning: ignoredLog(quote("/sys/bus/pci/drivers_probe"), NOT_BENEATH),
   },
   {
     id: "log-dev",
     input: logFile("/dev/sda"),
-    code: 7,
-    msg: badLog("/dev/sda", NOT_BENEATH),
+    warning: ignoredLog(quote("/dev/sda"), NOT_BENEATH),
   },
   {
     id: "log-fifo",
     input: logFile(`${LOG_DIR}/fifo`),
     prepare: (sim) => mkfifo(join(sim.logDir, "fifo")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/fifo`, NOT_REGULAR),
+    warning: unopenedLog(`${LOG_DIR}/fifo`, "not-regular", NOT_REGULAR),
   },
   {
     id: "log-fifo-with-reader",
@@ -167,15 +175,13 @@ const CASES: PathCase[] = [
       const reader = await Deno.open(path, { read: true, write: true });
       return () => Promise.resolve(reader.close());
     },
-    code: 7,
-    msg: badLog(`${LOG_DIR}/fifo`, NOT_REGULAR),
+    warning: unopenedLog(`${LOG_DIR}/fifo`, "not-regular", NOT_REGULAR),
   },
   {
     id: "log-directory",
     input: logFile(`${LOG_DIR}/dir`),
     prepare: (sim) => Deno.mkdir(join(sim.logDir, "dir")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/dir`, NOT_REGULAR),
+    warning: unopenedLog(`${LOG_DIR}/dir`, "not-regular", NOT_REGULAR),
   },
   {
     id: "log-device-node",
@@ -186,27 +192,23 @@ const CASES: PathCase[] = [
       }).output();
       assert.equal(out.code, 0, "mknod");
     },
-    code: 7,
-    msg: badLog(`${LOG_DIR}/null`, NOT_REGULAR),
+    warning: unopenedLog(`${LOG_DIR}/null`, "not-regular", NOT_REGULAR),
   },
   {
     id: "log-hard-link",
     input: logFile(`${LOG_DIR}/hard.log`),
     prepare: (sim, victim) => Deno.link(join(victim, "target"), join(sim.logDir, "hard.log")),
-    code: 7,
-    msg: badLog(`${LOG_DIR}/hard.log`, "it has 2 hard links; it must have one"),
+    warning: unopenedLog(`${LOG_DIR}/hard.log`, "linked", "it has 2 hard links; it must have one"),
   },
   {
     id: "log-long-name",
     input: logFile(`${LOG_DIR}/${"n".repeat(256)}`),
-    code: 7,
-    msg: `logFile "${LOG_DIR}/${"n".repeat(62)}"… (274 chars) is invalid: ${TOO_LONG}`,
+    warning: ignoredLog(`"${LOG_DIR}/${"n".repeat(62)}"… (274 chars)`, TOO_LONG),
   },
   {
     id: "log-long-path",
     input: logFile(`${LOG_DIR}/${"d/".repeat(2100)}x`),
-    code: 7,
-    msg: `logFile "${LOG_DIR}/${"d/".repeat(31)}"… (4219 chars) is invalid: ${TOO_LONG}`,
+    warning: ignoredLog(`"${LOG_DIR}/${"d/".repeat(31)}"… (4219 chars)`, TOO_LONG),
   },
   // ---- the device-info path (runtimeConfig.CNIDeviceInfoFile) ----
   {
@@ -370,40 +372,89 @@ async function world(sim: Simulation, victim: string): Promise<Record<string, un
   return { trees, sensitive, node: settled(await sim.snapshot()) };
 }
 
+/** Parses stderr's records, without the time and the fields every record of the run carries. */
+function stderrRecords(stderr: string): Record<string, unknown>[] {
+  return stderr.trimEnd().split("\n").filter((line) => line !== "").map((line) => {
+    const {
+      time: _t,
+      command: _c,
+      containerId: _id,
+      netns: _n,
+      ifname: _i,
+      deviceID: _d,
+      ...rest
+    } = JSON.parse(line) as Record<string, unknown>;
+    return rest;
+  });
+}
+
 Deno.test({
   name:
-    "plugin ADD refuses each hostile path with its code and message, hangs on none, and changes nothing outside the allowed directories",
+    "plugin ADD refuses each hostile path with its code and message (a logFile: ADD and DEL log to stderr after one warning), hangs on none, and changes nothing outside the allowed directories",
   ignore: !ROOT,
   sanitizeResources: false,
   async fn() {
     await using sim = await createSimulation();
     const victim = join(sim.dir, "victim");
     const failures: string[] = [];
+    // An ADD and DEL first: the directories the state store creates once and keeps are there
+    // before any case's snapshot.
+    for (const command of ["ADD", "DEL"]) {
+      const run = await sim.runPlugin({ command, config: simConfig(sim) });
+      assert.equal(run.code, 0, `${command}: ${run.stdout}${run.stderr}`);
+    }
     for (const c of CASES) {
       await Deno.mkdir(join(victim, "dir"), { recursive: true, mode: 0o700 });
       await Deno.writeTextFile(join(victim, "target"), VICTIM_TEXT);
       const cleanup = await c.prepare?.(sim, victim);
       const before = await world(sim, victim);
       const input = c.input(sim, victim);
-      const started = Date.now();
-      const run = await sim.runPlugin({
-        command: "ADD",
+      const options = {
         config: input.config,
         ...(input.netns === undefined ? {} : { netns: input.netns }),
         ...(c.setup === undefined ? {} : { setup: c.setup(victim) }),
         timeoutSeconds: TIMEOUT_SECONDS,
-      });
+      };
+      const started = Date.now();
+      const run = await sim.runPlugin({ command: "ADD", ...options });
       const took = Date.now() - started;
-      if (cleanup) await cleanup();
       const answer = run.json as { code?: number; msg?: string } | null;
-      const msg = typeof c.msg === "string" ? c.msg : c.msg(sim);
       if (run.code === 124) failures.push(`${c.id}: hung (killed after ${took} ms)`);
-      else if (run.code !== 1 || answer?.code !== c.code || answer?.msg !== msg) {
-        failures.push(
-          `${c.id}: exit ${run.code}, expected code ${c.code} ${quote(msg)}, got ` +
-            quote(run.stdout.trim()),
-        );
+      else if (c.warning !== undefined) {
+        // Logging never fails a command: the one warning, then the records of the ADD and DEL.
+        const del = await sim.runPlugin({ command: "DEL", ...options });
+        const added = stderrRecords(run.stderr);
+        const deleted = stderrRecords(del.stderr);
+        const expected = { level: "warning", ...c.warning };
+        if (run.code !== 0 || del.code !== 0) {
+          failures.push(`${c.id}: ADD exit ${run.code}, DEL exit ${del.code}: ${run.stdout}`);
+        } else {
+          for (
+            const [command, records, last] of [["ADD", added, "attached"], [
+              "DEL",
+              deleted,
+              "detached",
+            ]] as const
+          ) {
+            try {
+              assert.deepEqual(records[0], expected);
+              assert.equal(records.filter((r) => r.level === "warning").length, 1);
+              assert.equal(records.at(-1)?.msg, last);
+            } catch (err) {
+              failures.push(`${c.id}: ${command} stderr: ${(err as Error).message.slice(0, 800)}`);
+            }
+          }
+        }
+      } else {
+        const msg = typeof c.msg === "string" ? c.msg : c.msg?.(sim);
+        if (run.code !== 1 || answer?.code !== c.code || answer?.msg !== msg) {
+          failures.push(
+            `${c.id}: exit ${run.code}, expected code ${c.code} ${quote(msg)}, got ` +
+              quote(run.stdout.trim()),
+          );
+        }
       }
+      if (cleanup) await cleanup();
       const after = await world(sim, victim);
       try {
         assert.deepEqual(after, before);

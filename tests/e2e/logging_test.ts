@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LOG_DIR } from "../../lib/config/limits.ts";
-import { createSimulation, simConfig } from "./sim.ts";
+import { createSimulation, settled, simConfig } from "./sim.ts";
 
 Deno.test("plugin ADD and DEL with logFile append their records to it (0600) and print only the result", async () => {
   await using sim = await createSimulation();
@@ -73,6 +73,7 @@ Deno.test("plugin ADD with a logFile in a missing directory succeeds and warns o
     assert.equal(records[0]!.level, "warning");
     assert.equal(records[0]!.msg, "cannot open log file; logging to stderr instead");
     assert.equal(records[0]!.logFile, logFile);
+    assert.equal(records[0]!.rule, "missing");
     assert.equal(
       records[0]!.error,
       `Cannot open log file "${logFile}": No such file or directory`,
@@ -112,4 +113,49 @@ Deno.test("plugin ADD that fails leaves one error record in logFile and the erro
     details: answer.details ?? "",
     rollback: "complete",
   });
+});
+
+Deno.test("plugin ADD and DEL with a logFile copied from sriov-cni's docs succeed, warn once on stderr and write nothing there", async () => {
+  await using sim = await createSimulation();
+  const before = settled(await sim.snapshot());
+  // An absolute path outside the log directory, as sriov-cni's `"logFile": "/tmp/sriov.log"`:
+  // in the simulation's own dir, so that the test can tell that nothing is written there.
+  const elsewhere = join(sim.dir, "sriov.log");
+  const config = simConfig(sim, { logFile: elsewhere });
+  for (const [command, last] of [["ADD", "attached"], ["DEL", "detached"]] as const) {
+    const run = await sim.runPlugin({ command, config });
+    assert.equal(run.code, 0, `${command} failed: ${run.stdout}${run.stderr}`);
+    const records = run.stderr.trimEnd().split("\n").map((line) =>
+      JSON.parse(line) as Record<string, unknown>
+    );
+    const { time: _time, ...warning } = records[0]!;
+    assert.deepEqual(warning, {
+      level: "warning",
+      msg: `logFile "${elsewhere}" is ignored: must be beneath "${LOG_DIR}/" or relative to it`,
+      command,
+      containerId: sim.containerId,
+      netns: sim.podNetnsPath,
+      ifname: "net1",
+      deviceID: sim.vfs[0]!.pci,
+      rule: "log-file",
+      details: "records go to stderr",
+    });
+    assert.equal(records.filter((r) => r.level === "warning").length, 1, run.stderr);
+    assert.equal(records.at(-1)!.msg, last);
+  }
+  await assert.rejects(Deno.lstat(elsewhere), Deno.errors.NotFound);
+  assert.deepEqual([...Deno.readDirSync(sim.logDir)], []);
+  assert.deepEqual(settled(await sim.snapshot()), before);
+});
+
+Deno.test("plugin ADD with a relative logFile appends to it beneath the log directory, as sriov-cni resolves it", async () => {
+  await using sim = await createSimulation();
+  const config = simConfig(sim, { logFile: "sriov.log" });
+  const add = await sim.runPlugin({ command: "ADD", config });
+  assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}`);
+  assert.equal(add.stderr, "");
+  const text = await Deno.readTextFile(join(sim.logDir, "sriov.log"));
+  assert.deepEqual(text.trimEnd().split("\n").map((l) => JSON.parse(l).msg), ["attached"]);
+  const del = await sim.runPlugin({ command: "DEL", config });
+  assert.equal(del.code, 0, `DEL failed: ${del.stdout}${del.stderr}`);
 });

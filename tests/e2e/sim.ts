@@ -1108,6 +1108,23 @@ export async function sweepLeftovers(): Promise<SweepReport> {
   return report;
 }
 
+/**
+ * Runs `ib-sriov validate FILE…` as an operator does: the bundle, under its own permission
+ * flags, with the deno running us first on PATH and nothing else of our environment.
+ *
+ * @param files the files to validate
+ * @returns the exit status and stdout
+ * @throws {Error} when it writes to stderr
+ */
+export async function runValidate(...files: string[]): Promise<{ code: number; stdout: string }> {
+  const bundle = fileURLToPath(new URL("../../build/ib-sriov.js", import.meta.url));
+  const out = await spawn([bundle, "validate", ...files], {
+    env: { PATH: `${dirname(Deno.execPath())}:/usr/bin:/bin`, NO_COLOR: "1" },
+  });
+  if (out.stderr !== "") throw new Error(`ib-sriov validate wrote to stderr: ${out.stderr}`);
+  return { code: out.code, stdout: out.stdout };
+}
+
 /** What {@linkcode simConfig} needs of a simulation: its VFs' PCI addresses and IPAM data dir. */
 export interface SimConfigTarget {
   readonly vfs: readonly Pick<SimVf, "pci">[];

@@ -3,30 +3,16 @@
  * permission flags, on the NAD layouts Kubernetes (go-yaml) accepts and on a mistyped `type`.
  */
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runValidate } from "./sim.ts";
 
-const BUNDLE = fileURLToPath(new URL("../../build/ib-sriov.js", import.meta.url));
 const GO_YAML = fileURLToPath(new URL("../fixtures/tool/go_yaml/", import.meta.url));
-
-async function validate(...files: string[]): Promise<{ code: number; stdout: string }> {
-  const out = await new Deno.Command(BUNDLE, {
-    args: ["validate", ...files],
-    // The bundle's shebang runs `deno` from PATH: the deno running us.
-    env: { PATH: `${dirname(Deno.execPath())}:/usr/bin:/bin`, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(new TextDecoder().decode(out.stderr), "");
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
-}
 
 Deno.test("ib-sriov validate answers ok for every NAD layout go-yaml accepts", async () => {
   const files = [...Deno.readDirSync(GO_YAML)].map((e) => e.name).filter((n) => n.endsWith(".yaml"))
     .sort().map((n) => `${GO_YAML}${n}`);
   assert.ok(files.length >= 12, `${files.length} layouts`);
-  const run = await validate(...files);
+  const run = await runValidate(...files);
   assert.equal(run.stdout, files.map((f) => `${f}: ok\n`).join(""));
   assert.equal(run.code, 0);
 });
@@ -43,7 +29,7 @@ Deno.test("ib-sriov validate reports a conflist whose ib-sriov plugin type is mi
         plugins: [{ type: "tuning" }, { type: "ib_sriov", pkey: "0x8001" }],
       }),
     );
-    const run = await validate(file);
+    const run = await runValidate(file);
     assert.equal(
       run.stdout,
       `${file}: plugins[1].type: "ib_sriov" is not "ib-sriov": the conflist holds no ib-sriov ` +

@@ -140,30 +140,32 @@ Deno.test("an environment error gets one error record on stderr naming the comma
   ]);
 });
 
-Deno.test("ADD with a logFile whose path breaks a rule fails with code 7 naming it, before any kernel change", async () => {
+Deno.test("ADD with a logFile whose path breaks a rule succeeds and logs to stderr after one warning naming the rule", async () => {
   await using w = await world();
-  const before = w.kernel.snapshot();
   const link = "/var/log/ib-sriov/link.log";
   w.logFileErrors.set(
     link,
     new ConfinedPathError("symlink", link, "open", "a component of the path is a symbolic link"),
   );
   const out = await run(w, "ADD", netConf(1, { logFile: link }));
-  assert.equal(out.status, 1);
-  assert.deepEqual(JSON.parse(out.stdout), {
-    cniVersion: "1.0.0",
-    code: 7,
-    msg: `logFile "${link}" is invalid: a component of the path is a symbolic link`,
-    details: `symlink: Cannot open "${link}": a component of the path is a symbolic link`,
-  });
-  assert.equal(w.faults.count, 0);
-  assert.deepEqual(w.kernel.snapshot(), before);
-  assert.deepEqual(w.stateFiles(), []);
-  // The record goes to deps.log (stderr): the log file is the thing refused.
+  assert.equal(out.status, 0, out.stdout);
+  assert.equal(JSON.parse(out.stdout).interfaces[0].name, "net1");
   assert.deepEqual(out.stderr, []);
-  assert.deepEqual(errors(w.logs).map((r) => [r.msg, r.code, r.deviceID]), [
-    ["ADD failed", 7, VFS[1]!.pci],
-  ]);
+  const { time: _time, ...warning } = parse(w.logs)[0]!;
+  assert.deepEqual(warning, {
+    level: "warning",
+    msg: "cannot open log file; logging to stderr instead",
+    command: "ADD",
+    containerId: ENV.CNI_CONTAINERID,
+    netns: ENV.CNI_NETNS,
+    ifname: ENV.CNI_IFNAME,
+    deviceID: VFS[1]!.pci,
+    logFile: link,
+    rule: "symlink",
+    error: `Cannot open "${link}": a component of the path is a symbolic link`,
+  });
+  assert.deepEqual(parse(w.logs).slice(1).map((r) => [r.level, r.msg]), [["info", "attached"]]);
+  assert.equal(w.logFiles.size, 0);
 });
 
 Deno.test("DEL with a logFile whose path breaks a rule succeeds and logs to stderr after one warning", async () => {
@@ -178,9 +180,10 @@ Deno.test("DEL with a logFile whose path breaks a rule succeeds and logs to stde
   assert.equal(out.status, 0);
   assert.equal(out.stdout, "");
   const warnings = parse(w.logs).filter((r) => r.level === "warning");
-  assert.deepEqual(warnings.map((r) => [r.msg, r.logFile, r.error]), [[
+  assert.deepEqual(warnings.map((r) => [r.msg, r.logFile, r.rule, r.error]), [[
     "cannot open log file; logging to stderr instead",
     link,
+    "symlink",
     `Cannot open "${link}": a component of the path is a symbolic link`,
   ]]);
   assert.deepEqual(w.stateFiles(), []);

@@ -122,3 +122,62 @@ Deno.test("requestLogger() writes the open-failure warning even at logLevel erro
   ]);
   assert.equal(lines[0]!.logFile, LOG_FILE);
 });
+
+Deno.test("cmdAdd() and cmdDel() with a logFile outside the log directory succeed and log to deps.log after one warning naming the rule", async () => {
+  await using w = await world();
+  // A common copy from sriov-cni's docs; the Go plugin ignores the key.
+  const conf = netConf(1, { logFile: "/tmp/sriov.log" });
+  await cmdAdd(w.deps, request("ADD", conf));
+  assertAttached(w);
+  const added = records(w.logs);
+  const { time: _time, ...warning } = added[0]!;
+  assert.deepEqual(warning, {
+    level: "warning",
+    msg: 'logFile "/tmp/sriov.log" is ignored: must be beneath "/var/log/ib-sriov/" or ' +
+      "relative to it",
+    command: "ADD",
+    containerId: "ctr-a",
+    netns: POD,
+    ifname: "net1",
+    deviceID: VFS[1]!.pci,
+    rule: "log-file",
+    details: "records go to stderr",
+  });
+  assert.deepEqual(levelsAndMessages(added.slice(1)), [["info", "attached"]]);
+  assert.equal(w.logFiles.size, 0, "never opened");
+
+  await cmdDel(w.deps, request("DEL", conf));
+  const deleted = records(w.logs.slice(added.length), "DEL");
+  assert.deepEqual(deleted.map((r) => [r.level, r.rule ?? null]), [
+    ["warning", "log-file"],
+    ["info", null],
+  ]);
+  assert.equal(w.logFiles.size, 0);
+});
+
+Deno.test("cmdAdd() with a relative logFile opens it beneath the log directory, as sriov-cni resolves it", async () => {
+  await using w = await world();
+  await cmdAdd(w.deps, request("ADD", netConf(1, { logFile: "sriov.log" })));
+  assertAttached(w);
+  // deps.openLog resolves the name beneath /var/log/ib-sriov (tests/unit/state/log_file_test.ts).
+  assert.deepEqual([...w.logFiles.keys()], ["sriov.log"]);
+  assert.deepEqual(levelsAndMessages(records(w.logFiles.get("sriov.log"))), [["info", "attached"]]);
+  assert.deepEqual(w.logs, []);
+});
+
+Deno.test("cmdAdd() with an unknown logLevel logs at info after one warning, whatever the level", async () => {
+  await using w = await world();
+  await cmdAdd(w.deps, request("ADD", netConf(1, { logFile: LOG_FILE, logLevel: "panic" })));
+  assertAttached(w);
+  const lines = records(w.logFiles.get(LOG_FILE));
+  assert.deepEqual(lines.map((r) => [r.level, r.msg, r.rule ?? null, r.details ?? null]), [
+    [
+      "warning",
+      'logLevel "panic" is ignored: must be one of error, warning, info, debug',
+      "log-level",
+      "records are written at info",
+    ],
+    ["info", "attached", null, null],
+  ]);
+  assert.deepEqual(w.logs, []);
+});

@@ -775,15 +775,17 @@ function utf8Bytes(u: i32): u32 {
 }
 
 /**
- * `logFile`: a path beneath {@link LOG_DIR_PREFIX} with no NUL, no empty, `.` or `..` segment,
- * at most {@link PATH_BYTES_MAX} bytes and segments of at most {@link NAME_BYTES_MAX}. Read
- * unit by unit: the path may be longer than strBuf holds.
+ * `logFile`: empty (no file), or a path beneath {@link LOG_DIR_PREFIX}, absolute or relative to
+ * it, with no NUL, no empty, `.` or `..` segment, of at most {@link PATH_BYTES_MAX} bytes once
+ * resolved and segments of at most {@link NAME_BYTES_MAX}. Read unit by unit: the path may be
+ * longer than strBuf holds.
  */
 function logFileOk(q: usize): bool {
   iterate(q);
   const prefixLength: u32 = <u32>LOG_DIR_PREFIX.length;
   let i: u32 = 0;
-  let bytes: u32 = 0;
+  let relative = false;
+  let bytes: u32 = prefixLength;
   // The segment being read: its length in bytes and whether it is all dots.
   let segment: u32 = 0;
   let dots: bool = true;
@@ -791,21 +793,25 @@ function logFileOk(q: usize): bool {
     const u = nextUnit();
     if (u < 0) break;
     if (u == 0) return false;
-    bytes += utf8Bytes(u);
-    if (i < prefixLength) {
+    if (i == 0 && u != 0x2f) relative = true;
+    if (!relative && i < prefixLength) {
       if (<u32>u != <u32>LOG_DIR_PREFIX.charCodeAt(i)) return false;
-    } else if (u == 0x2f) {
-      if (segment == 0 || (dots && segment <= 2)) return false;
-      segment = 0;
-      dots = true;
     } else {
-      segment += utf8Bytes(u);
-      if (u != 0x2e) dots = false;
-      if (segment > NAME_BYTES_MAX) return false;
+      bytes += utf8Bytes(u);
+      if (u == 0x2f) {
+        if (segment == 0 || (dots && segment <= 2)) return false;
+        segment = 0;
+        dots = true;
+      } else {
+        segment += utf8Bytes(u);
+        if (u != 0x2e) dots = false;
+        if (segment > NAME_BYTES_MAX) return false;
+      }
     }
     i++;
   }
-  return i > prefixLength && segment > 0 && !(dots && segment <= 2) && bytes <= PATH_BYTES_MAX;
+  if (i == 0) return true;
+  return segment > 0 && !(dots && segment <= 2) && bytes <= PATH_BYTES_MAX;
 }
 
 /** The CNI specification's network name, `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`. */
@@ -930,12 +936,15 @@ function checkVersions(): void {
   if (listLength > 0 && !listSupported) emitSlot(RULE_VERSION, K_CNI_VERSIONS, "cniVersions");
 }
 
-/** A string field with a fixed form: wrong type or wrong form is one rule. */
+/**
+ * A string field with a fixed form: wrong type or wrong form is one rule. Empty is unset, as the
+ * Go plugin reads `link_state`, `pkey` and the GUID sources.
+ */
 function checkGuid(s: i32, field: string): void {
   if (!has(s)) return;
   if (isString(s)) {
     loadString(vStart(s));
-    if (guidOk()) return;
+    if (strLen == 0 || guidOk()) return;
   }
   emitSlot(RULE_GUID, s, field);
 }
@@ -965,7 +974,7 @@ function checkPlugin(o: usize): void {
     let ok = isString(K_PKEY);
     if (ok) {
       loadString(vStart(K_PKEY));
-      ok = pkeyOk();
+      ok = strLen == 0 || pkeyOk();
     }
     if (!ok) emitSlot(RULE_PKEY, K_PKEY, "pkey");
   }
@@ -973,7 +982,7 @@ function checkPlugin(o: usize): void {
     let ok = isString(K_LINK_STATE);
     if (ok) {
       loadString(vStart(K_LINK_STATE));
-      ok = strIs("auto") || strIs("enable") || strIs("disable");
+      ok = strLen == 0 || strIs("auto") || strIs("enable") || strIs("disable");
     }
     if (!ok) emitSlot(RULE_LINK_STATE, K_LINK_STATE, "link_state");
   }
@@ -1000,8 +1009,9 @@ function checkPlugin(o: usize): void {
     const ok = isString(K_LOG_FILE) && logFileOk(vStart(K_LOG_FILE));
     if (!ok) emitSlot(RULE_LOG_FILE, K_LOG_FILE, "logFile");
   }
-  // The nested objects last: scanning one reuses only its own slots.
-  if (checkObject(K_IPAM, "ipam")) {
+  // The nested objects last: scanning one reuses only its own slots. `"ipam": {}`, what the
+  // SR-IOV network operator renders without IPAM, means no IPAM, as in the Go plugin.
+  if (checkObject(K_IPAM, "ipam") && firstMember(vStart(K_IPAM)) != 0) {
     const ipam = vStart(K_IPAM);
     scanObject(ipam, OBJ_IPAM);
     if (!has(K_IPAM_TYPE)) {

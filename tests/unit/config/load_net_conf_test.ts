@@ -4,7 +4,10 @@ import { assertCniError } from "../../assert_cni_error.ts";
 
 const BASE = { cniVersion: "1.0.0", name: "ib-net", type: "ib-sriov", deviceID: "0000:3b:00.2" };
 
-function load(extra: Record<string, unknown>, command: "ADD" | "DEL" | "CHECK" = "ADD") {
+function load(
+  extra: Record<string, unknown>,
+  command: "ADD" | "DEL" | "CHECK" | "STATUS" | "GC" = "ADD",
+) {
   return loadNetConf({ ...BASE, ...extra }, "1.0.0", command);
 }
 
@@ -203,9 +206,9 @@ Deno.test("loadNetConf() validates pkey as 0x and up to 4 hex digits with a non-
   assertCniError(() => load({ pkey: 5 }), 7, "pkey must be a string, got number 5");
 });
 
-Deno.test("loadNetConf() accepts link_state auto, enable and disable only", () => {
+Deno.test("loadNetConf() accepts link_state auto, enable and disable only (empty is unset)", () => {
   for (const s of ["auto", "enable", "disable"]) assert.equal(load({ link_state: s }).linkState, s);
-  for (const s of ["up", "Enable", "on", ""]) {
+  for (const s of ["up", "Enable", "on", " "]) {
     assertCniError(
       () => load({ link_state: s }),
       7,
@@ -257,19 +260,73 @@ Deno.test("loadNetConf() refuses vfioPciMode with rdmaIsolation", () => {
   );
 });
 
-Deno.test("loadNetConf() reads logLevel and an absolute logFile", () => {
+Deno.test("loadNetConf() reads logLevel and a logFile beneath the log directory, absolute or relative", () => {
   const conf = load({ logLevel: "debug", logFile: "/var/log/ib-sriov/ib-sriov.log" });
   assert.equal(conf.logLevel, "debug");
   assert.equal(conf.logFile, "/var/log/ib-sriov/ib-sriov.log");
+  assert.equal(conf.warnings, undefined);
+  assert.equal(load({ logFile: "sriov/x.log" }).logFile, "sriov/x.log");
+  // Empty means no log file, as in sriov-cni.
+  assert.equal(Object.hasOwn(load({ logFile: "" }), "logFile"), false);
+});
+
+Deno.test("loadNetConf() ignores a logLevel or logFile the validator warns about, and returns the warning", () => {
+  const conf = load({ logLevel: "panic", logFile: "/tmp/sriov.log" }, "ADD");
+  assert.equal(conf.logLevel, "info");
+  assert.equal(Object.hasOwn(conf, "logFile"), false);
+  assert.deepEqual(
+    conf.warnings?.map((w) => [w.ruleName, w.severity, w.message, w.details]),
+    [
+      [
+        "log-level",
+        "warning",
+        'logLevel "panic" is ignored: must be one of error, warning, info, debug',
+        "records are written at info",
+      ],
+      [
+        "log-file",
+        "warning",
+        'logFile "/tmp/sriov.log" is ignored: must be beneath "/var/log/ib-sriov/" or relative to it',
+        "records go to stderr",
+      ],
+    ],
+  );
+  assert.equal(
+    load({ logFile: 1 }).warnings?.[0]?.message,
+    "logFile must be a string, got number 1",
+  );
+});
+
+Deno.test("loadNetConf() reads an empty link_state, pkey or GUID as unset, as the Go plugin does", () => {
+  const conf = load({
+    link_state: "",
+    pkey: "",
+    guid: "",
+    runtimeConfig: { infinibandGUID: "" },
+    args: { cni: { guid: "02:00:00:00:00:00:00:0e" } },
+  });
+  assert.equal(Object.hasOwn(conf, "linkState"), false);
+  assert.equal(Object.hasOwn(conf, "pkey"), false);
+  assert.equal(conf.guid, "02:00:00:00:00:00:00:0e");
+  assert.equal(conf.guidSource, "args.cni.guid");
+  const none = load({ runtimeConfig: { infinibandGUID: "" }, args: { cni: { guid: "" } } });
+  assert.equal(Object.hasOwn(none, "guid"), false);
+});
+
+Deno.test("loadNetConf() reads an empty ipam as no IPAM, for every command", () => {
+  for (const command of ["ADD", "DEL", "CHECK", "STATUS", "GC"] as const) {
+    const conf = load({ ipam: {} }, command);
+    assert.equal(Object.hasOwn(conf, "ipam"), false, command);
+  }
   assertCniError(
-    () => load({ logLevel: "trace" }),
+    () => load({ ipam: { subnet: "10.0.0.0/8" } }),
     7,
-    'logLevel "trace" is invalid: must be one of error, warning, info, debug',
+    "ipam.type is required: must be a string",
   );
   assertCniError(
-    () => load({ logFile: "rel/x.log" }),
+    () => load({ ipam: { type: "" } }),
     7,
-    'logFile "rel/x.log" is invalid: must be an absolute path',
+    'ipam.type "" is invalid: name the IPAM plugin, e.g. host-local',
   );
 });
 

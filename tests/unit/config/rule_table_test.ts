@@ -42,7 +42,15 @@ interface RuleRow {
   command?: Command;
   /** The error's message from dispatch() when it is not the violation's. */
   cniMessage?: string;
+  /**
+   * A warning: dispatch() runs the handler, loadNetConf() ignores the field and returns the
+   * warning; `cni` is then absent.
+   */
+  warning?: true;
 }
+
+const LOG_LEVEL_DETAILS = "records are written at info";
+const LOG_FILE_DETAILS = "records go to stderr";
 
 const DEVICE_INFO_DETAILS =
   "Multus sets it when the NetworkAttachmentDefinition's plugin declares capabilities.CNIDeviceInfoFile; do not write it in the config";
@@ -313,6 +321,14 @@ const RULES: RuleRow[] = [
   {
     rule: 17,
     ruleName: "object",
+    input: conf('"ipam":null'),
+    path: "ipam",
+    message: "ipam must be an object, got null",
+    cni: 7,
+  },
+  {
+    rule: 17,
+    ruleName: "object",
     input: conf('"args":{"cni":"x"}'),
     path: "args.cni",
     message: 'args.cni must be an object, got string "x"',
@@ -414,24 +430,47 @@ const RULES: RuleRow[] = [
     ruleName: "log-level",
     input: conf('"logLevel":"trace"'),
     path: "logLevel",
-    message: 'logLevel "trace" is invalid: must be one of error, warning, info, debug',
-    cni: 7,
+    message: 'logLevel "trace" is ignored: must be one of error, warning, info, debug',
+    details: LOG_LEVEL_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
-    input: conf('"logFile":"rel/x.log"'),
+    input: conf('"logFile":"rel/../x.log"'),
     path: "logFile",
-    message: 'logFile "rel/x.log" is invalid: must be an absolute path',
-    cni: 7,
+    message: 'logFile "rel/../x.log" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/var/log/a\\u0000b"'),
     path: "logFile",
-    message: 'logFile "/var/log/a\\u0000b" is invalid: must be an absolute path',
-    cni: 7,
+    message: 'logFile "/var/log/a\\u0000b" is ignored: must be beneath "/var/log/ib-sriov/" or ' +
+      "relative to it",
+    details: LOG_FILE_DETAILS,
+    warning: true,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf('"logFile":5'),
+    path: "logFile",
+    message: "logFile must be a string, got number 5",
+    details: LOG_FILE_DETAILS,
+    warning: true,
+  },
+  {
+    rule: 24,
+    ruleName: "log-file",
+    input: conf(`"logFile":"${"d/".repeat(2039)}x"`),
+    path: "logFile",
+    message: `logFile "${"d/".repeat(40)}"… (4079 chars) is ignored: ` +
+      "must be at most 4095 bytes long once beneath it, with names of at most 255",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 25,
@@ -585,41 +624,51 @@ const RULES: RuleRow[] = [
     ruleName: "log-file",
     input: conf('"logFile":"/etc/sudoers.d/x"'),
     path: "logFile",
-    message: 'logFile "/etc/sudoers.d/x" is invalid: must be beneath "/var/log/ib-sriov/"',
-    cni: 7,
+    message: 'logFile "/etc/sudoers.d/x" is ignored: must be beneath "/var/log/ib-sriov/" ' +
+      "or relative to it",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/var/log/ib-sriov"'),
     path: "logFile",
-    message: 'logFile "/var/log/ib-sriov" is invalid: must be beneath "/var/log/ib-sriov/"',
-    cni: 7,
+    message: 'logFile "/var/log/ib-sriov" is ignored: must be beneath "/var/log/ib-sriov/" ' +
+      "or relative to it",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/var/log/ib-sriov-x/a.log"'),
     path: "logFile",
-    message: 'logFile "/var/log/ib-sriov-x/a.log" is invalid: must be beneath "/var/log/ib-sriov/"',
-    cni: 7,
+    message:
+      'logFile "/var/log/ib-sriov-x/a.log" is ignored: must be beneath "/var/log/ib-sriov/" ' +
+      "or relative to it",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/var/log/ib-sriov/../../../etc/ld.so.preload"'),
     path: "logFile",
-    message: 'logFile "/var/log/ib-sriov/../../../etc/ld.so.preload" is invalid: ' +
-      "must not contain empty, . or .. segments",
-    cni: 7,
+    message: 'logFile "/var/log/ib-sriov/../../../etc/ld.so.preload" is ignored: ' +
+      "must not contain NUL, or empty, . or .. segments",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf('"logFile":"/var/log/ib-sriov/"'),
     path: "logFile",
-    message: 'logFile "/var/log/ib-sriov/" is invalid: must not contain empty, . or .. segments',
-    cni: 7,
+    message:
+      'logFile "/var/log/ib-sriov/" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
@@ -627,8 +676,9 @@ const RULES: RuleRow[] = [
     input: conf('"logFile":"/var/log/ib-sriov//x.log"'),
     path: "logFile",
     message:
-      'logFile "/var/log/ib-sriov//x.log" is invalid: must not contain empty, . or .. segments',
-    cni: 7,
+      'logFile "/var/log/ib-sriov//x.log" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
@@ -636,8 +686,9 @@ const RULES: RuleRow[] = [
     input: conf('"logFile":"/var/log/ib-sriov/./x.log"'),
     path: "logFile",
     message:
-      'logFile "/var/log/ib-sriov/./x.log" is invalid: must not contain empty, . or .. segments',
-    cni: 7,
+      'logFile "/var/log/ib-sriov/./x.log" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
@@ -645,8 +696,9 @@ const RULES: RuleRow[] = [
     input: conf('"logFile":"/var/log/ib-sriov/sub/"'),
     path: "logFile",
     message:
-      'logFile "/var/log/ib-sriov/sub/" is invalid: must not contain empty, . or .. segments',
-    cni: 7,
+      'logFile "/var/log/ib-sriov/sub/" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
@@ -654,26 +706,29 @@ const RULES: RuleRow[] = [
     input: conf('"logFile":"/var/log/ib-sriov/\\u002e\\u002e/x"'),
     path: "logFile",
     message:
-      'logFile "/var/log/ib-sriov/../x" is invalid: must not contain empty, . or .. segments',
-    cni: 7,
+      'logFile "/var/log/ib-sriov/../x" is ignored: must not contain NUL, or empty, . or .. segments',
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf(`"logFile":"/var/log/ib-sriov/${"n".repeat(256)}"`),
     path: "logFile",
-    message: `logFile "/var/log/ib-sriov/${"n".repeat(62)}"… (274 chars) is invalid: ` +
-      "must be at most 4095 bytes long, with names of at most 255",
-    cni: 7,
+    message: `logFile "/var/log/ib-sriov/${"n".repeat(62)}"… (274 chars) is ignored: ` +
+      "must be at most 4095 bytes long once beneath it, with names of at most 255",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
   {
     rule: 24,
     ruleName: "log-file",
     input: conf(`"logFile":"/var/log/ib-sriov/${"d/".repeat(2039)}x"`),
     path: "logFile",
-    message: `logFile "/var/log/ib-sriov/${"d/".repeat(31)}"… (4097 chars) is invalid: ` +
-      "must be at most 4095 bytes long, with names of at most 255",
-    cni: 7,
+    message: `logFile "/var/log/ib-sriov/${"d/".repeat(31)}"… (4097 chars) is ignored: ` +
+      "must be at most 4095 bytes long once beneath it, with names of at most 255",
+    details: LOG_FILE_DETAILS,
+    warning: true,
   },
 ];
 
@@ -737,9 +792,9 @@ Deno.test("the rule table has a row for every validator rule", () => {
   assert.deepEqual(missing, []);
 });
 
-Deno.test("validateConfigBytes() reports each rule with its code, name, path, message and details", () => {
+Deno.test("validateConfigBytes() reports each rule with its code, name, severity, path, message and details", () => {
   for (const row of RULES) {
-    const pluginConfig = row.cni !== undefined;
+    const pluginConfig = row.cni !== undefined || row.warning === true;
     const found = validateConfigBytes(
       bytesOf(row.input),
       {
@@ -748,9 +803,10 @@ Deno.test("validateConfigBytes() reports each rule with its code, name, path, me
       } satisfies ValidateOptions,
     );
     assert.deepEqual(
-      found.map(({ rule, ruleName, path, message, details }) => ({
+      found.map(({ rule, ruleName, severity, path, message, details }) => ({
         rule,
         ruleName,
+        severity,
         path,
         message,
         ...(details === undefined ? {} : { details }),
@@ -758,6 +814,7 @@ Deno.test("validateConfigBytes() reports each rule with its code, name, path, me
       [{
         rule: row.rule,
         ruleName: row.ruleName,
+        severity: row.warning ? "warning" : "error",
         path: row.path,
         message: row.message,
         ...(row.details === undefined ? {} : { details: row.details }),
@@ -828,6 +885,43 @@ Deno.test("loadNetConf() refuses each field rule exactly as dispatch() does", ()
   }
 });
 
+Deno.test("dispatch() runs the handler for a config whose only violations are warnings, and loadNetConf() ignores the field", async () => {
+  const rows = RULES.filter((row) => row.warning);
+  assert.deepEqual([...new Set(rows.map((row) => row.rule))], [23, 24]);
+  for (const row of rows) {
+    for (const command of ["ADD", "DEL"] as const) {
+      const stdin = bytesOf(row.input).slice(0, -1);
+      const input = encode(`${new TextDecoder().decode(stdin)},"deviceID":"0000:3b:00.2"}`);
+      const run = await runDispatch(command, input);
+      const expected = command === "ADD"
+        ? { status: 1, stdout: run.stdout, handled: 1 } // the fake ADD handler fails
+        : { status: 0, stdout: "", handled: 1 };
+      assert.deepEqual(run, expected, label(row));
+    }
+    const config = JSON.parse(new TextDecoder().decode(bytesOf(row.input)));
+    const conf = loadNetConf(config, "1.0.0", "DEL");
+    assert.equal(conf.logLevel, "info", label(row));
+    assert.equal(conf.logFile, undefined, label(row));
+    assert.deepEqual(
+      conf.warnings?.map(({ rule, severity, path, message, details }) => ({
+        rule,
+        severity,
+        path,
+        message,
+        details,
+      })),
+      [{
+        rule: row.rule,
+        severity: "warning",
+        path: row.path,
+        message: row.message,
+        details: row.details,
+      }],
+      label(row),
+    );
+  }
+});
+
 Deno.test("a config of exactly 4 MiB is read and validated by the plugin", async () => {
   const head = '{"name":"n","cniVersion":"1.0.0"}';
   const exact = encode(head + " ".repeat(MAX_CONFIG_BYTES - head.length));
@@ -874,6 +968,12 @@ const VALID: string[] = [
   }x"}}`,
   '{"name":"n","runtimeConfig":{"CNIDeviceInfoFile":1,"CNIDeviceInfoFile":"/var/run/k8s.cni.cncf.io/devinfo/cni/.x"}}',
   '{"name":"n","plugins":"not a list here","__proto__":{"guid":1}}',
+  // The SR-IOV network operator's config without IPAM; logging fields that are used as given.
+  '{"cniVersion":"1.0.0","deviceID":"0000:3b:00.2","ipam":{},"name":"n","type":"ib-sriov"}',
+  '{"name":"n","logFile":"sriov.log","logLevel":"error"}',
+  '{"name":"n","logFile":""}',
+  // Empty is unset, as the Go plugin reads these.
+  '{"name":"n","link_state":"","pkey":"","guid":"","runtimeConfig":{"infinibandGUID":""},"args":{"cni":{"guid":""}}}',
 ];
 
 Deno.test("a config that breaks no rule passes the validator, dispatch() and loadNetConf()", async () => {

@@ -303,7 +303,7 @@ Deno.test("validateConfigBytes() rule 13 guid: every GUID field, each with its p
   const typed = conf('"guid":null');
   assert.equal(
     one(typed, ValidatorRule.Guid, "guid", at(typed, "null")),
-    "guid must be a string, got null null",
+    "guid must be a string, got null",
   );
   assert.deepEqual(check(conf('"guid":"FF:ff:00:00:00:00:00:01"')), []);
 });
@@ -338,8 +338,9 @@ Deno.test("validateConfigBytes() rule 15 link-state and rule 23 log-level: the e
   const level = conf('"logLevel":"verbose"');
   assert.equal(
     one(level, ValidatorRule.LogLevel, "logLevel", 44),
-    'logLevel "verbose" is invalid: must be one of error, warning, info, debug',
+    'logLevel "verbose" is ignored: must be one of error, warning, info, debug',
   );
+  assert.equal(check(level)[0]!.severity, "warning");
   assert.deepEqual(check(conf('"link_state":"auto","logLevel":"warning"')), []);
 });
 
@@ -369,7 +370,15 @@ Deno.test("validateConfigBytes() rule 17 object: ipam, dns, prevResult, runtimeC
   );
 });
 
-Deno.test("validateConfigBytes() rules 18 ipam-type and 19 ipam-dhcp", () => {
+Deno.test("validateConfigBytes() rules 18 ipam-type and 19 ipam-dhcp; an empty ipam means no IPAM", () => {
+  // What the SR-IOV network operator renders for a network without IPAM, with any whitespace.
+  for (const empty of ['"ipam":{}', '"ipam": { \n }']) {
+    assert.deepEqual(check(conf(empty), { pluginConfig: true, requireDeviceId: false }), []);
+  }
+  // Keys but no type, or an empty type: the Go plugin would run without IPAM, the pod with no
+  // address.
+  const null_ = conf('"ipam":{"type":null}');
+  one(null_, ValidatorRule.IpamType, "ipam.type", at(null_, "null"));
   const missing = conf('"ipam":{"subnet":"10.0.0.0/8"}');
   assert.equal(
     one(missing, ValidatorRule.IpamType, "ipam.type", at(missing, '{"subnet')),
@@ -573,14 +582,19 @@ Deno.test("validateConfigBytes() rule 22 string and rule 24 log-file", () => {
     one(app, ValidatorRule.String, 'args.cni["mellanox.infiniband.app"]', at(app, "1}")),
     'args.cni["mellanox.infiniband.app"] must be a string, got number 1',
   );
-  for (const bad of ["relative/x.log", "", "/a\\u0000b"]) {
+  for (const bad of ["relative/../x.log", "/tmp/sriov.log", "/a\\u0000b", "a\\u0000b", "./x"]) {
     const text = conf(`"logFile":"${bad}"`);
     one(text, ValidatorRule.LogFile, "logFile", at(text, `"${bad}"`));
+    assert.equal(check(text)[0]!.severity, "warning");
   }
   assert.equal(
-    one(conf('"logFile":"x"'), ValidatorRule.LogFile, "logFile", 43),
-    'logFile "x" is invalid: must be an absolute path',
+    one(conf('"logFile":"/tmp/sriov.log"'), ValidatorRule.LogFile, "logFile", 43),
+    'logFile "/tmp/sriov.log" is ignored: must be beneath "/var/log/ib-sriov/" or relative to it',
   );
+  // Empty: no log file (stderr), as in sriov-cni; a relative path lies beneath the directory.
+  for (const ok of ["", "sriov.log", "sriov/x.log", "..x"]) {
+    assert.deepEqual(check(conf(`"logFile":"${ok}"`)), [], ok);
+  }
 });
 
 Deno.test("validateConfigBytes() reports every violation, and at most 64", () => {
@@ -671,7 +685,7 @@ Deno.test("dispatch() runs the validator before any handler, in the config's ver
   assert.deepEqual(calls, [`handler ${problem}`, `handler ${problem}`]);
 });
 
-Deno.test("validateConfigBytes() rule 24 accepts a logFile of exactly 4095 bytes and names of 255, beneath /var/log/ib-sriov/", () => {
+Deno.test("validateConfigBytes() rule 24 accepts a logFile of exactly 4095 bytes and names of 255, beneath /var/log/ib-sriov/ or relative to it", () => {
   const name = "n".repeat(255);
   const deep = `/var/log/ib-sriov/${"d/".repeat(2037)}${"x".repeat(3)}`;
   assert.equal(new TextEncoder().encode(deep).length, 4095);
@@ -687,6 +701,13 @@ Deno.test("validateConfigBytes() rule 24 accepts a logFile of exactly 4095 bytes
   }
   const over = `${deep}x`;
   assert.deepEqual(check(conf(`"logFile":"${over}"`)).map((v) => v.rule), [ValidatorRule.LogFile]);
+  // A relative path counts as resolved beneath the directory.
+  const relative = deep.slice("/var/log/ib-sriov/".length);
+  assert.deepEqual(check(conf(`"logFile":"${relative}"`)), []);
+  assert.deepEqual(
+    check(conf(`"logFile":"${relative}x"`)).map((v) => v.rule),
+    [ValidatorRule.LogFile],
+  );
   // Bytes count, not characters: 127 two-byte ones and one more make 255; 86 of three make 258.
   assert.deepEqual(check(conf(`"logFile":"/var/log/ib-sriov/${"é".repeat(127)}x"`)), []);
   assert.deepEqual(

@@ -57,6 +57,20 @@ Deno.test("openLogFile() appends to an existing file and keeps its mode", async 
   }
 });
 
+Deno.test("openLogFile() resolves a relative logFile beneath the directory", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.mkdir(join(dir, "sub"));
+    const file = openLogFile(dir, "sub/sriov.log");
+    assert.equal(file.path, join(dir, "sub/sriov.log"));
+    file.write("x\n");
+    file.close();
+    assert.equal(await Deno.readTextFile(join(dir, "sub/sriov.log")), "x\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("openLogFile() does not create a missing directory: ENOENT naming the path", async () => {
   const dir = await tempDir();
   try {

@@ -46,10 +46,11 @@ export function loadNetConfValidator(bytes: Uint8Array): Violation[] {
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (err) {
-    return [{ rule: 1, ruleName: "json", path: "", offset: 0, message: String(err) }];
+    json = err;
   }
   if (!isRecord(json)) {
-    return [{ rule: 1, ruleName: "json", path: "", offset: 0, message: "not an object" }];
+    const message = json instanceof Error ? String(json) : "not an object";
+    return [{ rule: 1, ruleName: "json", severity: "error", path: "", offset: 0, message }];
   }
   const entries: [string, Record<string, unknown>][] = Array.isArray(json["plugins"])
     ? json["plugins"].flatMap((p, i) =>
@@ -68,6 +69,7 @@ export function loadNetConfValidator(bytes: Uint8Array): Violation[] {
       found.push({
         rule: err.code === 1 ? 2 : 3,
         ruleName: "config",
+        severity: "error",
         path,
         offset: 0,
         message: err.message,

@@ -66,6 +66,31 @@ Deno.test("runTool() dry-run --command DEL prints the DEL plan of a conflist's i
   assert.equal(status, 0);
 });
 
+Deno.test("runTool() dry-run prints a warning, then plans an empty ipam as no IPAM", async () => {
+  const t = testIo();
+  const status = await runTool(dryRun("--device-id", NODE.vf, "ib-logfile.json"), t.io);
+  const lines = t.stdout().split("\n");
+  assert.equal(
+    lines[0],
+    'ib-logfile.json: warning: logFile: logFile "/tmp/sriov.log" is ignored: must be beneath ' +
+      '"/var/log/ib-sriov/" or relative to it; records go to stderr',
+  );
+  assert.equal(lines[1], "device    0000:3b:00.2: VF");
+  assert.equal(
+    t.stdout().slice(t.stdout().indexOf("ADD plan:")),
+    `ADD plan:
+   1. lock VF 0000:3b:00.2 and claim it for the attachment
+      undo: release the claim
+   2. record the attachment with the VF's original GUIDs and link state
+      undo: remove the record
+   3. move netdev ibp59s0f2 to /var/run/netns/<pod> as net1
+      undo: move it back to the host as ibp59s0f2, restore its up/down state
+   4. mark the attachment attached
+`,
+  );
+  assert.equal(status, 0);
+});
+
 Deno.test("runTool() dry-run of a NAD says ADD fails on a VF whose GUID is unset", async () => {
   const t = testIo();
   const status = await runTool(dryRun("--device-id", NODE.zeroGuidVf, "nad.json"), t.io);

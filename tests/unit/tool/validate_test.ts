@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { runTool } from "../../../lib/tool/main.ts";
-import { DOCUMENT_RULE, formatFinding, validateBytes } from "../../../lib/tool/validate.ts";
+import {
+  DOCUMENT_RULE,
+  type Finding,
+  formatFinding,
+  validateBytes,
+} from "../../../lib/tool/validate.ts";
 import type { Violation } from "../../../lib/tool/config_validator.ts";
 import { validateConfigBytes, ValidatorRule } from "../../../lib/config/validate_config.ts";
 import { BROKEN_YAML, fixture, loadNetConfValidator, testIo } from "./_tool_io.ts";
@@ -38,11 +43,39 @@ Deno.test("runTool() validate prints FILE: path: message per violation and exits
   assert.equal(status, 1);
 });
 
+Deno.test("runTool() validate prints a logFile it would ignore as a warning and exits 0", async () => {
+  const t = testIo();
+  const status = await runTool(["validate", "ib-logfile.json"], t.io);
+  assert.equal(
+    t.stdout(),
+    'ib-logfile.json: warning: logFile: logFile "/tmp/sriov.log" is ignored: must be beneath ' +
+      '"/var/log/ib-sriov/" or relative to it; records go to stderr\n',
+  );
+  assert.equal(status, 0);
+  const json = testIo();
+  assert.equal(await runTool(["validate", "--json", "ib-logfile.json", "ib-bad.json"], json.io), 1);
+  assert.deepEqual(
+    JSON.parse(json.stdout()).map((f: Finding) => [f.file, f.path, f.rule, f.severity]),
+    [
+      ["ib-logfile.json", "logFile", ValidatorRule.LogFile, "warning"],
+      ["ib-bad.json", "guid", ValidatorRule.Guid, "error"],
+      ["ib-bad.json", "ipam.type", ValidatorRule.IpamDhcp, "error"],
+    ],
+  );
+});
+
 Deno.test("runTool() validate --json prints file, path, rule, offset and message", async () => {
   const t = testIo({
     validateConfig: (bytes) => [
       ...loadNetConfValidator(bytes),
-      { rule: 9, ruleName: "guid", path: "guid", offset: 77, message: "fake finding" },
+      {
+        rule: 9,
+        ruleName: "guid",
+        severity: "error",
+        path: "guid",
+        offset: 77,
+        message: "fake finding",
+      },
     ],
   });
   const status = await runTool(["validate", "--json", "ib-bad.json", "nad.json"], t.io);
@@ -52,16 +85,25 @@ Deno.test("runTool() validate --json prints file, path, rule, offset and message
       file: "ib-bad.json",
       path: "",
       rule: 3,
+      severity: "error",
       offset: 0,
       message: 'guid "02:00:00:00:00:00:00" is not a valid GUID: must be 8 colon-separated hex ' +
         "bytes (xx:xx:xx:xx:xx:xx:xx:xx)",
     },
-    { file: "ib-bad.json", path: "guid", rule: 9, offset: 77, message: "fake finding" },
+    {
+      file: "ib-bad.json",
+      path: "guid",
+      rule: 9,
+      severity: "error",
+      offset: 77,
+      message: "fake finding",
+    },
     {
       file: "nad.json",
       name: "ib-net",
       path: "spec.config.guid",
       rule: 9,
+      severity: "error",
       offset: 77,
       message: "fake finding",
     },
@@ -105,9 +147,9 @@ Deno.test("validateBytes() passes the validator the spec.config string and prefi
   const validator = (bytes: Uint8Array): Violation[] => {
     seen.push(new TextDecoder().decode(bytes));
     return [
-      { rule: 4, ruleName: "x", path: "ipam.type", offset: 3, message: "m1" },
-      { rule: 4, ruleName: "x", path: "[0]", offset: 0, message: "m2" },
-      { rule: 4, ruleName: "x", path: "", offset: 0, message: "m3" },
+      { rule: 4, ruleName: "x", severity: "error", path: "ipam.type", offset: 3, message: "m1" },
+      { rule: 4, ruleName: "x", severity: "error", path: "[0]", offset: 0, message: "m2" },
+      { rule: 4, ruleName: "x", severity: "error", path: "", offset: 0, message: "m3" },
     ];
   };
   const nad = { kind: "NetworkAttachmentDefinition", spec: { config: '{"a": 1}' } };
