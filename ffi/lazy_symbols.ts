@@ -98,7 +98,8 @@ function bind(
   open: Open,
 ): unknown {
   const definition = table[name]!;
-  const pointer = "parameters" in definition ? address(soname, name) : null;
+  // The linker is asked for the declared name (`openat2: { name: "syscall" }`), as Deno would.
+  const pointer = "parameters" in definition ? address(soname, definition.name ?? name) : null;
   if (pointer === null) return open({ [name]: definition }).symbols[name];
   const fn = new Deno.UnsafeFnPointer(
     pointer as Deno.PointerObject<Deno.ForeignFunction>,
