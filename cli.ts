@@ -6,7 +6,9 @@
  * @module
  */
 import meta from "./deno.json" with { type: "json" };
-import { dispatch } from "./lib/cni/dispatch.ts";
+import { dispatch, failureFields } from "./lib/cni/dispatch.ts";
+import { CniError, CniErrorCode } from "./lib/cni/errors.ts";
+import { createLogger } from "./lib/log.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { LOG_DIR, MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
@@ -64,6 +66,23 @@ function readStdin(): Promise<Uint8Array> {
   return Promise.resolve(bytes);
 }
 
+/**
+ * Stops the process when its thread could not switch back from a network namespace: whatever ran
+ * next (a rollback, an IPAM DEL, GC's next attachment) would run in the wrong one. The error object
+ * and one error record (stderr, not the config's logFile) are all it writes.
+ */
+function stopInWrongNetns(message: string): never {
+  const error = new CniError(CniErrorCode.KernelError, message, {
+    details:
+      "the plugin stopped at once, its thread in the wrong network namespace; nothing was undone",
+  });
+  writeAll(Deno.stdout, JSON.stringify(error.toJSON(), null, 4) + "\n");
+  const command = getenv("CNI_COMMAND") ?? "";
+  createLogger((line) => writeAll(Deno.stderr, line), "error", { command })
+    .error(`${command} failed`, failureFields(error, "not run"));
+  Deno.exit(1);
+}
+
 function getenv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
@@ -92,9 +111,9 @@ async function loadRealDeps(): Promise<Deps> {
   ]);
   return {
     sysfs: new sysfs.LibcSysfs(),
-    netlink: new netlink.LibnlNetlink(),
+    netlink: new netlink.LibnlNetlink(stopInWrongNetns),
     pciDriver: new pci.LibcPciDriver(),
-    rdma: new rdma.LibnlRdma(),
+    rdma: new rdma.LibnlRdma(stopInWrongNetns),
     ipam: new ipam.ExecIpam(),
     store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
     deviceInfo: new deviceInfo.DeviceInfoFiles(),
@@ -161,7 +180,7 @@ async function toolMain(): Promise<number> {
     sysfs: (root) => new sysfs.LibcSysfs({ root }),
     nodeReader: (root) => new nodeReader.LibcNodeReader({ root }),
     loadLibnl: () => void libnl.openLibnl(),
-    rdma: () => new rdma.LibnlRdma(),
+    rdma: () => new rdma.LibnlRdma(stopInWrongNetns),
     store: () => store,
     checkStateDir: async () => {
       using _lock = await store.lock("status", 1000);
@@ -186,9 +205,8 @@ async function toolMain(): Promise<number> {
 
 /** Runs the plugin's command: `dispatch()` with the real process I/O and dependencies. */
 function pluginMain(): Promise<number> {
-  // dispatch() never throws: every failure, including a failed switch back to the host netns
-  // (NetnsRestoreError), becomes an error object and a non-zero exit, so the process never goes
-  // on in the wrong namespace.
+  // dispatch() never throws: every failure becomes an error object and a non-zero exit (a failed
+  // switch back from a netns stops the process earlier, in stopInWrongNetns).
   return dispatch(
     {
       getenv,

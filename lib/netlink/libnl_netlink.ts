@@ -26,7 +26,7 @@ import { fileIdentity } from "../../ffi/netns_libc.ts";
 
 /** Loads libnl-3 and libnl-route-3, for the operator tool's `doctor`. */
 export { openLibnl } from "../../ffi/libnl.ts";
-import { hostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
+import { hostNetns, type LostNetns, NetnsHandle, openNetns, withNetns } from "./netns.ts";
 import {
   describeVfChange,
   type LinkInfo,
@@ -150,13 +150,19 @@ function toRouteSpec(entry: RouteEntry, index: number): RouteSpec {
  *
  * @example
  * ```ts ignore
- * using netlink = new LibnlNetlink();
+ * using netlink = new LibnlNetlink(stop);
  * using pod = netlink.openNetns("/var/run/netns/pod1");
  * const link = netlink.linkByName(pod, "net1");
  * ```
  */
 export class LibnlNetlink implements Netlink, Disposable {
   #sockets = new Map<Netns, NlSocket>();
+  readonly #lost: LostNetns;
+
+  /** @param lost stops the process when a namespace switch cannot switch back */
+  constructor(lost: LostNetns) {
+    this.#lost = lost;
+  }
 
   /**
    * Closes every socket this object opened; idempotent. Namespace handles belong to the caller.
@@ -470,7 +476,7 @@ export class LibnlNetlink implements Netlink, Disposable {
   #socket(ns: Netns): NlSocket {
     let socket = this.#sockets.get(ns);
     if (socket === undefined) {
-      socket = withNetns(ns, () => NlSocket.open());
+      socket = withNetns(ns, () => NlSocket.open(), this.#lost);
       this.#sockets.set(ns, socket);
     }
     return socket;

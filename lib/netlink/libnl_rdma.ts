@@ -13,7 +13,7 @@
 import { RdmaSocket } from "../../ffi/rdma_socket.ts";
 import { type ErrorContext, NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import type { Netns } from "./netlink.ts";
-import { withNetns } from "./netns.ts";
+import { type LostNetns, withNetns } from "./netns.ts";
 import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
 import { quote } from "../cni/quote.ts";
 
@@ -61,13 +61,19 @@ function translate<T>(fn: () => T): T {
  *
  * @example
  * ```ts ignore
- * using rdma = new LibnlRdma();
+ * using rdma = new LibnlRdma(stop);
  * if (rdma.netnsMode() === "exclusive") rdma.moveDevice(host, "mlx5_3", pod);
  * ```
  */
 export class LibnlRdma implements Rdma, Disposable {
   #sockets = new Map<Netns, RdmaSocket>();
   #current: RdmaSocket | null = null;
+  readonly #lost: LostNetns;
+
+  /** @param lost stops the process when a namespace switch cannot switch back */
+  constructor(lost: LostNetns) {
+    this.#lost = lost;
+  }
 
   /**
    * Closes every socket this object opened; idempotent. Namespace handles belong to the caller.
@@ -148,7 +154,7 @@ export class LibnlRdma implements Rdma, Disposable {
   #socket(ns: Netns, context: ErrorContext): RdmaSocket {
     let socket = this.#sockets.get(ns);
     if (socket === undefined) {
-      socket = withNetns(ns, () => RdmaSocket.open(context));
+      socket = withNetns(ns, () => RdmaSocket.open(context), this.#lost);
       this.#sockets.set(ns, socket);
     }
     return socket;

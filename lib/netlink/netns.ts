@@ -4,12 +4,12 @@
  * A network namespace belongs to a thread. Synchronous FFI calls run on the main JS thread, so
  * libc `setns()` switches the very thread that runs our netlink calls; an `await` would let other
  * code run in the wrong namespace, and async ops run on other threads. Hence {@linkcode withNetns}
- * takes a synchronous function only, and always switches back.
+ * takes a synchronous function only, and always switches back, or else stops the process.
  *
  * @module
  */
 
-import { errorMessage } from "../error_message.ts";
+import { errorReason } from "../error_message.ts";
 import {
   CLONE_NEWNET,
   close,
@@ -34,28 +34,12 @@ import { quote } from "../cni/quote.ts";
 export const THREAD_NETNS_PATH = "/proc/thread-self/ns/net";
 
 /**
- * Switching back to the original namespace failed: the thread is now in the wrong namespace, and
- * nothing more may run in this process. `cli.ts` exits when it sees this error.
+ * Stops the process when the thread cannot switch back from a namespace; it never returns. The
+ * thread is then in the wrong namespace, and nothing more may run in this process: no catch or
+ * finally block of a caller (a rollback, the next attachment of a GC), no IPAM spawn. Only
+ * `cli.ts` may exit, so it hands one to each real netlink it builds.
  */
-export class NetnsRestoreError extends Error {
-  override name = "NetnsRestoreError";
-  /** The errno name of the failed `setns()` (`"EPERM"`, ...). */
-  readonly code: string;
-  /** The namespace that could not be re-entered. */
-  readonly path: string;
-
-  /**
-   * @param path The namespace that could not be re-entered.
-   * @param code The errno name of the failed `setns()`.
-   * @param message The full message.
-   * @param options `cause`
-   */
-  constructor(path: string, code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.path = path;
-    this.code = code;
-  }
-}
+export type LostNetns = (message: string) => never;
 
 /** A namespace held open by a file descriptor from libc `open()`. */
 export class NetnsHandle implements Netns {
@@ -198,20 +182,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *
  * @param ns The namespace to enter.
  * @param fn Synchronous code to run there.
+ * @param lost Called, never to return, when switching back fails (`tests/e2e/lost_netns_test.ts`).
  * @returns What `fn` returned.
  * @throws {NetnsError} `io` when the current namespace cannot be opened or `ns` cannot be
  *   entered (nothing ran).
- * @throws {NetnsRestoreError} When switching back failed; the process must exit.
  * @throws {TypeError} When `fn` returned a thenable.
  * @throws What `fn` threw.
  *
  * @example
  * ```ts ignore
  * using pod = openNetns("/var/run/netns/pod1");
- * const sock = withNetns(pod, () => NlSocket.open());
+ * const sock = withNetns(pod, () => NlSocket.open(), stop);
  * ```
  */
-export function withNetns<T>(ns: Netns, fn: () => T): T {
+export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
   // 1. Hold the namespace we are in, to come back to it.
   using back = hostNetns();
   // 2. Enter the target. Nothing has changed if this fails.
@@ -224,8 +208,8 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
       cause: error,
     });
   }
-  // 3. Run, and switch back whatever happens. If switching back fails, that error wins over
-  //    anything fn threw: continuing in the wrong namespace is never safe.
+  // 3. Run, and switch back whatever happens. If switching back fails, the process stops there:
+  //    continuing in the wrong namespace is never safe.
   let result: T;
   try {
     result = fn();
@@ -233,15 +217,7 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
     try {
       setns(back.fd, CLONE_NEWNET);
     } catch (error) {
-      const code = error instanceof LibcError ? error.code : "EUNKNOWN";
-      const reason = errorMessage(error);
-      // deno-lint-ignore no-unsafe-finally -- the thread is in the wrong namespace: this must win.
-      throw new NetnsRestoreError(
-        back.path,
-        code,
-        `Cannot return from netns ${quote(ns.path)}: ${reason}`,
-        { cause: error },
-      );
+      lost(`Cannot return from netns ${quote(ns.path)}: ${errorReason(error)}`);
     }
   }
   if (isThenable(result)) {

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { NlSocket } from "../../ffi/handles.ts";
 import { LibnlNetlink, NetlinkError, NleCode } from "../../lib/netlink/mod.ts";
-import { addVeth, ifindexOf, ip, ipJson, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+import {
+  addVeth,
+  ifindexOf,
+  ip,
+  ipJson,
+  lostNetns,
+  type TempNetns,
+  withTempNetns,
+} from "./_netns_fixture.ts";
 
 /** Runs `fn` with a fresh LibnlNetlink and the namespaces opened through it. */
 async function withNetlink(
@@ -18,7 +26,7 @@ async function withNetlink(
   ) => void,
 ): Promise<void> {
   await withTempNetns(count, (temps) => {
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     const opened = temps.map((t) => ({ ...t, ns: netlink.openNetns(t.path) }));
     try {
       fn(netlink, opened);
@@ -557,7 +565,7 @@ Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests",
 Deno.test("LibnlNetlink.sameNetns() tells the host's namespace under another path from a pod's", async () => {
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     using host = netlink.hostNetns();
     using again = netlink.openNetns("/proc/self/ns/net");
     using pod = netlink.openNetns(temp.path);

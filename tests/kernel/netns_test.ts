@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { NlSocket } from "../../ffi/handles.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { readlink } from "../../ffi/sysfs_libc.ts";
+import { CLONE_NEWNET, close, setns } from "../../ffi/netns_libc.ts";
 import {
   hostNetns,
   LibnlNetlink,
@@ -16,7 +17,7 @@ import {
   THREAD_NETNS_PATH,
   withNetns,
 } from "../../lib/netlink/mod.ts";
-import { addVeth, NETNS_DIR, randomSuffix, withTempNetns } from "./_netns_fixture.ts";
+import { addVeth, lostNetns, NETNS_DIR, randomSuffix, withTempNetns } from "./_netns_fixture.ts";
 
 /** The `net:[<inode>]` link of the calling thread's namespace. */
 function currentNetns(): string {
@@ -90,7 +91,7 @@ Deno.test("openNetns() holds a namespace open until close(), which is idempotent
     assert.equal(ns.path, temp.path);
     assert.ok(ns.fd >= 0);
     const fd = ns.fd;
-    assert.equal(withNetns(ns, currentNetns), netnsId(temp.path));
+    assert.equal(withNetns(ns, currentNetns, lostNetns), netnsId(temp.path));
     ns.close();
     // The descriptor is gone (or, if reused already, no longer this namespace).
     assert.equal(fdTarget(fd)?.endsWith(temp.name) ?? false, false);
@@ -112,7 +113,7 @@ Deno.test("withNetns() runs inside the namespace and switches back", async () =>
     using ns = openNetns(temp.path);
     const before = currentNetns();
     assert.notEqual(before, netnsId(temp.path));
-    const inside = withNetns(ns, () => currentNetns());
+    const inside = withNetns(ns, () => currentNetns(), lostNetns);
     assert.equal(inside, netnsId(temp.path));
     assert.equal(currentNetns(), before);
   });
@@ -129,7 +130,7 @@ Deno.test("withNetns() switches back when fn throws, and rethrows", async () => 
         withNetns(ns, () => {
           assert.equal(currentNetns(), netnsId(temp.path));
           throw thrown;
-        }),
+        }, lostNetns),
       (error: unknown) => error === thrown,
     );
     assert.equal(currentNetns(), before);
@@ -142,7 +143,7 @@ Deno.test("withNetns() rejects an async fn with TypeError after switching back",
     using ns = openNetns(temp.path);
     const before = currentNetns();
     assert.throws(
-      () => withNetns(ns, () => Promise.reject(new Error("async"))),
+      () => withNetns(ns, () => Promise.reject(new Error("async")), lostNetns),
       (error: unknown) => {
         assert.ok(error instanceof TypeError);
         assert.equal(
@@ -156,13 +157,40 @@ Deno.test("withNetns() rejects an async fn with TypeError after switching back",
   });
 });
 
+Deno.test("withNetns() hands a failed switch back to lost, which never returns, naming the netns", async () => {
+  await withTempNetns(1, ([temp]) => {
+    assert.ok(temp !== undefined);
+    using ns = openNetns(temp.path);
+    using own = hostNetns();
+    const before = currentNetns();
+    const lost: string[] = [];
+    assert.throws(
+      () =>
+        withNetns(ns, () => {
+          // Close withNetns's own handle to the host netns: the kernel refuses the switch back.
+          for (const { name } of Deno.readDirSync("/proc/thread-self/fd")) {
+            const fd = Number(name);
+            if (fd !== own.fd && fdTarget(fd) === before) close(fd);
+          }
+        }, (message) => {
+          lost.push(message);
+          setns(own.fd, CLONE_NEWNET);
+          throw new Error("stopped");
+        }),
+      { message: "stopped" },
+    );
+    assert.deepEqual(lost, [`Cannot return from netns "${temp.path}": Bad file descriptor`]);
+    assert.equal(currentNetns(), before);
+  });
+});
+
 Deno.test("NlSocket.open() inside withNetns() keeps working in that namespace from the host", async () => {
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
     addVeth(temp.name, "vtest0", "vtest1");
     using ns = openNetns(temp.path);
     const before = currentNetns();
-    using podSocket = withNetns(ns, () => NlSocket.open());
+    using podSocket = withNetns(ns, () => NlSocket.open(), lostNetns);
     using hostSocket = NlSocket.open();
     // Back in the host namespace, the pod's socket still sees the pod's links, and only those.
     assert.equal(currentNetns(), before);
@@ -180,7 +208,7 @@ Deno.test("LibnlNetlink makes changes in a namespace without leaving the host", 
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
     addVeth(temp.name, "vtest0", "vtest1");
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     using ns = netlink.openNetns(temp.path);
     const before = currentNetns();
     const link = netlink.linkByName(ns, "vtest0");

@@ -16,7 +16,7 @@ import { encodeRequest } from "../../ffi/rdma_socket.ts";
 import { LibnlRdma } from "../../lib/netlink/libnl_rdma.ts";
 import { hostNetns, openNetns, THREAD_NETNS_PATH } from "../../lib/netlink/mod.ts";
 import { RdmaError } from "../../lib/netlink/rdma.ts";
-import { type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+import { lostNetns, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
 
 /** Whether the kernel has RDMA netlink: `ib_core` registers NETLINK_RDMA. */
 function hasRdmaNetlink(): boolean {
@@ -87,7 +87,7 @@ Deno.test({
   name: "LibnlRdma.netnsMode() says the kernel has no RDMA netlink and needs ib_core",
   ignore: RDMA,
   fn() {
-    using rdma = new LibnlRdma();
+    using rdma = new LibnlRdma(lostNetns);
     assertRdmaError(
       () => rdma.netnsMode(),
       "unsupported",
@@ -100,7 +100,7 @@ Deno.test({
   name: "LibnlRdma.devices() says the kernel has no RDMA netlink and needs ib_core",
   ignore: RDMA,
   fn() {
-    using rdma = new LibnlRdma();
+    using rdma = new LibnlRdma(lostNetns);
     using host = hostNetns();
     assertRdmaError(
       () => rdma.devices(host),
@@ -115,7 +115,7 @@ Deno.test({
   ignore: RDMA,
   async fn() {
     await withTempNetns(1, (namespaces) => {
-      using rdma = new LibnlRdma();
+      using rdma = new LibnlRdma(lostNetns);
       using host = hostNetns();
       using pod = openNetns(first(namespaces).path);
       const before = readlink(THREAD_NETNS_PATH);
@@ -141,7 +141,7 @@ Deno.test({
   name: "LibnlRdma.netnsMode() and devices() agree with iproute2's rdma tool",
   ignore: !RDMA,
   fn() {
-    using rdma = new LibnlRdma();
+    using rdma = new LibnlRdma(lostNetns);
     using host = hostNetns();
     const system = rdmaJson("system", "show");
     const entry = (Array.isArray(system) ? system[0] : system) as { netns: string };
@@ -156,7 +156,7 @@ Deno.test({
   ignore: !RDMA,
   async fn() {
     await withTempNetns(1, (namespaces) => {
-      using rdma = new LibnlRdma();
+      using rdma = new LibnlRdma(lostNetns);
       using host = hostNetns();
       using pod = openNetns(first(namespaces).path);
       assertRdmaError(

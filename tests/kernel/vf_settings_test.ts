@@ -22,7 +22,7 @@ import {
   withNetns,
 } from "../../lib/netlink/mod.ts";
 import { attr, concat, ifinfomsg, vfGuid } from "../netlink_bytes.ts";
-import { addVeth, ifindexOf, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+import { addVeth, ifindexOf, lostNetns, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
 
 /** `<linux/rtnetlink.h>`, `<linux/if_link.h>` */
 const RTM_SETLINK = 19;
@@ -37,7 +37,7 @@ async function withVethPf(
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
     addVeth(temp.name, "pf0", "pf0peer");
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     using ns = netlink.openNetns(temp.path);
     fn(netlink, temp, ns, ifindexOf(temp.name, "pf0"));
   });
@@ -67,12 +67,12 @@ function assertUnsupported(
  */
 function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
   const { core } = openLibnl();
-  const sk = withNetns(ns, () => core.nl_socket_alloc());
+  const sk = withNetns(ns, () => core.nl_socket_alloc(), lostNetns);
   assert.ok(sk !== null);
   const msg = core.nlmsg_alloc_simple(RTM_SETLINK, 0);
   assert.ok(msg !== null);
   try {
-    assert.equal(withNetns(ns, () => core.nl_connect(sk, 0)), 0);
+    assert.equal(withNetns(ns, () => core.nl_connect(sk, 0), lostNetns), 0);
     const body = concat([ifinfomsg(index, 0), attrs]);
     assert.equal(core.nlmsg_append(msg, body, BigInt(body.length), 4), 0);
     assert.ok(core.nl_send_auto(sk, msg) > 0);
