@@ -12,7 +12,7 @@ import { createLogger } from "./lib/log.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { LOG_DIR, MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
-import { setProcessTimings, Timings } from "./lib/timings.ts";
+import { Timings } from "./lib/timings.ts";
 
 /** When the bundle had been evaluated, in ms since Deno started. */
 const EVALUATED_AT = performance.now();
@@ -25,7 +25,6 @@ const COMPILED_MS = 15;
 /** The run's timeline; its clock's zero is the runtime's start, so this first mark is the bundle's. */
 const TIMINGS = new Timings(() => performance.now(), () => Deno.memoryUsage().rss);
 TIMINGS.mark("bundle evaluated");
-setProcessTimings(TIMINGS);
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;

@@ -25,7 +25,6 @@ import { errorMessage } from "../lib/error_message.ts";
 import { readCString, toCString } from "./c_string.ts";
 import { Errno, LibcError } from "./errno.ts";
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
-import { processSpan } from "../lib/timings.ts";
 import { boundSymbols, lazySymbols } from "./lazy_symbols.ts";
 
 /** `open()` flag: open for reading only. */
@@ -180,7 +179,7 @@ let boundErrorSymbols: Libc | null = null;
  */
 function errorSymbols(): Libc {
   if (boundErrorSymbols === null) {
-    processSpan("dlopen libc.so.6", () => openLibc({}));
+    openLibc({});
     boundErrorSymbols = boundSymbols("libc.so.6", libcTable(), openLibc);
   }
   return boundErrorSymbols;

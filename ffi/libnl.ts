@@ -8,7 +8,6 @@
  */
 
 import { errorMessage } from "../lib/error_message.ts";
-import { processSpan } from "../lib/timings.ts";
 import { lazySymbols } from "./lazy_symbols.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
@@ -65,9 +64,9 @@ export function openLibnl(): Libnl {
     // Both libraries are opened here, with no symbol, so that a missing one fails now with its
     // soname rather than at some later call. libnl-route-3 links against libnl-3, so both
     // handles share one copy of libnl-3.
-    const core = processSpan(`dlopen ${LIBNL_SONAME}`, () => load(LIBNL_SONAME, {}));
+    const core = load(LIBNL_SONAME, {});
     try {
-      processSpan(`dlopen ${LIBNL_ROUTE_SONAME}`, () => load(LIBNL_ROUTE_SONAME, {}));
+      load(LIBNL_ROUTE_SONAME, {});
     } catch (error) {
       core.close();
       throw error;

@@ -12,7 +12,7 @@
 
 /** One entry of the timeline, in ms since the clock's zero, rounded to 0.01 ms. */
 export interface TimingEntry {
-  /** What happened: a phase (`validated`) or a call (`netlink.moveLink`, `dlopen libc.so.6`). */
+  /** What happened: a phase (`config validated`) or a call (`netlink.moveLink`). */
   phase: string;
   /** When it started (a point: when it was reached). */
   at: number;
@@ -102,31 +102,30 @@ export class Timings {
     for (const sink of sinks) sink(this.entries());
   }
 
+  /**
+   * `target` with each method call recorded as a span named `<name>.<method>`. The methods run
+   * on `target` itself: classes with private fields refuse another `this`.
+   *
+   * @param target an object whose methods are timed, own or inherited
+   * @param name the first part of each span's name, e.g. `netlink`
+   * @returns an object with the same methods, that inherits everything else from `target`
+   */
+  timed<T extends object>(target: T, name: string): T {
+    const timed: Record<string, unknown> = Object.create(target);
+    for (let o: object = target; o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const [key, { value }] of Object.entries(Object.getOwnPropertyDescriptors(o))) {
+        if (typeof value !== "function" || key === "constructor" || Object.hasOwn(timed, key)) {
+          continue;
+        }
+        timed[key] = (...args: unknown[]) =>
+          this.span(`${name}.${key}`, () => Reflect.apply(value, target, args));
+      }
+    }
+    return timed as T;
+  }
+
   /** @returns the entries recorded so far, in order (spans are recorded when they end) */
   entries(): readonly TimingEntry[] {
     return [...this.#entries];
   }
-}
-
-let active: Timings | null = null;
-
-/**
- * Makes `timings` the recorder of the process-wide calls that no `Deps` reaches: the `dlopen` of
- * each native library, which happens on the first call that needs it.
- *
- * @param timings the run's recorder, or `null` to stop recording
- */
-export function setProcessTimings(timings: Timings | null): void {
-  active = timings;
-}
-
-/**
- * Runs `fn` as a span of the process's recorder, when there is one.
- *
- * @param phase the call's name
- * @param fn the call
- * @returns what `fn` returns
- */
-export function processSpan<T>(phase: string, fn: () => T): T {
-  return active === null ? fn() : active.span(phase, fn);
 }
