@@ -7,7 +7,6 @@
  * @module
  */
 
-import { errorMessage } from "../lib/error_message.ts";
 import { lazySymbols } from "./lazy_symbols.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
@@ -39,8 +38,7 @@ function load<S extends Deno.ForeignLibraryInterface>(
     return Deno.dlopen(soname, symbols);
   } catch (error) {
     if (error instanceof Deno.errors.PermissionDenied) throw error;
-    const reason = errorMessage(error);
-    throw new Error(`Cannot load ${soname}: ${reason}`, { cause: error });
+    throw new Error(`Cannot load ${soname}: ${(error as Error).message}`, { cause: error });
   }
 }
 

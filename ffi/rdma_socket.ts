@@ -13,7 +13,6 @@
  * @module
  */
 
-import type { RdmaNetnsMode } from "../lib/netlink/rdma.ts";
 import { openLibnl } from "./libnl.ts";
 import {
   attributes,
@@ -44,6 +43,9 @@ const RDMA_NLDEV_ATTR_DEV_INDEX = 1; // u32
 const RDMA_NLDEV_ATTR_DEV_NAME = 2; // string
 const RDMA_NLDEV_SYS_ATTR_NETNS_MODE = 66; // u8: the kernel's ib_devices_shared_netns
 const RDMA_NLDEV_NET_NS_FD = 68; // u32
+
+/** The RDMA subsystem's network namespace mode (`rdma system show netns`). */
+export type RdmaNetnsMode = "exclusive" | "shared";
 
 /** The netns mode the kernel reports: `ib_devices_shared_netns`, 1 shared and 0 exclusive. */
 const NETNS_MODES: Readonly<Record<number, RdmaNetnsMode>> = { 0: "exclusive", 1: "shared" };

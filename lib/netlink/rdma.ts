@@ -1,7 +1,7 @@
+import type { RdmaNetnsMode } from "../../ffi/rdma_socket.ts";
 import type { Netns } from "./netlink.ts";
 
-/** The RDMA subsystem's network namespace mode (`rdma system show netns`). */
-export type RdmaNetnsMode = "exclusive" | "shared";
+export type { RdmaNetnsMode };
 
 /**
  * Why an RDMA netlink request failed: `unsupported` when the kernel has no RDMA netlink

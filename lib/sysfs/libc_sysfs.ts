@@ -25,7 +25,8 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") return null;
-    throw new SysfsError("io", path, error.message, { reason: error.reason, cause: error });
+    const message = `Cannot ${error.op} ${JSON.stringify(path)}: ${error.message}`;
+    throw new SysfsError("io", path, message, { reason: error.message, cause: error });
   }
 }
 
