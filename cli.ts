@@ -154,18 +154,16 @@ async function envThroughGetenv(): Promise<void> {
  */
 async function toolMain(): Promise<number> {
   await envThroughGetenv();
-  const [tool, operatorFile, libnl, validator, sysfs, nodeReader, rdma, state, netns] =
-    await Promise.all([
-      import("./lib/tool/main.ts"),
-      import("./lib/sysfs/libc_read_file.ts"),
-      import("./lib/netlink/libnl_netlink.ts"),
-      import("./lib/config/validate_config.ts"),
-      import("./lib/sysfs/libc_sysfs.ts"),
-      import("./lib/sysfs/libc_node_reader.ts"),
-      import("./lib/netlink/libnl_rdma.ts"),
-      import("./lib/state/file_store.ts"),
-      import("./lib/netlink/netns.ts"),
-    ]);
+  const [tool, libnl, validator, sysfs, nodeReader, rdma, state, netns] = await Promise.all([
+    import("./lib/tool/main.ts"),
+    import("./lib/netlink/libnl_netlink.ts"),
+    import("./lib/config/validate_config.ts"),
+    import("./lib/sysfs/libc_sysfs.ts"),
+    import("./lib/sysfs/libc_node_reader.ts"),
+    import("./lib/netlink/libnl_rdma.ts"),
+    import("./lib/state/file_store.ts"),
+    import("./lib/netlink/netns.ts"),
+  ]);
   const { FsInstaller } = await import("./lib/state/installer.ts");
   const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
@@ -173,7 +171,7 @@ async function toolMain(): Promise<number> {
     stderr: (text) => writeAll(Deno.stderr, text),
     // Through libc: the binary's --allow-read covers only the state directories, and an
     // operator names configs anywhere.
-    readFile: (path) => Promise.resolve(operatorFile.readOperatorFile(path, MAX_CONFIG_BYTES)),
+    readFile: (path) => Promise.resolve(sysfs.readOperatorFile(path, MAX_CONFIG_BYTES)),
     version: ABOUT,
     validateConfig: validator.validateConfigBytes,
     sysfs: (root) => new sysfs.LibcSysfs({ root }),

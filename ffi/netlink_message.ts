@@ -11,7 +11,7 @@
  */
 
 import { openLibnl } from "./libnl.ts";
-import { type ErrorContext, unwrap, unwrapPointer } from "./unwrap.ts";
+import { unwrap, unwrapPointer } from "./unwrap.ts";
 
 /** `<linux/netlink.h>`: messages and attributes are padded to 4 bytes. */
 export const NLMSG_ALIGNTO = 4;
@@ -138,16 +138,15 @@ export abstract class LibnlSocket implements Disposable {
    * Allocates the socket and connects it to `protocol` in the current namespace.
    *
    * @param protocol The `NETLINK_*` protocol.
-   * @param context What the socket is for, for the error message.
    * @throws {NetlinkError} When allocation or `nl_connect()` fails (`NLE_PROTO_MISMATCH` when
    *   the kernel does not know the protocol).
    * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
    */
-  protected constructor(protocol: number, context: ErrorContext) {
+  protected constructor(protocol: number) {
     const { core } = openLibnl();
-    const sk = unwrapPointer(core.nl_socket_alloc(), context);
+    const sk = unwrapPointer(core.nl_socket_alloc());
     try {
-      unwrap(core.nl_connect(sk, protocol), context);
+      unwrap(core.nl_connect(sk, protocol));
     } catch (error) {
       core.nl_socket_free(sk);
       throw error;
@@ -187,18 +186,14 @@ export abstract class LibnlSocket implements Disposable {
  * The callback runs synchronously on this thread, inside `nl_recvmsgs()`.
  *
  * @param sk A connected `struct nl_sock *`.
- * @param context What is being received, for the error message.
  * @returns `rc`, what `nl_recvmsgs()` returned (negative on failure, for the caller to judge),
  *   and the data messages received before it returned, each a copy that JS owns.
  * @throws {NetlinkError} When the callback cannot be set up.
  */
-export function receiveMessages(
-  sk: Deno.PointerObject,
-  context: ErrorContext,
-): { rc: number; messages: Uint8Array[] } {
+export function receiveMessages(sk: Deno.PointerObject): { rc: number; messages: Uint8Array[] } {
   const { core } = openLibnl();
   const messages: Uint8Array[] = [];
-  const cb = unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT), context);
+  const cb = unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT));
   const callback = new Deno.UnsafeCallback(MESSAGE_CALLBACK, (nlMsg) => {
     const header = nlMsg === null ? null : core.nlmsg_hdr(nlMsg);
     if (header !== null) {
@@ -208,7 +203,7 @@ export function receiveMessages(
     return NL_OK;
   });
   try {
-    unwrap(core.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null), context);
+    unwrap(core.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null));
     return { rc: core.nl_recvmsgs(sk, cb), messages };
   } finally {
     callback.close();

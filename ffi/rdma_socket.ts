@@ -24,7 +24,7 @@ import {
   NLMSG_HDRLEN,
   receiveMessages,
 } from "./netlink_message.ts";
-import { type ErrorContext, netlinkError, NleCode, unwrap, unwrapPointer } from "./unwrap.ts";
+import { NetlinkError, NleCode, unwrap, unwrapPointer } from "./unwrap.ts";
 
 /** `<linux/netlink.h>`: the RDMA protocol; without ib_core, `socket()` gets EPROTONOSUPPORT. */
 const NETLINK_RDMA = 20;
@@ -79,13 +79,12 @@ function nldevType(op: number): number {
  *
  * @returns A `struct nl_msg *`; the caller frees it with `nlmsg_free()`.
  */
-function buildRequest(request: NldevRequest, context: ErrorContext): Deno.PointerObject {
+function buildRequest(request: NldevRequest): Deno.PointerObject {
   const { core } = openLibnl();
   switch (request.op) {
     case "sys-get":
       return unwrapPointer(
         core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SYS_GET), NLM_F_REQUEST | NLM_F_ACK),
-        context,
       );
     case "dump-devices":
       return unwrapPointer(
@@ -93,17 +92,15 @@ function buildRequest(request: NldevRequest, context: ErrorContext): Deno.Pointe
           nldevType(RDMA_NLDEV_CMD_GET),
           NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
         ),
-        context,
       );
     case "set-netns": {
       // No RDMA_NLDEV_ATTR_DEV_NAME: with a name, the kernel would also rename the device.
       const msg = unwrapPointer(
         core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SET), NLM_F_REQUEST | NLM_F_ACK),
-        context,
       );
       try {
-        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_ATTR_DEV_INDEX, request.index), context);
-        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_NET_NS_FD, request.nsFd), context);
+        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_ATTR_DEV_INDEX, request.index));
+        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_NET_NS_FD, request.nsFd));
       } catch (error) {
         core.nlmsg_free(msg);
         throw error;
@@ -125,10 +122,9 @@ function buildRequest(request: NldevRequest, context: ErrorContext): Deno.Pointe
  */
 export function encodeRequest(request: NldevRequest): Uint8Array {
   const { core } = openLibnl();
-  const context = { op: "Cannot build", subject: `an RDMA netlink ${request.op} request` };
-  const msg = buildRequest(request, context);
+  const msg = buildRequest(request);
   try {
-    const header = unwrapPointer(core.nlmsg_hdr(msg), context);
+    const header = unwrapPointer(core.nlmsg_hdr(msg));
     const length = new Deno.UnsafePointerView(header).getUint32(0);
     return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0));
   } finally {
@@ -141,11 +137,10 @@ function replyAttributes(
   message: Uint8Array,
   op: number,
   what: string,
-  context: ErrorContext,
 ): Array<[number, Uint8Array]> {
   const header = messageHeader(message);
   if (header === null || header.type !== nldevType(op)) {
-    throw netlinkError(NleCode.ParseErr, context, () => `malformed ${what} reply`);
+    throw new NetlinkError(NleCode.ParseErr, `malformed ${what} reply`);
   }
   return attributes(message, NLMSG_HDRLEN, header.length);
 }
@@ -154,21 +149,20 @@ function replyAttributes(
  * Reads the netns mode from an `RDMA_NLDEV_CMD_SYS_GET` reply.
  *
  * @param message The whole reply, as the kernel sent it.
- * @param context What was being read, for the error message.
  * @returns `exclusive` or `shared`.
  * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a SYS_GET reply, has
  *   no `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`, or names a mode other than 0 and 1.
  */
-export function parseNetnsMode(message: Uint8Array, context: ErrorContext): RdmaNetnsMode {
-  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_SYS_GET, "RDMA_NLDEV_CMD_SYS_GET", context);
+export function parseNetnsMode(message: Uint8Array): RdmaNetnsMode {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_SYS_GET, "RDMA_NLDEV_CMD_SYS_GET");
   const payload = attrs.find(([type]) => type === RDMA_NLDEV_SYS_ATTR_NETNS_MODE)?.[1];
   const value = payload === undefined ? null : attributeU8(payload);
   if (value === null) {
-    throw netlinkError(NleCode.ParseErr, context, () => "no netns mode in the reply");
+    throw new NetlinkError(NleCode.ParseErr, "no netns mode in the reply");
   }
   const mode = NETNS_MODES[value];
   if (mode === undefined) {
-    throw netlinkError(NleCode.ParseErr, context, () => `unknown netns mode ${value}`);
+    throw new NetlinkError(NleCode.ParseErr, `unknown netns mode ${value}`);
   }
   return mode;
 }
@@ -177,18 +171,17 @@ export function parseNetnsMode(message: Uint8Array, context: ErrorContext): Rdma
  * Reads one device from an `RDMA_NLDEV_CMD_GET` reply (one message of a dump).
  *
  * @param message The whole message, as the kernel sent it.
- * @param context What was being listed, for the error message.
  * @returns The device's index and name.
  * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a GET reply or lacks
  *   the index or the name.
  */
-export function parseDevice(message: Uint8Array, context: ErrorContext): RdmaDeviceEntry {
-  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_GET, "RDMA_NLDEV_CMD_GET", context);
+export function parseDevice(message: Uint8Array): RdmaDeviceEntry {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_GET, "RDMA_NLDEV_CMD_GET");
   const indexPayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_INDEX)?.[1];
   const namePayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_NAME)?.[1];
   const index = indexPayload === undefined ? null : attributeU32(indexPayload);
   if (index === null || namePayload === undefined) {
-    throw netlinkError(NleCode.ParseErr, context, () => "RDMA device without index or name");
+    throw new NetlinkError(NleCode.ParseErr, "RDMA device without index or name");
   }
   return { index, name: attributeString(namePayload) };
 }
@@ -199,35 +192,33 @@ export function parseDevice(message: Uint8Array, context: ErrorContext): RdmaDev
  *
  * @example
  * ```ts ignore
- * const context = { op: "Cannot list RDMA devices", subject: "in the host netns" };
- * using sock = RdmaSocket.open(context);
- * const names = sock.devices(context).map((d) => d.name);
+ * using sock = RdmaSocket.open();
+ * const names = sock.devices().map((d) => d.name);
  * ```
  */
 export class RdmaSocket extends LibnlSocket {
-  private constructor(context: ErrorContext) {
-    super(NETLINK_RDMA, context);
+  private constructor() {
+    super(NETLINK_RDMA);
   }
 
   /**
    * Allocates a socket and connects it to `NETLINK_RDMA` in the current namespace.
    *
-   * @param context What the socket is for, for the error message.
    * @returns The connected socket; close it with `close()` or `using`.
    * @throws {NetlinkError} When allocation or `nl_connect()` fails: `code` `NLE_PROTO_MISMATCH`
    *   (EPROTONOSUPPORT) when the kernel has no RDMA netlink, because `ib_core` is not loaded.
    * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
    */
-  static open(context: ErrorContext): RdmaSocket {
-    return new RdmaSocket(context);
+  static open(): RdmaSocket {
+    return new RdmaSocket();
   }
 
   /** Builds `request`, sends it and frees it. */
-  #send(request: NldevRequest, context: ErrorContext): void {
+  #send(request: NldevRequest): void {
     const { core } = openLibnl();
-    const msg = buildRequest(request, context);
+    const msg = buildRequest(request);
     try {
-      unwrap(core.nl_send_auto(this.sk, msg), context);
+      unwrap(core.nl_send_auto(this.sk, msg));
     } finally {
       core.nlmsg_free(msg);
     }
@@ -237,39 +228,37 @@ export class RdmaSocket extends LibnlSocket {
    * Reads the subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`). The mode is global: any
    * namespace's socket gives the same answer.
    *
-   * @param context What is being read, for the error message.
    * @returns `exclusive` or `shared`.
    * @throws {NetlinkError} When the kernel refuses (kernels before 5.2 have no SYS_GET) or the
    *   reply does not parse.
    */
-  netnsMode(context: ErrorContext): RdmaNetnsMode {
+  netnsMode(): RdmaNetnsMode {
     const { core } = openLibnl();
     // 1. Send, and receive the reply. An error reply is also the request's ACK.
-    this.#send({ op: "sys-get" }, context);
-    const { rc, messages } = receiveMessages(this.sk, context);
-    unwrap(rc, context);
+    this.#send({ op: "sys-get" });
+    const { rc, messages } = receiveMessages(this.sk);
+    unwrap(rc);
     // 2. The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
-    unwrap(core.nl_wait_for_ack(this.sk), context);
+    unwrap(core.nl_wait_for_ack(this.sk));
     const reply = messages[0];
     if (reply === undefined) {
-      throw netlinkError(NleCode.ParseErr, context, () => "no RDMA_NLDEV_CMD_SYS_GET reply");
+      throw new NetlinkError(NleCode.ParseErr, "no RDMA_NLDEV_CMD_SYS_GET reply");
     }
-    return parseNetnsMode(reply, context);
+    return parseNetnsMode(reply);
   }
 
   /**
    * Lists the RDMA devices of the socket's namespace (`RDMA_NLDEV_CMD_GET` dump). In shared mode
    * every namespace sees every device.
    *
-   * @param context What is being listed, for the error message.
    * @returns The devices, in the kernel's order.
    * @throws {NetlinkError} When the dump fails or a message does not parse.
    */
-  devices(context: ErrorContext): RdmaDeviceEntry[] {
-    this.#send({ op: "dump-devices" }, context);
-    const { rc, messages } = receiveMessages(this.sk, context);
-    unwrap(rc, context);
-    return messages.map((message) => parseDevice(message, context));
+  devices(): RdmaDeviceEntry[] {
+    this.#send({ op: "dump-devices" });
+    const { rc, messages } = receiveMessages(this.sk);
+    unwrap(rc);
+    return messages.map((message) => parseDevice(message));
   }
 
   /**
@@ -279,12 +268,11 @@ export class RdmaSocket extends LibnlSocket {
    *
    * @param index The device's `RDMA_NLDEV_ATTR_DEV_INDEX`.
    * @param nsFd An open descriptor of the target namespace, valid in this process.
-   * @param context What is being moved where, for the error message.
    * @throws {NetlinkError} When the kernel refuses: `NLE_INVAL` for an index that is not in the
    *   socket's namespace, `NLE_OPNOTSUPP` in shared mode or for a device that cannot move.
    */
-  setNetns(index: number, nsFd: number, context: ErrorContext): void {
-    this.#send({ op: "set-netns", index, nsFd }, context);
-    unwrap(openLibnl().core.nl_wait_for_ack(this.sk), context);
+  setNetns(index: number, nsFd: number): void {
+    this.#send({ op: "set-netns", index, nsFd });
+    unwrap(openLibnl().core.nl_wait_for_ack(this.sk));
   }
 }

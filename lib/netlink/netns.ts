@@ -9,7 +9,7 @@
  * @module
  */
 
-import { errorReason } from "../error_message.ts";
+import { errorMessage } from "../error_message.ts";
 import {
   CLONE_NEWNET,
   close,
@@ -80,19 +80,18 @@ export class NetnsHandle implements Netns {
   }
 }
 
+/** A libc failure as the `io` {@linkcode NetnsError} it is; anything else as it is. */
+function ioError(error: unknown): unknown {
+  return error instanceof LibcError ? new NetnsError("io", error.message, { cause: error }) : error;
+}
+
 /**
  * Opens a network namespace by path, such as `CNI_NETNS`.
  *
  * @param path A bind-mounted namespace (`/var/run/netns/x`) or `/proc/<pid>/ns/net`.
  * @returns The handle; close it, or hold it with `using`.
- * @throws {NetnsError} `missing` when nothing is at `path` (`Cannot open netns "/x": no such
- *   file`), `not-netns` when it is not a namespace (`Cannot open netns "/x": not a network
- *   namespace`), `io` for any other failure.
- *
- * @example
- * ```ts ignore
- * using ns = openNetns("/var/run/netns/pod1");
- * ```
+ * @throws {NetnsError} `missing` when nothing is at `path` (`no such file`), `not-netns` when it
+ *   is not a namespace (`not a network namespace`), `io` for any other failure.
  */
 export function openNetns(path: string): NetnsHandle {
   let fd: number;
@@ -101,39 +100,24 @@ export function openNetns(path: string): NetnsHandle {
     // could become our controlling terminal. Neither is a namespace: fstatfs() refuses them.
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } catch (error) {
-    if (!(error instanceof LibcError)) throw error;
-    if (error.code === "ENOENT") {
-      throw new NetnsError("missing", path, `Cannot open netns ${quote(path)}: no such file`, {
-        reason: "no such file",
-        cause: error,
-      });
+    if (error instanceof LibcError && error.code === "ENOENT") {
+      throw new NetnsError("missing", "no such file", { cause: error });
     }
-    throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
-      reason: error.reason,
-      cause: error,
-    });
+    throw ioError(error);
   }
   const handle = new NetnsHandle(path, fd);
+  let type: bigint;
   try {
-    // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
-    // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
-    if (fstatfsType(fd) !== NSFS_MAGIC) {
-      throw new NetnsError(
-        "not-netns",
-        path,
-        `Cannot open netns ${quote(path)}: not a network namespace`,
-        { reason: "not a network namespace" },
-      );
-    }
+    type = fstatfsType(fd);
   } catch (error) {
     handle.close();
-    if (error instanceof LibcError) {
-      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
-        reason: error.reason,
-        cause: error,
-      });
-    }
-    throw error;
+    throw ioError(error);
+  }
+  // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
+  // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
+  if (type !== NSFS_MAGIC) {
+    handle.close();
+    throw new NetnsError("not-netns", "not a network namespace");
   }
   return handle;
 }
@@ -202,11 +186,7 @@ export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
   try {
     setns(ns.fd, CLONE_NEWNET);
   } catch (error) {
-    if (!(error instanceof LibcError)) throw error;
-    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.reason}`, {
-      reason: error.reason,
-      cause: error,
-    });
+    throw ioError(error);
   }
   // 3. Run, and switch back whatever happens. If switching back fails, the process stops there:
   //    continuing in the wrong namespace is never safe.
@@ -217,7 +197,7 @@ export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
     try {
       setns(back.fd, CLONE_NEWNET);
     } catch (error) {
-      lost(`Cannot return from netns ${quote(ns.path)}: ${errorReason(error)}`);
+      lost(`Cannot return from netns ${quote(ns.path)}: ${errorMessage(error)}`);
     }
   }
   if (isThenable(result)) {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { NlSocket } from "../../ffi/handles.ts";
+import { NlSocket } from "../../ffi/rtnetlink.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { readlink } from "../../ffi/sysfs_libc.ts";
 import { CLONE_NEWNET, close, setns } from "../../ffi/netns_libc.ts";
@@ -39,15 +39,12 @@ function fdTarget(fd: number): string | null {
   }
 }
 
-const LOOKUP = { op: "Cannot look up link", subject: "in test" };
-
 Deno.test("openNetns() fails with kind missing for a path that does not exist", () => {
   const path = `${NETNS_DIR}/ibsriov-test-absent-${randomSuffix()}`;
   assert.throws(() => openNetns(path), (error: unknown) => {
     assert.ok(error instanceof NetnsError);
     assert.equal(error.kind, "missing");
-    assert.equal(error.path, path);
-    assert.equal(error.message, `Cannot open netns "${path}": no such file`);
+    assert.equal(error.message, "no such file");
     return true;
   });
 });
@@ -58,8 +55,7 @@ Deno.test("openNetns() fails with kind not-netns for a regular file", () => {
     assert.throws(() => openNetns(path), (error: unknown) => {
       assert.ok(error instanceof NetnsError);
       assert.equal(error.kind, "not-netns");
-      assert.equal(error.path, path);
-      assert.equal(error.message, `Cannot open netns "${path}": not a network namespace`);
+      assert.equal(error.message, "not a network namespace");
       return true;
     });
   } finally {
@@ -76,7 +72,7 @@ Deno.test("openNetns() refuses a FIFO at once instead of waiting for a writer", 
     assert.throws(() => openNetns(path), (error: unknown) => {
       assert.ok(error instanceof NetnsError);
       assert.equal(error.kind, "not-netns");
-      assert.equal(error.message, `Cannot open netns "${path}": not a network namespace`);
+      assert.equal(error.message, "not a network namespace");
       return true;
     });
   } finally {
@@ -194,12 +190,12 @@ Deno.test("NlSocket.open() inside withNetns() keeps working in that namespace fr
     using hostSocket = NlSocket.open();
     // Back in the host namespace, the pod's socket still sees the pod's links, and only those.
     assert.equal(currentNetns(), before);
-    assert.equal(podSocket.getLink({ name: "vtest0" }, LOOKUP)?.name, "vtest0");
-    assert.equal(hostSocket.getLink({ name: "vtest0" }, LOOKUP), null);
+    assert.equal(podSocket.getLink({ name: "vtest0" })?.name, "vtest0");
+    assert.equal(hostSocket.getLink({ name: "vtest0" }), null);
     // And changes made through it land in the pod.
-    const index = podSocket.getLink({ name: "vtest0" }, LOOKUP)?.index ?? 0;
-    podSocket.changeLink(index, { name: "net1" }, { op: "Cannot rename link", subject: "in test" });
-    assert.equal(podSocket.getLink({ name: "net1" }, LOOKUP)?.index, index);
+    const index = podSocket.getLink({ name: "vtest0" })?.index ?? 0;
+    podSocket.changeLink(index, { name: "net1" });
+    assert.equal(podSocket.getLink({ name: "net1" })?.index, index);
     assert.equal(currentNetns(), before);
   });
 });

@@ -91,7 +91,7 @@ Deno.test({
     assertRdmaError(
       () => rdma.netnsMode(),
       "unsupported",
-      `Cannot read the RDMA netns mode: ${UNSUPPORTED}`,
+      UNSUPPORTED,
     );
   },
 });
@@ -105,7 +105,7 @@ Deno.test({
     assertRdmaError(
       () => rdma.devices(host),
       "unsupported",
-      `Cannot list RDMA devices in netns "${THREAD_NETNS_PATH}": ${UNSUPPORTED}`,
+      UNSUPPORTED,
     );
   },
 });
@@ -122,15 +122,13 @@ Deno.test({
       assertRdmaError(
         () => rdma.moveDevice(host, "mlx5_3", pod),
         "unsupported",
-        `Cannot move RDMA device "mlx5_3" from netns "${THREAD_NETNS_PATH}" to netns ` +
-          `"${pod.path}": ${UNSUPPORTED}`,
+        UNSUPPORTED,
       );
       // The socket for the way back is opened inside the pod: the thread must come back out.
       assertRdmaError(
         () => rdma.moveDevice(pod, "mlx5_3", host),
         "unsupported",
-        `Cannot move RDMA device "mlx5_3" from netns "${pod.path}" to netns ` +
-          `"${THREAD_NETNS_PATH}": ${UNSUPPORTED}`,
+        UNSUPPORTED,
       );
       assert.equal(readlink(THREAD_NETNS_PATH), before);
     });
@@ -162,7 +160,7 @@ Deno.test({
       assertRdmaError(
         () => rdma.moveDevice(host, "ibsriov-none0", pod),
         "not-found",
-        `RDMA device "ibsriov-none0" is not in netns "${THREAD_NETNS_PATH}"`,
+        "no such device in the source netns",
       );
     });
   },

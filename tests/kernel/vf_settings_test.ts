@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { LibcError } from "../../ffi/errno.ts";
 import { readDir } from "../../ffi/sysfs_libc.ts";
 import { openLibnl } from "../../ffi/libnl.ts";
 import { LibcPciDriver, PciDriverError } from "../../lib/netlink/libc_pci_driver.ts";
@@ -46,13 +47,13 @@ async function withVethPf(
 /** Asserts a VfSettingUnsupportedError with these fields, caused by NLE_OPNOTSUPP. */
 function assertUnsupported(
   fn: () => unknown,
-  expected: { setting: string; pf: string; message: string },
+  expected: { setting: string; message: string },
 ): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof VfSettingUnsupportedError, `got ${error}`);
     assert.equal(error.name, "VfSettingUnsupportedError");
     assert.deepEqual(
-      { setting: error.setting, pf: error.pf, message: error.message },
+      { setting: error.setting, message: error.message },
       expected,
     );
     assert.ok(error.cause instanceof NetlinkError);
@@ -83,8 +84,8 @@ function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
   }
 }
 
-Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError naming the PF", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError with setting guid", async () => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     assertUnsupported(
       () =>
         netlink.setVf(ns, pfIndex, 3, {
@@ -93,32 +94,25 @@ Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupporte
         }),
       {
         setting: "guid",
-        pf: "pf0",
-        message:
-          `Cannot set the node and port GUID of VF 3 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
     assertUnsupported(
       () => netlink.setVf(ns, pfIndex, 0, { portGuid: "FF:FF:FF:FF:FF:FF:FF:FF" }),
       {
         setting: "guid",
-        pf: "pf0",
-        message: `Cannot set the port GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
   });
 });
 
 Deno.test("LibnlNetlink.setVf() of the link state on a veth PF throws with setting link_state", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     for (const linkState of ["auto", "enable", "disable"] as const) {
       assertUnsupported(() => netlink.setVf(ns, pfIndex, 1, { linkState }), {
         setting: "link_state",
-        pf: "pf0",
-        message: `Cannot set the link state of VF 1 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       });
     }
     // With a GUID too, the GUID is what the plugin asked for: the setting is "guid".
@@ -127,54 +121,39 @@ Deno.test("LibnlNetlink.setVf() of the link state on a veth PF throws with setti
         netlink.setVf(ns, pfIndex, 1, { linkState: "enable", nodeGuid: "02:00:00:00:00:00:00:01" }),
       {
         setting: "guid",
-        pf: "pf0",
-        message:
-          `Cannot set the link state and the node GUID of VF 1 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
   });
 });
 
 Deno.test("LibnlNetlink.setVf() with no field sends nothing, and refuses a GUID that is not one", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     netlink.setVf(ns, pfIndex, 0, {});
     assert.throws(
       () => netlink.setVf(ns, pfIndex, 0, { nodeGuid: "02:00:00:00:00:00:01" }),
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError, `got ${error}`);
         assert.equal(error.code, NleCode.Inval);
-        assert.equal(
-          error.message,
-          `Cannot set the node GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
-            'invalid GUID "02:00:00:00:00:00:01"',
-        );
+        assert.equal(error.message, 'invalid GUID "02:00:00:00:00:00:01"');
         return true;
       },
     );
   });
 });
 
-Deno.test("LibnlNetlink.setVf() and vfSettings() on a missing PF throw NLE_NODEV naming the index", async () => {
-  await withVethPf((netlink, temp, ns) => {
+Deno.test("LibnlNetlink.setVf() and vfSettings() on a missing PF throw NLE_NODEV", async () => {
+  await withVethPf((netlink, _temp, ns) => {
     assert.throws(() => netlink.setVf(ns, 99999, 0, { linkState: "auto" }), (error: unknown) => {
       assert.ok(error instanceof NetlinkError, `got ${error}`);
       assert.equal(error.code, NleCode.NoDev);
-      assert.equal(
-        error.message,
-        `Cannot set the link state of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
-          "No such device",
-      );
+      assert.equal(error.message, "No such device");
       return true;
     });
     assert.throws(() => netlink.vfSettings(ns, 99999, 0), (error: unknown) => {
       assert.ok(error instanceof NetlinkError, `got ${error}`);
       assert.equal(error.code, NleCode.NoDev);
-      assert.equal(
-        error.message,
-        `Cannot read the settings of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
-          "No such device",
-      );
+      assert.equal(error.message, "No such device");
       return true;
     });
   });
@@ -216,13 +195,13 @@ Deno.test("the kernel answers EOPNOTSUPP to a well-formed VF GUID request and EI
 Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF INT_MAX is EINVAL", async () => {
   // do_setvfinfo() checks `vf >= INT_MAX` of each struct before it looks for the driver's
   // handler: a request whose index the kernel reads as INT_MAX fails with EINVAL, not EOPNOTSUPP.
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     const cases = [
-      { change: { linkState: "disable" as const }, setting: "link_state", what: "the link state" },
-      { change: { nodeGuid: "02:00:00:00:00:00:00:01" }, setting: "guid", what: "the node GUID" },
-      { change: { portGuid: "02:00:00:00:00:00:00:02" }, setting: "guid", what: "the port GUID" },
+      { change: { linkState: "disable" as const }, setting: "link_state" },
+      { change: { nodeGuid: "02:00:00:00:00:00:00:01" }, setting: "guid" },
+      { change: { portGuid: "02:00:00:00:00:00:00:02" }, setting: "guid" },
     ];
-    for (const { change, setting, what } of cases) {
+    for (const { change, setting } of cases) {
       assert.throws(() => netlink.setVf(ns, pfIndex, 0x7fffffff, change), (error: unknown) => {
         assert.ok(error instanceof NetlinkError, `got ${error}`);
         assert.equal(error.code, NleCode.Inval);
@@ -230,9 +209,7 @@ Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF 
       });
       assertUnsupported(() => netlink.setVf(ns, pfIndex, 0x7ffffffe, change), {
         setting,
-        pf: "pf0",
-        message: `Cannot set ${what} of VF 2147483646 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       });
     }
   });
@@ -249,15 +226,14 @@ Deno.test("LibcPciDriver.unbind() and bind() of an address no device has get ENO
     assert.throws(() => pci[op]("ffff:ff:1f.7", driver), (error: unknown) => {
       assert.ok(error instanceof PciDriverError, `got ${error}`);
       assert.deepEqual(
-        { code: error.code, path: error.path, errnoName: error.errnoName, message: error.message },
         {
-          code: "io",
-          path,
-          errnoName: "ENODEV",
-          message:
-            `Cannot ${op} ffff:ff:1f.7 ${op === "bind" ? "to" : "from"} driver "${driver}" ` +
-            `(${path}): No such device`,
+          code: error.code,
+          path: error.path,
+          op: error.op,
+          errnoName: error.cause instanceof LibcError ? error.cause.code : null,
+          message: error.message,
         },
+        { code: "io", path, op, errnoName: "ENODEV", message: "No such device" },
       );
       return true;
     });

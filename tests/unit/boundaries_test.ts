@@ -382,7 +382,7 @@ interface Binding {
 
 const LIBNL_FILES = [
   "ffi/libnl.ts",
-  "ffi/handles.ts",
+  "ffi/rtnetlink.ts",
   "ffi/unwrap.ts",
   "ffi/rdma_socket.ts",
   "ffi/netlink_message.ts",
