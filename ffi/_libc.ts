@@ -23,7 +23,7 @@
 
 import { readCString, toCString } from "./c_string.ts";
 import { Errno, LibcError } from "./errno.ts";
-import { boundSymbols, lazySymbols } from "./lazy_symbols.ts";
+import { boundSymbols, lazySymbols, opener } from "./lazy_symbols.ts";
 
 /** `open()` flags. */
 export const O_RDONLY = 0;
@@ -158,18 +158,7 @@ function errorSymbols(): Libc {
   return boundErrorSymbols;
 }
 
-/** Opens libc with `symbols`, wrapping every failure but a missing permission. */
-function openLibc<T extends Deno.ForeignLibraryInterface>(symbols: T): Deno.DynamicLibrary<T> {
-  try {
-    return Deno.dlopen("libc.so.6", symbols);
-  } catch (error) {
-    // Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the OS's EACCES.
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      throw error;
-    }
-    throw new Error(`Cannot load libc.so.6: ${(error as Error).message}`, { cause: error });
-  }
-}
+const openLibc = opener("libc.so.6");
 
 /** The calling thread's `errno`. Read it right after the failing call, before any other. */
 export function errnoLocation(libc: Libc): Int32Array {

@@ -236,7 +236,6 @@ function inheritedEnvironment(
  * at its default action and no signal blocked (as a shell would start it); the pipes' other ends
  * and every fd of ours are close-on-exec.
  *
- * @returns the child's pid and our ends of its stdin and stdout
  * @throws {LibcError} when a pipe cannot be made or `posix_spawn()` fails (`code` "ENOENT" when
  *   there is no such file, "EACCES" when it cannot be executed)
  */
@@ -327,12 +326,9 @@ function reap(libc: IpamLibc, pid: number): PipedStatus {
  * Replaces `Deno.Command` on the plugin's path: its first spawn loads Deno's process and stream
  * machinery, about 5 ms and 4 MiB per run of the plugin; these calls cost well under 1 ms.
  *
- * @param path the executable
  * @param argv its arguments, `argv[0]` included
  * @param env variables set on top of this process's environment, which it inherits
- * @param stdin what to write to its stdin
  * @param options the timeout, the most stdout kept (the rest is read and dropped), the clock
- * @returns its status and stdout
  * @throws {LibcError} when it cannot be started (`code` "ENOENT", "EACCES", ...) or a call fails
  */
 export function runPiped(

@@ -9,6 +9,26 @@ import { toCString } from "./c_string.ts";
 /** Opens a library with the given symbols: `Deno.dlopen` with the caller's error handling. */
 export type Open = <T extends Deno.ForeignLibraryInterface>(symbols: T) => Deno.DynamicLibrary<T>;
 
+/**
+ * `Deno.dlopen` of `soname`, every failure but a missing permission wrapped in "Cannot load
+ * <soname>: ..." (Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the
+ * OS's EACCES).
+ */
+export function opener(soname: string): Open {
+  return (symbols) => {
+    try {
+      return Deno.dlopen(soname, symbols);
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
+        throw error;
+      }
+      throw new Error(`Cannot load ${soname}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+}
+
 /** `dlopen(3)` flags: resolve every symbol now, and only return a library already loaded. */
 const RTLD_NOW = 0x2;
 const RTLD_NOLOAD = 0x4;

@@ -397,23 +397,14 @@ export function parseLinkMessage(message: Uint8Array): { link: LinkInfo; vfs: Vf
  *
  * @example
  * ```ts ignore
- * using sock = NlSocket.open();
+ * using sock = new NlSocket();
  * const lo = sock.getLink({ name: "lo" });
  * ```
  */
 export class NlSocket extends LibnlSocket {
-  private constructor() {
+  /** Connects to `NETLINK_ROUTE` in the current namespace; libnl is loaded on first use. */
+  constructor() {
     super(NETLINK_ROUTE);
-  }
-
-  /**
-   * Allocates a socket and connects it to `NETLINK_ROUTE` in the current namespace.
-   *
-   * @returns The connected socket; close it with `close()` or `using`.
-   * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
-   */
-  static open(): NlSocket {
-    return new NlSocket();
   }
 
   /**

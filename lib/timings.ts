@@ -44,25 +44,14 @@ export class Timings {
     this.#rss = rss;
   }
 
-  /**
-   * Records that `phase` was reached now.
-   *
-   * @param phase the phase's name
-   */
+  /** Records that `phase` was reached now. */
   mark(phase: string): void {
     const entry: TimingEntry = { phase, at: round(this.#now()) };
     if (this.#rss !== undefined) entry.rssMiB = Math.round(this.#rss() / 2 ** 20 * 10) / 10;
     this.#entries.push(entry);
   }
 
-  /**
-   * Runs `fn` and records how long it took, also when it throws. A promise is timed until it
-   * settles.
-   *
-   * @param phase the call's name
-   * @param fn the call
-   * @returns what `fn` returns
-   */
+  /** Runs `fn` and records how long it took, also when it throws; a promise until it settles. */
   span<T>(phase: string, fn: () => T): T {
     const at = this.#now();
     const record = () => this.#entries.push({ phase, at: round(at), ms: round(this.#now() - at) });
@@ -83,19 +72,12 @@ export class Timings {
   /**
    * Hands the timeline to `sink` when {@linkcode Timings.finish} is called (the debug logger of
    * the request registers itself here once the config says `logLevel: debug`).
-   *
-   * @param sink receives the entries, in the order they were recorded
    */
   onFinish(sink: (entries: readonly TimingEntry[]) => void): void {
     this.#sinks.push(sink);
   }
 
-  /**
-   * Marks `phase` and gives the timeline to every sink registered so far, once: the sinks are
-   * removed.
-   *
-   * @param phase the last phase's name
-   */
+  /** Marks `phase` and gives the timeline to every sink registered so far, once. */
   finish(phase: string): void {
     this.mark(phase);
     const sinks = this.#sinks.splice(0);
@@ -106,8 +88,6 @@ export class Timings {
    * `target` with each method call recorded as a span named `<name>.<method>`. The methods run
    * on `target` itself: classes with private fields refuse another `this`.
    *
-   * @param target an object whose methods are timed, own or inherited
-   * @param name the first part of each span's name, e.g. `netlink`
    * @returns an object with the same methods, that inherits everything else from `target`
    */
   timed<T extends object>(target: T, name: string): T {

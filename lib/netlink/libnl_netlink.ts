@@ -147,7 +147,7 @@ export class LibnlNetlink implements Netlink, Disposable {
   #socket(ns: Netns): NlSocket {
     let socket = this.#sockets.get(ns);
     if (socket === undefined) {
-      socket = withNetns(ns, () => NlSocket.open(), this.#lost);
+      socket = withNetns(ns, () => new NlSocket(), this.#lost);
       this.#sockets.set(ns, socket);
     }
     return socket;

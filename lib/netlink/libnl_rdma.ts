@@ -81,7 +81,7 @@ export class LibnlRdma implements Rdma, Disposable {
   netnsMode(): RdmaNetnsMode {
     return translate(() => {
       // The mode is global, so the namespace the plugin runs in will do.
-      this.#current ??= RdmaSocket.open();
+      this.#current ??= new RdmaSocket();
       return this.#current.netnsMode();
     });
   }
@@ -116,7 +116,7 @@ export class LibnlRdma implements Rdma, Disposable {
   #socket(ns: Netns): RdmaSocket {
     let socket = this.#sockets.get(ns);
     if (socket === undefined) {
-      socket = withNetns(ns, () => RdmaSocket.open(), this.#lost);
+      socket = withNetns(ns, () => new RdmaSocket(), this.#lost);
       this.#sockets.set(ns, socket);
     }
     return socket;

@@ -41,27 +41,19 @@ export const THREAD_NETNS_PATH = "/proc/thread-self/ns/net";
  */
 export type LostNetns = (message: string) => never;
 
-/** A namespace held open by a file descriptor from libc `open()`. */
+/** A namespace held open by a file descriptor from libc `open()`, which it owns. */
 export class NetnsHandle implements Netns {
-  /** The path it was opened from. */
-  readonly path: string;
   #fd: number;
 
-  /**
-   * @param path The path it was opened from.
-   * @param fd The open descriptor; the handle owns it.
-   */
-  constructor(path: string, fd: number) {
-    this.path = path;
+  constructor(readonly path: string, fd: number) {
     this.#fd = fd;
   }
 
-  /** The open descriptor; -1 after `close()`. */
+  /** -1 after `close()`. */
   get fd(): number {
     return this.#fd;
   }
 
-  /** Closes the descriptor; idempotent. */
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
@@ -74,7 +66,6 @@ export class NetnsHandle implements Netns {
     }
   }
 
-  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -128,9 +119,6 @@ export function openNetns(path: string): NetnsHandle {
  * `/proc/<pid>/ns/net` to its own file APIs. Only "not found" means gone; any other answer
  * (EACCES, say) counts as alive, because taking a device from a live pod is worse than refusing
  * an ADD.
- *
- * @param path a netns path
- * @returns whether it may still exist
  */
 export function netnsPathExists(path: string): boolean {
   if (path === "") return false;
@@ -142,9 +130,8 @@ export function netnsPathExists(path: string): boolean {
 }
 
 /**
- * Opens the namespace the calling thread is in now.
+ * Opens the namespace the calling thread is in now, as {@linkcode THREAD_NETNS_PATH}.
  *
- * @returns The handle, with path {@linkcode THREAD_NETNS_PATH}.
  * @throws {NetnsError} `io` when `/proc` is not mounted or cannot be read.
  */
 export function hostNetns(): NetnsHandle {
@@ -164,20 +151,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * `fn` must be synchronous: after an `await`, other code would run in `ns`, and the rest of `fn`
  * might not. A thenable result is rejected with a `TypeError` (after switching back).
  *
- * @param ns The namespace to enter.
- * @param fn Synchronous code to run there.
  * @param lost Called, never to return, when switching back fails (`tests/e2e/lost_netns_test.ts`).
- * @returns What `fn` returned.
  * @throws {NetnsError} `io` when the current namespace cannot be opened or `ns` cannot be
  *   entered (nothing ran).
  * @throws {TypeError} When `fn` returned a thenable.
- * @throws What `fn` threw.
- *
- * @example
- * ```ts ignore
- * using pod = openNetns("/var/run/netns/pod1");
- * const sock = withNetns(pod, () => NlSocket.open(), stop);
- * ```
  */
 export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
   // 1. Hold the namespace we are in, to come back to it.

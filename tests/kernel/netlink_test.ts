@@ -516,7 +516,7 @@ Deno.test("LibnlNetlink.addRoute() fails with NLE_EXIST for a route that exists"
 });
 
 Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests", () => {
-  const sock = NlSocket.open();
+  const sock = new NlSocket();
   assert.equal(sock.getLink({ name: "lo" })?.index, 1);
   assert.equal(sock.closed, false);
   sock.close();

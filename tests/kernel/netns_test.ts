@@ -180,14 +180,14 @@ Deno.test("withNetns() hands a failed switch back to lost, which never returns, 
   });
 });
 
-Deno.test("NlSocket.open() inside withNetns() keeps working in that namespace from the host", async () => {
+Deno.test("new NlSocket() inside withNetns() keeps working in that namespace from the host", async () => {
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
     addVeth(temp.name, "vtest0", "vtest1");
     using ns = openNetns(temp.path);
     const before = currentNetns();
-    using podSocket = withNetns(ns, () => NlSocket.open(), lostNetns);
-    using hostSocket = NlSocket.open();
+    using podSocket = withNetns(ns, () => new NlSocket(), lostNetns);
+    using hostSocket = new NlSocket();
     // Back in the host namespace, the pod's socket still sees the pod's links, and only those.
     assert.equal(currentNetns(), before);
     assert.equal(podSocket.getLink({ name: "vtest0" })?.name, "vtest0");
