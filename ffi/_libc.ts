@@ -14,9 +14,8 @@
  * switch the thread that runs our netlink calls, the main JS thread that runs synchronous FFI
  * calls.
  *
- * A failed call throws {@linkcode LibcError}, built from `errno`; its message is `strerror()`'s
- * text, and the caller says what it was doing. The layouts read here (`struct stat`) are those of
- * glibc on x86_64 and aarch64.
+ * A failed call throws {@linkcode LibcError}, built from `errno`: `strerror()`'s text, the caller
+ * says what it was doing. The layouts read here are glibc's on x86_64 and aarch64.
  *
  * @module
  */
@@ -124,15 +123,13 @@ export type Libc<S extends Deno.ForeignLibraryInterface = Record<never, never>> 
 /** A binding that has the shared calls `K`. */
 type With<K extends keyof typeof SHARED_SYMBOLS> = Libc<Pick<typeof SHARED_SYMBOLS, K>>;
 
+const openLibc = opener("libc.so.6");
+
 /**
  * A loader of one binding's symbols: the first call opens libc, later calls return the same
  * object. Each call of `table` is bound when first made (`lazySymbols()`), and no symbol outside
  * it ever is. Nothing is loaded at import time, so modules that import a binding work without
- * `--allow-ffi`.
- *
- * @param table The binding's calls.
- * @returns The loader; it throws `Deno.errors.NotCapable` without `--allow-ffi` (unchanged, as
- *   is `PermissionDenied`), and "Cannot load libc.so.6: ..." when libc cannot be opened.
+ * `--allow-ffi`. The loader throws as `opener()` does.
  */
 export function libcLoader<S extends Deno.ForeignLibraryInterface>(table: S): () => Libc<S> {
   let loaded: Libc<S> | null = null;
@@ -157,8 +154,6 @@ function errorSymbols(): Libc {
   }
   return boundErrorSymbols;
 }
-
-const openLibc = opener("libc.so.6");
 
 /** The calling thread's `errno`. Read it right after the failing call, before any other. */
 export function errnoLocation(libc: Libc): Int32Array {
@@ -185,8 +180,6 @@ const CHANGING_FLAGS = O_WRONLY | 0o2 | 0o100 | 0o1000 | 0o2000;
  * Opens a file for reading, like `open(2)`; flags that could change the file are refused, so a
  * binding without `write` cannot create or truncate a file either.
  *
- * @returns The new file descriptor; the caller closes it with {@linkcode close}.
- * @throws {LibcError} When `open()` fails (`code` "ENOENT", "EACCES", ...).
  * @throws {Error} For flags that write, create, truncate or append, before any call.
  */
 export function openReadOnly(libc: With<"open">, path: string, flags: number): number {
@@ -200,18 +193,11 @@ export function openReadOnly(libc: With<"open">, path: string, flags: number): n
   return fd;
 }
 
-/** @throws {LibcError} When `close()` fails (`code` "EBADF" for a descriptor that is not open). */
 export function close(libc: With<"close">, fd: number): void {
   if (libc.close(fd) < 0) throw lastError(libc, "close");
 }
 
-/**
- * Reads an open file from its position to end of file.
- *
- * @returns The bytes read.
- * @throws {LibcError} When `read()` fails, or with `code` "EFBIG" when the file is longer than
- *   `maxBytes`.
- */
+/** Reads an open file from its position to end of file: "EFBIG" past `maxBytes`. */
 export function readAll(libc: With<"read">, fd: number, maxBytes: number): Uint8Array {
   // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
   const buffer = new Uint8Array(maxBytes + 1);
@@ -226,12 +212,7 @@ export function readAll(libc: With<"read">, fd: number, maxBytes: number): Uint8
   return buffer.slice(0, length);
 }
 
-/**
- * Writes all of `bytes`, in one `write()` unless the kernel takes less.
- *
- * @throws {LibcError} When `write()` fails (`code` "ENOSPC", "EBADF", ...), or "EIO" when the
- *   kernel takes nothing.
- */
+/** Writes all of `bytes`, in one `write()` unless the kernel takes less. */
 export function writeAll(libc: With<"write">, fd: number, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.length) {
@@ -244,10 +225,8 @@ export function writeAll(libc: With<"write">, fd: number, bytes: Uint8Array): vo
 }
 
 /**
- * Tells whether a path exists, without following a final symbolic link (a dangling link exists).
- *
- * @returns `false` when it or a parent is absent (ENOENT, ENOTDIR).
- * @throws {LibcError} For any other failure, e.g. "EACCES" on a parent that cannot be searched.
+ * Whether a path exists, a final symbolic link not followed (a dangling link exists); `false`
+ * when it or a parent is absent (ENOENT, ENOTDIR), the error for any other answer.
  */
 export function lstatExists(libc: With<"faccessat">, path: string): boolean {
   if (libc.faccessat(AT_FDCWD, toCString(path), F_OK, AT_SYMLINK_NOFOLLOW) === 0) return true;
@@ -265,8 +244,6 @@ export interface FileIdentity {
 /**
  * The identity of an open file, to tell whether two descriptors (a log file and stdout, two
  * namespace handles) are the same file whatever the paths they were opened by.
- *
- * @throws {LibcError} When `fstat()` fails (`code` "EBADF" for a descriptor that is not open).
  */
 export function fileIdentity(libc: With<"fstat">, fd: number): FileIdentity {
   const buffer = new BigUint64Array(STAT_SIZE / 8);

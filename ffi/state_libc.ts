@@ -150,11 +150,9 @@ function check(op: string, rc: number): void {
  * kernel checks every component as it walks, so no other process can swap a component for a
  * link between a check and the open. Linux 5.6 or later.
  *
- * @param dirfd A directory fd, or `AT_FDCWD`.
  * @param how `flags` (`open()` flags), `mode` (of a new file), `resolve` (`RESOLVE_*`).
- * @returns The new file descriptor; the caller closes it with {@linkcode close}.
- * @throws {LibcError} When `openat2()` fails: `code` "ELOOP" for a symbolic link, "EXDEV" for a
- *   path that leaves `dirfd`, "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
+ * @throws {LibcError} "ELOOP" for a symbolic link, "EXDEV" for a path that leaves `dirfd`,
+ *   "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
  */
 export function openat2(
   dirfd: number,
@@ -183,8 +181,6 @@ export interface FileStatus {
 /**
  * The status of `name` in `dirfd` without following a final symbolic link, or of `dirfd` itself
  * when `name` is empty. `struct statx` has one layout on every architecture, unlike `struct stat`.
- *
- * @throws {LibcError} When `statx()` fails (`code` "ENOENT" when the name is absent).
  */
 export function statusAt(dirfd: number, name: string): FileStatus {
   const buffer = new Uint8Array(STATX_SIZE);
@@ -199,7 +195,6 @@ export function statusAt(dirfd: number, name: string): FileStatus {
   };
 }
 
-/** @throws {LibcError} When `mkdirat()` fails (`code` "EEXIST" when the name exists). */
 export function mkdirat(dirfd: number, name: string, mode: number): void {
   check("mkdirat", openStateLibc().mkdirat(dirfd, toCString(name), mode));
 }
@@ -207,29 +202,17 @@ export function mkdirat(dirfd: number, name: string, mode: number): void {
 /**
  * Renames `from` to `to`, both names in the directory `dirfd`; an existing `to` is replaced
  * atomically, whatever its mode (a symbolic link at `to` is replaced, not followed).
- *
- * @throws {LibcError} When `renameat()` fails (`code` "EISDIR" when `to` is a directory).
  */
 export function renameat(dirfd: number, from: string, to: string): void {
   check("rename", openStateLibc().renameat(dirfd, toCString(from), dirfd, toCString(to)));
 }
 
-/**
- * Removes the name `name` from the directory `dirfd` (a link is removed, never followed).
- *
- * @param flags 0, or `AT_REMOVEDIR` (0x200) for a directory.
- * @throws {LibcError} When `unlinkat()` fails (`code` "ENOENT" when the name is absent).
- */
+/** Removes `name` from the directory `dirfd` (a link, never followed); `AT_REMOVEDIR` is 0x200. */
 export function unlinkat(dirfd: number, name: string, flags: number): void {
   check("unlink", openStateLibc().unlinkat(dirfd, toCString(name), flags));
 }
 
-/**
- * Flushes a file's data, or a directory's entries, to disk.
- *
- * @param fd The open file or directory (not an `O_PATH` handle: `EBADF`).
- * @throws {LibcError} When `fsync()` fails (`code` "EIO", "EBADF", ...).
- */
+/** Flushes a file's data, or a directory's entries (not through an `O_PATH` handle: EBADF). */
 export function fsync(fd: number, _path?: string): void {
   check("fsync", openStateLibc().fsync(fd));
 }

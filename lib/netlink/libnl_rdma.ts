@@ -23,10 +23,8 @@ export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is 
 /**
  * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can
  * fail with `NLE_PROTO_MISMATCH`: `socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA)` gets
- * EPROTONOSUPPORT when `ib_core`, which registers the protocol, is not loaded.
- *
- * @param error What libnl threw.
- * @returns `unsupported` for a kernel without RDMA netlink, `io` with libnl's text otherwise.
+ * EPROTONOSUPPORT when `ib_core`, which registers the protocol, is not loaded: `unsupported`;
+ * anything else is `io`, with libnl's text.
  */
 export function rdmaErrorOf(error: NetlinkError): RdmaError {
   if (error.code === NleCode.ProtoMismatch) {
