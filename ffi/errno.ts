@@ -64,12 +64,7 @@ const NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(Errno).map(([name, value]) => [value, name]),
 );
 
-/**
- * The name of an errno value.
- *
- * @param errno The value, e.g. 2.
- * @returns Its name (`"ENOENT"`), or `"E<n>"` for a value without a known name.
- */
+/** The name of an errno value (`"ENOENT"`), or `"E<n>"` for a value without a known name. */
 export function errnoName(errno: number): string {
   return NAMES.get(errno) ?? `E${errno}`;
 }
@@ -85,11 +80,7 @@ export class LibcError extends Error {
   /** The message, for callers that still read it under this name. */
   readonly reason: string;
 
-  /**
-   * @param op The C function that failed, e.g. `"open"`.
-   * @param errno The `errno` it left.
-   * @param message Its `strerror()` text.
-   */
+  /** @param op The C function that failed, e.g. `"open"`; `message` is `strerror(errno)`. */
   constructor(readonly op: string, readonly errno: number, message: string) {
     super(message);
     this.code = errnoName(errno);

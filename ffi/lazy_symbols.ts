@@ -67,7 +67,6 @@ function address(soname: string, name: string): Deno.PointerValue {
  * the signatures it gives: a binding's table stays the whole of what it can call.
  *
  * @param soname The library, already opened with `Deno.dlopen` by the caller.
- * @param table The symbol table, e.g. a binding's `libcTable(...)`.
  * @param open Opens the library with the given symbols: for statics, and for a symbol the linker
  *   does not find.
  * @returns An object with a getter per symbol that binds it and then replaces itself with the
@@ -95,11 +94,6 @@ export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
 
 /**
  * The symbols of `table`, all bound now, the way {@linkcode lazySymbols} binds each.
- *
- * @param soname The library, already opened with `Deno.dlopen` by the caller.
- * @param table The symbol table.
- * @param open Opens the library with the given symbols.
- * @returns The bound symbols.
  */
 export function boundSymbols<S extends Deno.ForeignLibraryInterface>(
   soname: string,

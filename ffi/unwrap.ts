@@ -87,10 +87,7 @@ export class NetlinkError extends Error {
   /** The errno the code most likely came from (`"EBUSY"`), `null` for libnl's own codes. */
   readonly errnoName: string | null;
 
-  /**
-   * @param code The positive `NLE_*` code (see {@linkcode NleCode}).
-   * @param message libnl's text for it, or what did not parse.
-   */
+  /** @param code The positive `NLE_*` code; `message` is libnl's text, or what did not parse. */
   constructor(readonly code: number, message: string) {
     super(message);
     const errno = NLE_ERRNO[code];
@@ -107,32 +104,19 @@ function libnlErrorText(code: number): string {
   return text === null ? `libnl error ${code}` : readCString(text);
 }
 
-/**
- * The error of a failed call, with libnl's text.
- *
- * @param code The positive or negative `NLE_*` code.
- */
+/** The error of a failed call (`code` positive or negative), with libnl's text. */
 export function netlinkError(code: number, geterror: Geterror = libnlErrorText): NetlinkError {
   const positive = Math.abs(code);
   return new NetlinkError(positive, geterror(positive));
 }
 
-/**
- * Passes a libnl result through when it is not an error.
- *
- * @returns `rc` when it is `>= 0`.
- * @throws {NetlinkError} When `rc < 0`, with `code` `-rc`.
- */
+/** Passes a libnl result through when it is not an error (`>= 0`); else throws `-rc`'s. */
 export function unwrap(rc: number, geterror: Geterror = libnlErrorText): number {
   if (rc >= 0) return rc;
   throw netlinkError(rc, geterror);
 }
 
-/**
- * Checks the result of a libnl allocator, which returns NULL only when out of memory.
- *
- * @throws {NetlinkError} With `code` `NLE_NOMEM` when it is NULL.
- */
+/** Checks the result of a libnl allocator, which returns NULL only when out of memory. */
 export function unwrapPointer(
   pointer: Deno.PointerValue,
   geterror: Geterror = libnlErrorText,
@@ -146,8 +130,6 @@ export function unwrapPointer(
  * concurrent change (`-NLE_DUMP_INTR`): the partial result is inconsistent, and a new dump
  * usually succeeds. Gives up after {@linkcode DUMP_ATTEMPTS} attempts.
  *
- * @param dump Runs the dump once and returns libnl's result.
- * @returns The first result that is not an error.
  * @throws {NetlinkError} With the dump's error, or `NLE_DUMP_INTR` once the attempts are spent.
  */
 export function retryDumpIntr(dump: () => number, geterror: Geterror = libnlErrorText): number {

@@ -32,10 +32,7 @@ export class VfSettingUnsupportedError extends Error {
   /** The message, for callers that still read it under this name. */
   readonly reason: string;
 
-  /**
-   * @param setting The setting that was refused: `guid` when the change had one.
-   * @param message The kernel's answer (libnl's text for EOPNOTSUPP).
-   */
+  /** @param setting The setting that was refused: `guid` when the change had one. */
   constructor(readonly setting: VfSetting, message: string, options?: ErrorOptions) {
     super(message, options);
     this.reason = message;

@@ -15,11 +15,9 @@ export interface LibcSysfsOptions {
 }
 
 /**
- * Runs one libc read of a sysfs or procfs file; absence (ENOENT) gives `null`.
+ * Runs one libc read (`readText`, `readlink`, `readDir`, …) of a sysfs or procfs file; absence
+ * (ENOENT) gives `null`.
  *
- * @param path the file
- * @param read the libc reader (`readText`, `readlink`, `readDir`, …)
- * @returns what `read` returns, or `null` when the file does not exist
  * @throws {SysfsError} `io` for any other failure, its `path` the file
  */
 export function readOrNull<T>(path: string, read: (path: string) => T): T | null {

@@ -14,13 +14,6 @@ export type SysfsErrorCode = PathErrorCode;
  * A failure to read sysfs; its message says what is wrong, the caller says what it was reading
  * for. Absence is never an error: the `Sysfs` methods report it as `null` or an empty list. The
  * plugin layer reports it as `CniError` code 101 (`kernelStep`), whatever its code.
- *
- * @example
- * ```ts
- * import { SysfsError } from "./sysfs_error.ts";
- * const err = new SysfsError("invalid-name", "../x", "invalid PCI address");
- * err.code; // "invalid-name"
- * ```
  */
 export class SysfsError extends PathError<SysfsErrorCode> {
   override name = "SysfsError";
