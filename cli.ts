@@ -6,11 +6,13 @@
  * @module
  */
 import meta from "./deno.json" with { type: "json" };
-import { dispatch } from "./lib/cni/dispatch.ts";
+import { dispatch, failureFields } from "./lib/cni/dispatch.ts";
+import { CniError, CniErrorCode } from "./lib/cni/errors.ts";
+import { createLogger } from "./lib/log.ts";
 import { createHandlers } from "./lib/plugin/handlers.ts";
 import type { Deps } from "./lib/plugin/deps.ts";
 import { LOG_DIR, MAX_CONFIG_BYTES } from "./lib/config/limits.ts";
-import { setProcessTimings, Timings } from "./lib/timings.ts";
+import { Timings } from "./lib/timings.ts";
 
 /** When the bundle had been evaluated, in ms since Deno started. */
 const EVALUATED_AT = performance.now();
@@ -23,7 +25,6 @@ const COMPILED_MS = 15;
 /** The run's timeline; its clock's zero is the runtime's start, so this first mark is the bundle's. */
 const TIMINGS = new Timings(() => performance.now(), () => Deno.memoryUsage().rss);
 TIMINGS.mark("bundle evaluated");
-setProcessTimings(TIMINGS);
 
 /** How long ADD and DEL wait for a VF's lock before asking the runtime to retry. */
 const LOCK_TIMEOUT_MS = 30_000;
@@ -64,6 +65,23 @@ function readStdin(): Promise<Uint8Array> {
   return Promise.resolve(bytes);
 }
 
+/**
+ * Stops the process when its thread could not switch back from a network namespace: whatever ran
+ * next (a rollback, an IPAM DEL, GC's next attachment) would run in the wrong one. The error object
+ * and one error record (stderr, not the config's logFile) are all it writes.
+ */
+function stopInWrongNetns(message: string): never {
+  const error = new CniError(CniErrorCode.KernelError, message, {
+    details:
+      "the plugin stopped at once, its thread in the wrong network namespace; nothing was undone",
+  });
+  writeAll(Deno.stdout, JSON.stringify(error.toJSON(), null, 4) + "\n");
+  const command = getenv("CNI_COMMAND") ?? "";
+  createLogger((line) => writeAll(Deno.stderr, line), "error", { command })
+    .error(`${command} failed`, failureFields(error, "not run"));
+  Deno.exit(1);
+}
+
 function getenv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
@@ -92,9 +110,9 @@ async function loadRealDeps(): Promise<Deps> {
   ]);
   return {
     sysfs: new sysfs.LibcSysfs(),
-    netlink: new netlink.LibnlNetlink(),
+    netlink: new netlink.LibnlNetlink(stopInWrongNetns),
     pciDriver: new pci.LibcPciDriver(),
-    rdma: new rdma.LibnlRdma(),
+    rdma: new rdma.LibnlRdma(stopInWrongNetns),
     ipam: new ipam.ExecIpam(),
     store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
     deviceInfo: new deviceInfo.DeviceInfoFiles(),
@@ -136,18 +154,16 @@ async function envThroughGetenv(): Promise<void> {
  */
 async function toolMain(): Promise<number> {
   await envThroughGetenv();
-  const [tool, operatorFile, libnl, validator, sysfs, nodeReader, rdma, state, netns] =
-    await Promise.all([
-      import("./lib/tool/main.ts"),
-      import("./lib/sysfs/libc_read_file.ts"),
-      import("./lib/netlink/libnl_netlink.ts"),
-      import("./lib/config/validate_config.ts"),
-      import("./lib/sysfs/libc_sysfs.ts"),
-      import("./lib/sysfs/libc_node_reader.ts"),
-      import("./lib/netlink/libnl_rdma.ts"),
-      import("./lib/state/file_store.ts"),
-      import("./lib/netlink/netns.ts"),
-    ]);
+  const [tool, libnl, validator, sysfs, nodeReader, rdma, state, netns] = await Promise.all([
+    import("./lib/tool/main.ts"),
+    import("./lib/netlink/libnl_netlink.ts"),
+    import("./lib/config/validate_config.ts"),
+    import("./lib/sysfs/libc_sysfs.ts"),
+    import("./lib/sysfs/libc_node_reader.ts"),
+    import("./lib/netlink/libnl_rdma.ts"),
+    import("./lib/state/file_store.ts"),
+    import("./lib/netlink/netns.ts"),
+  ]);
   const { FsInstaller } = await import("./lib/state/installer.ts");
   const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
@@ -155,13 +171,13 @@ async function toolMain(): Promise<number> {
     stderr: (text) => writeAll(Deno.stderr, text),
     // Through libc: the binary's --allow-read covers only the state directories, and an
     // operator names configs anywhere.
-    readFile: (path) => Promise.resolve(operatorFile.readOperatorFile(path, MAX_CONFIG_BYTES)),
+    readFile: (path) => Promise.resolve(sysfs.readOperatorFile(path, MAX_CONFIG_BYTES)),
     version: ABOUT,
     validateConfig: validator.validateConfigBytes,
     sysfs: (root) => new sysfs.LibcSysfs({ root }),
     nodeReader: (root) => new nodeReader.LibcNodeReader({ root }),
     loadLibnl: () => void libnl.openLibnl(),
-    rdma: () => new rdma.LibnlRdma(),
+    rdma: () => new rdma.LibnlRdma(stopInWrongNetns),
     store: () => store,
     checkStateDir: async () => {
       using _lock = await store.lock("status", 1000);
@@ -186,9 +202,8 @@ async function toolMain(): Promise<number> {
 
 /** Runs the plugin's command: `dispatch()` with the real process I/O and dependencies. */
 function pluginMain(): Promise<number> {
-  // dispatch() never throws: every failure, including a failed switch back to the host netns
-  // (NetnsRestoreError), becomes an error object and a non-zero exit, so the process never goes
-  // on in the wrong namespace.
+  // dispatch() never throws: every failure becomes an error object and a non-zero exit (a failed
+  // switch back from a netns stops the process earlier, in stopInWrongNetns).
   return dispatch(
     {
       getenv,

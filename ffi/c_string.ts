@@ -8,17 +8,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Encodes a string as a NUL-terminated UTF-8 C string, ready for a `"buffer"` parameter.
+ * Encodes a string as a NUL-terminated UTF-8 C string, for a `"buffer"` parameter.
  *
- * @param s The string; it must not contain NUL, which C would read as its end.
- * @returns The UTF-8 bytes of `s` followed by one NUL byte.
- * @throws {TypeError} When `s` contains a NUL character.
- *
- * @example
- * ```ts
- * import { toCString } from "./c_string.ts";
- * toCString("ib0"); // Uint8Array [0x69, 0x62, 0x30, 0x00]
- * ```
+ * @throws {TypeError} When `s` contains a NUL character, which C would read as its end.
  */
 export function toCString(s: string): Uint8Array<ArrayBuffer> {
   if (s.includes("\0")) {
@@ -32,17 +24,8 @@ export function toCString(s: string): Uint8Array<ArrayBuffer> {
 /**
  * Reads a NUL-terminated UTF-8 C string that native code owns.
  *
- * @param ptr Where the string starts.
  * @param max Most bytes to read when the string may lack its NUL (a fixed-size C array such as
- *   `d_name`); the string ends at the first NUL or after `max` bytes. Without it, reading stops
- *   only at the NUL.
- * @returns The decoded string, without its NUL.
- *
- * @example
- * ```ts ignore
- * import { readCString } from "./c_string.ts";
- * const name = readCString(direntNamePtr, 256);
- * ```
+ *   `d_name`); without it, reading stops only at the NUL.
  */
 export function readCString(ptr: Deno.PointerObject, max?: number): string {
   if (max === undefined) {

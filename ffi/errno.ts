@@ -66,55 +66,26 @@ const NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(Errno).map(([name, value]) => [value, name]),
 );
 
-/**
- * The name of an errno value.
- *
- * @param errno The value, e.g. 2.
- * @returns Its name (`"ENOENT"`), or `"E<n>"` for a value without a known name.
- */
+/** The name of an errno value (`"ENOENT"`), or `"E<n>"` for a value without a known name. */
 export function errnoName(errno: number): string {
   return NAMES.get(errno) ?? `E${errno}`;
 }
 
-/** The fields of a {@linkcode LibcError}. */
-export interface LibcErrorInit {
-  /** The C function that failed, e.g. `"open"`. */
-  op: string;
-  /** The `errno` it left. */
-  errno: number;
-  /** The path it was given; `null` for calls that take an fd. */
-  path: string | null;
-  /** The `strerror()` text of `errno`, e.g. `"No such device"`. */
-  reason: string;
-}
-
 /**
- * A libc call failed. `code` is the errno name (`"ENOENT"`), and the message names the call and
- * its input: `Cannot open "/sys/bus/pci/devices/x/driver": No such file or directory`.
+ * A libc call failed. The message is `strerror()`'s text for `errno` (`No such file or
+ * directory`); the caller says what it was doing, and on what.
  */
 export class LibcError extends Error {
   override name = "LibcError";
-  /** The `errno` value. */
-  readonly errno: number;
   /** The errno name, such as `"ENOENT"`; `"E<n>"` for a value without a known name. */
   readonly code: string;
-  /** The C function that failed. */
-  readonly op: string;
-  /** The path the call was given; `null` for calls that take an fd. */
-  readonly path: string | null;
-  /** The `strerror()` text of `errno`, for callers that name the input their own way. */
+  /** The message, for callers that still read it under this name. */
   readonly reason: string;
 
-  /**
-   * @param message The full message, naming the call and its input.
-   * @param init The call, its errno, its path and the errno's text.
-   */
-  constructor(message: string, init: LibcErrorInit) {
+  /** @param op The C function that failed, e.g. `"open"`; `message` is `strerror(errno)`. */
+  constructor(readonly op: string, readonly errno: number, message: string) {
     super(message);
-    this.errno = init.errno;
-    this.code = errnoName(init.errno);
-    this.op = init.op;
-    this.path = init.path;
-    this.reason = init.reason;
+    this.code = errnoName(errno);
+    this.reason = message;
   }
 }

@@ -9,6 +9,26 @@ import { toCString } from "./c_string.ts";
 /** Opens a library with the given symbols: `Deno.dlopen` with the caller's error handling. */
 export type Open = <T extends Deno.ForeignLibraryInterface>(symbols: T) => Deno.DynamicLibrary<T>;
 
+/**
+ * `Deno.dlopen` of `soname`, every failure but a missing permission wrapped in "Cannot load
+ * <soname>: ..." (Deno 2 reports a missing --allow-ffi as NotCapable; PermissionDenied is the
+ * OS's EACCES).
+ */
+export function opener(soname: string): Open {
+  return (symbols) => {
+    try {
+      return Deno.dlopen(soname, symbols);
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
+        throw error;
+      }
+      throw new Error(`Cannot load ${soname}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+}
+
 /** `dlopen(3)` flags: resolve every symbol now, and only return a library already loaded. */
 const RTLD_NOW = 0x2;
 const RTLD_NOLOAD = 0x4;
@@ -47,7 +67,6 @@ function address(soname: string, name: string): Deno.PointerValue {
  * the signatures it gives: a binding's table stays the whole of what it can call.
  *
  * @param soname The library, already opened with `Deno.dlopen` by the caller.
- * @param table The symbol table, e.g. a binding's `libcTable(...)`.
  * @param open Opens the library with the given symbols: for statics, and for a symbol the linker
  *   does not find.
  * @returns An object with a getter per symbol that binds it and then replaces itself with the
@@ -75,11 +94,6 @@ export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
 
 /**
  * The symbols of `table`, all bound now, the way {@linkcode lazySymbols} binds each.
- *
- * @param soname The library, already opened with `Deno.dlopen` by the caller.
- * @param table The symbol table.
- * @param open Opens the library with the given symbols.
- * @returns The bound symbols.
  */
 export function boundSymbols<S extends Deno.ForeignLibraryInterface>(
   soname: string,
@@ -98,7 +112,8 @@ function bind(
   open: Open,
 ): unknown {
   const definition = table[name]!;
-  const pointer = "parameters" in definition ? address(soname, name) : null;
+  // The linker is asked for the declared name (`openat2: { name: "syscall" }`), as Deno would.
+  const pointer = "parameters" in definition ? address(soname, definition.name ?? name) : null;
   if (pointer === null) return open({ [name]: definition }).symbols[name];
   const fn = new Deno.UnsafeFnPointer(
     pointer as Deno.PointerObject<Deno.ForeignFunction>,

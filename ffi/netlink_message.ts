@@ -11,7 +11,7 @@
  */
 
 import { openLibnl } from "./libnl.ts";
-import { type ErrorContext, unwrap, unwrapPointer } from "./unwrap.ts";
+import { unwrap, unwrapPointer } from "./unwrap.ts";
 
 /** `<linux/netlink.h>`: messages and attributes are padded to 4 bytes. */
 export const NLMSG_ALIGNTO = 4;
@@ -38,32 +38,21 @@ const ERROR_CALLBACK = {
   result: "i32",
 } as const satisfies Deno.UnsafeCallbackDefinition;
 
-/** The fields of a `struct nlmsghdr` that replies are checked by. */
+/** `struct nlmsghdr`: `nlmsg_len` (the whole message), `nlmsg_type`, `nlmsg_flags`. */
 export interface MessageHeader {
-  /** `nlmsg_len`: the whole message, header included. */
   length: number;
-  /** `nlmsg_type`. */
   type: number;
-  /** `nlmsg_flags`. */
   flags: number;
 }
 
-/**
- * Rounds a length up to the netlink alignment (`NLMSG_ALIGN`, `NLA_ALIGN`).
- *
- * @param length A length in bytes.
- * @returns The next multiple of 4.
- */
+/** Rounds a length up to the netlink alignment of 4 (`NLMSG_ALIGN`, `NLA_ALIGN`). */
 export function align(length: number): number {
   return (length + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
 }
 
 /**
- * Reads the header of one message.
- *
- * @param message The message, as the kernel sent it (host byte order).
- * @returns The header, or `null` when `message` is shorter than a header or than the length the
- *   header declares.
+ * The header of one message as the kernel sent it (host byte order); `null` when the message is
+ * shorter than a header or than the length the header declares.
  */
 export function messageHeader(message: Uint8Array): MessageHeader | null {
   if (message.length < NLMSG_HDRLEN) return null;
@@ -74,12 +63,8 @@ export function messageHeader(message: Uint8Array): MessageHeader | null {
 }
 
 /**
- * Lists the attributes between two offsets; a truncated attribute ends the list.
- *
- * @param bytes The message or a nested attribute's payload.
- * @param start Where the first attribute starts.
- * @param end Where the attributes end.
- * @returns `[type, payload]` pairs in order, the type without its flag bits.
+ * The attributes of a message or a nested attribute's payload between two offsets, as
+ * `[type, payload]` pairs, the type without its flag bits; a truncated attribute ends the list.
  */
 export function attributes(
   bytes: Uint8Array,
@@ -101,34 +86,19 @@ export function attributes(
   return out;
 }
 
-/**
- * Decodes a string attribute (`NLA_NUL_STRING`); a missing NUL ends it at the payload's end.
- *
- * @param payload The attribute's payload.
- * @returns The string, without its NUL.
- */
+/** Decodes a string attribute (`NLA_NUL_STRING`); a missing NUL ends it at the payload's end. */
 export function attributeString(payload: Uint8Array): string {
   const nul = payload.indexOf(0);
   return new TextDecoder().decode(nul === -1 ? payload : payload.subarray(0, nul));
 }
 
-/**
- * Decodes a `u32` attribute.
- *
- * @param payload The attribute's payload.
- * @returns The value, or `null` when the payload is not 4 bytes long.
- */
+/** Decodes a `u32` attribute; `null` when the payload is not 4 bytes long. */
 export function attributeU32(payload: Uint8Array): number | null {
   if (payload.length !== 4) return null;
   return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
 }
 
-/**
- * Decodes a `u8` attribute.
- *
- * @param payload The attribute's payload.
- * @returns The value, or `null` when the payload is not 1 byte long.
- */
+/** Decodes a `u8` attribute; `null` when the payload is not 1 byte long. */
 export function attributeU8(payload: Uint8Array): number | null {
   return payload.length === 1 ? payload[0] ?? null : null;
 }
@@ -142,19 +112,16 @@ export abstract class LibnlSocket implements Disposable {
   #handle: Deno.PointerObject | null;
 
   /**
-   * Allocates the socket and connects it to `protocol` in the current namespace.
+   * Connects to `NETLINK_<protocol>` in the current namespace.
    *
-   * @param protocol The `NETLINK_*` protocol.
-   * @param context What the socket is for, for the error message.
-   * @throws {NetlinkError} When allocation or `nl_connect()` fails (`NLE_PROTO_MISMATCH` when
-   *   the kernel does not know the protocol).
+   * @throws {NetlinkError} `NLE_PROTO_MISMATCH` when the kernel does not know the protocol.
    * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
    */
-  protected constructor(protocol: number, context: ErrorContext) {
+  protected constructor(protocol: number) {
     const { core } = openLibnl();
-    const sk = unwrapPointer(core.nl_socket_alloc(), context);
+    const sk = unwrapPointer(core.nl_socket_alloc());
     try {
-      unwrap(core.nl_connect(sk, protocol), context);
+      unwrap(core.nl_connect(sk, protocol));
     } catch (error) {
       core.nl_socket_free(sk);
       throw error;
@@ -168,12 +135,10 @@ export abstract class LibnlSocket implements Disposable {
     return this.#handle;
   }
 
-  /** Whether `close()` has run. */
   get closed(): boolean {
     return this.#handle === null;
   }
 
-  /** Closes the socket; idempotent. */
   close(): void {
     if (this.#handle === null) return;
     const sk = this.#handle;
@@ -181,7 +146,6 @@ export abstract class LibnlSocket implements Disposable {
     openLibnl().core.nl_socket_free(sk);
   }
 
-  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -193,27 +157,20 @@ export abstract class LibnlSocket implements Disposable {
  * `NLMSG_DONE`, checks sequence numbers, and turns an `NLMSG_ERROR` into a negative `NLE_*` code.
  * The callbacks run synchronously on this thread, inside `nl_recvmsgs()`.
  *
- * @param sk A connected `struct nl_sock *`.
- * @param context What is being received, for the error message.
  * @returns `rc`, what `nl_recvmsgs()` returned (negative on failure, for the caller to judge);
  *   the data messages received before it returned, each a copy that JS owns; and `errno`, the
  *   kernel's own errno of an error reply, which `rc` may not tell (EMSGSIZE is `NLE_FAILURE`).
- * @throws {NetlinkError} When the callbacks cannot be set up.
  */
 export function receiveMessages(
   sk: Deno.PointerObject,
-  context: ErrorContext,
 ): { rc: number; messages: Uint8Array[]; errno: number | undefined } {
   const { core } = openLibnl();
   const messages: Uint8Array[] = [];
   let errno: number | undefined;
-  const cb = unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT), context);
+  const cb = unwrapPointer(core.nl_cb_alloc(NL_CB_DEFAULT));
   const callback = new Deno.UnsafeCallback(MESSAGE_CALLBACK, (nlMsg) => {
     const header = nlMsg === null ? null : core.nlmsg_hdr(nlMsg);
-    if (header !== null) {
-      const length = new Deno.UnsafePointerView(header).getUint32(0);
-      messages.push(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0)));
-    }
+    if (header !== null) messages.push(copyMessage(header));
     return NL_OK;
   });
   // struct nlmsgerr starts with the negated errno. NL_STOP makes libnl return its own code for
@@ -223,12 +180,18 @@ export function receiveMessages(
     return NL_STOP;
   });
   try {
-    unwrap(core.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null), context);
-    unwrap(core.nl_cb_err(cb, NL_CB_CUSTOM, onError.pointer, null), context);
+    unwrap(core.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, callback.pointer, null));
+    unwrap(core.nl_cb_err(cb, NL_CB_CUSTOM, onError.pointer, null));
     return { rc: core.nl_recvmsgs(sk, cb), messages, errno };
   } finally {
     callback.close();
     onError.close();
     core.nl_cb_put(cb);
   }
+}
+
+/** Copies a message that libnl owns (`nlmsg_hdr()`, `nlmsg_len` long) into JS. */
+export function copyMessage(header: Deno.PointerObject): Uint8Array {
+  const length = new Deno.UnsafePointerView(header).getUint32(0);
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0));
 }

@@ -6,10 +6,15 @@
  * @module
  */
 
-import * as libc from "./libc.ts";
+import * as libc from "./_libc.ts";
+import { toCString } from "./c_string.ts";
 
 /** The calls a write to an existing sysfs attribute needs. */
-export const PCI_DRIVER_LIBC_SYMBOLS = libc.libcTable("open", "write", "close");
+export const PCI_DRIVER_LIBC_SYMBOLS = {
+  open: libc.SHARED_SYMBOLS.open,
+  write: libc.SHARED_SYMBOLS.write,
+  close: libc.SHARED_SYMBOLS.close,
+} as const satisfies Deno.ForeignLibraryInterface;
 
 /** Loads libc with {@linkcode PCI_DRIVER_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openPciDriverLibc = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
@@ -17,8 +22,12 @@ export const openPciDriverLibc = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
 /** A driver's control file: the last two components are `drivers/<driver>/`, then the op. */
 const DRIVER_CONTROL_FILE = /\/drivers\/(?!\.\.?\/)[^/]+\/(bind|unbind)$/;
 
+const encoder = new TextEncoder();
+
 /**
- * {@linkcode libc.writeText} (no create, no truncate) to a driver's `bind` or `unbind` file.
+ * Writes text to a driver's `bind` or `unbind` file in one `write()` where it can, as
+ * `echo -n text > path` does: without creating or truncating it. The driver core runs the unbind
+ * or the bind inside the `write()`, so its failure (`ENODEV`, `EBUSY`, ...) is that call's errno.
  *
  * @param path The file: `<...>/drivers/<driver>/bind` or `unbind`.
  * @param text The text, e.g. a PCI address.
@@ -29,5 +38,17 @@ export function writeText(path: string, text: string): void {
   if (!DRIVER_CONTROL_FILE.test(path) || path.split("/").includes("..")) {
     throw new Error(`Cannot write ${JSON.stringify(path)}: not a driver's bind or unbind file`);
   }
-  libc.writeText(openPciDriverLibc(), path, text);
+  const sym = openPciDriverLibc();
+  const fd = sym.open(toCString(path), libc.O_WRONLY | libc.O_CLOEXEC, 0);
+  if (fd < 0) throw libc.lastError(sym, "open");
+  let closed = false;
+  try {
+    libc.writeAll(sym, fd, encoder.encode(text));
+    // A write's error may only surface at close() (NFS, some device files): it counts here.
+    closed = true;
+    libc.close(sym, fd);
+  } finally {
+    // After a failed write the first error is the one to report; close() only releases the fd.
+    if (!closed) sym.close(fd);
+  }
 }

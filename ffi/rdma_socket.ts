@@ -13,19 +13,19 @@
  * @module
  */
 
-import type { RdmaNetnsMode } from "../lib/netlink/rdma.ts";
 import { openLibnl } from "./libnl.ts";
 import {
   attributes,
   attributeString,
   attributeU32,
   attributeU8,
+  copyMessage,
   LibnlSocket,
   messageHeader,
   NLMSG_HDRLEN,
   receiveMessages,
 } from "./netlink_message.ts";
-import { type ErrorContext, netlinkError, NleCode, unwrap, unwrapPointer } from "./unwrap.ts";
+import { NetlinkError, NleCode, unwrap, unwrapPointer } from "./unwrap.ts";
 
 /** `<linux/netlink.h>`: the RDMA protocol; without ib_core, `socket()` gets EPROTONOSUPPORT. */
 const NETLINK_RDMA = 20;
@@ -44,6 +44,9 @@ const RDMA_NLDEV_ATTR_DEV_INDEX = 1; // u32
 const RDMA_NLDEV_ATTR_DEV_NAME = 2; // string
 const RDMA_NLDEV_SYS_ATTR_NETNS_MODE = 66; // u8: the kernel's ib_devices_shared_netns
 const RDMA_NLDEV_NET_NS_FD = 68; // u32
+
+/** The RDMA subsystem's network namespace mode (`rdma system show netns`). */
+export type RdmaNetnsMode = "exclusive" | "shared";
 
 /** The netns mode the kernel reports: `ib_devices_shared_netns`, 1 shared and 0 exclusive. */
 const NETNS_MODES: Readonly<Record<number, RdmaNetnsMode>> = { 0: "exclusive", 1: "shared" };
@@ -65,70 +68,49 @@ export type NldevRequest =
   /** `RDMA_NLDEV_CMD_SET` of `RDMA_NLDEV_NET_NS_FD`: move device `index` into namespace `nsFd`. */
   | { op: "set-netns"; index: number; nsFd: number };
 
+/**
+ * Each request's command and flags: those `nl_send_auto()` would leave on the wire (it adds
+ * `NLM_F_REQUEST | NLM_F_ACK` and fills in the sequence number and port); a dump gets no ACK
+ * from the kernel despite `NLM_F_ACK`: `NLMSG_DONE` ends it.
+ */
+const REQUESTS: Record<NldevRequest["op"], [command: number, flags: number]> = {
+  "sys-get": [RDMA_NLDEV_CMD_SYS_GET, NLM_F_REQUEST | NLM_F_ACK],
+  "dump-devices": [RDMA_NLDEV_CMD_GET, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP],
+  "set-netns": [RDMA_NLDEV_CMD_SET, NLM_F_REQUEST | NLM_F_ACK],
+};
+
 /** An NLDEV message type: `RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, op)`. */
 function nldevType(op: number): number {
   return (RDMA_NL_NLDEV << 10) + op;
 }
 
-/**
- * Builds a request with libnl. The flags are the ones `nl_send_auto()` would leave on the wire
- * (it adds `NLM_F_REQUEST | NLM_F_ACK` and fills in the sequence number and port); a dump gets no
- * ACK from the kernel despite `NLM_F_ACK`: `NLMSG_DONE` ends it.
- *
- * @returns A `struct nl_msg *`; the caller frees it with `nlmsg_free()`.
- */
-function buildRequest(request: NldevRequest, context: ErrorContext): Deno.PointerObject {
+/** Builds a request with libnl: a `struct nl_msg *` the caller frees with `nlmsg_free()`. */
+function buildRequest(request: NldevRequest): Deno.PointerObject {
   const { core } = openLibnl();
-  switch (request.op) {
-    case "sys-get":
-      return unwrapPointer(
-        core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SYS_GET), NLM_F_REQUEST | NLM_F_ACK),
-        context,
-      );
-    case "dump-devices":
-      return unwrapPointer(
-        core.nlmsg_alloc_simple(
-          nldevType(RDMA_NLDEV_CMD_GET),
-          NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
-        ),
-        context,
-      );
-    case "set-netns": {
-      // No RDMA_NLDEV_ATTR_DEV_NAME: with a name, the kernel would also rename the device.
-      const msg = unwrapPointer(
-        core.nlmsg_alloc_simple(nldevType(RDMA_NLDEV_CMD_SET), NLM_F_REQUEST | NLM_F_ACK),
-        context,
-      );
-      try {
-        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_ATTR_DEV_INDEX, request.index), context);
-        unwrap(core.nla_put_u32(msg, RDMA_NLDEV_NET_NS_FD, request.nsFd), context);
-      } catch (error) {
-        core.nlmsg_free(msg);
-        throw error;
-      }
-      return msg;
-    }
+  const [command, flags] = REQUESTS[request.op];
+  const msg = unwrapPointer(core.nlmsg_alloc_simple(nldevType(command), flags));
+  if (request.op !== "set-netns") return msg;
+  try {
+    // No RDMA_NLDEV_ATTR_DEV_NAME: with a name, the kernel would also rename the device.
+    unwrap(core.nla_put_u32(msg, RDMA_NLDEV_ATTR_DEV_INDEX, request.index));
+    unwrap(core.nla_put_u32(msg, RDMA_NLDEV_NET_NS_FD, request.nsFd));
+    return msg;
+  } catch (error) {
+    core.nlmsg_free(msg);
+    throw error;
   }
 }
 
 /**
  * Builds a request as {@linkcode RdmaSocket} does and copies out its bytes (`nlmsg_hdr()`,
- * `nlmsg_len` long), without the sequence number and port that sending fills in. For checking
- * the encoding without RDMA hardware.
- *
- * @param request The request.
- * @returns The `struct nlmsghdr` and the attributes, in host byte order.
- * @throws {NetlinkError} When libnl cannot build it.
- * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
+ * `nlmsg_len` long, host byte order), without the sequence number and port that sending fills
+ * in. For checking the encoding without RDMA hardware.
  */
 export function encodeRequest(request: NldevRequest): Uint8Array {
   const { core } = openLibnl();
-  const context = { op: "Cannot build", subject: `an RDMA netlink ${request.op} request` };
-  const msg = buildRequest(request, context);
+  const msg = buildRequest(request);
   try {
-    const header = unwrapPointer(core.nlmsg_hdr(msg), context);
-    const length = new Deno.UnsafePointerView(header).getUint32(0);
-    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(header, length).slice(0));
+    return copyMessage(unwrapPointer(core.nlmsg_hdr(msg)));
   } finally {
     core.nlmsg_free(msg);
   }
@@ -139,150 +121,118 @@ function replyAttributes(
   message: Uint8Array,
   op: number,
   what: string,
-  context: ErrorContext,
 ): Array<[number, Uint8Array]> {
   const header = messageHeader(message);
   if (header === null || header.type !== nldevType(op)) {
-    throw netlinkError(NleCode.ParseErr, context, () => `malformed ${what} reply`);
+    throw new NetlinkError(NleCode.ParseErr, `malformed ${what} reply`);
   }
   return attributes(message, NLMSG_HDRLEN, header.length);
 }
 
 /**
- * Reads the netns mode from an `RDMA_NLDEV_CMD_SYS_GET` reply.
+ * Reads the netns mode from an `RDMA_NLDEV_CMD_SYS_GET` reply, the whole message as the kernel
+ * sent it.
  *
- * @param message The whole reply, as the kernel sent it.
- * @param context What was being read, for the error message.
- * @returns `exclusive` or `shared`.
- * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a SYS_GET reply, has
- *   no `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`, or names a mode other than 0 and 1.
+ * @throws {NetlinkError} `NLE_PARSE_ERR` when it is not a SYS_GET reply, has no
+ *   `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`, or names a mode other than 0 and 1.
  */
-export function parseNetnsMode(message: Uint8Array, context: ErrorContext): RdmaNetnsMode {
-  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_SYS_GET, "RDMA_NLDEV_CMD_SYS_GET", context);
+export function parseNetnsMode(message: Uint8Array): RdmaNetnsMode {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_SYS_GET, "RDMA_NLDEV_CMD_SYS_GET");
   const payload = attrs.find(([type]) => type === RDMA_NLDEV_SYS_ATTR_NETNS_MODE)?.[1];
   const value = payload === undefined ? null : attributeU8(payload);
-  if (value === null) {
-    throw netlinkError(NleCode.ParseErr, context, () => "no netns mode in the reply");
-  }
+  if (value === null) throw new NetlinkError(NleCode.ParseErr, "no netns mode in the reply");
   const mode = NETNS_MODES[value];
-  if (mode === undefined) {
-    throw netlinkError(NleCode.ParseErr, context, () => `unknown netns mode ${value}`);
-  }
+  if (mode === undefined) throw new NetlinkError(NleCode.ParseErr, `unknown netns mode ${value}`);
   return mode;
 }
 
 /**
  * Reads one device from an `RDMA_NLDEV_CMD_GET` reply (one message of a dump).
  *
- * @param message The whole message, as the kernel sent it.
- * @param context What was being listed, for the error message.
- * @returns The device's index and name.
- * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a GET reply or lacks
- *   the index or the name.
+ * @throws {NetlinkError} `NLE_PARSE_ERR` when it is not a GET reply or lacks the index or name.
  */
-export function parseDevice(message: Uint8Array, context: ErrorContext): RdmaDeviceEntry {
-  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_GET, "RDMA_NLDEV_CMD_GET", context);
+export function parseDevice(message: Uint8Array): RdmaDeviceEntry {
+  const attrs = replyAttributes(message, RDMA_NLDEV_CMD_GET, "RDMA_NLDEV_CMD_GET");
   const indexPayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_INDEX)?.[1];
   const namePayload = attrs.find(([type]) => type === RDMA_NLDEV_ATTR_DEV_NAME)?.[1];
   const index = indexPayload === undefined ? null : attributeU32(indexPayload);
   if (index === null || namePayload === undefined) {
-    throw netlinkError(NleCode.ParseErr, context, () => "RDMA device without index or name");
+    throw new NetlinkError(NleCode.ParseErr, "RDMA device without index or name");
   }
   return { index, name: attributeString(namePayload) };
 }
 
 /**
  * A `NETLINK_RDMA` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened.
+ * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
+ * kernel refuses, or the reply does not parse.
  *
  * @example
  * ```ts ignore
- * const context = { op: "Cannot list RDMA devices", subject: "in the host netns" };
- * using sock = RdmaSocket.open(context);
- * const names = sock.devices(context).map((d) => d.name);
+ * using sock = new RdmaSocket();
+ * const names = sock.devices().map((d) => d.name);
  * ```
  */
 export class RdmaSocket extends LibnlSocket {
-  private constructor(context: ErrorContext) {
-    super(NETLINK_RDMA, context);
-  }
-
   /**
-   * Allocates a socket and connects it to `NETLINK_RDMA` in the current namespace.
-   *
-   * @param context What the socket is for, for the error message.
-   * @returns The connected socket; close it with `close()` or `using`.
-   * @throws {NetlinkError} When allocation or `nl_connect()` fails: `code` `NLE_PROTO_MISMATCH`
-   *   (EPROTONOSUPPORT) when the kernel has no RDMA netlink, because `ib_core` is not loaded.
-   * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
+   * Connects to `NETLINK_RDMA` in the current namespace: `NLE_PROTO_MISMATCH` (EPROTONOSUPPORT)
+   * when the kernel has no RDMA netlink, because `ib_core` is not loaded.
    */
-  static open(context: ErrorContext): RdmaSocket {
-    return new RdmaSocket(context);
+  constructor() {
+    super(NETLINK_RDMA);
   }
 
   /** Builds `request`, sends it and frees it. */
-  #send(request: NldevRequest, context: ErrorContext): void {
+  #send(request: NldevRequest): void {
     const { core } = openLibnl();
-    const msg = buildRequest(request, context);
+    const msg = buildRequest(request);
     try {
-      unwrap(core.nl_send_auto(this.sk, msg), context);
+      unwrap(core.nl_send_auto(this.sk, msg));
     } finally {
       core.nlmsg_free(msg);
     }
   }
 
   /**
-   * Reads the subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`). The mode is global: any
-   * namespace's socket gives the same answer.
-   *
-   * @param context What is being read, for the error message.
-   * @returns `exclusive` or `shared`.
-   * @throws {NetlinkError} When the kernel refuses (kernels before 5.2 have no SYS_GET) or the
-   *   reply does not parse.
+   * The subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`; kernels before 5.2 have none). The mode
+   * is global: any namespace's socket gives the same answer.
    */
-  netnsMode(context: ErrorContext): RdmaNetnsMode {
+  netnsMode(): RdmaNetnsMode {
     const { core } = openLibnl();
     // 1. Send, and receive the reply. An error reply is also the request's ACK.
-    this.#send({ op: "sys-get" }, context);
-    const { rc, messages } = receiveMessages(this.sk, context);
-    unwrap(rc, context);
+    this.#send({ op: "sys-get" });
+    const { rc, messages } = receiveMessages(this.sk);
+    unwrap(rc);
     // 2. The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
-    unwrap(core.nl_wait_for_ack(this.sk), context);
+    unwrap(core.nl_wait_for_ack(this.sk));
     const reply = messages[0];
     if (reply === undefined) {
-      throw netlinkError(NleCode.ParseErr, context, () => "no RDMA_NLDEV_CMD_SYS_GET reply");
+      throw new NetlinkError(NleCode.ParseErr, "no RDMA_NLDEV_CMD_SYS_GET reply");
     }
-    return parseNetnsMode(reply, context);
+    return parseNetnsMode(reply);
   }
 
   /**
-   * Lists the RDMA devices of the socket's namespace (`RDMA_NLDEV_CMD_GET` dump). In shared mode
-   * every namespace sees every device.
-   *
-   * @param context What is being listed, for the error message.
-   * @returns The devices, in the kernel's order.
-   * @throws {NetlinkError} When the dump fails or a message does not parse.
+   * The RDMA devices of the socket's namespace (`RDMA_NLDEV_CMD_GET` dump), in the kernel's
+   * order. In shared mode every namespace sees every device.
    */
-  devices(context: ErrorContext): RdmaDeviceEntry[] {
-    this.#send({ op: "dump-devices" }, context);
-    const { rc, messages } = receiveMessages(this.sk, context);
-    unwrap(rc, context);
-    return messages.map((message) => parseDevice(message, context));
+  devices(): RdmaDeviceEntry[] {
+    this.#send({ op: "dump-devices" });
+    const { rc, messages } = receiveMessages(this.sk);
+    unwrap(rc);
+    return messages.map(parseDevice);
   }
 
   /**
    * Moves a device into another network namespace (`RDMA_NLDEV_CMD_SET` with
    * `RDMA_NLDEV_NET_NS_FD`) and waits for the ACK. The kernel finds the device by index in the
-   * socket's namespace.
+   * socket's namespace: `NLE_INVAL` for an index that is not there, `NLE_OPNOTSUPP` in shared mode
+   * or for a device that cannot move.
    *
-   * @param index The device's `RDMA_NLDEV_ATTR_DEV_INDEX`.
    * @param nsFd An open descriptor of the target namespace, valid in this process.
-   * @param context What is being moved where, for the error message.
-   * @throws {NetlinkError} When the kernel refuses: `NLE_INVAL` for an index that is not in the
-   *   socket's namespace, `NLE_OPNOTSUPP` in shared mode or for a device that cannot move.
    */
-  setNetns(index: number, nsFd: number, context: ErrorContext): void {
-    this.#send({ op: "set-netns", index, nsFd }, context);
-    unwrap(openLibnl().core.nl_wait_for_ack(this.sk), context);
+  setNetns(index: number, nsFd: number): void {
+    this.#send({ op: "set-netns", index, nsFd });
+    unwrap(openLibnl().core.nl_wait_for_ack(this.sk));
   }
 }

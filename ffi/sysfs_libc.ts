@@ -1,39 +1,132 @@
 /**
  * The sysfs reader's libc binding (`lib/sysfs/` only): it reads files, links and directories,
  * and its symbol table has no `write`, so nothing that reads the node through it can change the
- * node. The operator tool's reads of the configs it is given go through it too. Each function is
- * the `ffi/libc.ts` wrapper of the same name on this binding's symbols.
+ * node. The operator tool's reads of the configs it is given go through it too. The layout read
+ * here (`struct dirent`) is glibc's on x86_64 and aarch64.
  *
  * @module
  */
 
-import * as libc from "./libc.ts";
+import * as libc from "./_libc.ts";
+import { readCString, toCString } from "./c_string.ts";
+import { Errno } from "./errno.ts";
 
 /** The calls the sysfs reader's job needs: open, read, list and test paths. */
-export const SYSFS_LIBC_SYMBOLS = libc.libcTable(
-  "open",
-  "read",
-  "readlink",
-  "close",
-  "opendir",
-  "readdir",
-  "closedir",
-  "faccessat",
-);
+export const SYSFS_LIBC_SYMBOLS = {
+  open: libc.SHARED_SYMBOLS.open,
+  faccessat: libc.SHARED_SYMBOLS.faccessat,
+  read: libc.SHARED_SYMBOLS.read,
+  close: libc.SHARED_SYMBOLS.close,
+  // <unistd.h>
+  readlink: {
+    parameters: [
+      "buffer", // const char *pathname
+      "buffer", // char *buf
+      "usize", // size_t bufsiz
+    ],
+    result: "isize",
+  },
+  // <dirent.h>
+  opendir: {
+    parameters: [
+      "buffer", // const char *name
+    ],
+    result: "pointer",
+  },
+  readdir: {
+    parameters: [
+      "pointer", // DIR *dirp
+    ],
+    result: "pointer",
+  },
+  closedir: {
+    parameters: [
+      "pointer", // DIR *dirp
+    ],
+    result: "i32",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
 
 /** Loads libc with {@linkcode SYSFS_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openSysfsLibc = libc.libcLoader(SYSFS_LIBC_SYMBOLS);
 
+/** glibc's PATH_MAX: `readlink()` results are never longer. */
+const PATH_MAX = 4096;
+/** `struct dirent`: d_ino u64, d_off i64, d_reclen u16, d_type u8, then d_name. */
+const DIRENT_RECLEN_OFFSET = 16;
+const DIRENT_NAME_OFFSET = 19;
+
 const decoder = new TextDecoder();
 
-/** {@linkcode libc.readFile}; the default limit of 64 KiB holds any sysfs attribute. */
-export const readFile = (path: string, maxBytes = 64 * 1024): Uint8Array =>
-  libc.readFile(openSysfsLibc(), path, maxBytes);
+/**
+ * Reads a whole file. Meant for the small files of sysfs and procfs, whose size `stat()` does not
+ * report, so it reads until end of file.
+ *
+ * @param maxBytes The most bytes the file may hold; 64 KiB holds any sysfs attribute.
+ * @throws {LibcError} When `open()` or `read()` fails, or "EFBIG" past `maxBytes`.
+ */
+export function readFile(path: string, maxBytes = 64 * 1024): Uint8Array {
+  const sym = openSysfsLibc();
+  const fd = libc.openReadOnly(sym, path, libc.O_RDONLY | libc.O_CLOEXEC);
+  try {
+    return libc.readAll(sym, fd, maxBytes);
+  } finally {
+    // A read-only fd loses no data when close() fails, so its result does not matter here.
+    sym.close(fd);
+  }
+}
+
 /** {@linkcode readFile} decoded as UTF-8, untrimmed. */
-export const readText = (path: string): string => decoder.decode(readFile(path));
-/** {@linkcode libc.readlink}. */
-export const readlink = (path: string): string => libc.readlink(openSysfsLibc(), path);
-/** {@linkcode libc.readDir}. */
-export const readDir = (path: string): string[] => libc.readDir(openSysfsLibc(), path);
-/** {@linkcode libc.lstatExists}. */
+export function readText(path: string): string {
+  return decoder.decode(readFile(path));
+}
+
+/**
+ * Reads the target of a symbolic link, as stored in the link (often relative).
+ *
+ * @throws {LibcError} When `readlink()` fails (`code` "ENOENT" when absent, "EINVAL" when `path`
+ *   is no link), or "ENAMETOOLONG" for a target of PATH_MAX bytes or more.
+ */
+export function readlink(path: string): string {
+  const sym = openSysfsLibc();
+  const buffer = new Uint8Array(PATH_MAX);
+  const n = Number(sym.readlink(toCString(path), buffer, BigInt(buffer.length)));
+  if (n < 0) throw libc.lastError(sym, "readlink");
+  // readlink() truncates silently; a full buffer may be a truncated target.
+  if (n === buffer.length) throw libc.libcError(sym, "readlink", Errno.ENAMETOOLONG);
+  return decoder.decode(buffer.subarray(0, n));
+}
+
+/**
+ * Lists a directory, without `.` and `..`, in the order the kernel returns the entries.
+ *
+ * @throws {LibcError} When `opendir()` or `readdir()` fails (`code` "ENOENT", "ENOTDIR", ...).
+ */
+export function readDir(path: string): string[] {
+  const sym = openSysfsLibc();
+  const dir = sym.opendir(toCString(path));
+  if (dir === null) throw libc.lastError(sym, "opendir");
+  try {
+    const errno = libc.errnoLocation(sym);
+    const names: string[] = [];
+    for (;;) {
+      // readdir() returns NULL both at the end and on error; only errno tells them apart.
+      errno[0] = 0;
+      const entry = sym.readdir(dir);
+      if (entry === null) {
+        if (errno[0] !== 0) throw libc.lastError(sym, "readdir");
+        return names;
+      }
+      const recordLength = new Deno.UnsafePointerView(entry).getUint16(DIRENT_RECLEN_OFFSET);
+      const namePtr = Deno.UnsafePointer.offset(entry, DIRENT_NAME_OFFSET);
+      if (namePtr === null) throw new Error(`readdir() returned a bad entry in "${path}"`);
+      const name = readCString(namePtr, recordLength - DIRENT_NAME_OFFSET);
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    // The DIR was opened read-only; a failed closedir() loses nothing.
+    sym.closedir(dir);
+  }
+}
+
 export const lstatExists = (path: string): boolean => libc.lstatExists(openSysfsLibc(), path);

@@ -78,63 +78,29 @@ const NLE_ERRNO: Readonly<Record<number, number>> = {
 /** How many times a dump interrupted by a concurrent change is tried before giving up. */
 export const DUMP_ATTEMPTS = 5;
 
-/** What a failed call was doing, for the error message. */
-export interface ErrorContext {
-  /** What was attempted, e.g. `Cannot move link`. */
-  op: string;
-  /**
-   * What it was attempted on, e.g. `"ib3" to netns "/var/run/netns/x"`. A function is called only
-   * when the call failed (so that a name can be looked up then); it must not throw.
-   */
-  subject: string | (() => string);
-}
-
-/** The fields of a {@linkcode NetlinkError}. */
-export interface NetlinkErrorInit {
-  /** The positive `NLE_*` code. */
-  code: number;
-  /** What was attempted. */
-  op: string;
-  /** What it was attempted on. */
-  subject: string;
-  /** libnl's text for the code, e.g. `Object busy`. */
-  reason: string;
-  /** The kernel's own errno, when its error reply was seen: libnl's code may have lost it. */
-  errno?: number | undefined;
-}
-
 /**
- * A libnl call failed. The message is `<op> <subject>: <libnl's text>`, e.g.
- * `Cannot rename link "veth0" to "net1" in netns "/var/run/netns/x": Object busy`.
+ * A libnl call failed. The message is libnl's text for the code (`Object busy`); the caller says
+ * what it was doing, and on what.
  */
 export class NetlinkError extends Error {
   override name = "NetlinkError";
-  /** The positive `NLE_*` code (see {@linkcode NleCode}). */
-  readonly code: number;
   /** The errno the code most likely came from (`"EBUSY"`), `null` for libnl's own codes. */
   readonly errnoName: string | null;
-  /** What was attempted. */
-  readonly op: string;
-  /** What it was attempted on. */
-  readonly subject: string;
-  /** libnl's text for the code, for callers that say what was attempted their own way. */
-  readonly reason: string;
 
   /**
-   * @param message The full message.
-   * @param init The code, the operation, its subject and libnl's text.
-   * @param options `cause`
+   * @param code The positive `NLE_*` code; `message` is libnl's text, or what did not parse.
+   * @param errno The kernel's own errno, when its error reply was seen: libnl's code may have lost
+   *   it.
    */
-  constructor(message: string, init: NetlinkErrorInit, options?: ErrorOptions) {
-    super(message, options);
-    this.code = init.code;
-    const errno = init.errno ?? NLE_ERRNO[init.code];
+  constructor(readonly code: number, message: string, errno?: number) {
+    super(message);
+    errno ??= NLE_ERRNO[code];
     this.errnoName = errno === undefined ? null : errnoName(errno);
-    this.op = init.op;
-    this.subject = init.subject;
-    this.reason = init.reason;
   }
 }
+
+/** Turns a code into text: libnl's `nl_geterror()`, unless a test gives its own. */
+export type Geterror = (code: number) => string;
 
 /** Reads libnl's text for an error code with `nl_geterror()`. */
 function libnlErrorText(code: number): string {
@@ -143,78 +109,36 @@ function libnlErrorText(code: number): string {
 }
 
 /**
- * Builds the error for a failed call.
- *
- * @param code The positive or negative `NLE_*` code.
- * @param context What was attempted, on what.
- * @param geterror Turns a code into text; libnl's `nl_geterror()` unless replaced (in tests).
- * @param errno The kernel's errno, when its error reply was seen (see `receiveMessages()`).
- * @returns The error, not thrown.
+ * The error of a failed call (`code` positive or negative), with libnl's text, and the kernel's
+ * errno when its error reply was seen (see `receiveMessages()`): libnl turns every errno it does
+ * not know (EMSGSIZE among them) into NLE_FAILURE.
  */
 export function netlinkError(
   code: number,
-  context: ErrorContext,
-  geterror: (code: number) => string = libnlErrorText,
+  geterror: Geterror = libnlErrorText,
   errno?: number,
 ): NetlinkError {
   const positive = Math.abs(code);
-  const subject = typeof context.subject === "function" ? context.subject() : context.subject;
   const text = geterror(positive);
-  // libnl turns every errno it does not know (EMSGSIZE among them) into NLE_FAILURE.
   const reason = errno === undefined || NLE_ERRNO[positive] === errno
     ? text
     : `${text} (${errnoName(errno)})`;
-  return new NetlinkError(`${context.op} ${subject}: ${reason}`, {
-    code: positive,
-    op: context.op,
-    subject,
-    reason,
-    errno,
-  });
+  return new NetlinkError(positive, reason, errno);
 }
 
-/**
- * Passes a libnl result through when it is not an error.
- *
- * @param rc What the libnl function returned.
- * @param context What was attempted, on what, for the message.
- * @param geterror Turns a code into text; libnl's `nl_geterror()` unless replaced (in tests).
- * @returns `rc` when it is `>= 0`.
- * @throws {NetlinkError} When `rc < 0`, with `code` `-rc`.
- *
- * @example
- * ```ts ignore
- * unwrap(route.rtnl_link_change(sk, orig, changes, 0), {
- *   op: "Cannot rename link",
- *   subject: '"veth0" to "net1"',
- * });
- * ```
- */
-export function unwrap(
-  rc: number,
-  context: ErrorContext,
-  geterror: (code: number) => string = libnlErrorText,
-): number {
+/** Passes a libnl result through when it is not an error (`>= 0`); else throws `-rc`'s. */
+export function unwrap(rc: number, geterror: Geterror = libnlErrorText): number {
   if (rc >= 0) return rc;
-  throw netlinkError(rc, context, geterror);
+  throw netlinkError(rc, geterror);
 }
 
-/**
- * Checks the result of a libnl allocator, which returns NULL only when out of memory.
- *
- * @param pointer What the allocator returned.
- * @param context What was attempted, on what, for the message.
- * @param geterror Turns a code into text; libnl's `nl_geterror()` unless replaced (in tests).
- * @returns The pointer when it is not NULL.
- * @throws {NetlinkError} With `code` `NLE_NOMEM` when it is NULL.
- */
+/** Checks the result of a libnl allocator, which returns NULL only when out of memory. */
 export function unwrapPointer(
   pointer: Deno.PointerValue,
-  context: ErrorContext,
-  geterror: (code: number) => string = libnlErrorText,
+  geterror: Geterror = libnlErrorText,
 ): Deno.PointerObject {
   if (pointer !== null) return pointer;
-  throw netlinkError(NleCode.NoMem, context, geterror);
+  throw netlinkError(NleCode.NoMem, geterror);
 }
 
 /**
@@ -222,20 +146,12 @@ export function unwrapPointer(
  * concurrent change (`-NLE_DUMP_INTR`): the partial result is inconsistent, and a new dump
  * usually succeeds. Gives up after {@linkcode DUMP_ATTEMPTS} attempts.
  *
- * @param dump Runs the dump once and returns libnl's result.
- * @param context What was attempted, on what, for the message.
- * @param geterror Turns a code into text; libnl's `nl_geterror()` unless replaced (in tests).
- * @returns The first result that is not an error.
  * @throws {NetlinkError} With the dump's error, or `NLE_DUMP_INTR` once the attempts are spent.
  */
-export function retryDumpIntr(
-  dump: () => number,
-  context: ErrorContext,
-  geterror: (code: number) => string = libnlErrorText,
-): number {
+export function retryDumpIntr(dump: () => number, geterror: Geterror = libnlErrorText): number {
   let rc = dump();
   for (let attempt = 1; attempt < DUMP_ATTEMPTS && rc === -NleCode.DumpIntr; attempt++) {
     rc = dump();
   }
-  return unwrap(rc, context, geterror);
+  return unwrap(rc, geterror);
 }

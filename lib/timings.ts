@@ -12,7 +12,7 @@
 
 /** One entry of the timeline, in ms since the clock's zero, rounded to 0.01 ms. */
 export interface TimingEntry {
-  /** What happened: a phase (`validated`) or a call (`netlink.moveLink`, `dlopen libc.so.6`). */
+  /** What happened: a phase (`config validated`) or a call (`netlink.moveLink`). */
   phase: string;
   /** When it started (a point: when it was reached). */
   at: number;
@@ -44,25 +44,14 @@ export class Timings {
     this.#rss = rss;
   }
 
-  /**
-   * Records that `phase` was reached now.
-   *
-   * @param phase the phase's name
-   */
+  /** Records that `phase` was reached now. */
   mark(phase: string): void {
     const entry: TimingEntry = { phase, at: round(this.#now()) };
     if (this.#rss !== undefined) entry.rssMiB = Math.round(this.#rss() / 2 ** 20 * 10) / 10;
     this.#entries.push(entry);
   }
 
-  /**
-   * Runs `fn` and records how long it took, also when it throws. A promise is timed until it
-   * settles.
-   *
-   * @param phase the call's name
-   * @param fn the call
-   * @returns what `fn` returns
-   */
+  /** Runs `fn` and records how long it took, also when it throws; a promise until it settles. */
   span<T>(phase: string, fn: () => T): T {
     const at = this.#now();
     const record = () => this.#entries.push({ phase, at: round(at), ms: round(this.#now() - at) });
@@ -83,50 +72,40 @@ export class Timings {
   /**
    * Hands the timeline to `sink` when {@linkcode Timings.finish} is called (the debug logger of
    * the request registers itself here once the config says `logLevel: debug`).
-   *
-   * @param sink receives the entries, in the order they were recorded
    */
   onFinish(sink: (entries: readonly TimingEntry[]) => void): void {
     this.#sinks.push(sink);
   }
 
-  /**
-   * Marks `phase` and gives the timeline to every sink registered so far, once: the sinks are
-   * removed.
-   *
-   * @param phase the last phase's name
-   */
+  /** Marks `phase` and gives the timeline to every sink registered so far, once. */
   finish(phase: string): void {
     this.mark(phase);
     const sinks = this.#sinks.splice(0);
     for (const sink of sinks) sink(this.entries());
   }
 
+  /**
+   * `target` with each method call recorded as a span named `<name>.<method>`. The methods run
+   * on `target` itself: classes with private fields refuse another `this`.
+   *
+   * @returns an object with the same methods, that inherits everything else from `target`
+   */
+  timed<T extends object>(target: T, name: string): T {
+    const timed: Record<string, unknown> = Object.create(target);
+    for (let o: object = target; o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const [key, { value }] of Object.entries(Object.getOwnPropertyDescriptors(o))) {
+        if (typeof value !== "function" || key === "constructor" || Object.hasOwn(timed, key)) {
+          continue;
+        }
+        timed[key] = (...args: unknown[]) =>
+          this.span(`${name}.${key}`, () => Reflect.apply(value, target, args));
+      }
+    }
+    return timed as T;
+  }
+
   /** @returns the entries recorded so far, in order (spans are recorded when they end) */
   entries(): readonly TimingEntry[] {
     return [...this.#entries];
   }
-}
-
-let active: Timings | null = null;
-
-/**
- * Makes `timings` the recorder of the process-wide calls that no `Deps` reaches: the `dlopen` of
- * each native library, which happens on the first call that needs it.
- *
- * @param timings the run's recorder, or `null` to stop recording
- */
-export function setProcessTimings(timings: Timings | null): void {
-  active = timings;
-}
-
-/**
- * Runs `fn` as a span of the process's recorder, when there is one.
- *
- * @param phase the call's name
- * @param fn the call
- * @returns what `fn` returns
- */
-export function processSpan<T>(phase: string, fn: () => T): T {
-  return active === null ? fn() : active.span(phase, fn);
 }

@@ -61,23 +61,15 @@ export class ExecIpam implements Ipam {
    * order, moving on when the file does not exist. The directories are never `stat`ed: the
    * plugin's read permission does not cover them, and starting the file is the real test.
    *
-   * @param req the command, `ipam.type`, the CNI environment and the network config
-   * @returns the parsed JSON the delegate printed, or `null` when it printed nothing
+   * The process waits for its delegate synchronously, as libcni does.
+   *
    * @throws {IpamError} code 7 when `type` is not a plain file name; the delegate's own error
-   *   when it printed one; code 102 when it is not in
-   *   `CNI_PATH`, cannot be started, dies without an error object or prints invalid JSON;
-   *   code 11 when it runs longer than the timeout (it is killed)
+   *   when it printed one; code 102 when it is not in `CNI_PATH`, cannot be started, dies
+   *   without an error object or prints invalid JSON; code 11 when it runs longer than the
+   *   timeout (it is killed)
    */
-  exec(req: IpamRequest): Promise<unknown> {
-    try {
-      return Promise.resolve(this.#run(req));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /** {@link ExecIpam.exec}, synchronously: the process waits for its delegate, as libcni does. */
-  #run(req: IpamRequest): unknown {
+  // deno-lint-ignore require-await -- async only so that a throw reaches the caller as a rejection
+  async exec(req: IpamRequest): Promise<unknown> {
     const type = req.type;
     if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
       throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
@@ -101,10 +93,9 @@ export class ExecIpam implements Ipam {
         });
       } catch (err) {
         if (err instanceof LibcError && err.code === "ENOENT" && err.op === "posix_spawn") continue;
-        const reason = err instanceof LibcError ? err.reason : errorMessage(err);
         throw new IpamError(
           CniErrorCode.IpamError,
-          `Cannot run IPAM plugin ${quote(file)}: ${reason}`,
+          `Cannot run IPAM plugin ${quote(file)}: ${errorMessage(err)}`,
           { pluginType: type, cause: err },
         );
       }

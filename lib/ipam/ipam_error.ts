@@ -17,16 +17,6 @@ export interface IpamErrorOptions {
  * (`CniErrorCode.IpamError`) for a plugin that is missing, cannot run, dies, or prints no usable
  * answer, and 11 (try again later) for one that timed out. The plugin layer passes it on as a
  * `CniError` (`ipamErrorToCni` in `lib/plugin/to_cni_error.ts`).
- *
- * @example
- * ```ts
- * import { IpamError } from "./ipam_error.ts";
- * const err = new IpamError(11, "no IP addresses available", {
- *   pluginType: "host-local",
- *   context: 'IPAM plugin "host-local" ADD failed',
- * });
- * err.message; // 'IPAM plugin "host-local" ADD failed: no IP addresses available'
- * ```
  */
 export class IpamError extends Error {
   override name = "IpamError";
@@ -39,11 +29,6 @@ export class IpamError extends Error {
   /** `ipam.type`. */
   readonly pluginType: string;
 
-  /**
-   * @param code the CNI error code
-   * @param msg the delegate's message, or ours
-   * @param options the plugin type, context, details and cause
-   */
   constructor(code: number, msg: string, options: IpamErrorOptions) {
     super(
       options.context === undefined ? msg : `${options.context}: ${msg}`,

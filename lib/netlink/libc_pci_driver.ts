@@ -1,8 +1,9 @@
 /**
  * The real {@linkcode PciDriver}: writes a PCI address to a driver's `bind` or `unbind` file in
  * sysfs, through libc (`ffi/pci_driver_libc.ts`, which writes `bind` and `unbind` only), because
- * Deno's file APIs refuse `/sys` without `--allow-all`. The driver core runs the unbind (the driver's `remove`) or the bind (its
- * `probe`) inside the `write()`, so its failure comes back as that call's errno.
+ * Deno's file APIs refuse `/sys` without `--allow-all`. The driver core runs the unbind (the
+ * driver's `remove`) or the bind (its `probe`) inside the `write()`, so its failure comes back as
+ * that call's errno.
  *
  * @module
  */
@@ -26,67 +27,32 @@ export interface LibcPciDriverOptions {
   root?: string;
 }
 
-/** The fields of a {@linkcode PciDriverError}. */
-export interface PciDriverErrorInit {
-  /** `invalid-name` for an address or driver name refused before any write; `io` otherwise. */
-  code: "invalid-name" | "io";
-  /** The file written (for `invalid-name`: the rejected name). */
-  path: string;
-  /** What was attempted. */
-  op: PciDriverOp;
-  /** The PCI address, as given. */
-  pci: string;
-  /** The driver, as given. */
-  driver: string;
-  /** The errno of the failed call; `null` for `invalid-name`. */
-  errno: number | null;
-  /** The errno's name (`"ENODEV"`); `null` for `invalid-name`. */
-  errnoName: string | null;
-  /** What went wrong, without the address, driver and file, e.g. `No such device`. */
-  reason: string;
-}
-
 /**
- * A bind or unbind failed, e.g. `Cannot unbind 0000:3b:00.1 from driver "mlx5_core"
- * (/sys/bus/pci/drivers/mlx5_core/unbind): No such device`.
+ * A bind or unbind failed: `invalid-name` for an address or driver name refused before any write
+ * (`path` is the name), `io` with the errno of the write (`path` is the file, `cause` the
+ * `LibcError`). The message is what went wrong (`No such device`).
  */
-export class PciDriverError extends PathError {
+export class PciDriverError extends PathError<"invalid-name" | "io"> {
   override name = "PciDriverError";
-  /** What was attempted. */
-  readonly op: PciDriverOp;
-  /** The PCI address, as given. */
-  readonly pci: string;
-  /** The driver, as given. */
-  readonly driver: string;
-  /** The errno of the failed call; `null` for `invalid-name`. */
-  readonly errno: number | null;
-  /** The errno's name (`"ENODEV"`, `"EBUSY"`); `null` for `invalid-name`. */
-  readonly errnoName: string | null;
-  /** What went wrong, for callers that name the VF and the driver their own way. */
-  readonly reason: string;
 
-  /**
-   * @param message The full message, naming the address, the driver and the file.
-   * @param init The fields.
-   * @param options `cause`: the `LibcError`, for `io`.
-   */
-  constructor(message: string, init: PciDriverErrorInit, options: { cause?: unknown } = {}) {
-    super(init.code, init.path, message, options);
-    this.op = init.op;
-    this.pci = init.pci;
-    this.driver = init.driver;
-    this.errno = init.errno;
-    this.errnoName = init.errnoName;
-    this.reason = init.reason;
+  constructor(
+    code: "invalid-name" | "io",
+    path: string,
+    readonly op: PciDriverOp,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(code, path, message, options);
   }
 }
 
 /**
- * {@linkcode PciDriver} over sysfs, written through libc.
+ * {@linkcode PciDriver} over sysfs, written through libc. Both methods throw
+ * {@linkcode PciDriverError}: `unbind` gets `ENODEV` when the device is not bound to `driver`,
+ * `bind` `EBUSY` when it is bound already, either `ENOENT` when there is no such driver.
  *
  * @example
  * ```ts ignore
- * import { LibcPciDriver } from "./libc_pci_driver.ts";
  * const pci = new LibcPciDriver();
  * pci.unbind("0000:3b:00.2", "mlx5_core");
  * pci.bind("0000:3b:00.2", "mlx5_core");
@@ -95,71 +61,34 @@ export class PciDriverError extends PathError {
 export class LibcPciDriver implements PciDriver {
   readonly #drivers: string;
 
-  /**
-   * @param options `root`: the directory that holds `sys/` (default `/`).
-   */
+  /** @param options `root`: the directory that holds `sys/` (default `/`). */
   constructor({ root = "/" }: LibcPciDriverOptions = {}) {
     this.#drivers = join(root, DRIVERS_DIR);
   }
 
-  /**
-   * @param pci The device's PCI address (`0000:3b:00.2`).
-   * @param driver The driver it is bound to (`mlx5_core`).
-   * @throws {PciDriverError} `invalid-name` for an address or driver name that is not one;
-   *   `io` with the errno of the write (`ENODEV` when the device is not bound to `driver`,
-   *   `ENOENT` when there is no such driver).
-   */
   unbind(pci: string, driver: string): void {
     this.#write("unbind", pci, driver);
   }
 
-  /**
-   * @param pci The device's PCI address.
-   * @param driver The driver to bind it to.
-   * @throws {PciDriverError} `invalid-name` as for `unbind`; `io` with the errno of the write
-   *   (`ENODEV` when there is no such device or the driver refuses it, `EBUSY` when it is bound
-   *   already, or the errno of the driver's probe).
-   */
   bind(pci: string, driver: string): void {
     this.#write("bind", pci, driver);
   }
 
   /** Validates both names, then writes the address to the driver's `op` file. */
   #write(op: PciDriverOp, pci: string, driver: string): void {
-    const what = `${op} ${PCI_ADDRESS.test(pci) ? pci : JSON.stringify(pci)} ${
-      op === "bind" ? "to" : "from"
-    } driver ${JSON.stringify(driver)}`;
-    const invalid = (name: string, reason: string) =>
-      new PciDriverError(`Cannot ${what}: ${reason}`, {
-        code: "invalid-name",
-        path: name,
-        op,
-        pci,
-        driver,
-        errno: null,
-        errnoName: null,
-        reason,
-      });
     // Both names become parts of a path under /sys: neither may leave the driver's directory.
-    if (!PCI_ADDRESS.test(pci)) throw invalid(pci, "not a PCI address (DDDD:BB:DD.F)");
+    if (!PCI_ADDRESS.test(pci)) {
+      throw new PciDriverError("invalid-name", pci, op, "not a PCI address (DDDD:BB:DD.F)");
+    }
     if (driver === "" || driver === "." || driver === ".." || /[/\0]/.test(driver)) {
-      throw invalid(driver, "not a driver name");
+      throw new PciDriverError("invalid-name", driver, op, "not a driver name");
     }
     const path = join(this.#drivers, driver, op);
     try {
       writeText(path, pci);
     } catch (error) {
       if (!(error instanceof LibcError)) throw error;
-      throw new PciDriverError(`Cannot ${what} (${path}): ${error.reason}`, {
-        code: "io",
-        path,
-        op,
-        pci,
-        driver,
-        errno: error.errno,
-        errnoName: error.code,
-        reason: error.reason,
-      }, { cause: error });
+      throw new PciDriverError("io", path, op, error.message, { cause: error });
     }
   }
 }

@@ -11,8 +11,8 @@ export * from "./netlink.ts";
 export { LibnlNetlink } from "./libnl_netlink.ts";
 export {
   hostNetns,
+  type LostNetns,
   NetnsHandle,
-  NetnsRestoreError,
   openNetns,
   THREAD_NETNS_PATH,
   withNetns,

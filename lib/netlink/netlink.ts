@@ -1,4 +1,13 @@
-import type { ResultRoute } from "../cni/result.ts";
+import type {
+  LinkInfo,
+  RouteSpec,
+  VfChange,
+  VfLinkState,
+  VfSettings,
+} from "../../ffi/rtnetlink.ts";
+
+/** The one model of links, VFs and routes: the route-netlink binding's. */
+export type { LinkInfo, RouteSpec, VfChange, VfLinkState, VfSettings };
 
 /** A network namespace held open by a file descriptor. Closing it releases the fd. */
 export interface Netns extends Disposable {
@@ -10,79 +19,12 @@ export interface Netns extends Disposable {
   close(): void;
 }
 
-/** A link as the kernel reports it. */
-export interface LinkInfo {
-  index: number;
-  name: string;
-  mtu: number;
-  /** Link-layer address, lower-case colon form; 20 bytes for IPoIB, 6 for Ethernet. */
-  address: string;
-  /** Administrative state (`IFF_UP`). */
-  up: boolean;
-  /** Alternative names (`IFLA_PROP_LIST`). */
-  altNames: string[];
-}
-
-/** `IFLA_VF_LINK_STATE`, by the names of the `link_state` config field. */
-export type VfLinkState = "auto" | "enable" | "disable";
-
-/** VF N's settings as its PF reports them in `IFLA_VFINFO_LIST`. */
-export interface VfSettings {
-  /** The VF index. */
-  vf: number;
-  /**
-   * `IFLA_VF_IB_NODE_GUID`, lower-case colon form (`02:00:00:00:00:00:00:01`); `null` when the
-   * PF's driver does not report VF GUIDs (it has no `ndo_get_vf_guid`).
-   */
-  nodeGuid: string | null;
-  /** `IFLA_VF_IB_PORT_GUID`, as `nodeGuid`. */
-  portGuid: string | null;
-  /** `IFLA_VF_LINK_STATE`; `null` when the PF does not report it. */
-  linkState: VfLinkState | null;
-}
-
-/** A change to VF N made through its PF, in one `RTM_SETLINK`; absent fields are left alone. */
-export interface VfChange {
-  /** Colon form, any case. */
-  nodeGuid?: string;
-  portGuid?: string;
-  linkState?: VfLinkState;
-}
-
-/**
- * What a `VfChange` sets, in words, for messages: `the link state and the node and port GUID`.
- *
- * @param change the change
- * @returns the settings it makes
- */
-export function describeVfChange(change: VfChange): string {
-  const parts: string[] = [];
-  if (change.linkState !== undefined) parts.push("the link state");
-  const node = change.nodeGuid !== undefined;
-  const port = change.portGuid !== undefined;
-  if (node && port) parts.push("the node and port GUID");
-  else if (node) parts.push("the node GUID");
-  else if (port) parts.push("the port GUID");
-  return parts.join(" and ");
-}
-
 /**
  * Thrown by `Netlink.vfSettings` when the kernel cannot fit the PF's VF list in its reply
  * (EMSGSIZE): a kernel regression on PFs with many VFs (ib-sriov-cni pull request 172).
  */
 export class VfListTooLargeError extends Error {
   override name = "VfListTooLargeError";
-  /** The kernel's answer in words. */
-  readonly reason: string;
-
-  /**
-   * @param message the full message
-   * @param options `reason` (the kernel's answer, without what was attempted), `cause`
-   */
-  constructor(message: string, options: ErrorOptions & { reason: string }) {
-    super(message, { cause: options.cause });
-    this.reason = options.reason;
-  }
 }
 
 /** Which VF setting a PF's driver refused. */
@@ -91,73 +33,38 @@ export type VfSetting = "guid" | "link_state";
 /**
  * Thrown by `Netlink.setVf` when the PF's driver has no handler for a setting: the kernel's
  * EOPNOTSUPP to a well-formed request (an Ethernet PF, a veth, a driver without SR-IOV GUIDs).
+ * The message is the kernel's answer in words.
  */
 export class VfSettingUnsupportedError extends Error {
   override name = "VfSettingUnsupportedError";
-  /** The setting that was refused. */
-  readonly setting: VfSetting;
-  /** The PF's netdev name. */
-  readonly pf: string;
-  /** The kernel's answer in words (libnl's text for EOPNOTSUPP). */
+  /** The message, for callers that still read it under this name. */
   readonly reason: string;
 
-  /**
-   * @param setting the refused setting
-   * @param pf the PF's netdev name
-   * @param message the full message
-   * @param options `reason` (the kernel's answer, without what was attempted), `cause`
-   */
-  constructor(
-    setting: VfSetting,
-    pf: string,
-    message: string,
-    options: ErrorOptions & { reason: string },
-  ) {
-    super(message, { cause: options.cause });
-    this.setting = setting;
-    this.pf = pf;
-    this.reason = options.reason;
+  /** @param setting The setting that was refused: `guid` when the change had one. */
+  constructor(readonly setting: VfSetting, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = message;
   }
 }
-
-/** A route to add in a namespace: the route of an IPAM result, as it is. */
-export type RouteSpec = ResultRoute;
 
 /** Why a namespace could not be opened. */
 export type NetnsFailure = "missing" | "not-netns" | "io";
 
-/** Thrown by `Netlink.openNetns`. */
+/** Thrown by `Netlink.openNetns`; the message says what is wrong with the path, not which. */
 export class NetnsError extends Error {
   override name = "NetnsError";
-  /** `missing`: no such path; `not-netns`: the path is not a network namespace. */
-  readonly kind: NetnsFailure;
-  /** The path that was asked for. */
-  readonly path: string;
-  /** What went wrong, without the path, e.g. `no such file`. */
-  readonly reason: string;
 
-  /**
-   * @param kind what went wrong
-   * @param path the path as given
-   * @param message the full message
-   * @param options `reason` (the message without what was attempted on which path), `cause`
-   */
-  constructor(
-    kind: NetnsFailure,
-    path: string,
-    message: string,
-    options: ErrorOptions & { reason: string },
-  ) {
-    super(message, { cause: options.cause });
-    this.kind = kind;
-    this.path = path;
-    this.reason = options.reason;
+  /** @param kind `missing`: no such path; `not-netns`: the path is not a network namespace. */
+  constructor(readonly kind: NetnsFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
 /**
  * The kernel writes the plugin makes, and the link reads it needs around them. Every operation
- * names the namespace it runs in; links are addressed by ifindex because names change.
+ * names the namespace it runs in; links are addressed by ifindex because names change. A failure's
+ * message is the kernel's answer (`Object busy`): the caller names the step, the link and the
+ * namespace as the user knows them.
  */
 export interface Netlink {
   /** Opens the namespace at `path`; throws `NetnsError`. */

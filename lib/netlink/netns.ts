@@ -4,7 +4,7 @@
  * A network namespace belongs to a thread. Synchronous FFI calls run on the main JS thread, so
  * libc `setns()` switches the very thread that runs our netlink calls; an `await` would let other
  * code run in the wrong namespace, and async ops run on other threads. Hence {@linkcode withNetns}
- * takes a synchronous function only, and always switches back.
+ * takes a synchronous function only, and always switches back, or else stops the process.
  *
  * @module
  */
@@ -34,50 +34,26 @@ import { quote } from "../cni/quote.ts";
 export const THREAD_NETNS_PATH = "/proc/thread-self/ns/net";
 
 /**
- * Switching back to the original namespace failed: the thread is now in the wrong namespace, and
- * nothing more may run in this process. `cli.ts` exits when it sees this error.
+ * Stops the process when the thread cannot switch back from a namespace; it never returns. The
+ * thread is then in the wrong namespace, and nothing more may run in this process: no catch or
+ * finally block of a caller (a rollback, the next attachment of a GC), no IPAM spawn. Only
+ * `cli.ts` may exit, so it hands one to each real netlink it builds.
  */
-export class NetnsRestoreError extends Error {
-  override name = "NetnsRestoreError";
-  /** The errno name of the failed `setns()` (`"EPERM"`, ...). */
-  readonly code: string;
-  /** The namespace that could not be re-entered. */
-  readonly path: string;
+export type LostNetns = (message: string) => never;
 
-  /**
-   * @param path The namespace that could not be re-entered.
-   * @param code The errno name of the failed `setns()`.
-   * @param message The full message.
-   * @param options `cause`
-   */
-  constructor(path: string, code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.path = path;
-    this.code = code;
-  }
-}
-
-/** A namespace held open by a file descriptor from libc `open()`. */
+/** A namespace held open by a file descriptor from libc `open()`, which it owns. */
 export class NetnsHandle implements Netns {
-  /** The path it was opened from. */
-  readonly path: string;
   #fd: number;
 
-  /**
-   * @param path The path it was opened from.
-   * @param fd The open descriptor; the handle owns it.
-   */
-  constructor(path: string, fd: number) {
-    this.path = path;
+  constructor(readonly path: string, fd: number) {
     this.#fd = fd;
   }
 
-  /** The open descriptor; -1 after `close()`. */
+  /** -1 after `close()`. */
   get fd(): number {
     return this.#fd;
   }
 
-  /** Closes the descriptor; idempotent. */
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
@@ -90,10 +66,14 @@ export class NetnsHandle implements Netns {
     }
   }
 
-  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** A libc failure as the `io` {@linkcode NetnsError} it is; anything else as it is. */
+function ioError(error: unknown): unknown {
+  return error instanceof LibcError ? new NetnsError("io", error.message, { cause: error }) : error;
 }
 
 /**
@@ -101,14 +81,8 @@ export class NetnsHandle implements Netns {
  *
  * @param path A bind-mounted namespace (`/var/run/netns/x`) or `/proc/<pid>/ns/net`.
  * @returns The handle; close it, or hold it with `using`.
- * @throws {NetnsError} `missing` when nothing is at `path` (`Cannot open netns "/x": no such
- *   file`), `not-netns` when it is not a namespace (`Cannot open netns "/x": not a network
- *   namespace`), `io` for any other failure.
- *
- * @example
- * ```ts ignore
- * using ns = openNetns("/var/run/netns/pod1");
- * ```
+ * @throws {NetnsError} `missing` when nothing is at `path` (`no such file`), `not-netns` when it
+ *   is not a namespace (`not a network namespace`), `io` for any other failure.
  */
 export function openNetns(path: string): NetnsHandle {
   let fd: number;
@@ -117,39 +91,24 @@ export function openNetns(path: string): NetnsHandle {
     // could become our controlling terminal. Neither is a namespace: fstatfs() refuses them.
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } catch (error) {
-    if (!(error instanceof LibcError)) throw error;
-    if (error.code === "ENOENT") {
-      throw new NetnsError("missing", path, `Cannot open netns ${quote(path)}: no such file`, {
-        reason: "no such file",
-        cause: error,
-      });
+    if (error instanceof LibcError && error.code === "ENOENT") {
+      throw new NetnsError("missing", "no such file", { cause: error });
     }
-    throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
-      reason: error.reason,
-      cause: error,
-    });
+    throw ioError(error);
   }
   const handle = new NetnsHandle(path, fd);
+  let type: bigint;
   try {
-    // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
-    // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
-    if (fstatfsType(fd) !== NSFS_MAGIC) {
-      throw new NetnsError(
-        "not-netns",
-        path,
-        `Cannot open netns ${quote(path)}: not a network namespace`,
-        { reason: "not a network namespace" },
-      );
-    }
+    type = fstatfsType(fd);
   } catch (error) {
     handle.close();
-    if (error instanceof LibcError) {
-      throw new NetnsError("io", path, `Cannot open netns ${quote(path)}: ${error.reason}`, {
-        reason: error.reason,
-        cause: error,
-      });
-    }
-    throw error;
+    throw ioError(error);
+  }
+  // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
+  // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
+  if (type !== NSFS_MAGIC) {
+    handle.close();
+    throw new NetnsError("not-netns", "not a network namespace");
   }
   return handle;
 }
@@ -160,9 +119,6 @@ export function openNetns(path: string): NetnsHandle {
  * `/proc/<pid>/ns/net` to its own file APIs. Only "not found" means gone; any other answer
  * (EACCES, say) counts as alive, because taking a device from a live pod is worse than refusing
  * an ADD.
- *
- * @param path a netns path
- * @returns whether it may still exist
  */
 export function netnsPathExists(path: string): boolean {
   if (path === "") return false;
@@ -174,9 +130,8 @@ export function netnsPathExists(path: string): boolean {
 }
 
 /**
- * Opens the namespace the calling thread is in now.
+ * Opens the namespace the calling thread is in now, as {@linkcode THREAD_NETNS_PATH}.
  *
- * @returns The handle, with path {@linkcode THREAD_NETNS_PATH}.
  * @throws {NetnsError} `io` when `/proc` is not mounted or cannot be read.
  */
 export function hostNetns(): NetnsHandle {
@@ -196,36 +151,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * `fn` must be synchronous: after an `await`, other code would run in `ns`, and the rest of `fn`
  * might not. A thenable result is rejected with a `TypeError` (after switching back).
  *
- * @param ns The namespace to enter.
- * @param fn Synchronous code to run there.
- * @returns What `fn` returned.
+ * @param lost Called, never to return, when switching back fails (`tests/e2e/lost_netns_test.ts`).
  * @throws {NetnsError} `io` when the current namespace cannot be opened or `ns` cannot be
  *   entered (nothing ran).
- * @throws {NetnsRestoreError} When switching back failed; the process must exit.
  * @throws {TypeError} When `fn` returned a thenable.
- * @throws What `fn` threw.
- *
- * @example
- * ```ts ignore
- * using pod = openNetns("/var/run/netns/pod1");
- * const sock = withNetns(pod, () => NlSocket.open());
- * ```
  */
-export function withNetns<T>(ns: Netns, fn: () => T): T {
+export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
   // 1. Hold the namespace we are in, to come back to it.
   using back = hostNetns();
   // 2. Enter the target. Nothing has changed if this fails.
   try {
     setns(ns.fd, CLONE_NEWNET);
   } catch (error) {
-    if (!(error instanceof LibcError)) throw error;
-    throw new NetnsError("io", ns.path, `Cannot enter netns ${quote(ns.path)}: ${error.reason}`, {
-      reason: error.reason,
-      cause: error,
-    });
+    throw ioError(error);
   }
-  // 3. Run, and switch back whatever happens. If switching back fails, that error wins over
-  //    anything fn threw: continuing in the wrong namespace is never safe.
+  // 3. Run, and switch back whatever happens. If switching back fails, the process stops there:
+  //    continuing in the wrong namespace is never safe.
   let result: T;
   try {
     result = fn();
@@ -233,15 +174,7 @@ export function withNetns<T>(ns: Netns, fn: () => T): T {
     try {
       setns(back.fd, CLONE_NEWNET);
     } catch (error) {
-      const code = error instanceof LibcError ? error.code : "EUNKNOWN";
-      const reason = errorMessage(error);
-      // deno-lint-ignore no-unsafe-finally -- the thread is in the wrong namespace: this must win.
-      throw new NetnsRestoreError(
-        back.path,
-        code,
-        `Cannot return from netns ${quote(ns.path)}: ${reason}`,
-        { cause: error },
-      );
+      lost(`Cannot return from netns ${quote(ns.path)}: ${errorMessage(error)}`);
     }
   }
   if (isThenable(result)) {

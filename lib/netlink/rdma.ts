@@ -1,7 +1,7 @@
+import type { RdmaNetnsMode } from "../../ffi/rdma_socket.ts";
 import type { Netns } from "./netlink.ts";
 
-/** The RDMA subsystem's network namespace mode (`rdma system show netns`). */
-export type RdmaNetnsMode = "exclusive" | "shared";
+export type { RdmaNetnsMode };
 
 /**
  * Why an RDMA netlink request failed: `unsupported` when the kernel has no RDMA netlink
@@ -10,23 +10,23 @@ export type RdmaNetnsMode = "exclusive" | "shared";
  */
 export type RdmaFailure = "unsupported" | "not-found" | "io";
 
-/** Thrown by {@link Rdma}; the message names the device and the namespace. */
+/** Thrown by {@link Rdma}; the message is what went wrong, the caller names device and netns. */
 export class RdmaError extends Error {
   override name = "RdmaError";
-  /** What went wrong. */
-  readonly kind: RdmaFailure;
-  /** What went wrong, without the device and namespace, for callers that name them. */
+  /** The message, for callers that still read it under this name. */
   readonly reason: string;
 
   /**
    * @param kind what went wrong
-   * @param message the full message
-   * @param options `reason` (the message without what was attempted on which device), `cause`
+   * @param options `reason` when it differs from the message (callers of old), `cause`
    */
-  constructor(kind: RdmaFailure, message: string, options: ErrorOptions & { reason: string }) {
+  constructor(
+    readonly kind: RdmaFailure,
+    message: string,
+    options: ErrorOptions & { reason?: string } = {},
+  ) {
     super(message, { cause: options.cause });
-    this.kind = kind;
-    this.reason = options.reason;
+    this.reason = options.reason ?? message;
   }
 }
 

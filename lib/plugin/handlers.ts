@@ -1,6 +1,5 @@
 import type { CniHandlers, CniRequest } from "../cni/dispatch.ts";
 import type { Deps } from "./deps.ts";
-import { timedDeps } from "./timed_deps.ts";
 import type { Timings } from "../timings.ts";
 
 /**
@@ -25,12 +24,13 @@ export function createHandlers(
     check: run(async (d, r) => (await import("./check.ts")).cmdCheck(d, r)),
     status: run(async (d, r) => (await import("./status.ts")).cmdStatus(d, r)),
     gc: run(async (d, r) => (await import("./gc.ts")).cmdGc(d, r)),
-    failed: lazy(
-      async (d, r, err) => (await import("./request_logger.ts")).logFailure(d, r, err),
-      deps,
-    ),
+    failed: async (r, err) =>
+      (await import("./request_logger.ts")).logFailure(await deps(), r, err),
   };
 }
+
+/** The dependencies whose every call is a span of the timeline, named `<dep>.<method>`. */
+const TIMED = ["sysfs", "netlink", "pciDriver", "rdma", "ipam", "store", "deviceInfo"] as const;
 
 /**
  * A command's handler: builds the dependencies, then runs the command with its calls timed;
@@ -46,17 +46,13 @@ function timed<T>(
     const d = await deps();
     d.timings?.mark("dependencies loaded");
     try {
-      return await handler(timedDeps(d), req);
+      const t = d.timings;
+      const traced = t === undefined
+        ? d
+        : { ...d, ...Object.fromEntries(TIMED.map((name) => [name, t.timed(d[name], name)])) };
+      return await handler(traced, req);
     } finally {
       d.timings?.finish("command done");
     }
   };
-}
-
-/** Builds the dependencies, then runs the handler. */
-function lazy<T, A extends unknown[]>(
-  handler: (deps: Deps, req: CniRequest, ...rest: A) => Promise<T> | T,
-  deps: () => Deps | Promise<Deps>,
-): (req: CniRequest, ...rest: A) => Promise<T> {
-  return async (req, ...rest) => handler(await deps(), req, ...rest);
 }

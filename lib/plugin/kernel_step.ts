@@ -5,8 +5,6 @@ import { kernelErrorToCni } from "./to_cni_error.ts";
  * says what was being done (see `kernelErrorToCni`).
  *
  * @param what the operation, in words, e.g. `Cannot move link "vfdev7" to netns "/x"`
- * @param fn the operation
- * @returns what `fn` returns
  * @throws {CniError} `fn`'s own `CniError` unchanged, anything else as code 101
  */
 export function kernelStep<T>(what: string, fn: () => T): T {

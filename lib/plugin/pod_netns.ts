@@ -5,11 +5,8 @@ import { type Netlink, type Netns, NetnsError } from "../netlink/netlink.ts";
 import { THREAD_NETNS_PATH } from "../netlink/netns.ts";
 
 /**
- * Opens the pod's network namespace for ADD or CHECK.
+ * Opens the pod's network namespace (`CNI_NETNS`) for ADD or CHECK.
  *
- * @param netlink the netlink implementation
- * @param path `CNI_NETNS`
- * @returns the open namespace
  * @throws {CniError} code 8 naming CNI_NETNS when it is missing or not a netns
  */
 export function openPodNetns(netlink: Netlink, path: string): Netns {
@@ -28,12 +25,9 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
 }
 
 /**
- * Opens the pod's namespace for DEL or GC, where a namespace that is gone or broken is
- * expected (the pod died first) and means "undo from the host side".
+ * Opens the pod's namespace (`CNI_NETNS`, possibly empty) for DEL or GC, where a namespace that
+ * is gone or broken is expected (the pod died first) and means "undo from the host side": `null`.
  *
- * @param netlink the netlink implementation
- * @param path `CNI_NETNS`, possibly empty
- * @returns the namespace, or `null` when there is none to enter
  * @throws {CniError} code 101 for an I/O failure other than missing / not a netns
  */
 export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | null {
@@ -55,11 +49,8 @@ export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | nul
 
 /**
  * Names a namespace for a message as the user knows it: the pod's by the `CNI_NETNS` path it was
- * opened from, the plugin's own as "the host netns" rather than the path of its handle
- * (`/proc/thread-self/ns/net`), which means nothing to an operator.
- *
- * @param ns the namespace
- * @returns `the host netns` or `netns "<path>"`
+ * opened from (`netns "<path>"`), the plugin's own as "the host netns" rather than the path of
+ * its handle (`/proc/thread-self/ns/net`), which means nothing to an operator.
  */
 export function netnsName(ns: Netns): string {
   return ns.path === THREAD_NETNS_PATH ? "the host netns" : `netns ${quote(ns.path)}`;

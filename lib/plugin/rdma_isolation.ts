@@ -20,7 +20,6 @@ const EXCLUSIVE_FIX =
  * namespaces: no RDMA netlink at all, or the shared mode, where every namespace sees every
  * device and a move is refused.
  *
- * @param deps the dependencies
  * @throws {CniError} code 101 saying what to change on the node
  */
 export function assertRdmaExclusive(deps: Deps): void {
@@ -54,9 +53,6 @@ export function assertRdmaExclusive(deps: Deps): void {
 /**
  * The VF's one RDMA device, as sysfs shows it in the host.
  *
- * @param deps the dependencies
- * @param pci the VF's PCI address
- * @returns the device name (`mlx5_3`)
  * @throws {CniError} code 100 when the VF has none or more than one
  */
 export function rdmaDeviceOf(deps: Deps, pci: string): string {
@@ -81,10 +77,6 @@ export function rdmaDeviceOf(deps: Deps, pci: string): string {
 /**
  * Moves an RDMA device between namespaces under the node lock.
  *
- * @param deps the dependencies
- * @param from where it is
- * @param name the device
- * @param to where it goes
  * @throws {CniError} code 101 naming the device and both namespaces
  */
 export async function moveRdmaDevice(
@@ -104,14 +96,10 @@ export async function moveRdmaDevice(
  * Brings an isolated RDMA device back to the host, if it is still in the pod, and gives the VF
  * netdev that the move recreates (under the kernel's `ibN` name, down) its host name and state.
  * A pod netns that died has already returned its devices to the host, so `pod === null` is
- * nothing to do.
+ * nothing to do. `true` when it moved the device.
  *
- * @param deps the dependencies
  * @param record the attachment: its `rdmaDevice`, and the netdev's `deviceId`, `hostIfName`,
  *   `hostIfUp`
- * @param host the host namespace
- * @param pod the pod namespace, or `null` when it is gone
- * @returns whether the device was moved
  * @throws {CniError} code 101 when listing, moving or renaming fails
  */
 export async function returnRdmaToHost(

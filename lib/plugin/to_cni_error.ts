@@ -6,10 +6,7 @@ import { StateError } from "../state/state_error.ts";
 /**
  * The CNI error of a state directory failure: a lock not free in time is transient (11, the
  * runtime retries), a device held by another live attachment cannot be used (100), anything
- * else is the state directory's own failure (103).
- *
- * @param err the state error
- * @returns the error the runtime sees, caused by `err`, with the same message
+ * else is the state directory's own failure (103). The message stays.
  */
 export function stateErrorToCni(err: StateError): CniError {
   switch (err.code) {
@@ -19,10 +16,7 @@ export function stateErrorToCni(err: StateError): CniError {
         cause: err,
       });
     case "taken":
-      return new CniError(CniErrorCode.DeviceError, err.message, {
-        details: err.path,
-        cause: err,
-      });
+      return new CniError(CniErrorCode.DeviceError, err.message, { details: err.path, cause: err });
     default:
       return new CniError(CniErrorCode.StateError, err.message, {
         details: `state file ${err.path}`,
@@ -34,9 +28,6 @@ export function stateErrorToCni(err: StateError): CniError {
 /**
  * The CNI error of a delegated IPAM call: same code and details, and the message with its
  * context so that it names the IPAM plugin. The spec has a plugin pass its delegate's error on.
- *
- * @param err the IPAM error
- * @returns the error the runtime sees, caused by `err`
  */
 export function ipamErrorToCni(err: IpamError): CniError {
   return new CniError(err.code, err.message, { details: err.details, cause: err });
@@ -46,12 +37,10 @@ export function ipamErrorToCni(err: IpamError): CniError {
  * The CNI error of a failed kernel operation (netlink, sysfs, driver bind, RDMA): code 101 with
  * a message that says what was being done, so the operator reads "Cannot move link \"vfdev7\"
  * from the host netns to netns \"/var/run/netns/pod\": Operation not permitted" rather than a
- * bare errno. Only this layer adds context: the lower layer's error lends its `reason` (see
- * `errorReason`). A `CniError` passes through unchanged.
+ * bare errno. Only this layer adds context: the lower layers' errors say only what went wrong
+ * (see `errorReason`). A `CniError` passes through unchanged.
  *
  * @param what the operation that failed, e.g. `Cannot move link "vfdev7" to netns "/x"`
- * @param err the thrown value
- * @returns the `CniError`
  */
 export function kernelErrorToCni(what: string, err: unknown): CniError {
   if (err instanceof CniError) return err;
@@ -61,9 +50,6 @@ export function kernelErrorToCni(what: string, err: unknown): CniError {
 /**
  * Runs a command handler so that the state errors it throws reach the runtime with their CNI
  * code (see {@link stateErrorToCni}) rather than as 999.
- *
- * @param command the handler's work
- * @returns what `command` returns
  */
 export async function withCniCodes<T>(command: () => Promise<T>): Promise<T> {
   try {

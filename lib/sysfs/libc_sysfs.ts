@@ -5,6 +5,9 @@ import { PCI_ADDRESS } from "../pci_address.ts";
 import type { Sysfs } from "./sysfs.ts";
 import { SysfsError } from "./sysfs_error.ts";
 
+/** The operator tool's reads of the configs it is named: reads, so the reader's binding's. */
+export { readFile as readOperatorFile } from "../../ffi/sysfs_libc.ts";
+
 /** Options of {@linkcode LibcSysfs}. */
 export interface LibcSysfsOptions {
   /** The directory that holds `sys/`: `/` in production, a fixture tree in tests. */
@@ -12,12 +15,10 @@ export interface LibcSysfsOptions {
 }
 
 /**
- * Runs one libc read of a sysfs or procfs file; absence (ENOENT) gives `null`.
+ * Runs one libc read (`readText`, `readlink`, `readDir`, …) of a sysfs or procfs file; absence
+ * (ENOENT) gives `null`.
  *
- * @param path the file
- * @param read the libc reader (`readText`, `readlink`, `readDir`, …)
- * @returns what `read` returns, or `null` when the file does not exist
- * @throws {SysfsError} `io` for any other failure, naming the path
+ * @throws {SysfsError} `io` for any other failure, its `path` the file
  */
 export function readOrNull<T>(path: string, read: (path: string) => T): T | null {
   try {
@@ -25,7 +26,7 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
     if (error.code === "ENOENT") return null;
-    throw new SysfsError("io", path, error.message, { reason: error.reason, cause: error });
+    throw new SysfsError("io", path, error.message, { cause: error });
   }
 }
 
@@ -35,7 +36,7 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
  * `--allow-all`.
  *
  * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
- * {@linkcode SysfsError} that names the path.
+ * {@linkcode SysfsError} (`invalid-name`, `corrupt`, `io`) whose `path` is the file.
  *
  * @example
  * ```ts ignore
@@ -48,30 +49,18 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
 export class LibcSysfs implements Sysfs {
   readonly #devices: string;
 
-  /**
-   * @param options `root`: the directory that holds `sys/` (default `/`).
-   */
+  /** @param options `root`: the directory that holds `sys/` (default `/`). */
   constructor({ root = "/" }: LibcSysfsOptions = {}) {
     this.#devices = join(root, "sys/bus/pci/devices");
   }
 
-  /**
-   * @param pci The PCI address.
-   * @returns Whether `/sys/bus/pci/devices/<pci>` exists (a dangling link does not).
-   * @throws {SysfsError} `invalid-name` for an address that would leave the root; `io` when the
-   *   check itself fails.
-   */
+  /** A dangling link at `/sys/bus/pci/devices/<pci>` does not exist. */
   deviceExists(pci: string): boolean {
     // The trailing "/." makes the kernel follow the device's link and require a directory.
     const path = `${this.#device(pci)}/.`;
     return readOrNull(path, lstatExists) ?? false;
   }
 
-  /**
-   * @param pci The PCI address of a VF.
-   * @returns The PCI address its `physfn` link points at; `null` when the link is absent.
-   * @throws {SysfsError} `invalid-name` or `io`.
-   */
   physfn(pci: string): string | null {
     return this.#readLinkName(join(this.#device(pci), "physfn"));
   }
@@ -81,57 +70,31 @@ export class LibcSysfs implements Sysfs {
    * N at routing ID `pfRid + sriov_offset + N * sriov_stride` (PCIe Base Spec, "First VF Offset"
    * and "VF Stride"), so one `readlink` confirms the computed N; the `virtfnN` links are scanned
    * only when `sriov_offset` or `sriov_stride` is missing or the confirmation fails.
-   *
-   * @param pfPci The PF's PCI address.
-   * @param vfPci The VF's PCI address.
-   * @returns The VF index, or `null` when the PF has no `virtfnN` pointing at `vfPci`.
-   * @throws {SysfsError} `invalid-name`, `corrupt` (a numeric file that holds no number) or `io`.
    */
   vfIndex(pfPci: string, vfPci: string): number | null {
     const pf = this.#device(pfPci);
     this.#device(vfPci);
     const computed = this.#computedVfIndex(pf, pfPci, vfPci);
     if (computed !== null && this.#virtfn(pf, computed) === vfPci) return computed;
-    const numVfs = this.#readCount(join(pf, "sriov_numvfs")) ?? 0;
+    const numVfs = readCount(join(pf, "sriov_numvfs")) ?? 0;
     for (let index = 0; index < numVfs; index++) {
       if (index !== computed && this.#virtfn(pf, index) === vfPci) return index;
     }
     return null;
   }
 
-  /**
-   * @param pci The PCI address.
-   * @returns The names under `net/`, sorted; empty when there is no `net/`.
-   * @throws {SysfsError} `invalid-name` or `io`.
-   */
   netdevs(pci: string): string[] {
     return (readOrNull(join(this.#device(pci), "net"), readDir) ?? []).sort();
   }
 
-  /**
-   * @param pci The PCI address.
-   * @returns The basename of the `driver` link (`"mlx5_core"`), or `null` when unbound.
-   * @throws {SysfsError} `invalid-name` or `io`.
-   */
   driver(pci: string): string | null {
     return this.#readLinkName(join(this.#device(pci), "driver"));
   }
 
-  /**
-   * @param pci The PCI address.
-   * @returns The names under `infiniband/`, sorted; empty when there is no `infiniband/`.
-   * @throws {SysfsError} `invalid-name` or `io`.
-   */
   rdmaDevices(pci: string): string[] {
     return (readOrNull(join(this.#device(pci), "infiniband"), readDir) ?? []).sort();
   }
 
-  /**
-   * @param pci The PCI address.
-   * @param rdmaDevice The RDMA device name, e.g. `"mlx5_3"`.
-   * @returns The trimmed contents of `infiniband/<rdmaDevice>/node_guid`, or `null` when absent.
-   * @throws {SysfsError} `invalid-name` (for either argument) or `io`.
-   */
   rdmaNodeGuid(pci: string, rdmaDevice: string): string | null {
     checkName(rdmaDevice, "RDMA device name");
     const path = join(this.#device(pci), "infiniband", rdmaDevice, "node_guid");
@@ -155,26 +118,13 @@ export class LibcSysfs implements Sysfs {
     return this.#readLinkName(join(pf, `virtfn${index}`));
   }
 
-  /** A non-negative decimal number from a file such as `sriov_numvfs`, or `null` when absent. */
-  #readCount(path: string): number | null {
-    const text = readOrNull(path, readText);
-    if (text === null) return null;
-    const trimmed = text.trim();
-    if (!/^\d+$/.test(trimmed)) {
-      throw new SysfsError("corrupt", path, `Expected a number in "${path}", found "${trimmed}"`, {
-        reason: `expected a number in "${basename(path)}", found "${trimmed}"`,
-      });
-    }
-    return Number(trimmed);
-  }
-
   /** The VF index that `sriov_offset` and `sriov_stride` predict, or `null`. */
   #computedVfIndex(pf: string, pfPci: string, vfPci: string): number | null {
     const pfId = routingId(pfPci);
     const vfId = routingId(vfPci);
     if (pfId === null || vfId === null || pfId.domain !== vfId.domain) return null;
-    const offset = this.#readCount(join(pf, "sriov_offset"));
-    const stride = this.#readCount(join(pf, "sriov_stride"));
+    const offset = readCount(join(pf, "sriov_offset"));
+    const stride = readCount(join(pf, "sriov_stride"));
     if (offset === null || stride === null || stride === 0) return null;
     const distance = vfId.rid - pfId.rid - offset;
     if (distance < 0 || distance % stride !== 0) return null;
@@ -182,12 +132,32 @@ export class LibcSysfs implements Sysfs {
   }
 }
 
-/** Rejects a path component that could leave the directory it is joined to. */
-function checkName(name: string, what: string): void {
+/**
+ * A non-negative decimal number from a file such as `sriov_numvfs`, or `null` when absent.
+ *
+ * @throws {SysfsError} `corrupt` when it holds anything else, `io`
+ */
+export function readCount(path: string): number | null {
+  const text = readOrNull(path, readText)?.trim();
+  if (text === undefined) return null;
+  if (!/^\d+$/.test(text)) {
+    throw new SysfsError(
+      "corrupt",
+      path,
+      `expected a number in "${basename(path)}", found "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * Rejects a path component that could leave the directory it is joined to.
+ *
+ * @throws {SysfsError} `invalid-name`: `invalid <what>`
+ */
+export function checkName(name: string, what: string): void {
   if (name === "" || name === "." || /[/\0]|\.\./.test(name)) {
-    throw new SysfsError("invalid-name", name, `Invalid ${what} ${JSON.stringify(name)}`, {
-      reason: `invalid ${what}`,
-    });
+    throw new SysfsError("invalid-name", name, `invalid ${what}`);
   }
 }
 

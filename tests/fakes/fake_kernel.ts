@@ -1,5 +1,4 @@
 import {
-  describeVfChange,
   type LinkInfo,
   type Netlink,
   type Netns,
@@ -520,19 +519,9 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   openNetns(path: string): Netns {
     if (!this.#namespaces.has(path)) {
       if (this.#plainFiles.has(path)) {
-        throw new NetnsError(
-          "not-netns",
-          path,
-          `Cannot open netns "${path}": not a network namespace`,
-          { reason: "not a network namespace" },
-        );
+        throw new NetnsError("not-netns", "not a network namespace");
       }
-      throw new NetnsError(
-        "missing",
-        path,
-        `Cannot open netns "${path}": no such file`,
-        { reason: "no such file" },
-      );
+      throw new NetnsError("missing", "no such file");
     }
     // A closed handle fails like a closed fd would, so a handle used after its `using` scope
     // ended is caught here as it would be on the real kernel.
@@ -669,11 +658,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     const link = this.#link(ns, pfIndex);
     const pf = this.#pfOf(link);
     if (pf?.dev.pfOptions?.vfListTooLarge) {
-      const reason = "Unspecific failure (EMSGSIZE)";
-      throw new VfListTooLargeError(
-        `Cannot read the settings of VF ${vf} through PF "${link.name}" in netns "${ns.path}": ${reason}`,
-        { reason },
-      );
+      throw new VfListTooLargeError("Unspecific failure (EMSGSIZE)");
     }
     const vfDev = this.#vfDev(pf, vf);
     if (pf === null || vfDev === null) return null;
@@ -708,11 +693,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     const unsupported = () =>
       new VfSettingUnsupportedError(
         change.nodeGuid !== undefined || change.portGuid !== undefined ? "guid" : "link_state",
-        link.name,
-        `Cannot set ${
-          describeVfChange(change)
-        } of VF ${vf} through PF "${link.name}" in netns "${ns.path}": the PF's driver does not support it (Operation not supported)`,
-        { reason: "Operation not supported" },
+        "Operation not supported",
       );
     // In the order of the kernel's do_setvfinfo(), which stops at the first error and keeps
     // what it already applied: a refused GUID leaves a new link state in place.
@@ -759,7 +740,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
 
   netnsMode(): RdmaNetnsMode {
     if (this.#rdmaMode === "unsupported") {
-      throw this.#noRdmaNetlink("Cannot read the RDMA netns mode");
+      throw this.#noRdmaNetlink();
     }
     return this.#rdmaMode;
   }
@@ -767,7 +748,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   devices(ns: Netns): string[] {
     this.#open(ns);
     if (this.#rdmaMode === "unsupported") {
-      throw this.#noRdmaNetlink(`Cannot list RDMA devices in netns "${ns.path}"`);
+      throw this.#noRdmaNetlink();
     }
     // In shared mode every namespace sees every device.
     return this.#rdma.filter((d) => this.#rdmaMode === "shared" || d.netns === ns.path)
@@ -778,22 +759,16 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     this.#open(from);
     this.#open(to);
     this.faults.step(`move rdma ${name} from ${from.path} to ${to.path}`);
-    const what =
-      `Cannot move RDMA device "${name}" from netns "${from.path}" to netns "${to.path}"`;
-    if (this.#rdmaMode === "unsupported") throw this.#noRdmaNetlink(what);
+    if (this.#rdmaMode === "unsupported") throw this.#noRdmaNetlink();
     const dev = this.#rdma.find((d) =>
       d.name === name && (this.#rdmaMode === "shared" || d.netns === from.path)
     );
     if (dev === undefined) {
-      throw new RdmaError("not-found", `RDMA device "${name}" is not in netns "${from.path}"`, {
-        reason: "no such device in the source netns",
-      });
+      throw new RdmaError("not-found", "no such device in the source netns");
     }
     // ib_device_set_netns_put() refuses in shared mode.
     if (this.#rdmaMode === "shared") {
-      throw new RdmaError("io", `${what}: Operation not supported`, {
-        reason: "Operation not supported",
-      });
+      throw new RdmaError("io", "Operation not supported");
     }
     if (dev.netns === to.path) return;
     this.#moveRdma(dev, to.path);
@@ -944,11 +919,13 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     else if (ms !== Infinity) this.#timers.push({ at: this.#now + ms, run });
   }
 
-  #noRdmaNetlink(what: string): RdmaError {
+  #noRdmaNetlink(): RdmaError {
     // socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA) without ib_core; worded as LibnlRdma does.
-    const reason = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +
-      "load the ib_core module (modprobe ib_core)";
-    return new RdmaError("unsupported", `${what}: ${reason}`, { reason });
+    return new RdmaError(
+      "unsupported",
+      "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +
+        "load the ib_core module (modprobe ib_core)",
+    );
   }
 
   /** The PF behind a link, when it has a VF table. */

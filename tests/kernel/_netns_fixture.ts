@@ -94,3 +94,13 @@ export function ifindexOf(ns: string, name: string): number {
   if (link === undefined) throw new Error(`no link ${name} in ${ns}`);
   return link.ifindex;
 }
+
+/**
+ * What a test's netlink does when a namespace switch cannot switch back: it throws, where the
+ * plugin (`cli.ts`) stops the process.
+ *
+ * @param message what failed
+ */
+export function lostNetns(message: string): never {
+  throw new Error(`lost netns: ${message}`);
+}

@@ -5,9 +5,17 @@
  */
 
 import assert from "node:assert/strict";
-import { NlSocket } from "../../ffi/handles.ts";
+import { NlSocket } from "../../ffi/rtnetlink.ts";
 import { LibnlNetlink, NetlinkError, NleCode } from "../../lib/netlink/mod.ts";
-import { addVeth, ifindexOf, ip, ipJson, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+import {
+  addVeth,
+  ifindexOf,
+  ip,
+  ipJson,
+  lostNetns,
+  type TempNetns,
+  withTempNetns,
+} from "./_netns_fixture.ts";
 
 /** Runs `fn` with a fresh LibnlNetlink and the namespaces opened through it. */
 async function withNetlink(
@@ -18,7 +26,7 @@ async function withNetlink(
   ) => void,
 ): Promise<void> {
   await withTempNetns(count, (temps) => {
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     const opened = temps.map((t) => ({ ...t, ns: netlink.openNetns(t.path) }));
     try {
       fn(netlink, opened);
@@ -102,17 +110,14 @@ Deno.test("LibnlNetlink.setLinkUp() sets IFF_UP and keeps the other flags", asyn
   });
 });
 
-Deno.test("LibnlNetlink.setLinkUp() names the index and netns when the link is gone", async () => {
+Deno.test("LibnlNetlink.setLinkUp() throws NLE_NODEV, in libnl's words, when the link is gone", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { path, ns } = first(namespaces);
+    const { ns } = first(namespaces);
     assert.throws(() => netlink.setLinkUp(ns, 99999, true), (error: unknown) => {
       assert.ok(error instanceof NetlinkError);
       assert.equal(error.code, NleCode.NoDev);
       assert.equal(error.errnoName, "ENODEV");
-      assert.equal(
-        error.message,
-        `Cannot set link with index 99999 up in netns "${path}": No such device`,
-      );
+      assert.equal(error.message, "No such device");
       return true;
     });
   });
@@ -138,7 +143,7 @@ function kernelRenamesLinksThatAreUp(): boolean {
 
 Deno.test("LibnlNetlink.renameLink() on a link that is up follows the kernel", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     const index = ifindexOf(name, "vtest0");
     netlink.setLinkUp(ns, index, true);
@@ -153,10 +158,7 @@ Deno.test("LibnlNetlink.renameLink() on a link that is up follows the kernel", a
       assert.ok(error instanceof NetlinkError);
       assert.equal(error.code, NleCode.Busy);
       assert.equal(error.errnoName, "EBUSY");
-      assert.equal(
-        error.message,
-        `Cannot rename link "vtest0" to "net1" in netns "${path}": Object busy`,
-      );
+      assert.equal(error.message, "Object busy");
       return true;
     });
     assert.equal(netlink.linkByIndex(ns, index)?.name, "vtest0");
@@ -165,7 +167,7 @@ Deno.test("LibnlNetlink.renameLink() on a link that is up follows the kernel", a
 
 Deno.test("LibnlNetlink.renameLink() fails with NLE_EXIST for a name in use", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     assert.throws(
       () => netlink.renameLink(ns, ifindexOf(name, "vtest0"), "vtest1"),
@@ -173,10 +175,7 @@ Deno.test("LibnlNetlink.renameLink() fails with NLE_EXIST for a name in use", as
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.code, NleCode.Exist);
         assert.equal(error.errnoName, "EEXIST");
-        assert.equal(
-          error.message,
-          `Cannot rename link "vtest0" to "vtest1" in netns "${path}": Object exists`,
-        );
+        assert.equal(error.message, "Object exists");
         return true;
       },
     );
@@ -210,7 +209,7 @@ Deno.test("LibnlNetlink.deleteAltName() removes an altname that ip added", async
 
 Deno.test("LibnlNetlink.addAltName() adds an altname ip sees, and refuses one taken in the netns", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     const index = ifindexOf(name, "vtest0");
     const longAlt = "ibsriov-long-altname-1";
@@ -226,10 +225,7 @@ Deno.test("LibnlNetlink.addAltName() adds an altname ip sees, and refuses one ta
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.errnoName, "EEXIST");
-        assert.equal(
-          error.message,
-          `Cannot add altname "alt0" to link "vtest1" in netns "${path}": Object exists`,
-        );
+        assert.equal(error.message, "Object exists");
         return true;
       },
     );
@@ -238,7 +234,7 @@ Deno.test("LibnlNetlink.addAltName() adds an altname ip sees, and refuses one ta
 
 Deno.test("LibnlNetlink.setMtu() sets the MTU ip sees and refuses one below the minimum", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     const index = ifindexOf(name, "vtest0");
     netlink.setMtu(ns, index, 1400);
@@ -251,10 +247,7 @@ Deno.test("LibnlNetlink.setMtu() sets the MTU ip sees and refuses one below the 
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.errnoName, "EINVAL");
-        assert.equal(
-          error.message,
-          `Cannot set the MTU of link "vtest0" to 20 in netns "${path}": Invalid input data or parameter`,
-        );
+        assert.equal(error.message, "Invalid input data or parameter");
         return true;
       },
     );
@@ -263,7 +256,7 @@ Deno.test("LibnlNetlink.setMtu() sets the MTU ip sees and refuses one below the 
 
 Deno.test("LibnlNetlink.deleteAltName() fails for a name the link does not have", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     assert.throws(
       () => netlink.deleteAltName(ns, ifindexOf(name, "vtest0"), "nosuch"),
@@ -271,10 +264,7 @@ Deno.test("LibnlNetlink.deleteAltName() fails for a name the link does not have"
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.code, NleCode.ObjNotFound);
         assert.equal(error.errnoName, "ENOENT");
-        assert.equal(
-          error.message,
-          `Cannot delete altname "nosuch" of link "vtest0" in netns "${path}": Object not found`,
-        );
+        assert.equal(error.message, "Object not found");
         return true;
       },
     );
@@ -335,16 +325,12 @@ for (
       addVeth(a.name, "vtest0", "vtest1");
       addVeth(b.name, inTarget[0], inTarget[1]);
       const index = ifindexOf(a.name, "vtest0");
-      const link = moved ? `with index ${index}` : '"vtest0"';
       assert.throws(
         () => netlink.moveLink(a.ns, index, b.ns, "net1"),
         (error: unknown) => {
           assert.ok(error instanceof NetlinkError);
           assert.equal(error.code, NleCode.Exist);
-          assert.equal(
-            error.message,
-            `Cannot move link ${link} to netns "${b.path}" as "net1": Object exists`,
-          );
+          assert.equal(error.message, "Object exists");
           return true;
         },
       );
@@ -365,10 +351,7 @@ Deno.test("LibnlNetlink.moveLink() fails with NLE_EXIST when the target has the 
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.code, NleCode.Exist);
-        assert.equal(
-          error.message,
-          `Cannot move link "vtest0" to netns "${b.path}": Object exists`,
-        );
+        assert.equal(error.message, "Object exists");
         return true;
       },
     );
@@ -406,17 +389,14 @@ Deno.test("LibnlNetlink.addAddress() and listAddresses() handle IPv4 and IPv6", 
 
 Deno.test("LibnlNetlink.addAddress() fails with NLE_EXIST for an address the link has", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     const index = ifindexOf(name, "vtest0");
     netlink.addAddress(ns, index, "10.99.0.5/24");
     assert.throws(() => netlink.addAddress(ns, index, "10.99.0.5/24"), (error: unknown) => {
       assert.ok(error instanceof NetlinkError);
       assert.equal(error.code, NleCode.Exist);
-      assert.equal(
-        error.message,
-        `Cannot add address 10.99.0.5/24 to link "vtest0" in netns "${path}": Object exists`,
-      );
+      assert.equal(error.message, "Object exists");
       return true;
     });
   });
@@ -430,11 +410,9 @@ Deno.test("LibnlNetlink.addAddress() rejects text that is no address", async () 
       () => netlink.addAddress(ns, ifindexOf(name, "vtest0"), "10.99.0.500/24"),
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError);
-        assert.equal(error.op, "Cannot add address");
-        assert.match(
-          error.message,
-          /^Cannot add address 10\.99\.0\.500\/24 to link "vtest0" in netns /,
-        );
+        // nl_addr_parse()'s answer to an address inet_pton() refuses.
+        assert.equal(error.code, NleCode.OpNotSupp);
+        assert.equal(error.message, "Operation not supported");
         return true;
       },
     );
@@ -518,7 +496,7 @@ Deno.test("LibnlNetlink.addRoute() and listRoutes() handle IPv4 and IPv6 routes"
 
 Deno.test("LibnlNetlink.addRoute() fails with NLE_EXIST for a route that exists", async () => {
   await withNetlink(1, (netlink, namespaces) => {
-    const { name, path, ns } = first(namespaces);
+    const { name, ns } = first(namespaces);
     addVeth(name, "vtest0", "vtest1");
     const index = ifindexOf(name, "vtest0");
     netlink.setLinkUp(ns, ifindexOf(name, "vtest1"), true);
@@ -530,10 +508,7 @@ Deno.test("LibnlNetlink.addRoute() fails with NLE_EXIST for a route that exists"
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError);
         assert.equal(error.code, NleCode.Exist);
-        assert.equal(
-          error.message,
-          `Cannot add route 10.50.0.0/16 via 10.99.0.1 through link "vtest0" in netns "${path}": Object exists`,
-        );
+        assert.equal(error.message, "Object exists");
         return true;
       },
     );
@@ -541,14 +516,13 @@ Deno.test("LibnlNetlink.addRoute() fails with NLE_EXIST for a route that exists"
 });
 
 Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests", () => {
-  const sock = NlSocket.open();
-  const context = { op: "Cannot look up link", subject: '"lo"' };
-  assert.equal(sock.getLink({ name: "lo" }, context)?.index, 1);
+  const sock = new NlSocket();
+  assert.equal(sock.getLink({ name: "lo" })?.index, 1);
   assert.equal(sock.closed, false);
   sock.close();
   sock.close();
   assert.equal(sock.closed, true);
-  assert.throws(() => sock.getLink({ name: "lo" }, context), {
+  assert.throws(() => sock.getLink({ name: "lo" }), {
     name: "Error",
     message: "netlink socket used after close()",
   });
@@ -557,7 +531,7 @@ Deno.test("NlSocket.close() is idempotent and a closed socket refuses requests",
 Deno.test("LibnlNetlink.sameNetns() tells the host's namespace under another path from a pod's", async () => {
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     using host = netlink.hostNetns();
     using again = netlink.openNetns("/proc/self/ns/net");
     using pod = netlink.openNetns(temp.path);

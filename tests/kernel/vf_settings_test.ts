@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { LibcError } from "../../ffi/errno.ts";
 import { readDir } from "../../ffi/sysfs_libc.ts";
 import { openLibnl } from "../../ffi/libnl.ts";
 import { receiveMessages } from "../../ffi/netlink_message.ts";
@@ -20,11 +21,12 @@ import {
   NetlinkError,
   type Netns,
   NleCode,
+  openNetns,
   VfSettingUnsupportedError,
   withNetns,
 } from "../../lib/netlink/mod.ts";
 import { attr, concat, ifinfomsg, vfGuid } from "../netlink_bytes.ts";
-import { addVeth, ifindexOf, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
+import { addVeth, ifindexOf, lostNetns, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
 
 /** `<linux/rtnetlink.h>`, `<linux/if_link.h>` */
 const RTM_SETLINK = 19;
@@ -42,7 +44,7 @@ async function withVethPf(
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
     addVeth(temp.name, "pf0", "pf0peer");
-    using netlink = new LibnlNetlink();
+    using netlink = new LibnlNetlink(lostNetns);
     using ns = netlink.openNetns(temp.path);
     fn(netlink, temp, ns, ifindexOf(temp.name, "pf0"));
   });
@@ -51,13 +53,13 @@ async function withVethPf(
 /** Asserts a VfSettingUnsupportedError with these fields, caused by NLE_OPNOTSUPP. */
 function assertUnsupported(
   fn: () => unknown,
-  expected: { setting: string; pf: string; message: string },
+  expected: { setting: string; message: string },
 ): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof VfSettingUnsupportedError, `got ${error}`);
     assert.equal(error.name, "VfSettingUnsupportedError");
     assert.deepEqual(
-      { setting: error.setting, pf: error.pf, message: error.message },
+      { setting: error.setting, message: error.message },
       expected,
     );
     assert.ok(error.cause instanceof NetlinkError);
@@ -77,12 +79,12 @@ function rawRequest<T>(
   receive: (sk: Deno.PointerObject) => T,
 ): T {
   const { core } = openLibnl();
-  const sk = withNetns(ns, () => core.nl_socket_alloc());
+  const sk = withNetns(ns, () => core.nl_socket_alloc(), lostNetns);
   assert.ok(sk !== null);
   const msg = core.nlmsg_alloc_simple(type, 0);
   assert.ok(msg !== null);
   try {
-    assert.equal(withNetns(ns, () => core.nl_connect(sk, 0)), 0);
+    assert.equal(withNetns(ns, () => core.nl_connect(sk, 0), lostNetns), 0);
     assert.equal(core.nlmsg_append(msg, body, BigInt(body.length), 4), 0);
     assert.ok(core.nl_send_auto(sk, msg) > 0);
     return receive(sk);
@@ -102,8 +104,8 @@ function rawSetlink(ns: Netns, index: number, attrs: Uint8Array): number {
   );
 }
 
-Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError naming the PF", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupportedError with setting guid", async () => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     assertUnsupported(
       () =>
         netlink.setVf(ns, pfIndex, 3, {
@@ -112,32 +114,25 @@ Deno.test("LibnlNetlink.setVf() of GUIDs on a veth PF throws VfSettingUnsupporte
         }),
       {
         setting: "guid",
-        pf: "pf0",
-        message:
-          `Cannot set the node and port GUID of VF 3 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
     assertUnsupported(
       () => netlink.setVf(ns, pfIndex, 0, { portGuid: "FF:FF:FF:FF:FF:FF:FF:FF" }),
       {
         setting: "guid",
-        pf: "pf0",
-        message: `Cannot set the port GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
   });
 });
 
 Deno.test("LibnlNetlink.setVf() of the link state on a veth PF throws with setting link_state", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     for (const linkState of ["auto", "enable", "disable"] as const) {
       assertUnsupported(() => netlink.setVf(ns, pfIndex, 1, { linkState }), {
         setting: "link_state",
-        pf: "pf0",
-        message: `Cannot set the link state of VF 1 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       });
     }
     // With a GUID too, the GUID is what the plugin asked for: the setting is "guid".
@@ -146,54 +141,39 @@ Deno.test("LibnlNetlink.setVf() of the link state on a veth PF throws with setti
         netlink.setVf(ns, pfIndex, 1, { linkState: "enable", nodeGuid: "02:00:00:00:00:00:00:01" }),
       {
         setting: "guid",
-        pf: "pf0",
-        message:
-          `Cannot set the link state and the node GUID of VF 1 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       },
     );
   });
 });
 
 Deno.test("LibnlNetlink.setVf() with no field sends nothing, and refuses a GUID that is not one", async () => {
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     netlink.setVf(ns, pfIndex, 0, {});
     assert.throws(
       () => netlink.setVf(ns, pfIndex, 0, { nodeGuid: "02:00:00:00:00:00:01" }),
       (error: unknown) => {
         assert.ok(error instanceof NetlinkError, `got ${error}`);
         assert.equal(error.code, NleCode.Inval);
-        assert.equal(
-          error.message,
-          `Cannot set the node GUID of VF 0 through PF "pf0" in netns "${temp.path}": ` +
-            'invalid GUID "02:00:00:00:00:00:01"',
-        );
+        assert.equal(error.message, 'invalid GUID "02:00:00:00:00:00:01"');
         return true;
       },
     );
   });
 });
 
-Deno.test("LibnlNetlink.setVf() and vfSettings() on a missing PF throw NLE_NODEV naming the index", async () => {
-  await withVethPf((netlink, temp, ns) => {
+Deno.test("LibnlNetlink.setVf() and vfSettings() on a missing PF throw NLE_NODEV", async () => {
+  await withVethPf((netlink, _temp, ns) => {
     assert.throws(() => netlink.setVf(ns, 99999, 0, { linkState: "auto" }), (error: unknown) => {
       assert.ok(error instanceof NetlinkError, `got ${error}`);
       assert.equal(error.code, NleCode.NoDev);
-      assert.equal(
-        error.message,
-        `Cannot set the link state of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
-          "No such device",
-      );
+      assert.equal(error.message, "No such device");
       return true;
     });
     assert.throws(() => netlink.vfSettings(ns, 99999, 0), (error: unknown) => {
       assert.ok(error instanceof NetlinkError, `got ${error}`);
       assert.equal(error.code, NleCode.NoDev);
-      assert.equal(
-        error.message,
-        `Cannot read the settings of VF 0 through PF with index 99999 in netns "${temp.path}": ` +
-          "No such device",
-      );
+      assert.equal(error.message, "No such device");
       return true;
     });
   });
@@ -235,13 +215,13 @@ Deno.test("the kernel answers EOPNOTSUPP to a well-formed VF GUID request and EI
 Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF INT_MAX is EINVAL", async () => {
   // do_setvfinfo() checks `vf >= INT_MAX` of each struct before it looks for the driver's
   // handler: a request whose index the kernel reads as INT_MAX fails with EINVAL, not EOPNOTSUPP.
-  await withVethPf((netlink, temp, ns, pfIndex) => {
+  await withVethPf((netlink, _temp, ns, pfIndex) => {
     const cases = [
-      { change: { linkState: "disable" as const }, setting: "link_state", what: "the link state" },
-      { change: { nodeGuid: "02:00:00:00:00:00:00:01" }, setting: "guid", what: "the node GUID" },
-      { change: { portGuid: "02:00:00:00:00:00:00:02" }, setting: "guid", what: "the port GUID" },
+      { change: { linkState: "disable" as const }, setting: "link_state" },
+      { change: { nodeGuid: "02:00:00:00:00:00:00:01" }, setting: "guid" },
+      { change: { portGuid: "02:00:00:00:00:00:00:02" }, setting: "guid" },
     ];
-    for (const { change, setting, what } of cases) {
+    for (const { change, setting } of cases) {
       assert.throws(() => netlink.setVf(ns, pfIndex, 0x7fffffff, change), (error: unknown) => {
         assert.ok(error instanceof NetlinkError, `got ${error}`);
         assert.equal(error.code, NleCode.Inval);
@@ -249,9 +229,7 @@ Deno.test("LibnlNetlink.setVf() puts the VF index where the kernel reads it: VF 
       });
       assertUnsupported(() => netlink.setVf(ns, pfIndex, 0x7ffffffe, change), {
         setting,
-        pf: "pf0",
-        message: `Cannot set ${what} of VF 2147483646 through PF "pf0" in netns "${temp.path}": ` +
-          "the PF's driver does not support it (Operation not supported)",
+        message: "Operation not supported",
       });
     }
   });
@@ -263,24 +241,17 @@ Deno.test("receiveMessages() keeps the kernel's errno that libnl turns into NLE_
   // route reaches, in a namespace whose only link is down, gets ENETUNREACH.
   await withTempNetns(1, ([temp]) => {
     assert.ok(temp !== undefined);
-    using netlink = new LibnlNetlink();
-    using ns = netlink.openNetns(temp.path);
+    using ns = openNetns(temp.path);
     // struct rtmsg: family, dst_len 32, then zeros; RTA_DST 203.0.113.1.
     const rtmsg = new Uint8Array(12);
     rtmsg.set([AF_INET, 32]);
     const body = concat([rtmsg, attr(RTA_DST, new Uint8Array([203, 0, 113, 1]))]);
-    const context = { op: "Cannot look up the route", subject: "to 203.0.113.1" };
-    const { rc, messages, errno } = rawRequest(
-      ns,
-      RTM_GETROUTE,
-      body,
-      (sk) => receiveMessages(sk, context),
-    );
+    const { rc, messages, errno } = rawRequest(ns, RTM_GETROUTE, body, receiveMessages);
     assert.deepEqual([rc, messages, errno], [-NleCode.Failure, [], 101]);
-    const error = netlinkError(rc, context, undefined, errno);
+    const error = netlinkError(rc, undefined, errno);
     assert.deepEqual(
       [error.errnoName, error.message],
-      ["ENETUNREACH", "Cannot look up the route to 203.0.113.1: Unspecific failure (ENETUNREACH)"],
+      ["ENETUNREACH", "Unspecific failure (ENETUNREACH)"],
     );
   });
 });
@@ -296,15 +267,14 @@ Deno.test("LibcPciDriver.unbind() and bind() of an address no device has get ENO
     assert.throws(() => pci[op]("ffff:ff:1f.7", driver), (error: unknown) => {
       assert.ok(error instanceof PciDriverError, `got ${error}`);
       assert.deepEqual(
-        { code: error.code, path: error.path, errnoName: error.errnoName, message: error.message },
         {
-          code: "io",
-          path,
-          errnoName: "ENODEV",
-          message:
-            `Cannot ${op} ffff:ff:1f.7 ${op === "bind" ? "to" : "from"} driver "${driver}" ` +
-            `(${path}): No such device`,
+          code: error.code,
+          path: error.path,
+          op: error.op,
+          errnoName: error.cause instanceof LibcError ? error.cause.code : null,
+          message: error.message,
         },
+        { code: "io", path, op, errnoName: "ENODEV", message: "No such device" },
       );
       return true;
     });

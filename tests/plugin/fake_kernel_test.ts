@@ -145,19 +145,15 @@ Deno.test("FakeKernel.setVf() refuses what the PF's driver cannot do with VfSett
   assert.throws(() => k.setVf(host, pf, 0, { nodeGuid: NEW.nodeGuid }), (e: unknown) => {
     assert.ok(e instanceof VfSettingUnsupportedError);
     assert.equal(e.setting, "guid");
-    assert.equal(e.pf, PF.name);
-    assert.equal(
-      e.message,
-      `Cannot set the node GUID of VF 0 through PF "ibp59s0f0" in netns "${HOST_NETNS}": the PF's driver does not support it (Operation not supported)`,
-    );
+    assert.equal(e.message, "Operation not supported");
     return true;
   });
   // As the kernel's do_setvfinfo(): the link state comes first and stays applied.
-  assertThrows(
-    () => k.setVf(host, pf, 0, { linkState: "enable", portGuid: NEW.portGuid }),
-    VfSettingUnsupportedError,
-    `Cannot set the link state and the port GUID of VF 0 through PF "ibp59s0f0" in netns "${HOST_NETNS}": the PF's driver does not support it (Operation not supported)`,
-  );
+  assert.throws(() => k.setVf(host, pf, 0, { linkState: "enable", portGuid: NEW.portGuid }), {
+    name: "VfSettingUnsupportedError",
+    setting: "guid",
+    message: "Operation not supported",
+  });
   assert.equal(k.vfSettings(host, pf, 0)!.linkState, "enable");
   assert.equal(k.vfSettings(host, pf, 0)!.portGuid, "02:00:00:00:00:00:00:01");
 
@@ -165,10 +161,7 @@ Deno.test("FakeKernel.setVf() refuses what the PF's driver cannot do with VfSett
   assert.throws(() => k.setVf(host, pf, 0, { linkState: "auto" }), (e) => {
     assert.ok(e instanceof VfSettingUnsupportedError);
     assert.equal(e.setting, "link_state");
-    assert.equal(
-      e.message,
-      `Cannot set the link state of VF 0 through PF "ibp59s0f0" in netns "${HOST_NETNS}": the PF's driver does not support it (Operation not supported)`,
-    );
+    assert.equal(e.message, "Operation not supported");
     return true;
   });
   // The link state is refused before any GUID is looked at; the error says `guid`, as
@@ -414,11 +407,11 @@ Deno.test("FakeKernel.netnsMode(), devices() and moveDevice() in exclusive mode"
   // The host's sysfs no longer shows it.
   assert.deepEqual(k.rdmaDevices(VFS[1]!.pci), []);
   assert.equal(k.rdmaNodeGuid(VFS[1]!.pci, "mlx5_2"), null);
-  assertThrows(
-    () => k.moveDevice(host, "mlx5_2", pod),
-    RdmaError,
-    `RDMA device "mlx5_2" is not in netns "${HOST_NETNS}"`,
-  );
+  assert.throws(() => k.moveDevice(host, "mlx5_2", pod), {
+    name: "RdmaError",
+    kind: "not-found",
+    message: "no such device in the source netns",
+  });
   assert.throws(() => k.moveDevice(pod, "mlx5_9", host), { kind: "not-found" });
   k.moveDevice(pod, "mlx5_2", host);
   assert.deepEqual(k.rdmaDevices(VFS[1]!.pci), ["mlx5_2"], "a move keeps the device's name");
@@ -446,10 +439,7 @@ Deno.test("FakeKernel.moveDevice() is refused in shared mode, where every namesp
   assert.throws(() => k.moveDevice(host, "mlx5_1", pod), (e: unknown) => {
     assert.ok(e instanceof RdmaError);
     assert.equal(e.kind, "io");
-    assert.equal(
-      e.message,
-      `Cannot move RDMA device "mlx5_1" from netns "${HOST_NETNS}" to netns "${POD}": Operation not supported`,
-    );
+    assert.equal(e.message, "Operation not supported");
     return true;
   });
   assert.deepEqual(k.rdmaIn(HOST_NETNS), ["mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3"]);
@@ -459,21 +449,18 @@ Deno.test("FakeKernel RDMA calls fail with kind unsupported without RDMA netlink
   const { k, host, pod } = node();
   k.setRdmaMode("unsupported");
   for (
-    const [fn, msg] of [
-      [() => k.netnsMode(), "Cannot read the RDMA netns mode"],
-      [() => k.devices(host), `Cannot list RDMA devices in netns "${HOST_NETNS}"`],
-      [
-        () => k.moveDevice(host, "mlx5_1", pod),
-        `Cannot move RDMA device "mlx5_1" from netns "${HOST_NETNS}" to netns "${POD}"`,
-      ],
-    ] as const
+    const fn of [
+      () => k.netnsMode(),
+      () => k.devices(host),
+      () => k.moveDevice(host, "mlx5_1", pod),
+    ]
   ) {
     assert.throws(fn, (e: unknown) => {
       assert.ok(e instanceof RdmaError);
       assert.equal(e.kind, "unsupported");
       assert.equal(
         e.message,
-        `${msg}: the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); ` +
+        "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +
           "load the ib_core module (modprobe ib_core)",
       );
       return true;

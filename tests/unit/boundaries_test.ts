@@ -218,13 +218,8 @@ const STATE = "only lib/state/ writes files";
 const SYS_PROC =
   "only lib/sysfs/, ffi/, lib/netlink/netns.ts and lib/netlink/libc_pci_driver.ts name /sys or /proc";
 
-/** The files of ffi/ that may call libc's write wrappers: the two writers and their definitions. */
-const WRITERS = [
-  "ffi/libc.ts",
-  "ffi/libc_symbols.ts",
-  "ffi/state_libc.ts",
-  "ffi/pci_driver_libc.ts",
-];
+/** The files of ffi/ that may call libc's write wrappers: the two writers and the shared helper. */
+const WRITERS = ["ffi/_libc.ts", "ffi/state_libc.ts", "ffi/pci_driver_libc.ts"];
 const WRITE_WRAPPER_RULE = "only ffi/state_libc.ts and ffi/pci_driver_libc.ts call libc's write " +
   "wrappers (openat2, writeAll, writeText, mkdirat, renameat, unlinkat)";
 
@@ -252,10 +247,8 @@ const RULES: Rule[] = [
   {
     name: "only lib/ipam/ starts processes",
     pattern: /\bDeno\.(Command|run)\b|["']node:child_process["']|\b(posix_spawn|runPiped)\b/g,
-    // ffi/ declares posix_spawn, wraps it (runPiped) and binds it for lib/ipam/ alone.
-    allowed: (file) =>
-      under("lib/ipam/")(file) ||
-      ["ffi/libc_symbols.ts", "ffi/libc.ts", "ffi/ipam_libc.ts"].includes(file),
+    // ffi/ipam_libc.ts declares posix_spawn, wraps it (runPiped) and binds it for lib/ipam/ alone.
+    allowed: (file) => under("lib/ipam/")(file) || file === "ffi/ipam_libc.ts",
   },
   {
     name: STATE,
@@ -389,7 +382,7 @@ interface Binding {
 
 const LIBNL_FILES = [
   "ffi/libnl.ts",
-  "ffi/handles.ts",
+  "ffi/rtnetlink.ts",
   "ffi/unwrap.ts",
   "ffi/rdma_socket.ts",
   "ffi/netlink_message.ts",
@@ -415,11 +408,10 @@ const BINDINGS: Binding[] = [
     owns: (file) => under("lib/netlink/")(file) || LIBNL_FILES.includes(file),
   },
   {
-    // The loaders, the symbol declarations and the C string helpers: ffi/ builds bindings of them.
+    // The loaders, the shared declarations and the C string helpers: ffi/ builds bindings of them.
     files: [
-      "ffi/libc.ts",
+      "ffi/_libc.ts",
       "ffi/lazy_symbols.ts",
-      "ffi/libc_symbols.ts",
       "ffi/libnl_symbols.ts",
       "ffi/libnl_route_symbols.ts",
       "ffi/c_string.ts",
@@ -458,9 +450,6 @@ function bindingViolations(files: ReadonlyMap<string, string>): Violation[] {
   return found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 
-/** The libc symbols every libc binding loads: its errors are built from errno with them. */
-const ERROR_SYMBOLS = ["__errno_location", "strerror"];
-
 /** One module's native symbol table and the symbols its job needs. */
 interface SymbolJob {
   /** The table's name and file, for messages. */
@@ -471,8 +460,7 @@ interface SymbolJob {
   needs(name: string): boolean;
 }
 
-const only = (...names: string[]) => (name: string) =>
-  names.includes(name) || ERROR_SYMBOLS.includes(name);
+const only = (...names: string[]) => (name: string) => names.includes(name);
 
 /** libc calls that start, signal or reap processes: the IPAM exec's job alone. */
 const STARTS_PROCESSES = /^(posix_spawn|fork|vfork|exec|system|popen|kill|wait|pidfd_)/;
@@ -662,7 +650,7 @@ Deno.test("bindingViolations() reports an import of another module's binding and
     ["lib/sysfs/libc_sysfs.ts", 'import { readText } from "../../ffi/sysfs_libc.ts";\n'],
     ["lib/plugin/x.ts", '\nimport { writeAll } from "../../ffi/state_libc.ts";\n'],
     ["lib/sysfs/y.ts", 'import { writeText } from "../../ffi/pci_driver_libc.ts";\n'],
-    ["cli.ts", 'const libc = await import("./ffi/libc.ts");\n'],
+    ["cli.ts", 'const libc = await import("./ffi/_libc.ts");\n'],
     ["lib/state/z.ts", 'import { LibcError } from "../../ffi/errno.ts";\n'],
     ["ffi/sysfs_libc.ts", 'import { open } from "./netns_libc.ts";\n'],
     ["ffi/raw.ts", "export const x = 1;\n"],
@@ -670,7 +658,7 @@ Deno.test("bindingViolations() reports an import of another module's binding and
   assert.equal(
     describe(bindingViolations(files)),
     [
-      `cli.ts:1: ${BINDING_RULE} (ffi/libc.ts, ffi/'s binding)`,
+      `cli.ts:1: ${BINDING_RULE} (ffi/_libc.ts, ffi/'s binding)`,
       `ffi/raw.ts:1: ${BINDING_RULE} (an ffi/ file without an owner)`,
       `ffi/sysfs_libc.ts:1: ${BINDING_RULE} (ffi/netns_libc.ts, lib/netlink/'s binding)`,
       `lib/plugin/x.ts:2: ${BINDING_RULE} (ffi/state_libc.ts, lib/state/'s binding)`,
@@ -709,7 +697,7 @@ Deno.test("scanSource() sees the production code: it finds the allowed uses wher
     scanSource(file.replace(/^[^/]+\//, "elsewhere/"), FILES.get(file) ?? "")
       .filter((v) => v.rule === ruleName).length;
   assert.ok(FILES.size > 20, `only ${FILES.size} production files found under ${REPO}`);
-  assert.ok(lines("ffi/libc.ts", "only ffi/ calls Deno.dlopen") > 0);
+  assert.ok(lines("ffi/lazy_symbols.ts", "only ffi/ calls Deno.dlopen") > 0);
   assert.ok(lines("lib/ipam/exec_ipam.ts", "only lib/ipam/ starts processes") > 0);
   assert.ok(lines("lib/state/files.ts", STATE) > 0);
   assert.ok(lines("lib/netlink/netns.ts", SYS_PROC) > 0);

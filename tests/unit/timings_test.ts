@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { processSpan, setProcessTimings, Timings } from "../../lib/timings.ts";
+import { Timings } from "../../lib/timings.ts";
 
 /** A clock that advances by `step` ms at each read. */
 function ticking(step: number): () => number {
@@ -60,17 +60,25 @@ Deno.test("Timings.finish() marks the phase and hands the whole timeline to each
   ]);
 });
 
-Deno.test("processSpan() records in the process's recorder only while one is set", () => {
-  const t = new Timings(ticking(1));
-  assert.equal(processSpan("dlopen libc.so.6", () => "before"), "before");
-  setProcessTimings(t);
-  try {
-    assert.equal(processSpan("dlopen libc.so.6", () => "during"), "during");
-  } finally {
-    setProcessTimings(null);
+Deno.test("Timings.timed() records each method call as a span, run on the object itself", async () => {
+  class Store {
+    #held = "0000:3b:00.2";
+    lock(pci: string): string {
+      return `${pci} after ${this.#held}`;
+    }
+    async claim(): Promise<string> {
+      return await Promise.resolve(this.#held);
+    }
   }
-  processSpan("dlopen libnl-3.so.200", () => "after");
-  assert.deepEqual(t.entries(), [{ phase: "dlopen libc.so.6", at: 1, ms: 1 }]);
+  const t = new Timings(ticking(1));
+  const ipam = { exec: (n: number) => n + 1, limit: 3 };
+  const store = t.timed(new Store(), "store");
+  assert.equal(store.lock("0000:3b:00.3"), "0000:3b:00.3 after 0000:3b:00.2");
+  assert.equal(await store.claim(), "0000:3b:00.2");
+  const timedIpam = t.timed(ipam, "ipam");
+  assert.equal(timedIpam.exec(1), 2);
+  assert.equal(timedIpam.limit, 3);
+  assert.deepEqual(t.entries().map((e) => e.phase), ["store.lock", "store.claim", "ipam.exec"]);
 });
 
 Deno.test("Timings with a gauge records the resident set size at each point, in MiB", () => {

@@ -29,6 +29,18 @@ Deno.test("lazySymbols() binds a function at its first use, once, through the li
   assert.deepEqual(opened, [], "a function the linker finds is not bound through Deno");
 });
 
+Deno.test("lazySymbols() looks a symbol up by its declared name, not by its key", () => {
+  const { open, opened } = recordingOpen();
+  // The key is a libc function too: asking the linker for it would call getpid().
+  const table = { getpid: { name: "getppid", parameters: [], result: "i32" } } as const;
+  for (
+    const symbols of [lazySymbols("libc.so.6", table, open), boundSymbols("libc.so.6", table, open)]
+  ) {
+    assert.equal(symbols.getpid(), Deno.ppid);
+  }
+  assert.deepEqual(opened, []);
+});
+
 Deno.test("lazySymbols() never binds a name outside its table", () => {
   const { open, opened } = recordingOpen();
   const symbols = lazySymbols("libc.so.6", TABLE, open) as Record<string, unknown>;

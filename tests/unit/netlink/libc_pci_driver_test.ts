@@ -42,12 +42,13 @@ function assertPciDriverError(
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof PciDriverError, `expected PciDriverError, got ${error}`);
     assert.equal(error.name, "PciDriverError");
+    const cause = error.cause instanceof LibcError ? error.cause : null;
     assert.deepEqual({
       code: error.code,
       path: error.path,
       op: error.op,
-      errno: error.errno,
-      errnoName: error.errnoName,
+      errno: cause?.errno ?? null,
+      errnoName: cause?.code ?? null,
       message: error.message,
     }, expected);
     return true;
@@ -73,7 +74,7 @@ Deno.test("LibcPciDriver.bind() writes the address to the driver's bind file", a
   });
 });
 
-Deno.test("LibcPciDriver.bind() of a driver that does not exist throws io ENOENT naming the file", async () => {
+Deno.test("LibcPciDriver.bind() of a driver that does not exist throws io ENOENT with the file as its path", async () => {
   await withDriversRoot([], (root) => {
     const path = join(root, "sys/bus/pci/drivers/mlx5_core/bind");
     assertPciDriverError(() => new LibcPciDriver({ root }).bind(VF, "mlx5_core"), {
@@ -82,7 +83,7 @@ Deno.test("LibcPciDriver.bind() of a driver that does not exist throws io ENOENT
       op: "bind",
       errno: 2,
       errnoName: "ENOENT",
-      message: `Cannot bind ${VF} to driver "mlx5_core" (${path}): No such file or directory`,
+      message: "No such file or directory",
     });
     assert.throws(() => new LibcPciDriver({ root }).bind(VF, "mlx5_core"), (error: unknown) => {
       assert.ok(error instanceof PciDriverError);
@@ -103,9 +104,7 @@ Deno.test("LibcPciDriver.unbind() refuses an address that is not a PCI address b
         op: "unbind",
         errno: null,
         errnoName: null,
-        message: `Cannot unbind ${
-          JSON.stringify(pci)
-        } from driver "mlx5_core": not a PCI address (DDDD:BB:DD.F)`,
+        message: "not a PCI address (DDDD:BB:DD.F)",
       });
     }
     const unbind = join(root, "sys/bus/pci/drivers/mlx5_core/unbind");
@@ -123,7 +122,7 @@ Deno.test("LibcPciDriver.bind() refuses a driver name that would leave the drive
         op: "bind",
         errno: null,
         errnoName: null,
-        message: `Cannot bind ${VF} to driver ${JSON.stringify(name)}: not a driver name`,
+        message: "not a driver name",
       });
     }
   });
@@ -140,8 +139,7 @@ Deno.test("LibcPciDriver uses / as its root by default", () => {
       op: "unbind",
       errno: 2,
       errnoName: "ENOENT",
-      message: `Cannot unbind ffff:ff:1f.7 from driver "no-such-driver-ib-sriov" (${path}): ` +
-        "No such file or directory",
+      message: "No such file or directory",
     },
   );
 });

@@ -50,7 +50,8 @@ Deno.test("LibcNodeReader.sriovNumVfs() throws SysfsError corrupt for a file tha
     assert.throws(() => node.sriovNumVfs("0000:01:00.0"), (err: unknown) => {
       assert.ok(err instanceof SysfsError);
       assert.equal(err.code, "corrupt");
-      assert.equal(err.message, `Expected a number in "${path}", found "many"`);
+      assert.equal(err.path, path);
+      assert.equal(err.message, 'expected a number in "sriov_numvfs", found "many"');
       return true;
     });
   } finally {
@@ -63,7 +64,8 @@ Deno.test("LibcNodeReader refuses a PCI address that would leave the root", () =
   assert.throws(() => node.virtfn("../x", 0), (err: unknown) => {
     assert.ok(err instanceof SysfsError);
     assert.equal(err.code, "invalid-name");
-    assert.equal(err.message, 'Invalid PCI address "../x"');
+    assert.equal(err.path, "../x");
+    assert.equal(err.message, "invalid PCI address");
     return true;
   });
 });

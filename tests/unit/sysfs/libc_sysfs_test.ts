@@ -34,10 +34,10 @@ function patchDevice(
   return { ...spec, devices: { ...spec.devices, [pci]: patch(node) } };
 }
 
-/** Asserts that `fn` throws a SysfsError with this code, path, message and reason. */
+/** Asserts that `fn` throws a SysfsError with this code, path and message. */
 function assertSysfsError(
   fn: () => unknown,
-  expected: { code: string; path: string; message: string; reason: string },
+  expected: { code: string; path: string; message: string },
   label = "",
 ): SysfsError {
   let caught: unknown;
@@ -52,7 +52,6 @@ function assertSysfsError(
       code: caught.code,
       path: caught.path,
       message: caught.message,
-      reason: caught.reason,
     },
     { name: "SysfsError", ...expected },
     label,
@@ -115,8 +114,7 @@ Deno.test("LibcSysfs.physfn() throws SysfsError io when physfn is no link", asyn
     const error = assertSysfsError(() => sysfs.physfn("0000:3b:00.1"), {
       code: "io",
       path,
-      message: `Cannot readlink "${path}": Invalid argument`,
-      reason: "Invalid argument",
+      message: "Invalid argument",
     });
     assert.ok(error.cause instanceof LibcError);
     assert.equal(error.cause.code, "EINVAL");
@@ -197,8 +195,7 @@ Deno.test("LibcSysfs.vfIndex() throws SysfsError corrupt for a non-numeric sriov
     assertSysfsError(() => sysfs.vfIndex(PF, "0000:3b:00.1"), {
       code: "corrupt",
       path,
-      message: `Expected a number in "${path}", found "one"`,
-      reason: 'expected a number in "sriov_stride", found "one"',
+      message: 'expected a number in "sriov_stride", found "one"',
     });
   });
 });
@@ -264,8 +261,7 @@ Deno.test("LibcSysfs rejects PCI addresses that would leave the root", async () 
         assertSysfsError(() => call(bad), {
           code: "invalid-name",
           path: bad,
-          message: `Invalid PCI address ${JSON.stringify(bad)}`,
-          reason: "invalid PCI address",
+          message: "invalid PCI address",
         }, `${method} with ${JSON.stringify(bad)}`);
       }
     }
@@ -278,8 +274,7 @@ Deno.test("LibcSysfs.rdmaNodeGuid() rejects an RDMA device name that would leave
       assertSysfsError(() => sysfs.rdmaNodeGuid(PF, bad), {
         code: "invalid-name",
         path: bad,
-        message: `Invalid RDMA device name ${JSON.stringify(bad)}`,
-        reason: "invalid RDMA device name",
+        message: "invalid RDMA device name",
       });
     }
   });

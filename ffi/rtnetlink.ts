@@ -1,5 +1,7 @@
 /**
- * Native libnl handles behind small classes, and the netlink requests the plugin makes.
+ * The route-netlink (`NETLINK_ROUTE`) requests the plugin makes, on a libnl socket, and the one
+ * model of what they read and write: {@linkcode LinkInfo}, {@linkcode VfSettings},
+ * {@linkcode RouteSpec} (`lib/netlink/netlink.ts` re-exports them).
  *
  * {@linkcode NlSocket} is the only export that holds native memory. Its methods take and return
  * plain JS values; the libnl objects they need (`struct rtnl_link`, `struct rtnl_addr`,
@@ -13,6 +15,7 @@
  * @module
  */
 
+import ipaddr from "ipaddr.js";
 import { toCString } from "./c_string.ts";
 import { openLibnl } from "./libnl.ts";
 import {
@@ -26,7 +29,7 @@ import {
   receiveMessages,
 } from "./netlink_message.ts";
 import {
-  type ErrorContext,
+  NetlinkError,
   netlinkError,
   NleCode,
   retryDumpIntr,
@@ -42,6 +45,8 @@ const NLM_F_EXCL = 0x200;
 const NLA_F_NESTED = 0x8000;
 /** `<sys/socket.h>` */
 const AF_UNSPEC = 0;
+const AF_INET = 2;
+const AF_INET6 = 10;
 /** `<linux/rtnetlink.h>` */
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
@@ -49,6 +54,9 @@ const RTM_NEWLINKPROP = 108;
 const RTM_DELLINKPROP = 109;
 const RTPROT_BOOT = 3;
 const RT_TABLE_MAIN = 254;
+const RT_TABLE_LOCAL = 255;
+const RT_SCOPE_UNIVERSE = 0;
+const RTN_UNICAST = 1;
 const RTAX_MTU = 2;
 const RTAX_ADVMSS = 8;
 /** `struct ifinfomsg`: family u8, pad u8, type u16, index i32, flags u32, change u32. */
@@ -81,131 +89,81 @@ const RTEXT_FILTER_VF = 1;
 const IFNAME_MAX = 15;
 /** `<linux/if.h>` */
 const IFF_UP = 0x1;
+/** `<linux/if_link.h>`: `IFLA_VF_LINK_STATE_AUTO`, `_ENABLE`, `_DISABLE`, by value. */
+const VF_LINK_STATES: readonly VfLinkState[] = ["auto", "enable", "disable"];
+/** A GUID in colon form: 8 hexadecimal bytes, most significant first. */
+const GUID = /^([0-9a-f]{2}:){7}[0-9a-f]{2}$/i;
 
-/** A link as one `RTM_NEWLINK` message describes it. */
-export interface RawLink {
-  /** ifindex. */
+/** A link as the kernel reports it. */
+export interface LinkInfo {
   index: number;
-  /** `IFLA_IFNAME`. */
   name: string;
-  /** `IFLA_MTU`; 0 when absent. */
   mtu: number;
-  /** `ifi_flags` (`IFF_*`). */
-  flags: number;
-  /** `IFLA_ADDRESS` bytes; empty when absent. */
-  address: Uint8Array;
-  /** The `IFLA_ALT_IFNAME`s inside `IFLA_PROP_LIST`. */
+  /** Link-layer address, lower-case colon form; 20 bytes for IPoIB, 6 for Ethernet. */
+  address: string;
+  /** Administrative state (`IFF_UP`). */
+  up: boolean;
+  /** Alternative names (`IFLA_PROP_LIST`). */
   altNames: string[];
-  /** The `IFLA_VF_INFO`s of `IFLA_VFINFO_LIST`; empty when the message has none. */
-  vfs: RawVf[];
 }
 
-/** One VF as its PF's `IFLA_VF_INFO` describes it. */
-export interface RawVf {
-  /** The VF index (the `vf` field of the first struct that carries one). */
+/** `IFLA_VF_LINK_STATE`, by the names of the `link_state` config field. */
+export type VfLinkState = "auto" | "enable" | "disable";
+
+/** VF N's settings as its PF reports them in `IFLA_VFINFO_LIST`. */
+export interface VfSettings {
+  /** The VF index. */
   vf: number;
-  /** `IFLA_VF_LINK_STATE`: 0 auto, 1 enable, 2 disable; `null` when absent. */
-  linkState: number | null;
-  /** `IFLA_VF_IB_NODE_GUID` as a number; `null` when absent (no `ndo_get_vf_guid`). */
-  nodeGuid: bigint | null;
+  /**
+   * `IFLA_VF_IB_NODE_GUID`, lower-case colon form (`02:00:00:00:00:00:00:01`); `null` when the
+   * PF's driver does not report VF GUIDs (it has no `ndo_get_vf_guid`).
+   */
+  nodeGuid: string | null;
   /** `IFLA_VF_IB_PORT_GUID`, as `nodeGuid`. */
-  portGuid: bigint | null;
+  portGuid: string | null;
+  /** `IFLA_VF_LINK_STATE`; `null` when the PF does not report it (or a later kernel's value). */
+  linkState: VfLinkState | null;
 }
 
-/** A change made to one VF by {@linkcode NlSocket.changeVf}; absent fields are left alone. */
-export interface VfWrite {
-  /** `IFLA_VF_IB_NODE_GUID`. */
-  nodeGuid?: bigint;
-  /** `IFLA_VF_IB_PORT_GUID`. */
-  portGuid?: bigint;
-  /** `IFLA_VF_LINK_STATE`: 0 auto, 1 enable, 2 disable. */
-  linkState?: number;
+/** A change to VF N made through its PF, in one `RTM_SETLINK`; absent fields are left alone. */
+export interface VfChange {
+  /** Colon form, any case. */
+  nodeGuid?: string;
+  portGuid?: string;
+  linkState?: VfLinkState;
 }
 
-/** Options of {@linkcode NlSocket.getLink}. */
-export interface GetLinkOptions {
-  /** Ask for the PF's VF list too (`IFLA_EXT_MASK` `RTEXT_FILTER_VF`). */
-  vfs?: boolean;
-}
-
-/** A network address as libnl's `struct nl_addr` holds it. */
-export interface RawAddress {
-  /** `AF_INET` (2) or `AF_INET6` (10). */
-  family: number;
-  /** The address bytes in network order; empty for a default route's destination. */
-  bytes: Uint8Array;
-  /** Prefix length in bits. */
-  prefixLen: number;
-}
-
-/** One address from an address dump. */
-export interface AddressEntry {
-  /** The link it is on. */
-  ifindex: number;
-  /** `RT_SCOPE_*`. */
-  scope: number;
-  /** The local address with its prefix length. */
-  local: RawAddress;
-}
-
-/** One next hop of a route. */
-export interface NextHop {
-  /** The outgoing link. */
-  ifindex: number;
-  /** The gateway; `null` for an on-link next hop. */
-  gateway: RawAddress | null;
-}
-
-/** One route from a route dump. */
-export interface RouteEntry {
-  /** `RT_TABLE_*` or a table number. */
-  table: number;
-  /** `RTN_*`. */
-  type: number;
-  /** `RT_SCOPE_*`. */
-  scope: number;
-  /** The metric (`RTA_PRIORITY`). */
-  priority: number;
-  /** The destination prefix. */
-  dst: RawAddress;
-  /** `RTAX_MTU`; `null` when not set. */
-  mtu: number | null;
-  /** `RTAX_ADVMSS`; `null` when not set. */
-  advmss: number | null;
-  /** The next hops. */
-  nexthops: NextHop[];
+/** A route in a namespace, as a CNI result states one (a field `undefined` is absent). */
+export interface RouteSpec {
+  dst: string;
+  gw?: string | undefined;
+  /** `RTAX_MTU`. */
+  mtu?: number | undefined;
+  /** `RTAX_ADVMSS`. */
+  advmss?: number | undefined;
+  /** The metric (`RTA_PRIORITY`); 0 reads as absent. */
+  priority?: number | undefined;
+  /** `RT_TABLE_*` or a table number; the main table when absent. */
+  table?: number | undefined;
+  /** `RT_SCOPE_*`; when absent libnl picks universe with a gateway and link without. */
+  scope?: number | undefined;
 }
 
 /** The changes {@linkcode NlSocket.changeLink} makes; absent fields are left as they are. */
 export interface LinkChange {
-  /** New name. */
   name?: string;
-  /** Administrative state. */
   up?: boolean;
-  /** MTU (`IFLA_MTU`). */
   mtu?: number;
   /** A network namespace fd to move the link into. */
   nsFd?: number;
 }
 
-/** A route for {@linkcode NlSocket.addRoute}. */
-export interface NewRoute {
-  /** The outgoing link. */
-  ifindex: number;
-  /** Destination CIDR. */
-  dst: string;
-  /** Gateway address; absent for an on-link route. */
-  gateway?: string;
-  /** Table; the main table when absent. */
-  table?: number;
-  /** `RT_SCOPE_*`; when absent libnl picks universe with a gateway and link without. */
-  scope?: number;
-  /** Metric. */
-  priority?: number;
-  /** `RTAX_MTU`. */
-  mtu?: number;
-  /** `RTAX_ADVMSS`. */
-  advmss?: number;
+/** An address as libnl's `struct nl_addr` holds it. */
+interface RawAddress {
+  family: number;
+  /** In network order; empty for a default route's destination. */
+  bytes: Uint8Array;
+  prefixLen: number;
 }
 
 /**
@@ -270,12 +228,43 @@ function readAddress(addr: Deno.PointerObject): RawAddress {
   };
 }
 
+/** Formats an address with its prefix length; an empty address is the family's zero address. */
+function formatCidr(addr: RawAddress): string {
+  const width = addr.family === AF_INET6 ? 16 : 4;
+  const bytes = addr.bytes.length === 0 ? new Array<number>(width).fill(0) : Array.from(addr.bytes);
+  return `${ipaddr.fromByteArray(bytes).toString()}/${addr.prefixLen}`;
+}
+
+/** The IPv4 broadcast address the kernel's `ip addr add ... brd +` would set, or `null`. */
+function broadcastFor(cidr: string): string | null {
+  if (!ipaddr.IPv4.isValidCIDR(cidr)) return null;
+  // /31 and /32 have no broadcast address (RFC 3021), as in the reference plugins.
+  const [, prefix] = ipaddr.IPv4.parseCIDR(cidr);
+  return prefix >= 31 ? null : ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
+}
+
+/**
+ * Formats a GUID as the kernel holds it (`__u64`, host order) in colon form: iproute2 and sysfs
+ * print it most significant byte first, so `0x0200000000000001n` is `02:00:00:00:00:00:00:01`.
+ */
+function formatGuid(guid: bigint): string {
+  return guid.toString(16).padStart(16, "0").replace(/(..)(?!$)/g, "$1:");
+}
+
+/** Parses a colon-form GUID into the `__u64` the kernel takes. */
+function parseGuid(text: string): bigint {
+  if (!GUID.test(text)) {
+    throw new NetlinkError(NleCode.Inval, `invalid GUID ${JSON.stringify(text)}`);
+  }
+  return BigInt(`0x${text.replaceAll(":", "")}`);
+}
+
 /** Parses an address or CIDR with libnl (`nl_addr_parse`); the caller closes the result. */
-function parseAddress(text: string, context: ErrorContext): Owned {
+function parseAddress(text: string): Owned {
   const { core } = openLibnl();
   const out = new BigUint64Array(1);
-  unwrap(core.nl_addr_parse(toCString(text), AF_UNSPEC, out), context);
-  return new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_addr_put(p));
+  unwrap(core.nl_addr_parse(toCString(text), AF_UNSPEC, out));
+  return new Owned(unwrapPointer(outPointer(out)), (p) => core.nl_addr_put(p));
 }
 
 /**
@@ -283,19 +272,17 @@ function parseAddress(text: string, context: ErrorContext): Owned {
  * objects into JS; the cache is freed before this returns.
  *
  * @param alloc The `rtnl_*_alloc_cache` call, writing the cache to `out`.
- * @param context What is being listed, for the error message.
  * @param read Reads one object (valid only during the call), or skips it with `null`.
  * @returns What `read` returned, in the cache's order, without the `null`s.
  */
 function readDump<T>(
   alloc: (out: BigUint64Array) => number,
-  context: ErrorContext,
   read: (obj: Deno.PointerObject) => T | null,
 ): T[] {
   const { core } = openLibnl();
   const out = new BigUint64Array(1);
-  retryDumpIntr(() => alloc(out), context);
-  using cache = new Owned(unwrapPointer(outPointer(out), context), (p) => core.nl_cache_free(p));
+  retryDumpIntr(() => alloc(out));
+  using cache = new Owned(unwrapPointer(outPointer(out)), (p) => core.nl_cache_free(p));
   const entries: T[] = [];
   for (
     let obj = core.nl_cache_get_first(cache.pointer);
@@ -309,15 +296,12 @@ function readDump<T>(
 }
 
 /** Allocates an `RTM_*` request that starts with a `struct ifinfomsg` for `index`. */
-function linkRequest(type: number, index: number, context: ErrorContext): Owned {
+function linkRequest(type: number, index: number): Owned {
   const { core } = openLibnl();
-  const msg = new Owned(
-    unwrapPointer(core.nlmsg_alloc_simple(type, 0), context),
-    (p) => core.nlmsg_free(p),
-  );
+  const msg = new Owned(unwrapPointer(core.nlmsg_alloc_simple(type, 0)), (p) => core.nlmsg_free(p));
   try {
     const header = ifinfomsg(index);
-    unwrap(core.nlmsg_append(msg.pointer, header, BigInt(header.length), NLMSG_ALIGNTO), context);
+    unwrap(core.nlmsg_append(msg.pointer, header, BigInt(header.length), NLMSG_ALIGNTO));
     return msg;
   } catch (error) {
     msg.close();
@@ -334,21 +318,21 @@ function payloadView(payload: Uint8Array): DataView {
  * Decodes the `IFLA_VF_INFO`s of an `IFLA_VFINFO_LIST` payload. An attribute shorter than its
  * struct is left out, as if absent; a VF whose attributes carry no index is skipped.
  */
-function parseVfInfoList(payload: Uint8Array): RawVf[] {
-  const vfs: RawVf[] = [];
+function parseVfInfoList(payload: Uint8Array): VfSettings[] {
+  const vfs: VfSettings[] = [];
   for (const [type, info] of attributes(payload, 0, payload.length)) {
     if (type !== IFLA_VF_INFO) continue;
     let index: number | null = null;
-    const vf: Omit<RawVf, "vf"> = { linkState: null, nodeGuid: null, portGuid: null };
+    const vf: Omit<VfSettings, "vf"> = { nodeGuid: null, portGuid: null, linkState: null };
     for (const [inner, data] of attributes(info, 0, info.length)) {
       if (data.length < 4) continue;
       const view = payloadView(data);
       if (inner === IFLA_VF_LINK_STATE) {
         if (data.length < IFLA_VF_LINK_STATE_SIZE) continue;
-        vf.linkState = view.getUint32(4, true);
+        vf.linkState = VF_LINK_STATES[view.getUint32(4, true)] ?? null;
       } else if (inner === IFLA_VF_IB_NODE_GUID || inner === IFLA_VF_IB_PORT_GUID) {
         if (data.length < IFLA_VF_GUID_SIZE) continue;
-        const guid = view.getBigUint64(IFLA_VF_GUID_OFFSET, true);
+        const guid = formatGuid(view.getBigUint64(IFLA_VF_GUID_OFFSET, true));
         if (inner === IFLA_VF_IB_NODE_GUID) vf.nodeGuid = guid;
         else vf.portGuid = guid;
       } else if (inner !== IFLA_VF_MAC) {
@@ -367,69 +351,60 @@ function parseVfInfoList(payload: Uint8Array): RawVf[] {
  * lookups read the kernel's reply here.
  *
  * @param message The whole message, as the kernel sent it (host byte order).
- * @param context What was being looked up, for the error message.
- * @returns The link.
+ * @returns The link, and its VFs when it is a PF asked for them (else none).
  * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a well-formed
  *   `RTM_NEWLINK`.
  */
-export function parseLinkMessage(message: Uint8Array, context: ErrorContext): RawLink {
+export function parseLinkMessage(message: Uint8Array): { link: LinkInfo; vfs: VfSettings[] } {
   const header = messageHeader(message);
   if (
     header === null || header.length < NLMSG_HDRLEN + IFINFOMSG_SIZE ||
     header.type !== RTM_NEWLINK
   ) {
-    throw netlinkError(NleCode.ParseErr, context, () => "malformed RTM_NEWLINK reply");
+    throw new NetlinkError(NleCode.ParseErr, "malformed RTM_NEWLINK reply");
   }
   const view = payloadView(message);
   const body = NLMSG_HDRLEN;
-  const link: RawLink = {
+  const link: LinkInfo = {
     index: view.getInt32(body + 4, true),
     name: "",
     mtu: 0,
-    flags: view.getUint32(body + 8, true),
-    address: new Uint8Array(0),
+    address: "",
+    up: (view.getUint32(body + 8, true) & IFF_UP) !== 0,
     altNames: [],
-    vfs: [],
   };
+  let vfs: VfSettings[] = [];
   for (const [type, payload] of attributes(message, body + IFINFOMSG_SIZE, header.length)) {
     if (type === IFLA_IFNAME) link.name = attributeString(payload);
-    else if (type === IFLA_ADDRESS) link.address = payload.slice();
-    else if (type === IFLA_MTU) link.mtu = attributeU32(payload) ?? link.mtu;
+    else if (type === IFLA_ADDRESS) {
+      link.address = Array.from(payload, (b) => b.toString(16).padStart(2, "0")).join(":");
+    } else if (type === IFLA_MTU) link.mtu = attributeU32(payload) ?? link.mtu;
     else if (type === IFLA_PROP_LIST) {
       for (const [inner, name] of attributes(payload, 0, payload.length)) {
         if (inner === IFLA_ALT_IFNAME) link.altNames.push(attributeString(name));
       }
     } else if (type === IFLA_VFINFO_LIST) {
-      link.vfs = parseVfInfoList(payload);
+      vfs = parseVfInfoList(payload);
     }
   }
-  return link;
+  return { link, vfs };
 }
 
 /**
  * A `NETLINK_ROUTE` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened.
+ * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
+ * kernel refuses, its message libnl's text.
  *
  * @example
  * ```ts ignore
- * using sock = NlSocket.open();
- * const lo = sock.getLink({ name: "lo" }, { op: "Cannot look up link", subject: '"lo"' });
+ * using sock = new NlSocket();
+ * const lo = sock.getLink({ name: "lo" });
  * ```
  */
 export class NlSocket extends LibnlSocket {
-  private constructor() {
-    super(NETLINK_ROUTE, { op: "Cannot open", subject: "a NETLINK_ROUTE socket" });
-  }
-
-  /**
-   * Allocates a socket and connects it to `NETLINK_ROUTE` in the current namespace.
-   *
-   * @returns The connected socket; close it with `close()` or `using`.
-   * @throws {NetlinkError} When allocation or `nl_connect()` fails.
-   * @throws {Error} When libnl cannot be loaded (see `openLibnl()`).
-   */
-  static open(): NlSocket {
-    return new NlSocket();
+  /** Connects to `NETLINK_ROUTE` in the current namespace; libnl is loaded on first use. */
+  constructor() {
+    super(NETLINK_ROUTE);
   }
 
   /**
@@ -438,61 +413,65 @@ export class NlSocket extends LibnlSocket {
    * alternative names alike.
    *
    * @param query The link's ifindex or name.
-   * @param context What is being looked up, for the error message.
-   * @param options `vfs`: also ask for the VF list of a PF (the kernel sends `IFLA_VFINFO_LIST`
-   *   only when `IFLA_EXT_MASK` has `RTEXT_FILTER_VF`).
    * @returns The link, or `null` when the kernel has none (ENODEV).
-   * @throws {NetlinkError} For any other failure.
    */
-  getLink(
-    query: { index: number } | { name: string },
-    context: ErrorContext,
-    options: GetLinkOptions = {},
-  ): RawLink | null {
-    const { core } = openLibnl();
-    const sk = this.sk;
-    // 1. Build the request: a struct ifinfomsg with the index, or the name as an attribute.
-    using msg = linkRequest(RTM_GETLINK, "index" in query ? query.index : 0, context);
-    if ("name" in query) {
-      const name = toCString(query.name);
-      const attr = name.length - 1 > IFNAME_MAX ? IFLA_ALT_IFNAME : IFLA_IFNAME;
-      unwrap(core.nla_put_string(msg.pointer, attr, name), context);
-    }
-    if (options.vfs === true) {
-      unwrap(core.nla_put_u32(msg.pointer, IFLA_EXT_MASK, RTEXT_FILTER_VF), context);
-    }
-    unwrap(core.nl_send_auto(sk, msg.pointer), context);
-    // 2. Receive the reply, copied out of libnl.
-    const { rc, messages: replies, errno } = receiveMessages(sk, context);
-    // 3. A missing link is an error reply, which is also the request's ACK: nothing else comes.
-    //    The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
-    if (rc === -NleCode.NoDev || rc === -NleCode.ObjNotFound) return null;
-    if (rc < 0) throw netlinkError(rc, context, undefined, errno);
-    // 4. A found link is followed by the ACK that nl_send_auto() asked for; consume it.
-    unwrap(core.nl_wait_for_ack(sk), context);
-    const reply = replies[0];
-    if (reply === undefined) {
-      throw netlinkError(NleCode.ObjNotFound, context, () => "no RTM_NEWLINK reply");
-    }
-    return parseLinkMessage(reply, context);
+  getLink(query: { index: number } | { name: string }): LinkInfo | null {
+    return this.#getLink(query, false)?.link ?? null;
   }
 
   /**
-   * Renames, sets up or down, or moves a link, in one `RTM_NEWLINK` (`rtnl_link_change`).
+   * VF `vf`'s settings as the PF reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
+   * `RTEXT_FILTER_VF`: the kernel sends `IFLA_VFINFO_LIST` only then).
+   *
+   * @param index The PF's ifindex.
+   * @returns The VF's settings, or `null` when the PF lists no such VF (a veth lists none).
+   * @throws {NetlinkError} `NLE_NODEV` when the PF is gone.
+   */
+  vfSettings(index: number, vf: number): VfSettings | null {
+    const found = this.#getLink({ index }, true);
+    if (found === null) throw netlinkError(NleCode.NoDev);
+    return found.vfs.find((candidate) => candidate.vf === vf) ?? null;
+  }
+
+  #getLink(
+    query: { index: number } | { name: string },
+    vfs: boolean,
+  ): { link: LinkInfo; vfs: VfSettings[] } | null {
+    const { core } = openLibnl();
+    const sk = this.sk;
+    // 1. Build the request: a struct ifinfomsg with the index, or the name as an attribute.
+    using msg = linkRequest(RTM_GETLINK, "index" in query ? query.index : 0);
+    if ("name" in query) {
+      const name = toCString(query.name);
+      const attr = name.length - 1 > IFNAME_MAX ? IFLA_ALT_IFNAME : IFLA_IFNAME;
+      unwrap(core.nla_put_string(msg.pointer, attr, name));
+    }
+    if (vfs) unwrap(core.nla_put_u32(msg.pointer, IFLA_EXT_MASK, RTEXT_FILTER_VF));
+    unwrap(core.nl_send_auto(sk, msg.pointer));
+    // 2. Receive the reply, copied out of libnl.
+    const { rc, messages: replies, errno } = receiveMessages(sk);
+    // 3. A missing link is an error reply, which is also the request's ACK: nothing else comes.
+    //    The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
+    if (rc === -NleCode.NoDev || rc === -NleCode.ObjNotFound) return null;
+    if (rc < 0) throw netlinkError(rc, undefined, errno);
+    // 4. A found link is followed by the ACK that nl_send_auto() asked for; consume it.
+    unwrap(core.nl_wait_for_ack(sk));
+    const reply = replies[0];
+    if (reply === undefined) throw new NetlinkError(NleCode.ObjNotFound, "no RTM_NEWLINK reply");
+    return parseLinkMessage(reply);
+  }
+
+  /**
+   * Renames, sets up or down, changes the MTU of, or moves a link, in one `RTM_NEWLINK`
+   * (`rtnl_link_change`).
    *
    * The link's current state comes from the kernel first (`rtnl_link_get_kernel`): libnl builds
    * `ifi_flags` from the original link's flags, so an empty original would clear IFF_MULTICAST
    * and the other flags when only IFF_UP was meant to change.
-   *
-   * @param index The link's ifindex.
-   * @param change What to change.
-   * @param context What is being changed, for the error message.
-   * @throws {NetlinkError} When the link is gone or the kernel refuses (e.g. `NLE_BUSY` renaming
-   *   a link that is up, `NLE_EXIST` for a name in use).
    */
-  changeLink(index: number, change: LinkChange, context: ErrorContext): void {
+  changeLink(index: number, change: LinkChange): void {
     const { route } = openLibnl();
-    this.#changeKernelLink(index, context, true, (changes) => {
+    this.#changeKernelLink(index, true, (changes) => {
       if (change.name !== undefined) route.rtnl_link_set_name(changes, toCString(change.name));
       if (change.up === true) route.rtnl_link_set_flags(changes, IFF_UP);
       if (change.up === false) route.rtnl_link_unset_flags(changes, IFF_UP);
@@ -503,51 +482,53 @@ export class NlSocket extends LibnlSocket {
 
   /**
    * Changes one VF through its PF in one request (`rtnl_link_change` with `rtnl_link_vf_*`
-   * objects: `IFLA_VFINFO_LIST` holding `IFLA_VF_INFO`s). The caller sends at least one field.
+   * objects: `IFLA_VFINFO_LIST` holding `IFLA_VF_INFO`s); a change with no field sends nothing
+   * (the kernel would answer EINVAL to an empty `IFLA_VF_INFO`).
    *
    * libnl sends `RTM_NEWLINK` and, when the kernel answers EOPNOTSUPP, the same request again as
-   * `RTM_SETLINK`; a driver without the handler answers EOPNOTSUPP to both.
+   * `RTM_SETLINK`; a driver without the handler answers EOPNOTSUPP to both. The kernel applies
+   * the settings in the order link state, node GUID, port GUID and stops at the first refusal:
+   * those before it may have taken effect.
    *
-   * @param index The PF's ifindex.
-   * @param vf The VF index.
-   * @param write What to change.
-   * @param context What is being changed, for the error message.
-   * @throws {NetlinkError} When the PF is gone or the kernel refuses (`NLE_OPNOTSUPP` when the
-   *   PF's driver has no handler for a setting; the kernel applies the settings in the order
-   *   link state, node GUID, port GUID and stops at the first refusal).
+   * @throws {NetlinkError} `NLE_INVAL` for a GUID that is not in colon form (nothing sent),
+   *   `NLE_OPNOTSUPP` when the PF's driver has no handler for a setting.
    */
-  changeVf(index: number, vf: number, write: VfWrite, context: ErrorContext): void {
+  changeVf(index: number, vf: number, change: VfChange): void {
     const { route } = openLibnl();
+    const nodeGuid = change.nodeGuid === undefined ? undefined : parseGuid(change.nodeGuid);
+    const portGuid = change.portGuid === undefined ? undefined : parseGuid(change.portGuid);
+    const linkState = change.linkState === undefined
+      ? undefined
+      : VF_LINK_STATES.indexOf(change.linkState);
     // The IFLA_VF_INFOs. The kernel's do_setvfinfo() returns as soon as it has applied
-    //    IFLA_VF_IB_NODE_GUID, so a port GUID in the same IFLA_VF_INFO would be dropped without
-    //    an error: it gets an IFLA_VF_INFO of its own, for the same VF.
+    // IFLA_VF_IB_NODE_GUID, so a port GUID in the same IFLA_VF_INFO would be dropped without an
+    // error: it gets an IFLA_VF_INFO of its own, for the same VF.
     const infos: Array<(handle: Deno.PointerObject) => void> = [];
-    if (write.linkState !== undefined || write.nodeGuid !== undefined) {
-      const { linkState, nodeGuid } = write;
+    if (linkState !== undefined || nodeGuid !== undefined) {
       infos.push((handle) => {
         if (linkState !== undefined) route.rtnl_link_vf_set_linkstate(handle, linkState);
         if (nodeGuid !== undefined) route.rtnl_link_vf_set_ib_node_guid(handle, nodeGuid);
       });
     }
-    if (write.portGuid !== undefined) {
-      const { portGuid } = write;
+    if (portGuid !== undefined) {
       infos.push((handle) => route.rtnl_link_vf_set_ib_port_guid(handle, portGuid));
     }
+    if (infos.length === 0) return;
     // The PF by its index alone: rtnl_link_get_kernel() asks for the VF list too, which a kernel
     // cannot send for a PF with many VFs (EMSGSIZE), and a change without flags takes nothing
     // else from the original.
-    this.#changeKernelLink(index, context, false, (changes) => {
+    this.#changeKernelLink(index, false, (changes) => {
       // rtnl_link_vf_add() puts each VF object at the head of the link's list, and libnl sends
       // the list in that order: adding them in reverse keeps link state and node GUID first.
       for (const fill of infos.reverse()) {
         // rtnl_link_vf_add() takes a reference of its own; this one is dropped at the block's end.
         using info = new Owned(
-          unwrapPointer(route.rtnl_link_vf_alloc(), context),
+          unwrapPointer(route.rtnl_link_vf_alloc()),
           (p) => route.rtnl_link_vf_put(p),
         );
         route.rtnl_link_vf_set_index(info.pointer, vf);
         fill(info.pointer);
-        unwrap(route.rtnl_link_vf_add(changes, info.pointer), context);
+        unwrap(route.rtnl_link_vf_add(changes, info.pointer));
       }
     });
   }
@@ -556,15 +537,11 @@ export class NlSocket extends LibnlSocket {
    * Changes a link with `rtnl_link_change`, against the original as the kernel has it (see
    * `changeLink()` for why the original matters) or as its index alone.
    *
-   * @param index The link's ifindex.
-   * @param context What is being changed, for the error message.
    * @param fromKernel Whether to read the original from the kernel.
    * @param fill Sets the changes on an empty `struct rtnl_link *`, valid only during the call.
-   * @throws {NetlinkError} When the link is gone, an allocation fails or the kernel refuses.
    */
   #changeKernelLink(
     index: number,
-    context: ErrorContext,
     fromKernel: boolean,
     fill: (changes: Deno.PointerObject) => void,
   ): void {
@@ -572,197 +549,178 @@ export class NlSocket extends LibnlSocket {
     const sk = this.sk;
     // 1. The original.
     const out = new BigUint64Array(1);
-    if (fromKernel) unwrap(route.rtnl_link_get_kernel(sk, index, null, out), context);
+    if (fromKernel) unwrap(route.rtnl_link_get_kernel(sk, index, null, out));
     using orig = new Owned(
-      unwrapPointer(fromKernel ? outPointer(out) : route.rtnl_link_alloc(), context),
+      unwrapPointer(fromKernel ? outPointer(out) : route.rtnl_link_alloc()),
       (p) => route.rtnl_link_put(p),
     );
     if (!fromKernel) route.rtnl_link_set_ifindex(orig.pointer, index);
     // 2. The changes.
     using changes = new Owned(
-      unwrapPointer(route.rtnl_link_alloc(), context),
+      unwrapPointer(route.rtnl_link_alloc()),
       (p) => route.rtnl_link_put(p),
     );
     fill(changes.pointer);
     // 3. Send them and wait for the ACK.
-    unwrap(route.rtnl_link_change(sk, orig.pointer, changes.pointer, 0), context);
+    unwrap(route.rtnl_link_change(sk, orig.pointer, changes.pointer, 0));
   }
 
-  /**
-   * Adds one alternative name to a link (`RTM_NEWLINKPROP`, see {@linkcode deleteAltName}).
-   *
-   * @param index The link's ifindex.
-   * @param altName The alternative name.
-   * @param context What is being changed, for the error message.
-   * @throws {NetlinkError} When the kernel refuses (`NLE_EXIST` when a link in the namespace has
-   *   the name, as its name or an altname).
-   */
-  addAltName(index: number, altName: string, context: ErrorContext): void {
-    this.#changeAltName(RTM_NEWLINKPROP, index, altName, context);
+  /** Adds one alternative name to a link (`RTM_NEWLINKPROP`, see {@linkcode deleteAltName}). */
+  addAltName(index: number, altName: string): void {
+    this.#changeAltName(RTM_NEWLINKPROP, index, altName);
   }
 
   /**
    * Removes one alternative name from a link (`RTM_DELLINKPROP` with `IFLA_PROP_LIST` holding one
    * `IFLA_ALT_IFNAME`). libnl 3.7 has no API for it, so the message is built here.
-   *
-   * @param index The link's ifindex.
-   * @param altName The alternative name.
-   * @param context What is being changed, for the error message.
-   * @throws {NetlinkError} When the kernel refuses (`NLE_NODEV` when the link or the name is not
-   *   there).
    */
-  deleteAltName(index: number, altName: string, context: ErrorContext): void {
-    this.#changeAltName(RTM_DELLINKPROP, index, altName, context);
+  deleteAltName(index: number, altName: string): void {
+    this.#changeAltName(RTM_DELLINKPROP, index, altName);
   }
 
   /** Sends `RTM_NEWLINKPROP` or `RTM_DELLINKPROP` for one altname and waits for the ACK. */
-  #changeAltName(type: number, index: number, altName: string, context: ErrorContext): void {
+  #changeAltName(type: number, index: number, altName: string): void {
     const { core } = openLibnl();
     const sk = this.sk;
-    using msg = linkRequest(type, index, context);
+    using msg = linkRequest(type, index);
     // NLA_F_NESTED is set by hand: the kernel validates IFLA_PROP_LIST strictly, and libnl 3.7's
     // nla_nest_start() does not set the flag.
-    const nest = unwrapPointer(
-      core.nla_nest_start(msg.pointer, IFLA_PROP_LIST | NLA_F_NESTED),
-      context,
-    );
-    unwrap(core.nla_put_string(msg.pointer, IFLA_ALT_IFNAME, toCString(altName)), context);
-    unwrap(core.nla_nest_end(msg.pointer, nest), context);
-    unwrap(core.nl_send_auto(sk, msg.pointer), context);
-    unwrap(core.nl_wait_for_ack(sk), context);
+    const nest = unwrapPointer(core.nla_nest_start(msg.pointer, IFLA_PROP_LIST | NLA_F_NESTED));
+    unwrap(core.nla_put_string(msg.pointer, IFLA_ALT_IFNAME, toCString(altName)));
+    unwrap(core.nla_nest_end(msg.pointer, nest));
+    unwrap(core.nl_send_auto(sk, msg.pointer));
+    unwrap(core.nl_wait_for_ack(sk));
   }
 
   /**
-   * Adds an address to a link (`rtnl_addr_add`, failing if it exists).
+   * Adds an address to a link (`rtnl_addr_add`, failing if it exists); an IPv4 address below /31
+   * gets its broadcast address too, as the reference plugins set it.
    *
-   * @param index The link's ifindex.
    * @param cidr The address with its prefix length, v4 or v6.
-   * @param broadcast An IPv4 broadcast address to set with it, or `null`.
-   * @param context What is being added, for the error message.
-   * @throws {NetlinkError} When `cidr` does not parse (`NLE_INVAL`) or the kernel refuses
-   *   (`NLE_EXIST` when the link already has it).
    */
-  addAddress(index: number, cidr: string, broadcast: string | null, context: ErrorContext): void {
+  addAddress(index: number, cidr: string): void {
     const { route } = openLibnl();
-    using local = parseAddress(cidr, context);
-    using addr = new Owned(
-      unwrapPointer(route.rtnl_addr_alloc(), context),
-      (p) => route.rtnl_addr_put(p),
-    );
+    using local = parseAddress(cidr);
+    using addr = new Owned(unwrapPointer(route.rtnl_addr_alloc()), (p) => route.rtnl_addr_put(p));
     route.rtnl_addr_set_ifindex(addr.pointer, index);
     // rtnl_addr_set_local() takes its own reference and copies the prefix length.
-    unwrap(route.rtnl_addr_set_local(addr.pointer, local.pointer), context);
+    unwrap(route.rtnl_addr_set_local(addr.pointer, local.pointer));
+    const broadcast = broadcastFor(cidr);
     if (broadcast !== null) {
-      using brd = parseAddress(broadcast, context);
-      unwrap(route.rtnl_addr_set_broadcast(addr.pointer, brd.pointer), context);
+      using brd = parseAddress(broadcast);
+      unwrap(route.rtnl_addr_set_broadcast(addr.pointer, brd.pointer));
     }
-    unwrap(route.rtnl_addr_add(this.sk, addr.pointer, NLM_F_EXCL), context);
+    unwrap(route.rtnl_addr_add(this.sk, addr.pointer, NLM_F_EXCL));
   }
 
   /**
-   * Dumps every address of the namespace (retried when the dump is interrupted).
+   * The addresses of a link (a dump of the namespace's, retried when interrupted).
    *
-   * @param context What is being listed, for the error message.
-   * @returns The addresses, in the kernel's order.
-   * @throws {NetlinkError} When the dump fails.
+   * @returns Its global-scope IPv4 and IPv6 addresses in CIDR form, in the kernel's order.
    */
-  listAddresses(context: ErrorContext): AddressEntry[] {
+  listAddresses(index: number): string[] {
     const { route } = openLibnl();
-    return readDump((out) => route.rtnl_addr_alloc_cache(this.sk, out), context, (obj) => {
+    return readDump((out) => route.rtnl_addr_alloc_cache(this.sk, out), (obj) => {
       const local = route.rtnl_addr_get_local(obj);
-      if (local === null) return null;
-      return {
-        ifindex: route.rtnl_addr_get_ifindex(obj),
-        scope: route.rtnl_addr_get_scope(obj),
-        local: { ...readAddress(local), prefixLen: route.rtnl_addr_get_prefixlen(obj) },
-      };
+      if (
+        local === null || route.rtnl_addr_get_ifindex(obj) !== index ||
+        route.rtnl_addr_get_scope(obj) !== RT_SCOPE_UNIVERSE
+      ) {
+        return null;
+      }
+      const addr = readAddress(local);
+      if (addr.family !== AF_INET && addr.family !== AF_INET6) return null;
+      return formatCidr({ ...addr, prefixLen: route.rtnl_addr_get_prefixlen(obj) });
     });
   }
 
   /**
-   * Adds a route with one next hop (`rtnl_route_add`, failing if it exists), with protocol
-   * `boot` as `ip route add` and the reference plugins use.
+   * Adds a route with one next hop through a link (`rtnl_route_add`, failing if it exists), with
+   * protocol `boot` as `ip route add` and the reference plugins use.
    *
-   * @param spec The route.
-   * @param context What is being added, for the error message.
-   * @throws {NetlinkError} When an address does not parse or the kernel refuses (`NLE_EXIST`,
-   *   or ENETUNREACH as `NLE_FAILURE` for a gateway that no connected route reaches).
+   * @throws {NetlinkError} When an address does not parse or the kernel refuses (`NLE_EXIST`, or
+   *   ENETUNREACH as `NLE_FAILURE` for a gateway that no connected route reaches).
    */
-  addRoute(spec: NewRoute, context: ErrorContext): void {
+  addRoute(index: number, spec: RouteSpec): void {
     const { route } = openLibnl();
-    using rt = new Owned(
-      unwrapPointer(route.rtnl_route_alloc(), context),
-      (p) => route.rtnl_route_put(p),
-    );
+    using rt = new Owned(unwrapPointer(route.rtnl_route_alloc()), (p) => route.rtnl_route_put(p));
     // 1. Destination, table, protocol and the optional attributes.
     {
-      using dst = parseAddress(spec.dst, context);
-      unwrap(route.rtnl_route_set_dst(rt.pointer, dst.pointer), context);
+      using dst = parseAddress(spec.dst);
+      unwrap(route.rtnl_route_set_dst(rt.pointer, dst.pointer));
     }
     route.rtnl_route_set_table(rt.pointer, spec.table ?? RT_TABLE_MAIN);
     route.rtnl_route_set_protocol(rt.pointer, RTPROT_BOOT);
     if (spec.scope !== undefined) route.rtnl_route_set_scope(rt.pointer, spec.scope);
     if (spec.priority !== undefined) route.rtnl_route_set_priority(rt.pointer, spec.priority);
     if (spec.mtu !== undefined) {
-      unwrap(route.rtnl_route_set_metric(rt.pointer, RTAX_MTU, spec.mtu), context);
+      unwrap(route.rtnl_route_set_metric(rt.pointer, RTAX_MTU, spec.mtu));
     }
     if (spec.advmss !== undefined) {
-      unwrap(route.rtnl_route_set_metric(rt.pointer, RTAX_ADVMSS, spec.advmss), context);
+      unwrap(route.rtnl_route_set_metric(rt.pointer, RTAX_ADVMSS, spec.advmss));
     }
     // 2. The next hop; the route takes ownership of it.
     using nh = new Owned(
-      unwrapPointer(route.rtnl_route_nh_alloc(), context),
+      unwrapPointer(route.rtnl_route_nh_alloc()),
       (p) => route.rtnl_route_nh_free(p),
     );
-    route.rtnl_route_nh_set_ifindex(nh.pointer, spec.ifindex);
-    if (spec.gateway !== undefined) {
-      using gw = parseAddress(spec.gateway, context);
+    route.rtnl_route_nh_set_ifindex(nh.pointer, index);
+    if (spec.gw !== undefined) {
+      using gw = parseAddress(spec.gw);
       route.rtnl_route_nh_set_gateway(nh.pointer, gw.pointer);
     }
     route.rtnl_route_add_nexthop(rt.pointer, nh.pointer);
     nh.release();
     // 3. Send it and wait for the ACK.
-    unwrap(route.rtnl_route_add(this.sk, rt.pointer, NLM_F_EXCL), context);
+    unwrap(route.rtnl_route_add(this.sk, rt.pointer, NLM_F_EXCL));
   }
 
   /**
-   * Dumps every route of the namespace, all tables and families (retried when the dump is
+   * The routes through a link (a dump of the namespace's, all tables and families, retried when
    * interrupted).
    *
-   * @param context What is being listed, for the error message.
-   * @returns The routes, in the kernel's order.
-   * @throws {NetlinkError} When the dump fails.
+   * @returns The unicast routes with a next hop through the link, in every table but `local` (so
+   *   the main table and any the plugin added routes to), each with its `table` and `scope`.
    */
-  listRoutes(context: ErrorContext): RouteEntry[] {
+  listRoutes(index: number): RouteSpec[] {
     const { route } = openLibnl();
     const metric = new Uint32Array(1);
     const readMetric = (obj: Deno.PointerObject, which: number): number | null =>
       route.rtnl_route_get_metric(obj, which, metric) < 0 ? null : metric[0] ?? null;
     const alloc = (out: BigUint64Array) => route.rtnl_route_alloc_cache(this.sk, AF_UNSPEC, 0, out);
-    return readDump(alloc, context, (obj): RouteEntry | null => {
+    return readDump(alloc, (obj): RouteSpec | null => {
       const dst = route.rtnl_route_get_dst(obj);
-      if (dst === null) return null;
-      const nexthops: NextHop[] = [];
-      const count = route.rtnl_route_get_nnexthops(obj);
-      for (let n = 0; n < count; n++) {
-        const nh = route.rtnl_route_nexthop_n(obj, n);
-        if (nh === null) continue;
-        const gateway = route.rtnl_route_nh_get_gateway(nh);
-        nexthops.push({
-          ifindex: route.rtnl_route_nh_get_ifindex(nh),
-          gateway: gateway === null ? null : readAddress(gateway),
-        });
+      const table = route.rtnl_route_get_table(obj);
+      if (
+        dst === null || route.rtnl_route_get_type(obj) !== RTN_UNICAST || table === RT_TABLE_LOCAL
+      ) {
+        return null;
       }
-      return {
-        table: route.rtnl_route_get_table(obj),
-        type: route.rtnl_route_get_type(obj),
+      let through = false;
+      let gateway: Deno.PointerValue = null;
+      for (let n = 0; n < route.rtnl_route_get_nnexthops(obj); n++) {
+        const nh = route.rtnl_route_nexthop_n(obj, n);
+        if (nh === null || route.rtnl_route_nh_get_ifindex(nh) !== index) continue;
+        through = true;
+        gateway = route.rtnl_route_nh_get_gateway(nh);
+        break;
+      }
+      if (!through) return null;
+      const spec: RouteSpec = {
+        dst: formatCidr(readAddress(dst)),
+        table,
         scope: route.rtnl_route_get_scope(obj),
-        priority: route.rtnl_route_get_priority(obj),
-        dst: readAddress(dst),
-        mtu: readMetric(obj, RTAX_MTU),
-        advmss: readMetric(obj, RTAX_ADVMSS),
-        nexthops,
       };
+      if (gateway !== null) {
+        spec.gw = ipaddr.fromByteArray(Array.from(readAddress(gateway).bytes)).toString();
+      }
+      const priority = route.rtnl_route_get_priority(obj);
+      if (priority !== 0) spec.priority = priority;
+      const mtu = readMetric(obj, RTAX_MTU);
+      if (mtu !== null) spec.mtu = mtu;
+      const advmss = readMetric(obj, RTAX_ADVMSS);
+      if (advmss !== null) spec.advmss = advmss;
+      return spec;
     });
   }
 }
