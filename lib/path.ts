@@ -43,3 +43,11 @@ export function dirname(path: string): string {
   if (slash === 0) return "/";
   return trimmed.slice(0, slash).replace(/\/+$/, "") || "/";
 }
+
+/**
+ * Whether `name` can be one component of a path: not empty, `.` or `..`, and without `/` or NUL,
+ * so that joined to a directory it names an entry of that directory.
+ */
+export function isFileName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !/[/\0]/.test(name);
+}

@@ -1,5 +1,5 @@
 import { errorMessage } from "../error_message.ts";
-import { join } from "../path.ts";
+import { isFileName, join } from "../path.ts";
 import { CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { LibcError } from "../../ffi/errno.ts";
@@ -71,7 +71,7 @@ export class ExecIpam implements Ipam {
   // deno-lint-ignore require-await -- async only so that a throw reaches the caller as a rejection
   async exec(req: IpamRequest): Promise<unknown> {
     const type = req.type;
-    if (type === "" || type === "." || type === ".." || type.includes("/") || type.includes("\0")) {
+    if (!isFileName(type)) {
       throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
         pluginType: type,
         details: "ipam.type must be the file name of a plugin in CNI_PATH",

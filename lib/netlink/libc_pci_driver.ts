@@ -8,7 +8,7 @@
  * @module
  */
 
-import { join } from "../path.ts";
+import { isFileName, join } from "../path.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { writeText } from "../../ffi/pci_driver_libc.ts";
 import { PathError } from "../path_error.ts";
@@ -80,7 +80,7 @@ export class LibcPciDriver implements PciDriver {
     if (!PCI_ADDRESS.test(pci)) {
       throw new PciDriverError("invalid-name", pci, op, "not a PCI address (DDDD:BB:DD.F)");
     }
-    if (driver === "" || driver === "." || driver === ".." || /[/\0]/.test(driver)) {
+    if (!isFileName(driver)) {
       throw new PciDriverError("invalid-name", driver, op, "not a driver name");
     }
     const path = join(this.#drivers, driver, op);

@@ -40,7 +40,7 @@ import {
   unlinkat,
   writeAll,
 } from "../../ffi/state_libc.ts";
-import { basename, dirname } from "../path.ts";
+import { basename, dirname, isFileName } from "../path.ts";
 import { StateError } from "./state_error.ts";
 
 /**
@@ -198,10 +198,7 @@ function closeQuietly(fd: number): void {
  * too, so that the path a config names is the path written.
  */
 function checkRelative(root: string, name: string): void {
-  const segments = name.split("/");
-  const bad = name.includes("\0") ||
-    segments.some((segment) => segment === "" || segment === "." || segment === "..");
-  if (bad) {
+  if (!name.split("/").every(isFileName)) {
     throw new ConfinedPathError(
       "name",
       `${root}/${name}`,

@@ -1,3 +1,4 @@
+import { isFileName } from "../path.ts";
 import { quote } from "../cni/quote.ts";
 import { StateError } from "./state_error.ts";
 
@@ -12,7 +13,7 @@ import { StateError } from "./state_error.ts";
  *   or NUL
  */
 export function assertSafeName(name: string, what: string): void {
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
+  if (!isFileName(name)) {
     throw new StateError(
       "invalid-name",
       name,

@@ -1,4 +1,4 @@
-import { basename, join } from "../path.ts";
+import { basename, isFileName, join } from "../path.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { lstatExists, readDir, readlink, readText } from "../../ffi/sysfs_libc.ts";
 import { PCI_ADDRESS } from "../pci_address.ts";
@@ -156,7 +156,7 @@ export function readCount(path: string): number | null {
  * @throws {SysfsError} `invalid-name`: `invalid <what>`
  */
 export function checkName(name: string, what: string): void {
-  if (name === "" || name === "." || /[/\0]|\.\./.test(name)) {
+  if (!isFileName(name)) {
     throw new SysfsError("invalid-name", name, `invalid ${what}`);
   }
 }
