@@ -42,7 +42,12 @@ import { moveNetdevIntoPod, restoreLinkProperties, tempIfName } from "./vf_netde
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
 const IB_KUBERNETES_READY = "configured";
 
-function checkIbKubernetes(conf: NetConf): void {
+/**
+ * With ib-kubernetes, ADD waits for its annotation.
+ *
+ * @throws {CniError} code 11 until ib-kubernetes has added the pod's GUID to the partition
+ */
+export function checkIbKubernetes(conf: NetConf): void {
   if (!conf.ibKubernetesEnabled) return;
   const state = conf.argsCni["mellanox.infiniband.app"];
   if (state !== IB_KUBERNETES_READY) {
@@ -63,7 +68,7 @@ function checkIbKubernetes(conf: NetConf): void {
  * With ib-kubernetes, a VF's GUID is ib-kubernetes's to assign: a pod without one would get
  * whatever GUID the VF had, outside the partition ib-kubernetes manages.
  */
-function requireAssignedGuid(conf: NetConf, device: Device): void {
+export function requireAssignedGuid(conf: NetConf, device: Device): void {
   if (!conf.ibKubernetesEnabled || device.kind === "vfio-pf" || conf.guid !== undefined) return;
   throw new CniError(
     CniErrorCode.InvalidNetworkConfig,
@@ -77,18 +82,40 @@ function requireAssignedGuid(conf: NetConf, device: Device): void {
   );
 }
 
-/** Settings that do not apply to a PF passed through; logged, as ib-kubernetes may add a GUID. */
-function warnIgnoredForPf(conf: NetConf, log: Logger): void {
-  const ignored = [
-    conf.guid === undefined ? null : conf.guidSource ?? "guid",
-    conf.linkState === undefined ? null : "link_state",
-    conf.ipam === undefined ? null : "ipam",
-  ].filter((f) => f !== null);
-  if (ignored.length > 0) {
-    log.warning("settings ignored for a PF passed through with vfio-pci", {
-      fields: ignored.join(","),
-    });
+/** The config's settings that ADD applies to a device of this kind (GUID, link state: a VF's). */
+export interface AddSettings extends Pick<NetConf, "guid" | "linkState"> {
+  /** A netdev VF's: its RDMA device into the pod, and the IPAM plugin for its addresses. */
+  rdmaIsolation: boolean;
+  ipamType?: string;
+  /** The fields a PF passed through ignores: logged, as ib-kubernetes may add a GUID. */
+  ignored: string[];
+}
+
+/**
+ * What of the config ADD applies to `device`: a vfio-pci VF has no netdev for RDMA isolation or
+ * IPAM, a PF passed through takes nothing.
+ *
+ * @param conf the config
+ * @param device the device
+ * @returns the settings
+ */
+export function addSettings(conf: NetConf, device: Device): AddSettings {
+  if (device.kind === "vfio-pf") {
+    const ignored = [
+      conf.guid === undefined ? null : conf.guidSource ?? "guid",
+      conf.linkState === undefined ? null : "link_state",
+      conf.ipam === undefined ? null : "ipam",
+    ];
+    return { rdmaIsolation: false, ignored: ignored.filter((f) => f !== null) };
   }
+  const netdev = device.kind === "vf";
+  return {
+    ...(conf.guid === undefined ? {} : { guid: conf.guid }),
+    ...(conf.linkState === undefined ? {} : { linkState: conf.linkState }),
+    rdmaIsolation: netdev && conf.rdmaIsolation,
+    ...(netdev && conf.ipam !== undefined ? { ipamType: conf.ipam.type } : {}),
+    ignored: [],
+  };
 }
 
 /** Adds addresses, brings the link up, then adds routes: a gateway route needs the link up. */
@@ -127,7 +154,7 @@ function configurePodInterface(
 interface AddContext {
   deps: Deps;
   req: CniRequest;
-  conf: NetConf;
+  settings: AddSettings;
   host: Netns;
   pod: Netns;
   /** The record fields every kind of device has. */
@@ -196,9 +223,9 @@ async function isolateRdma(c: AddContext, record: NetdevVfRecord): Promise<LinkI
  * lease. A result without addresses is refused.
  */
 async function requestAddresses(c: AddContext): Promise<Result> {
-  const { deps, req, conf } = c;
-  if (conf.ipam === undefined) return emptyResult();
-  const ipamType = conf.ipam.type;
+  const { deps, req } = c;
+  const ipamType = c.settings.ipamType;
+  if (ipamType === undefined) return emptyResult();
   const raw = await callIpam(deps, req, "ADD", ipamType);
   c.rollback.push(`release the IPAM lease (${ipamType} DEL)`, async () => {
     await callIpam(deps, req, "DEL", ipamType);
@@ -218,13 +245,13 @@ async function requestAddresses(c: AddContext): Promise<Result> {
  * Each step pushes its undo.
  */
 async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
-  const { deps, conf, host, pod, rollback } = c;
+  const { deps, settings, host, pod, rollback } = c;
   const { ifname, netns } = c.req.args;
   const push = rollback.push.bind(rollback);
   // 1. The VF's netdev is in the host and CNI_IFNAME is free in the pod.
   const hostLink = findNetdev(c, vf);
   // 2. Record what the VF has before the first change, so DEL can restore it after a crash.
-  const plan = planVfConfig(deps, host, conf, vf, hostLink, c.log);
+  const plan = planVfConfig(deps, host, settings, vf, hostLink, c.log);
   const record: NetdevVfRecord & VfTarget = {
     ...c.common,
     kind: "vf",
@@ -238,7 +265,7 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
     hostIfAltNames: hostLink.altNames,
     tempIfName: tempIfName(hostLink.index),
     original: plan.original,
-    ...(conf.rdmaIsolation ? { rdmaDevice: rdmaDeviceOf(deps, vf.pci) } : {}),
+    ...(settings.rdmaIsolation ? { rdmaDevice: rdmaDeviceOf(deps, vf.pci) } : {}),
   };
   deps.store.writeAttachment(record);
   // The undo that runs last: however the steps below leave the netdev (a rebind recreates it),
@@ -251,7 +278,7 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
   applyLinkState(deps, host, record, plan, push);
   let link = await applyGuid(deps, host, record, plan, push) ?? hostLink;
   // 4. The RDMA device into the pod, before the netdev: moving it recreates the netdev again.
-  if (conf.rdmaIsolation) link = await isolateRdma(c, record);
+  if (settings.rdmaIsolation) link = await isolateRdma(c, record);
   // 5. A recreated netdev: DEL must find it under its new address and temporary name.
   if (link !== hostLink) {
     record.hostIfAddress = link.address;
@@ -284,10 +311,10 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
  * 2. Link state, then GUIDs.
  */
 async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
-  const { deps, conf, host, rollback } = c;
+  const { deps, settings, host, rollback } = c;
   const push = rollback.push.bind(rollback);
   // 1.
-  const plan = planVfConfig(deps, host, conf, vf, null, c.log);
+  const plan = planVfConfig(deps, host, settings, vf, null, c.log);
   const record: VfioVfRecord & VfTarget = {
     ...c.common,
     kind: "vfio-vf",
@@ -305,7 +332,12 @@ async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
 
 /** A PF bound to vfio-pci, handed over whole: nothing to change, only to record. */
 function attachVfioPf(c: AddContext): Attached {
-  warnIgnoredForPf(c.conf, c.log);
+  const ignored = c.settings.ignored;
+  if (ignored.length > 0) {
+    c.log.warning("settings ignored for a PF passed through with vfio-pci", {
+      fields: ignored.join(","),
+    });
+  }
   const record: AttachmentRecord = { ...c.common, kind: "vfio-pf" };
   return { record, iface: vfioInterface(c), ipam: emptyResult() };
 }
@@ -404,6 +436,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
     // 4. The device, and what the record says of any kind of device.
     const device = resolveDevice(deps.sysfs, pci, conf.vfioPciMode);
     requireAssignedGuid(conf, device);
+    const settings = addSettings(conf, device);
     const common: RecordCommon = {
       version: 1,
       phase: "adding",
@@ -413,12 +446,15 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
       cniVersion: req.cniVersion,
       deviceId: pci,
       ...(conf.pkey === undefined ? {} : { pkey: conf.pkey }),
-      ...(conf.ipam === undefined || device.kind !== "vf" ? {} : { ipamType: conf.ipam.type }),
+      ...(settings.ipamType === undefined ? {} : { ipamType: settings.ipamType }),
       config: req.config,
     };
     // 5. Attach it; then the device-info file names the device as it now is, after any rebind
     //    or RDMA move; then mark the record complete.
-    const attached = await attach({ deps, req, conf, host, pod, common, rollback, log }, device);
+    const attached = await attach(
+      { deps, req, settings, host, pod, common, rollback, log },
+      device,
+    );
     if (deviceInfo !== null) {
       const info = attachedDeviceInfo(deps, device, attached.record);
       writeDeviceInfo(deps, deviceInfo, info, { log, rollback });

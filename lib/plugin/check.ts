@@ -42,7 +42,7 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
     // A GUID that neither the PF nor sysfs reports cannot be checked, which is no failure.
     const have = vf.nodeGuid ?? kernelStep(
       `Cannot read the GUID of VF ${quote(record.deviceId)}`,
-      () => rdmaGuid(deps, record.deviceId),
+      () => rdmaGuid(deps.sysfs, record.deviceId),
     );
     if (have !== null && have !== want) {
       throw broken(

@@ -57,7 +57,7 @@ function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): b
  * @param args the IPAM DEL's environment: the record's container, interface and netns for GC
  * @returns the IPAM DEL to run, or `null` when there is no usable config for it
  */
-function chooseRelease(
+export function chooseRelease(
   req: CniRequest,
   record: AttachmentRecord,
   args: CmdArgs,

@@ -30,7 +30,8 @@ import { kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
 import { kernelErrorToCni } from "./to_cni_error.ts";
 import { rebindVf, restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
-import type { NetdevVf, VfioVf } from "./resolve_device.ts";
+import type { Device, NetdevVf, VfioVf } from "./resolve_device.ts";
+import type { Sysfs } from "../sysfs/sysfs.ts";
 
 /** What ADD changes on a VF through its PF, and what was there before. */
 export interface VfConfigPlan {
@@ -47,13 +48,13 @@ export interface VfConfigPlan {
 /**
  * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs.
  *
- * @param deps the dependencies
+ * @param sysfs the sysfs reader
  * @param pci the VF's PCI address
  * @returns the GUID, or `null` when sysfs shows no RDMA device with one
  */
-export function rdmaGuid(deps: Deps, pci: string): string | null {
-  for (const dev of deps.sysfs.rdmaDevices(pci)) {
-    const text = deps.sysfs.rdmaNodeGuid(pci, dev);
+export function rdmaGuid(sysfs: Sysfs, pci: string): string | null {
+  for (const dev of sysfs.rdmaDevices(pci)) {
+    const text = sysfs.rdmaNodeGuid(pci, dev);
     const guid = text === null ? null : guidFromSysfs(text);
     if (guid !== null) return guid;
   }
@@ -62,7 +63,7 @@ export function rdmaGuid(deps: Deps, pci: string): string | null {
 
 /** The GUID the VF's driver read at its last probe: its RDMA device's, else its IPoIB address's. */
 function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
-  return rdmaGuid(deps, vf.pci) ?? guidFromIpoibAddress(link.address);
+  return rdmaGuid(deps.sysfs, vf.pci) ?? guidFromIpoibAddress(link.address);
 }
 
 /**
@@ -104,13 +105,41 @@ export function readVfSettings(
 }
 
 /**
- * Reads the VF's current settings and decides what ADD must change. With no GUID requested, a
- * netdev VF's own GUID must be a real one: the Go plugin's most reported failure is a VF whose
- * GUID was never assigned, so the message says what to do about it.
+ * With no GUID requested, a netdev VF's own GUID must be a real one: the Go plugin's most
+ * reported failure is a VF whose GUID was never assigned, so the message says what to do about it.
+ *
+ * @param conf the config
+ * @param device the device
+ * @param probed the GUID the VF's driver probed, `null` when unreadable
+ * @throws {CniError} code 100 for a netdev VF whose GUID is unassigned when the config has none
+ */
+export function requireOwnGuid(
+  conf: Pick<NetConf, "guid">,
+  device: Device,
+  probed: string | null,
+): void {
+  if (conf.guid !== undefined || device.kind !== "vf") return;
+  if (probed !== null && isAssignedGuid(probed)) return;
+  throw new CniError(
+    CniErrorCode.DeviceError,
+    `deviceID ${quote(device.pci)}: the VF's GUID is ${
+      probed === null ? "unreadable" : quote(probed)
+    }, which is not an assigned GUID, and the config requests none`,
+    {
+      details: "give the VF a GUID: runtimeConfig.infinibandGUID (capability infinibandGUID) or " +
+        "args.cni.guid in the pod's network annotation, or set ibKubernetesEnabled and let " +
+        "ib-kubernetes assign one; or assign GUIDs to every VF when SR-IOV is configured",
+    },
+  );
+}
+
+/**
+ * Reads the VF's current settings and decides what ADD must change (see `requireOwnGuid` for a
+ * VF that keeps its own GUID).
  *
  * @param deps the dependencies
  * @param host the host namespace
- * @param conf the config
+ * @param conf the GUID and link state ADD applies (`addSettings`)
  * @param vf the VF
  * @param link the VF's netdev in the host (`null` for a vfio-pci VF)
  * @param log receives the warning of a VF list the kernel cannot send
@@ -120,7 +149,7 @@ export function readVfSettings(
 export function planVfConfig(
   deps: Deps,
   host: Netns,
-  conf: NetConf,
+  conf: Pick<NetConf, "guid" | "linkState">,
   vf: NetdevVf | VfioVf,
   link: LinkInfo | null,
   log: Logger,
@@ -142,22 +171,8 @@ export function planVfConfig(
     : null;
   const plan: VfConfigPlan = { pfIndex: pf.index, original: {} };
   // 2. The GUID: none requested needs an assigned one; a requested one not active is set.
-  if (conf.guid === undefined) {
-    if (vf.kind === "vf" && (probed === null || !isAssignedGuid(probed))) {
-      throw new CniError(
-        CniErrorCode.DeviceError,
-        `deviceID ${quote(vf.pci)}: the VF's GUID is ${
-          probed === null ? "unreadable" : quote(probed)
-        }, which is not an assigned GUID, and the config requests none`,
-        {
-          details:
-            "give the VF a GUID: runtimeConfig.infinibandGUID (capability infinibandGUID) or " +
-            "args.cni.guid in the pod's network annotation, or set ibKubernetesEnabled and let " +
-            "ib-kubernetes assign one; or assign GUIDs to every VF when SR-IOV is configured",
-        },
-      );
-    }
-  } else {
+  requireOwnGuid(conf, vf, probed);
+  if (conf.guid !== undefined) {
     const want = normalizeGuid(conf.guid);
     const active = current?.nodeGuid === want && current.portGuid === want &&
       (vf.kind === "vfio-vf" || probed === want);

@@ -19,10 +19,12 @@ export const USAGE = `Usage:
       spec.config). Prints FILE: path: message per violation; exit 1 when any, 2 when a file
       cannot be read.
   ib-sriov dry-run [--command ADD|DEL] [--sysfs-root DIR] [--ifname NAME] [--netns PATH]
-                   [--device-id PCI] FILE
-      Resolve the config's device from sysfs and print the steps ADD or DEL would take, each
-      with its undo. Changes nothing; needs no root. --device-id stands in for the deviceID
-      Multus adds at run time; --sysfs-root reads a recorded tree instead of /sys.
+                   [--device-id PCI] [--container-id ID] FILE
+      ADD: resolve the config's device from sysfs and print what ADD would change on it, and
+      why it would fail when that shows already (exit 1). DEL (needs --container-id): print
+      what DEL would undo from that attachment's record. Changes nothing; needs no root.
+      --device-id stands in for the deviceID Multus adds at run time; --sysfs-root reads a
+      recorded tree instead of /sys.
   ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]
       Check the node: libnl, kernel version, RDMA netns mode (--rdma: required), SR-IOV PFs and
       their VFs, VF GUIDs, state directory, stale cache entries. Exit 1 on any failure.
