@@ -92,7 +92,9 @@ export class ExecIpam implements Ipam {
           now: () => performance.now(),
         });
       } catch (err) {
-        if (err instanceof LibcError && err.code === "ENOENT" && err.op === "posix_spawn") continue;
+        if (err instanceof LibcError && err.errnoName === "ENOENT" && err.op === "posix_spawn") {
+          continue;
+        }
         throw new IpamError(
           CniErrorCode.IpamError,
           `Cannot run IPAM plugin ${quote(file)}: ${errorMessage(err)}`,

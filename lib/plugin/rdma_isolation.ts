@@ -1,9 +1,8 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorReason } from "../error_message.ts";
-import type { Netns } from "../netlink/netlink.ts";
+import { NetlinkError, type Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
-import { RdmaError } from "../netlink/rdma.ts";
 import type { Deps } from "./deps.ts";
 import { kernelStep } from "./kernel_step.ts";
 import { netnsName } from "./pod_netns.ts";
@@ -27,7 +26,7 @@ export function assertRdmaExclusive(deps: Deps): void {
   try {
     mode = deps.rdma.netnsMode();
   } catch (err) {
-    const unsupported = err instanceof RdmaError && err.kind === "unsupported";
+    const unsupported = err instanceof NetlinkError && err.errnoName === "EPROTONOSUPPORT";
     throw new CniError(
       CniErrorCode.KernelError,
       `rdmaIsolation is true but ${

@@ -1,5 +1,6 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
+import { errorMessage } from "../error_message.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import {
   ALL_ONES_GUID,
@@ -11,12 +12,12 @@ import {
 } from "../guid.ts";
 import {
   type LinkInfo,
+  NetlinkError,
   type Netns,
+  NleCode,
   type VfChange,
   type VfLinkState,
-  VfListTooLargeError,
   type VfSettings,
-  VfSettingUnsupportedError,
 } from "../netlink/netlink.ts";
 import type { Logger } from "../log.ts";
 import type {
@@ -89,7 +90,7 @@ export function readVfSettings(
     try {
       return deps.netlink.vfSettings(host, pf.index, vf);
     } catch (err) {
-      if (!(err instanceof VfListTooLargeError)) throw err;
+      if (!(err instanceof NetlinkError && err.errnoName === "EMSGSIZE")) throw err;
       log.warning(
         "the kernel cannot send the PF's VF list; the VF's GUID comes from sysfs, its link state is unknown",
         {
@@ -179,21 +180,29 @@ export function planVfConfig(
   return plan;
 }
 
-/** One `setVf`, with EOPNOTSUPP turned into a message about the PF's driver. */
+/** Whether the PF's driver has no handler for a VF setting: the kernel's EOPNOTSUPP. */
+function unsupported(err: unknown): boolean {
+  return err instanceof NetlinkError && err.code === NleCode.OpNotSupp;
+}
+
+/**
+ * One `setVf`, with EOPNOTSUPP turned into a message about the PF's driver: about GUIDs whenever
+ * the change has one, since the kernel does not say which attribute it refused.
+ */
 function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: VfChange): void {
-  const what = change.nodeGuid !== undefined
+  const guid = change.nodeGuid !== undefined;
+  const what = guid
     ? `the node and port GUID of VF ${r.vfIndex} to ${quote(change.nodeGuid)}`
     : `the link state of VF ${r.vfIndex} to ${quote(change.linkState ?? "")}`;
   try {
     deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
   } catch (err) {
-    if (err instanceof VfSettingUnsupportedError) {
-      const guid = err.setting === "guid";
+    if (unsupported(err)) {
       throw new CniError(
         CniErrorCode.DeviceError,
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
           guid ? "GUIDs" : "link state"
-        } (${err.reason})`,
+        } (${errorMessage(err)})`,
         {
           details: guid
             ? "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)"
@@ -298,7 +307,7 @@ export async function applyGuid(
     try {
       setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
     } catch (err) {
-      setNone = err instanceof CniError && err.cause instanceof VfSettingUnsupportedError;
+      setNone = err instanceof CniError && unsupported(err.cause);
       throw err;
     }
     // A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot.

@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import { guidFromSysfs, isAssignedGuid } from "../guid.ts";
-import { RdmaError } from "../netlink/rdma.ts";
+import { NetlinkError } from "../netlink/netlink.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
 import type { ToolIo } from "./tool_io.ts";
@@ -94,11 +94,11 @@ function checkRdma(io: ToolIo, wanted: boolean): CheckResult {
         "options ib_core netns_mode=0 in /etc/modprobe.d/",
     );
   } catch (err) {
-    if (err instanceof RdmaError && err.kind === "unsupported") {
+    if (err instanceof NetlinkError && err.errnoName === "EPROTONOSUPPORT") {
       return result(
         "RDMA netns",
         bad,
-        `${err.reason} (${use})`,
+        `${err.message} (${use})`,
         "load the InfiniBand core: modprobe ib_core (the mlx5_ib driver loads it)",
       );
     }

@@ -225,7 +225,7 @@ Deno.test("ExecIpam.exec() stops at the first file found even when it cannot run
     err.message,
     new RegExp(`^Cannot run IPAM plugin "${first}/echo-env": .*Permission denied`),
   );
-  assert.ok(err.cause instanceof LibcError && err.cause.code === "EACCES");
+  assert.ok(err.cause instanceof LibcError && err.cause.errnoName === "EACCES");
 });
 
 Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name with code 7", async () => {
