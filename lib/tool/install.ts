@@ -110,11 +110,6 @@ const ERRNO_REASONS: Readonly<Record<string, string>> = {
   EPERM: "permission denied (the installer must run as root)",
 };
 
-/** An install that cannot be done: the message names the directory and the reason. */
-class InstallError extends Error {
-  override name = "InstallError";
-}
-
 /** The flags of `install` and their defaults; `ib-sriov-cni-bin-file` defaults to the plugin. */
 const FLAGS = {
   "cni-bin-dir": DEFAULT_CNI_BIN_DIR,
@@ -221,11 +216,9 @@ export async function runInstall(args: string[], io: ToolIo): Promise<number> {
     );
   }
   const log = createLogger(io.stderr, "info", { cniBinDir: dir });
-  try {
-    install(io, log, source, dir, hostDir);
-  } catch (err) {
-    if (!(err instanceof InstallError)) throw err;
-    log.error(err.message);
+  const failure = install(io, log, source, dir, hostDir);
+  if (failure !== null) {
+    log.error(failure);
     return 1;
   }
   if (flags["no-sleep"]) return 0;
@@ -235,34 +228,27 @@ export async function runInstall(args: string[], io: ToolIo): Promise<number> {
   return 0;
 }
 
+/** Installs the plugin; returns why it cannot, naming the directory or file and the reason. */
 function install(
   io: ToolIo,
   log: Logger,
   source: InstallSource | null,
   dir: string,
   hostDir: string,
-): void {
+): string | null {
   const installer = io.installer();
   // 1. What to install.
   if (source === null) {
-    throw new InstallError(
-      `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`,
-    );
+    return `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`;
   }
-  const fail = (err: unknown): never => {
-    const reason = ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err);
-    throw new InstallError(`Cannot install into "${dir}": ${reason}`, { cause: err });
-  };
-  let exists = false;
+  const fail = (err: unknown) =>
+    `Cannot install into "${dir}": ${ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err)}`;
   try {
-    exists = installer.isDirectory(dir);
+    if (!installer.isDirectory(dir)) {
+      return `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`;
+    }
   } catch (err) {
-    fail(err);
-  }
-  if (!exists) {
-    throw new InstallError(
-      `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`,
-    );
+    return fail(err);
   }
   const plugin = join(dir, PLUGIN_NAME);
   if (source.kind === "binary") {
@@ -270,10 +256,10 @@ function install(
     try {
       installer.writeFile(plugin, { copyFrom: source.binary }, 0o755);
     } catch (err) {
-      fail(err);
+      return fail(err);
     }
     log.info("installed", { path: plugin });
-    return;
+    return null;
   }
   // 2. The runtime, before the plugin that names it.
   const runtimeDir = join(dir, RUNTIME_DIR);
@@ -283,23 +269,22 @@ function install(
   try {
     script = pointShebangAt(installer.readFile(source.script), hostRuntime);
   } catch (err) {
-    throw new InstallError(`Cannot install "${source.script}": ${errorMessage(err)}`, {
-      cause: err,
-    });
+    return `Cannot install "${source.script}": ${errorMessage(err)}`;
   }
   log.info("installing", { from: source.runtime, to: runtime });
   try {
     installer.makeDir(runtimeDir);
     installer.writeFile(runtime, { copyFrom: source.runtime }, 0o755);
   } catch (err) {
-    fail(err);
+    return fail(err);
   }
   // 3. The plugin.
   log.info("installing", { from: source.script, to: plugin, runtime: hostRuntime });
   try {
     installer.writeFile(plugin, script, 0o755);
   } catch (err) {
-    fail(err);
+    return fail(err);
   }
   log.info("installed", { path: plugin, runtime: hostRuntime });
+  return null;
 }
