@@ -19,7 +19,7 @@ export interface IpamRequest {
 export interface Ipam {
   /**
    * Runs the plugin and returns its parsed stdout (ADD's result; `null` when it printed nothing).
-   * Throws `IpamError` carrying the delegate's own `{code, msg, details}`.
+   * Throws `IpamError`, with the delegate's own `{code, msg, details}` when it printed them.
    */
   exec(req: IpamRequest): Promise<unknown>;
 }

@@ -1,5 +1,5 @@
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniError } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import {
   assertRepresentable,
@@ -23,7 +23,6 @@ import type { Deps } from "./deps.ts";
 import { attachedDeviceInfo, readDeviceInfo, writeDeviceInfo } from "./device_info.ts";
 import { callIpam } from "./ipam_call.ts";
 import { noteRollback, requestLogger } from "./request_logger.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -36,7 +35,17 @@ import { waitForNetdev } from "./rebind.ts";
 import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolve_device.ts";
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig, type VfTarget } from "./vf_config.ts";
-import { stateErrorToCni, withCniCodes } from "./to_cni_error.ts";
+import {
+  configError,
+  deviceError,
+  ifnameError,
+  ipamError,
+  kernelStep,
+  netnsError,
+  notYet,
+  stateErrorToCni,
+  withCniCodes,
+} from "./to_cni_error.ts";
 import { moveNetdevIntoPod, restoreLinkProperties, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
@@ -46,8 +55,7 @@ function checkIbKubernetes(conf: NetConf): void {
   if (!conf.ibKubernetesEnabled) return;
   const state = conf.argsCni["mellanox.infiniband.app"];
   if (state !== IB_KUBERNETES_READY) {
-    throw new CniError(
-      CniErrorCode.TryAgainLater,
+    throw notYet(
       `args.cni["mellanox.infiniband.app"] is ${
         quote(state ?? null)
       }, not "configured": ib-kubernetes has not yet added the pod's GUID to the partition`,
@@ -65,8 +73,7 @@ function checkIbKubernetes(conf: NetConf): void {
  */
 function requireAssignedGuid(conf: NetConf, device: Device): void {
   if (!conf.ibKubernetesEnabled || device.kind === "vfio-pf" || conf.guid !== undefined) return;
-  throw new CniError(
-    CniErrorCode.InvalidNetworkConfig,
+  throw configError(
     "ibKubernetesEnabled is true but no GUID was given (runtimeConfig.infinibandGUID or " +
       "args.cni.guid): ib-kubernetes must assign the VF's GUID",
     {
@@ -156,8 +163,7 @@ function findNetdev(c: AddContext, vf: NetdevVf): LinkInfo {
     () => deps.netlink.linkByName(host, vf.netdev),
   );
   if (hostLink === null) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `deviceID ${quote(vf.pci)}: its netdev ${quote(vf.netdev)} is not in the host netns`,
     );
   }
@@ -166,8 +172,7 @@ function findNetdev(c: AddContext, vf: NetdevVf): LinkInfo {
     () => deps.netlink.linkByName(pod, ifname),
   );
   if (taken !== null) {
-    throw new CniError(
-      CniErrorCode.InvalidEnvironment,
+    throw ifnameError(
       `CNI_IFNAME ${quote(ifname)} already exists in netns ${quote(netns)}`,
       { details: "the spec forbids replacing an interface the container already has" },
     );
@@ -205,10 +210,7 @@ async function requestAddresses(c: AddContext): Promise<Result> {
   });
   const ipam = parseResult(raw);
   if (ipam.ips.length === 0) {
-    throw new CniError(
-      CniErrorCode.IpamError,
-      `IPAM plugin ${quote(ipamType)} returned no IP addresses`,
-    );
+    throw ipamError(`IPAM plugin ${quote(ipamType)} returned no IP addresses`);
   }
   return ipam;
 }
@@ -388,8 +390,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
   using pod = openPodNetns(deps.netlink, netns);
   if (kernelStep("Cannot compare netns handles", () => deps.netlink.sameNetns(host, pod))) {
-    throw new CniError(
-      CniErrorCode.InvalidNetns,
+    throw netnsError(
       `CNI_NETNS ${quote(netns)} is the host's own network namespace`,
       { details: "the runtime must pass the pod sandbox's netns" },
     );

@@ -1,6 +1,5 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { parseResult, type Result } from "../cni/result.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
@@ -10,16 +9,11 @@ import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { AttachmentRecord, NetdevVfRecord } from "../state/store.ts";
 import { isVfTarget, rdmaGuid, readVfSettings } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
-import { withCniCodes } from "./to_cni_error.ts";
+import { checkFailed as broken, kernelStep, noAttachment, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest } from "./del.ts";
-
-function broken(msg: string): CniError {
-  return new CniError(CniErrorCode.CheckFailed, msg);
-}
 
 /**
  * The VF's GUID and link state, as its PF reports them, are still the ones the config asks for.
@@ -68,8 +62,7 @@ function attachedRecord(deps: Deps, req: CniRequest, conf: NetConf): AttachmentR
   const read = deps.store.readAttachment(req.args);
   const record = read === null ? null : completeFromRequest(read, conf);
   if (record === null) {
-    throw new CniError(
-      CniErrorCode.UnknownContainer,
+    throw noAttachment(
       `no attachment of container ${quote(containerId)} interface ${
         quote(ifname)
       }: ADD did not run or DEL already did`,

@@ -8,7 +8,7 @@ import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelStep } from "./to_cni_error.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";

@@ -1,11 +1,10 @@
 import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest, releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
-import { withCniCodes } from "./to_cni_error.ts";
+import { configError, kernelError, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
 
@@ -25,10 +24,7 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
   const field = "cni.dev/valid-attachments";
   const list = config[field] ?? [];
   if (!Array.isArray(list)) {
-    throw new CniError(
-      CniErrorCode.InvalidNetworkConfig,
-      `${field} is not a list of attachments: GC cannot tell which to keep`,
-    );
+    throw configError(`${field} is not a list of attachments: GC cannot tell which to keep`);
   }
   const out = new Set<string>();
   for (const [i, a] of list.entries()) {
@@ -36,8 +32,7 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
       ? a as Record<string, unknown>
       : {};
     if (typeof containerID !== "string" || typeof ifname !== "string") {
-      throw new CniError(
-        CniErrorCode.InvalidNetworkConfig,
+      throw configError(
         `${field}[${i}] is not an attachment: it needs string "containerID" and "ifname"`,
       );
     }
@@ -88,8 +83,7 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
     : await callIpam(deps, req, "GC", conf.ipam.type).then(() => null, (err: unknown) => err);
   if (failures.length > 0) {
     const also = ipamGc === null ? [] : [errorMessage(ipamGc)];
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `GC could not release ${failures.length} attachment(s)`,
       { details: [...failures, ...also].join("; ") },
     );

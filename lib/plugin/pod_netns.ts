@@ -1,5 +1,5 @@
 import { errorReason } from "../error_message.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { kernelError, netnsError } from "./to_cni_error.ts";
 import { quote } from "../cni/quote.ts";
 import { Errno, LibcError } from "../../ffi/errno.ts";
 import type { Netlink, Netns } from "../netlink/netlink.ts";
@@ -15,13 +15,7 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
     return netlink.openNetns(path);
   } catch (err) {
     const why = errorReason(err);
-    throw new CniError(
-      CniErrorCode.InvalidNetns,
-      `CNI_NETNS ${quote(path)} cannot be used: ${why}`,
-      {
-        cause: err,
-      },
-    );
+    throw netnsError(`CNI_NETNS ${quote(path)} cannot be used: ${why}`, { cause: err });
   }
 }
 
@@ -41,13 +35,7 @@ export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | nul
       return null;
     }
     const why = errorReason(err);
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `CNI_NETNS ${quote(path)} cannot be opened: ${why}`,
-      {
-        cause: err,
-      },
-    );
+    throw kernelError(`CNI_NETNS ${quote(path)} cannot be opened: ${why}`, { cause: err });
   }
 }
 

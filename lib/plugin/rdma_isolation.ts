@@ -1,10 +1,9 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorReason } from "../error_message.ts";
 import { NetlinkError, type Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { deviceError, kernelError, kernelStep } from "./to_cni_error.ts";
 import { netnsName } from "./pod_netns.ts";
 import { withNodeLock } from "./node_lock.ts";
 import { restoreRecreatedNetdev } from "./rebind.ts";
@@ -27,8 +26,7 @@ export function assertRdmaExclusive(deps: Deps): void {
     mode = deps.rdma.netnsMode();
   } catch (err) {
     const unsupported = err instanceof NetlinkError && err.errnoName === "EPROTONOSUPPORT";
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `rdmaIsolation is true but ${
         unsupported ? "" : "the RDMA subsystem's netns mode cannot be read: "
       }${errorReason(err)}`,
@@ -39,8 +37,7 @@ export function assertRdmaExclusive(deps: Deps): void {
     );
   }
   if (mode !== "exclusive") {
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `rdmaIsolation is true but the RDMA subsystem's netns mode is ${
         quote(mode)
       }, not "exclusive"`,
@@ -60,8 +57,7 @@ export function rdmaDeviceOf(deps: Deps, pci: string): string {
     () => deps.sysfs.rdmaDevices(pci),
   );
   if (devices.length !== 1) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `rdmaIsolation is true but VF ${quote(pci)} has ${
         devices.length === 0
           ? "no RDMA device"

@@ -1,9 +1,8 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord, VfioVfRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelError, kernelStep } from "./to_cni_error.ts";
 import { restoreHostName } from "./vf_netdev.ts";
 
 /** First and longest pause between looks for a VF's netdev. */
@@ -35,8 +34,7 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
     await deps.sleep(pause);
     waited += pause;
   }
-  throw new CniError(
-    CniErrorCode.KernelError,
+  throw kernelError(
     `VF ${quote(pci)} has no netdev in the host ${waited} ms after its driver was bound`,
     { details: "check dmesg for the driver's probe of the VF" },
   );
@@ -63,10 +61,7 @@ export function rebindVf(
   // A record from before this field (or from the Go plugin) names no driver: the one bound now.
   const driver = record.driver ?? bound;
   if (driver === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `Cannot rebind VF ${quote(pci)}: its driver is unknown`,
-    );
+    throw kernelError(`Cannot rebind VF ${quote(pci)}: its driver is unknown`);
   }
   if (bound !== null) {
     kernelStep(

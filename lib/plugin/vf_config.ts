@@ -1,4 +1,4 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniError } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorMessage } from "../error_message.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
@@ -27,9 +27,8 @@ import type {
   VfioVfRecord,
 } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
-import { kernelErrorToCni } from "./to_cni_error.ts";
+import { deviceError, kernelError, kernelStep, stepError } from "./to_cni_error.ts";
 import { rebindVf, restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
 import type { NetdevVf, VfioVf } from "./resolve_device.ts";
 
@@ -132,8 +131,7 @@ export function planVfConfig(
     () => deps.netlink.linkByName(host, vf.pfName),
   );
   if (pf === null) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `deviceID ${quote(vf.pci)}: its PF netdev ${quote(vf.pfName)} is not in the host netns`,
     );
   }
@@ -145,8 +143,7 @@ export function planVfConfig(
   // 2. The GUID: none requested needs an assigned one; a requested one not active is set.
   if (conf.guid === undefined) {
     if (vf.kind === "vf" && (probed === null || !isAssignedGuid(probed))) {
-      throw new CniError(
-        CniErrorCode.DeviceError,
+      throw deviceError(
         `deviceID ${quote(vf.pci)}: the VF's GUID is ${
           probed === null ? "unreadable" : quote(probed)
         }, which is not an assigned GUID, and the config requests none`,
@@ -198,8 +195,7 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
     deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
   } catch (err) {
     if (unsupported(err)) {
-      throw new CniError(
-        CniErrorCode.DeviceError,
+      throw deviceError(
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
           guid ? "GUIDs" : "link state"
         } (${errorMessage(err)})`,
@@ -212,7 +208,7 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
         },
       );
     }
-    throw kernelErrorToCni(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
+    throw stepError(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
   }
 }
 
@@ -240,8 +236,7 @@ function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
     () => deps.netlink.linkByName(host, pfName),
   );
   if (pf === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `Cannot restore VF ${r.vfIndex} of PF ${quote(pfName)}: the PF netdev is not in the host`,
     );
   }

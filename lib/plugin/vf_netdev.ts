@@ -1,9 +1,8 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelError, kernelStep } from "./to_cni_error.ts";
 import { netnsName } from "./pod_netns.ts";
 import type { Rollback } from "./rollback.ts";
 
@@ -34,10 +33,7 @@ function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
     () => netlink.linkByName(ns, name),
   );
   if (link === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `link ${quote(name)} not found in ${netnsName(ns)}`,
-    );
+    throw kernelError(`link ${quote(name)} not found in ${netnsName(ns)}`);
   }
   return link;
 }
