@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 import { type CniVersion, versionAtLeast } from "./versions.ts";
+import { isRecord } from "../is_record.ts";
 import { lazy } from "../lazy.ts";
 
 /** A value a result may leave out: absent, or of the wrong type, or empty, it counts as unset. */
@@ -104,10 +105,6 @@ export function emptyResult(): Result {
   return { interfaces: [], ips: [], routes: [], dns: {} };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function isCidr(v: string): boolean {
   try {
     ipaddr.parseCIDR(v);
@@ -125,7 +122,7 @@ function defined<T extends object>(from: { [K in keyof T]: T[K] | undefined }): 
 }
 
 /** The message for the first thing wrong in a result, naming the element that holds it. */
-function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
+function resultProblem(json: unknown, path: readonly PropertyKey[]): string {
   const at = (depth: number) =>
     path.slice(0, depth).reduce<unknown>(
       (v, k) =>
@@ -157,7 +154,7 @@ function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
 export function parseResult(json: unknown): Result {
   const parsed = schemas().resultSchema.safeParse(json);
   if (!parsed.success) {
-    const message = describeIssue(json, parsed.error.issues[0]?.path ?? []);
+    const message = resultProblem(json, parsed.error.issues[0]?.path ?? []);
     throw new CniError(CniErrorCode.DecodingFailure, message);
   }
   const { interfaces, ips, routes, dns, ip4, ip6 } = parsed.data;

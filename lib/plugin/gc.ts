@@ -1,6 +1,7 @@
 import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { loadNetConf } from "../config/load_net_conf.ts";
+import { isRecord } from "../is_record.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest, releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
@@ -28,9 +29,7 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
   }
   const out = new Set<string>();
   for (const [i, a] of list.entries()) {
-    const { containerID, ifname } = typeof a === "object" && a !== null
-      ? a as Record<string, unknown>
-      : {};
+    const { containerID, ifname } = isRecord(a) ? a : {};
     if (typeof containerID !== "string" || typeof ifname !== "string") {
       throw configError(
         `${field}[${i}] is not an attachment: it needs string "containerID" and "ifname"`,

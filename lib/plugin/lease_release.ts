@@ -1,5 +1,6 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
+import { isRecord } from "../is_record.ts";
 import type { Logger } from "../log.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
@@ -14,10 +15,6 @@ interface LeaseRelease {
    * the ADD recorded is used instead.
    */
   recorded: "invalid" | "differs" | "gc" | null;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -64,7 +61,7 @@ function chooseRelease(
 ): LeaseRelease | null {
   const own = req.configProblem === undefined ? req.config : null;
   const gc = req.args.command === "GC";
-  const added = isObject(record.config) ? record.config : null;
+  const added = isRecord(record.config) ? record.config : null;
   if (own !== null && !gc && (added === null || sameLeaseKey(own, added))) {
     return { req: { ...req, args }, recorded: null };
   }

@@ -1,5 +1,6 @@
 import { quote } from "../cni/quote.ts";
 import { errorMessage } from "../error_message.ts";
+import { isRecord } from "../is_record.ts";
 import type { Violation } from "./config_validator.ts";
 import { type ConfigDocument, configDocuments } from "./nad.ts";
 import type { ToolIo } from "./tool_io.ts";
@@ -40,10 +41,6 @@ export interface Finding {
   message: string;
   /** For the text form: the file, and which document. */
   source: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
