@@ -3,7 +3,7 @@ import { createLogger } from "../log.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
-import type { ValidatorRule } from "../config/validate_config.ts";
+import type { ValidatorRule, Violation } from "../config/validate_config.ts";
 import type { Result } from "./result.ts";
 import {
   type CniVersion,
@@ -32,6 +32,8 @@ export interface CniRequest {
   cniVersion: CniVersion;
   /** The config as a JSON object, accepted by the config validator for this command. */
   config: Record<string, unknown>;
+  /** The validator's warnings about it: fields the handler ignores (`decodeNetConf()`). */
+  warnings?: Violation[];
   /** The config bytes exactly as received, for delegation to IPAM. */
   stdin: Uint8Array;
   /**
@@ -158,6 +160,7 @@ interface Validated {
   invalid?: CniError;
   /** Whether stdin is one JSON object (only a tolerant DEL goes on without one). */
   object: boolean;
+  warnings: Violation[];
 }
 
 /**
@@ -174,16 +177,22 @@ async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): P
   const { validateConfigBytes, ValidatorRule, violationError } = await import(
     "../config/validate_config.ts"
   );
-  // Warnings (the logging fields) never stop a command: the handler's config says why.
-  const violations = validateConfigBytes(stdin, {
+  const found = validateConfigBytes(stdin, {
     pluginConfig: true,
     requireDeviceId: command === "ADD" || command === "CHECK",
-  }).filter((v) => v.severity === "error");
-  if (violations.length === 0) return { object: true };
+  });
+  // Warnings (the logging fields) never stop a command: the handler's config says why.
+  const warnings = found.filter((v) => v.severity === "warning");
+  const violations = found.filter((v) => v.severity === "error");
+  if (violations.length === 0) return { object: true, warnings };
   const invalid = violationError(violations);
   const fatal = TOLERANT[command] ?? ((rule) => rule <= ValidatorRule.Version);
   if (violations.some((v) => fatal(v.rule, ValidatorRule))) throw invalid;
-  return { invalid, object: !violations.some((v) => v.rule <= ValidatorRule.NotObject) };
+  return {
+    invalid,
+    object: !violations.some((v) => v.rule <= ValidatorRule.NotObject),
+    warnings,
+  };
 }
 
 /**
@@ -254,7 +263,7 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     // 2. The config's bytes, bounded.
     const stdin = await readConfig(io);
     // 3. The validator: a config that is not an object with a valid name and version stops here.
-    const { invalid, object } = await validateConfig(stdin, args.command);
+    const { invalid, object, warnings } = await validateConfig(stdin, args.command);
     // 4. Parse, so that the remaining errors are reported in the config's version.
     const { config, cniVersion } = object
       ? decodeRequestConfig(stdin)
@@ -264,6 +273,7 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     if (invalid !== undefined && TOLERANT[args.command] === undefined) throw invalid;
     // 5. The handler.
     req = { args, cniVersion, config, stdin };
+    if (warnings.length > 0) req.warnings = warnings;
     if (invalid !== undefined) req.configProblem = invalid;
     return await route(io, handlers, args.command, req);
   } catch (err) {

@@ -9,7 +9,7 @@ import {
   type ResultInterface,
   type ResultRoute,
 } from "../cni/result.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import { StateError } from "../state/state_error.ts";
 import type {
@@ -375,7 +375,7 @@ async function abandonAdd(
 async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode, and
   //    the device-info file (read now, so that a path that breaks a rule changes nothing).
-  const conf = loadNetConf(req.config, req.cniVersion, "ADD");
+  const conf = decodeNetConf(req);
   assertRepresentable(req.cniVersion, conf.ipam !== undefined);
   checkIbKubernetes(conf);
   if (conf.rdmaIsolation) assertRdmaExclusive(deps);

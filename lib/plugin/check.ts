@@ -2,7 +2,7 @@ import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
 import { quote } from "../cni/quote.ts";
 import { parseResult, type Result } from "../cni/result.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { normalizeGuid } from "../guid.ts";
 import type { Logger } from "../log.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
@@ -137,7 +137,7 @@ function checkPrevResult(
 
 /** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
 async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
+  const conf = decodeNetConf(req);
   const log = requestLogger(deps, req, conf);
   // 1. The attachment exists and is of this device.
   const record = attachedRecord(deps, req, conf);

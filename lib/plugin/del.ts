@@ -1,6 +1,6 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { Logger } from "../log.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { requestLogger } from "./request_logger.ts";
@@ -196,7 +196,7 @@ async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): P
  * problem is a warning (see docs/how-it-works.md, "DEL").
  */
 function delConf(req: CniRequest): NetConf | null {
-  return req.configProblem === undefined ? loadNetConf(req.config, req.cniVersion, "DEL") : null;
+  return req.configProblem === undefined ? decodeNetConf(req) : null;
 }
 
 /** The work of {@link cmdDel}, which gives its state errors their CNI codes. */

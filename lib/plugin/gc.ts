@@ -1,6 +1,6 @@
 import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf } from "../config/load_net_conf.ts";
 import { isRecord } from "../is_record.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest, releaseAttachment } from "./del.ts";
@@ -43,9 +43,7 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
 /** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
 async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
   // A config that broke a rule GC can do without still names its network (see dispatch.ts).
-  const conf = req.configProblem === undefined
-    ? loadNetConf(req.config, req.cniVersion, "GC")
-    : null;
+  const conf = req.configProblem === undefined ? decodeNetConf(req) : null;
   const log = requestLogger(deps, req, conf);
   if (req.configProblem !== undefined) {
     log.warning("GC config is invalid; releasing from the attachment records without IPAM GC", {

@@ -1,7 +1,7 @@
 import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
 import { CniError } from "../cni/errors.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf } from "../config/load_net_conf.ts";
 import type { Deps } from "./deps.ts";
 import { notAvailable, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
@@ -13,7 +13,7 @@ function unusable(what: string, err: unknown): CniError {
 
 /** The work of {@link cmdStatus}, which gives its state errors their CNI codes. */
 async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "STATUS");
+  const conf = decodeNetConf(req);
   try {
     using host = deps.netlink.hostNetns();
     deps.netlink.linkByName(host, "lo");
