@@ -15,13 +15,11 @@ import {
 
 /** The process I/O the dispatcher needs; `cli.ts` passes the real one, tests pass buffers. */
 export interface CniIo {
-  /** Reads one environment variable. */
   getenv(name: string): string | undefined;
-  /** Reads all of stdin. */
   readStdin(): Promise<Uint8Array>;
-  /** Writes to stdout (results and errors). */
+  /** Results and errors. */
   stdout(text: string): void;
-  /** Writes to stderr (the about line; never results). */
+  /** The about line and error records; never results. */
   stderr(text: string): void;
 }
 
@@ -58,11 +56,8 @@ export interface CniHandlers {
 }
 
 /**
- * The fields of a failure record: what the runtime is told, and how the rollback ended.
- *
- * @param err the error the runtime is told
- * @param rollback `none` (nothing to undo), `complete`, or `incomplete: <steps>; ...`
- * @returns the record's fields; the logger JSON-escapes every value
+ * The fields of a failure record: what the runtime is told, and how the rollback ended (`none`,
+ * `complete`, or `incomplete: <steps>; ...`).
  */
 export function failureFields(err: CniError, rollback: string): Record<string, unknown> {
   return { code: err.code, error: err.message, details: err.details, rollback };
@@ -131,11 +126,7 @@ function printVersion(io: CniIo): number {
   return 0;
 }
 
-/**
- * Reads the config from stdin, at most {@link MAX_CONFIG_BYTES}.
- *
- * @throws {CniError} code 5 when stdin cannot be read or is larger
- */
+/** Reads the config from stdin, at most {@link MAX_CONFIG_BYTES}; code 5 otherwise. */
 async function readConfig(io: CniIo): Promise<Uint8Array> {
   let stdin: Uint8Array;
   try {
@@ -156,7 +147,7 @@ async function readConfig(io: CniIo): Promise<Uint8Array> {
 
 /** What the validator found in a config the command can go on with. */
 interface Validated {
-  /** The config's rule violations, as one error; thrown once its version is known, unless the command is {@link TOLERANT}. */
+  /** The violations, as one error: thrown once the version is known, unless {@link TOLERANT}. */
   invalid?: CniError;
   /** Whether stdin is one JSON object (only a tolerant DEL goes on without one). */
   object: boolean;
@@ -207,11 +198,7 @@ function decodeRequestConfig(
   return { config, cniVersion: negotiateVersion(cniVersion, cniVersions) };
 }
 
-/**
- * Refuses a command that the config's version predates.
- *
- * @throws {CniError} code 1
- */
+/** Refuses a command that the config's version predates (code 1). */
 function checkCommandVersion(command: CmdArgs["command"], cniVersion: CniVersion): void {
   const floor = MIN_VERSION[command];
   if (floor !== undefined && !versionAtLeast(cniVersion, floor)) {
@@ -246,8 +233,6 @@ async function route(
  * Runs one CNI invocation: validates the environment, decodes the config, routes to a handler
  * and writes the result, or the error object and one error record. Never throws.
  *
- * @param io the process I/O
- * @param handlers the command handlers
  * @param about the line printed when `CNI_COMMAND` is empty
  * @returns the exit status (0 success, 1 error)
  */

@@ -83,13 +83,9 @@ const schemas = lazy(() => {
 });
 type Schemas = ReturnType<typeof schemas>;
 
-/** An interface in a result (CNI 1.1 shape). */
 export type ResultInterface = z.output<Schemas["interfaceSchema"]>;
-/** An address in a result. */
 export type ResultIp = z.output<Schemas["ipSchema"]>;
-/** A route in a result. */
 export type ResultRoute = z.output<Schemas["routeSchema"]>;
-/** DNS settings in a result. */
 export type ResultDns = z.output<Schemas["dnsSchema"]>;
 
 /** A CNI result in its newest form; {@link formatResult} writes it for any version. */
@@ -100,7 +96,6 @@ export interface Result {
   dns: ResultDns;
 }
 
-/** An empty result. */
 export function emptyResult(): Result {
   return { interfaces: [], ips: [], routes: [], dns: {} };
 }
@@ -147,8 +142,6 @@ function resultProblem(json: unknown, path: readonly PropertyKey[]): string {
  * the newest form. Fields of the wrong type are dropped, except those a result is made of: an
  * interface's name, an address, a route's destination.
  *
- * @param json the decoded JSON
- * @returns the result
  * @throws {CniError} code 6 when it is not a result
  */
 export function parseResult(json: unknown): Result {
@@ -175,8 +168,6 @@ function isV4(cidr: string): boolean {
  * Checks, before anything on the node changes, that a result with or without addresses can be
  * written in `version`: 0.1.0 and 0.2.0 have no way to say "an interface and no address".
  *
- * @param version the config's version
- * @param willHaveIps whether the ADD will produce addresses (IPAM is configured)
  * @throws {CniError} code 1
  */
 export function assertRepresentable(version: CniVersion, willHaveIps: boolean): void {
@@ -190,13 +181,9 @@ export function assertRepresentable(version: CniVersion, willHaveIps: boolean): 
 }
 
 /**
- * Writes a result as the given version expects it: 1.x with `interfaces[].mac/mtu/sandbox/
- * pciID`; 0.3.x/0.4.0 with `ips[].version` and an always-present `dns`; 0.1.0/0.2.0 with
- * `ip4`/`ip6`.
+ * Writes a result as `version` expects it: 1.x with `interfaces[].mac/mtu/sandbox/pciID`;
+ * 0.3.x/0.4.0 with `ips[].version` and an always-present `dns`; 0.1.0/0.2.0 with `ip4`/`ip6`.
  *
- * @param result the result
- * @param version the config's version
- * @returns the JSON-ready object
  * @throws {CniError} code 1 when 0.1.0/0.2.0 cannot hold the result (no address)
  */
 export function formatResult(result: Result, version: CniVersion): Record<string, unknown> {

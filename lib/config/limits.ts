@@ -4,6 +4,8 @@
 
 /** Largest network config read: the plugin's stdin and a file the operator's tool validates. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Deepest nesting of arrays and objects accepted; the config itself is depth 1. */
+export const MAX_CONFIG_DEPTH = 128;
 
 /**
  * The directory every `logFile` lies beneath. Fixed, so no network config can move it: a node

@@ -32,11 +32,7 @@ export interface NetConf {
   logLevel: "error" | "warning" | "info" | "debug";
   /** `logFile` when it names a path the validator accepts; empty means none. */
   logFile?: string;
-  /**
-   * `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file Multus publishes in the pod's
-   * network-status annotation, which ADD brings up to date. A file directly in
-   * `/var/run/k8s.cni.cncf.io/devinfo/cni/` (the validator's rule).
-   */
+  /** `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file, which ADD brings up to date. */
   deviceInfoFile?: string;
   /** The validator's warnings: each names a field that is ignored, so its default applies. */
   warnings?: Violation[];

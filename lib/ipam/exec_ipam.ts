@@ -13,7 +13,6 @@ const MAX_STDOUT_BYTES = 1 << 20;
 /** Raw output quoted in an error's details. */
 const MAX_DETAILS_CHARS = 4096;
 
-/** Options of {@link ExecIpam}. */
 export interface ExecIpamOptions {
   /**
    * Kill the delegate after this long (`timed-out`, which the runtime retries): a hung IPAM
@@ -33,22 +32,10 @@ export interface ExecIpamOptions {
  * runtime gave us. The child inherits the environment from the OS, so no `--allow-env` grant is
  * involved; the request's `CNI_*` (the same values in production, where they were read from this
  * environment) are set on top of it.
- *
- * @example Run host-local (needs `/usr/lib/cni/host-local`)
- * ```ts ignore
- * import { ExecIpam } from "./exec_ipam.ts";
- * const result = await new ExecIpam().exec({
- *   command: "ADD",
- *   type: "host-local",
- *   env: { CNI_PATH: "/usr/lib/cni", CNI_CONTAINERID: "c1", CNI_NETNS: "/x", CNI_IFNAME: "net1" },
- *   stdin: new TextEncoder().encode(JSON.stringify(netConf)),
- * });
- * ```
  */
 export class ExecIpam implements Ipam {
   readonly #timeoutMs: number;
 
-  /** @param options the timeout */
   constructor(options: ExecIpamOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }

@@ -13,7 +13,6 @@ export type IpamFailure =
   | "bad-output"
   | "reported";
 
-/** Options of {@link IpamError}. */
 export interface IpamErrorOptions {
   /** `ipam.type`: the delegate that failed. */
   pluginType: string;

@@ -20,13 +20,6 @@ export { openLibnl } from "../../ffi/libnl.ts";
 /**
  * {@linkcode Netlink} over libnl. Holds one socket per `Netns` object it was given; `close()`
  * releases them. Errors are `NetlinkError`s, and `LibcError`s from namespace switches.
- *
- * @example
- * ```ts ignore
- * using netlink = new LibnlNetlink(stop);
- * using pod = netlink.openNetns("/var/run/netns/pod1");
- * const link = netlink.linkByName(pod, "net1");
- * ```
  */
 export class LibnlNetlink implements Netlink, Disposable {
   #sockets = new Map<Netns, NlSocket>();

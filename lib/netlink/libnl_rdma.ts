@@ -44,12 +44,6 @@ function translate<T>(fn: () => T): T {
  * {@linkcode Rdma} over libnl. Holds one socket per `Netns` object it was given, and one in the
  * namespace it was created in for the global netns mode; `close()` releases them. Errors are
  * `NetlinkError`s, and `LibcError`s when a namespace cannot be entered to open its socket.
- *
- * @example
- * ```ts ignore
- * using rdma = new LibnlRdma(stop);
- * if (rdma.netnsMode() === "exclusive") rdma.moveDevice(host, "mlx5_3", pod);
- * ```
  */
 export class LibnlRdma implements Rdma, Disposable {
   #sockets = new Map<Netns, RdmaSocket>();

@@ -342,10 +342,9 @@ function mergeResult(prev: Result, attached: Attached): Result {
 }
 
 /**
- * Undoes a failed ADD. The record and the allocation outlive an incomplete rollback: they are
- * what lets DEL (or GC) finish the cleanup later, and the error says so.
- *
- * @returns the error to throw
+ * Undoes a failed ADD and returns the error to throw. The record and the allocation outlive an
+ * incomplete rollback: they are what lets DEL (or GC) finish the cleanup later, and the error
+ * says so.
  */
 async function abandonAdd(
   deps: Deps,
@@ -443,8 +442,6 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
  * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
  * after a crash.
  *
- * @param deps the dependencies
- * @param req the request
  * @returns the result (prevResult's interfaces, then ours)
  * @throws {CniError} with the step, the input and the reason
  */

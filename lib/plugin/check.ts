@@ -163,8 +163,6 @@ async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
  * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
  * `prevResult`; and the IPAM plugin's own CHECK passes.
  *
- * @param deps the dependencies
- * @param req the request
  * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
  */
 export function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {

@@ -102,10 +102,7 @@ async function restoreDevice(
  * no device (a Go plugin cache from before v1.3.0, with no `deviceID` in the config either)
  * leaves the VF where it is, with a warning.
  *
- * @param deps the dependencies
- * @param record the attachment
  * @param netns the namespace path to look in (`CNI_NETNS`, or the recorded one for GC)
- * @param log the request logger
  * @param keepLeft keep the record of a VF left where it is (GC: a later GC may find it)
  * @throws {CniError} when a kernel step fails; the record is kept so a retry can finish
  */
@@ -161,10 +158,7 @@ export async function releaseAttachment(
  * reads it: a record without the ADD's config (a Go plugin cache above all, which before v1.3.0
  * held only `cniVersion`, `name`, `type` and `ipam`) gets the config's `deviceID` when it names
  * none, and a netdev VF its `ipam.type` (Go runs IPAM DEL with the request's config).
- *
- * @param record the attachment
- * @param conf the request's config, `null` when it broke a rule
- * @returns the record, completed
+ * `conf` is `null` when the request's config broke a rule.
  */
 export function completeFromRequest(
   record: AttachmentRecord,
@@ -228,8 +222,6 @@ async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
  * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
  * leaves the pod in Terminating while kubelet retries it forever.
  *
- * @param deps the dependencies
- * @param req the request (`configProblem` set when its config broke a rule)
  * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
  */
 export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {

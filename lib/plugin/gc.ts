@@ -94,8 +94,6 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
  * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
  * VF found nowhere stays (a Go plugin cache names no netns to look in).
  *
- * @param deps the dependencies
- * @param req the request
  * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
  *   attachment that could not be released, and the IPAM plugin's GC error
  */

@@ -49,8 +49,6 @@ function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): b
  * (`gc`). A record without the ADD's config (older records, the Go plugin's cache) falls back to
  * the runtime's config when it is usable, with the record's `cniVersion` for GC.
  *
- * @param req the DEL or GC request being served
- * @param record the attachment whose lease is released
  * @param args the IPAM DEL's environment: the record's container, interface and netns for GC
  * @returns the IPAM DEL to run, or `null` when there is no usable config for it
  */
@@ -83,11 +81,7 @@ function chooseRelease(
  * `chooseRelease()` picks. A record without `ipamType` made no IPAM call (a vfio-pci device): it
  * has no lease. One without a usable config gets a warning: failing would make DEL fail forever.
  *
- * @param deps the dependencies
- * @param req the DEL or GC request being served
- * @param record the attachment
  * @param args the IPAM DEL's environment (GC's are the record's)
- * @param log the request logger
  * @throws {CniError} with the IPAM plugin's code when its DEL fails
  */
 export async function releaseLease(

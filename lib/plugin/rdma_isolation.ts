@@ -93,8 +93,6 @@ export async function moveRdmaDevice(
  * A pod netns that died has already returned its devices to the host, so `pod === null` is
  * nothing to do. `true` when it moved the device.
  *
- * @param record the attachment: its `rdmaDevice`, and the netdev's `deviceId`, `hostIfName`,
- *   `hostIfUp`
  * @throws {CniError} code 101 when listing, moving or renaming fails
  */
 export async function returnRdmaToHost(

@@ -40,10 +40,7 @@ export type Device = NetdevVf | VfioVf | VfioPf;
  * Finds the device named by `deviceID` and everything ADD needs about it. Unlike the Go plugin,
  * a device that does not exist is reported as such, not taken for a PF.
  *
- * @param sysfs the sysfs reader
- * @param pci the validated PCI address
  * @param vfioPciMode the config's `vfioPciMode`: the device must be bound to vfio-pci
- * @returns the device
  * @throws {CniError} code 100 naming `deviceID` and what is wrong with it
  */
 export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): Device {

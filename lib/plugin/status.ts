@@ -40,8 +40,6 @@ async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
  * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
  * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
  *
- * @param deps the dependencies
- * @param req the request
  * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
  */
 export function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {

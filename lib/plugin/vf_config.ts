@@ -45,11 +45,8 @@ export interface VfConfigPlan {
 }
 
 /**
- * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs.
- *
- * @param deps the dependencies
- * @param pci the VF's PCI address
- * @returns the GUID, or `null` when sysfs shows no RDMA device with one
+ * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs;
+ * `null` when sysfs shows no RDMA device with one.
  */
 export function rdmaGuid(deps: Deps, pci: string): string | null {
   for (const dev of deps.sysfs.rdmaDevices(pci)) {
@@ -66,16 +63,11 @@ function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
 }
 
 /**
- * VF `vf`'s settings as its PF reports them. When the kernel cannot send the PF's VF list
- * (EMSGSIZE, a regression with many VFs) every setting is unknown (`null`), as from a driver
- * that reports none, and a warning says so: the callers fall back to what sysfs gives.
+ * VF `vf`'s settings as its PF reports them; `null` when the PF lists no such VF. When the kernel
+ * cannot send the PF's VF list (EMSGSIZE, a regression with many VFs) every setting is unknown
+ * (`null`), as from a driver that reports none, and a warning says so: the callers fall back to
+ * what sysfs gives.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param pf the PF's ifindex and netdev name
- * @param vf the VF index
- * @param log receives the warning
- * @returns the settings, or `null` when the PF lists no such VF
  * @throws {CniError} code 101 when the read fails otherwise
  */
 export function readVfSettings(
@@ -92,11 +84,7 @@ export function readVfSettings(
       if (!(err instanceof NetlinkError && err.errnoName === "EMSGSIZE")) throw err;
       log.warning(
         "the kernel cannot send the PF's VF list; the VF's GUID comes from sysfs, its link state is unknown",
-        {
-          pf: pf.name,
-          vf,
-          error: err.message,
-        },
+        { pf: pf.name, vf, error: err.message },
       );
       return { vf, nodeGuid: null, portGuid: null, linkState: null };
     }
@@ -108,13 +96,7 @@ export function readVfSettings(
  * netdev VF's own GUID must be a real one: the Go plugin's most reported failure is a VF whose
  * GUID was never assigned, so the message says what to do about it.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param conf the config
- * @param vf the VF
  * @param link the VF's netdev in the host (`null` for a vfio-pci VF)
- * @param log receives the warning of a VF list the kernel cannot send
- * @returns the plan
  * @throws {CniError} code 100 for a missing PF netdev or an unassigned GUID, 101 for a failed read
  */
 export function planVfConfig(
@@ -216,10 +198,8 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
 export type VfTarget = (NetdevVfRecord | VfioVfRecord) & { pfName: string; vfIndex: number };
 
 /**
- * Whether a record names a VF through its PF. A Go cache file of a PF (no `Master`) names none.
- *
- * @param record the attachment record
- * @returns whether its VF settings can be read and restored through the PF
+ * Whether a record names a VF through its PF, whose settings can be read and restored through
+ * it. A Go cache file of a PF (no `Master`) names none.
  */
 export function isVfTarget(record: AttachmentRecord): record is VfTarget {
   return record.kind !== "vfio-pf" && record.pfName !== undefined && record.vfIndex !== undefined;
@@ -244,13 +224,8 @@ function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
 }
 
 /**
- * Sets the link state of the plan, pushing the undo that restores the original.
+ * Sets the link state of the plan, pushing the undo that restores `record.original`'s.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record (its `original` holds the state to restore)
- * @param plan the plan
- * @param push receives the undo
  * @throws {CniError} code 100 when the PF's driver cannot, 101 when the kernel refuses
  */
 export function applyLinkState(
@@ -274,11 +249,6 @@ export function applyLinkState(
  * netdev its host name back) is pushed before the GUIDs are sent, so a request the kernel refused
  * halfway and a failed rebind are undone too.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
- * @param plan the plan
- * @param push receives the undo
  * @returns the VF's netdev after the rebind, or `null` when nothing was rebound
  * @throws {CniError} code 100 when the PF's driver cannot, 101 when a step fails
  */
@@ -312,14 +282,7 @@ export async function applyGuid(
   });
 }
 
-/**
- * Restores the link state recorded in `record.original`, if ADD changed it.
- *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
- * @throws {CniError} code 100/101 when the PF refuses
- */
+/** Restores the link state recorded in `record.original`, if ADD changed it (code 100/101). */
 export function restoreLinkState(deps: Deps, host: Netns, record: VfTarget): void {
   const state = record.original?.linkState;
   if (state === undefined) return;
@@ -331,9 +294,6 @@ export function restoreLinkState(deps: Deps, host: Netns, record: VfTarget): voi
  * rebinds the driver and gives the recreated netdev its original host name and state. An
  * all-zero original is written as all-ones, as the Go plugin does: drivers refuse zero.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
  * @throws {CniError} code 100/101 naming the step
  */
 export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): Promise<void> {

@@ -33,13 +33,11 @@ const BUNDLE_LINE = /^#!\/usr\/bin\/env -S ((?:[A-Z_][A-Z0-9_]*=\S* )*)deno (.*)
 /** How {@linkcode BUNDLE_LINE} reads, for the error about a file that is not the bundle. */
 const BUNDLE_LINE_SHAPE = "#!/usr/bin/env -S [NAME=value ...] deno ";
 
-/** The running process, as far as the install needs to know it. */
+/** The running process, as far as the install needs to know it (Deno's fields of those names). */
 export interface Program {
-  /** `Deno.build.standalone`: whether this is the `deno compile` binary. */
   standalone: boolean;
-  /** `Deno.mainModule`: the bundle's URL when run from the bundle. */
   mainModule: string;
-  /** `Deno.execPath()`: the compiled binary, or the Deno runtime that runs the bundle. */
+  /** The compiled binary, or the Deno runtime that runs the bundle. */
   execPath: string;
 }
 
@@ -48,12 +46,7 @@ export type InstallSource =
   | { kind: "binary"; binary: string }
   | { kind: "bundle"; script: string; runtime: string };
 
-/**
- * What the running program can install.
- *
- * @param program the running process
- * @returns the source, or `null` when this is not an installable build (run from `cli.ts`)
- */
+/** What the running program can install; `null` for no installable build (run from `cli.ts`). */
 export function installSource(program: Program): InstallSource | null {
   if (program.standalone) return { kind: "binary", binary: program.execPath };
   const url = new URL(program.mainModule);
@@ -62,11 +55,9 @@ export function installSource(program: Program): InstallSource | null {
 }
 
 /**
- * The bundle with its first line pointing at the installed runtime instead of a `deno` on PATH.
+ * The bundle with its first line pointing at the installed `runtime` (its path as the node sees
+ * it) instead of a `deno` on PATH.
  *
- * @param script the bundle's bytes
- * @param runtime the runtime's path as the node sees it
- * @returns the bytes to install as the plugin
  * @throws {Error} when `script` does not start with the bundle's `#!` line, or the new line
  *   would be longer than {@linkcode MAX_SHEBANG_BYTES}
  */
@@ -185,8 +176,6 @@ function unexpected(arg: string): UsageError {
  *
  * Progress and errors are JSON lines on stderr, like the plugin's log.
  *
- * @param args the arguments after `install`
- * @param io the tool's I/O: `installer()`, `program`, `waitForSignal()`, stderr
  * @returns 0 when installed (and, without `--no-sleep`, signalled), 1 when the install failed
  * @throws {UsageError} for a flag Go's `flag` package would refuse, an argument that is not a
  *   flag, a host directory the `#!` line cannot name, or a plugin file that is not this one

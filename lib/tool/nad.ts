@@ -90,8 +90,6 @@ function fromYaml(file: string, text: string): ConfigDocument[] {
  * handed to the validator as it is, bytes and all, even when it is not valid JSON: the validator
  * reports the syntax error with its offset. Anything else is read as YAML NADs.
  *
- * @param file the file's name, for messages
- * @param bytes the file's contents
  * @returns one entry per config or per document that holds none, in file order; empty for a
  *   YAML file without documents
  */

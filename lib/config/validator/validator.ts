@@ -12,12 +12,11 @@
 // each violation (docs/validator.md says what lives where). tests/unit/config/rule_table_test.ts
 // lists every rule with its code, path and message.
 
-import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES } from "../limits";
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "../limits";
 
 /** Largest input, in bytes. */
 const MAX_INPUT: u32 = <u32>MAX_CONFIG_BYTES;
-/** Deepest nesting of arrays and objects; the config object itself is depth 1. */
-const MAX_DEPTH: u32 = 128;
+const MAX_DEPTH: u32 = <u32>MAX_CONFIG_DEPTH;
 /** At most this many records are written; validate() still returns the full count. */
 const MAX_RECORDS: u32 = 64;
 
