@@ -370,8 +370,18 @@ async function abandonAdd(
   });
 }
 
-/** The work of {@link cmdAdd}, which gives its state errors their CNI codes. */
-async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
+/**
+ * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
+ * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
+ * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
+ * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
+ * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
+ * after a crash.
+ *
+ * @returns the result (prevResult's interfaces, then ours)
+ * @throws {CniError} with the step, the input and the reason
+ */
+export const cmdAdd = withCniCodes(async (deps: Deps, req: CniRequest): Promise<Result> => {
   // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode, and
   //    the device-info file (read now, so that a path that breaks a rule changes nothing).
   const conf = decodeNetConf(req);
@@ -432,19 +442,4 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   } catch (err) {
     throw await abandonAdd(deps, req, rollback, pci, key, err);
   }
-}
-
-/**
- * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
- * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
- * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
- * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
- * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
- * after a crash.
- *
- * @returns the result (prevResult's interfaces, then ours)
- * @throws {CniError} with the step, the input and the reason
- */
-export function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
-  return withCniCodes(() => addCommand(deps, req));
-}
+});

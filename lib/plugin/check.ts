@@ -135,8 +135,14 @@ function checkPrevResult(
   }
 }
 
-/** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
-async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
+ * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
+ * `prevResult`; and the IPAM plugin's own CHECK passes.
+ *
+ * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
+ */
+export const cmdCheck = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   const conf = decodeNetConf(req);
   const log = requestLogger(deps, req, conf);
   // 1. The attachment exists and is of this device.
@@ -156,15 +162,4 @@ async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
   }
   // 5. The IPAM plugin's own CHECK.
   if (conf.ipam !== undefined) await callIpam(deps, req, "CHECK", conf.ipam.type);
-}
-
-/**
- * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
- * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
- * `prevResult`; and the IPAM plugin's own CHECK passes.
- *
- * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
- */
-export function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => checkCommand(deps, req));
-}
+});

@@ -193,8 +193,15 @@ function delConf(req: CniRequest): NetConf | null {
   return req.configProblem === undefined ? decodeNetConf(req) : null;
 }
 
-/** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
-async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
+ * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
+ * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
+ * leaves the pod in Terminating while kubelet retries it forever.
+ *
+ * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
+ */
+export const cmdDel = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   const conf = delConf(req);
   const log = requestLogger(deps, req, conf);
   if (req.configProblem !== undefined) {
@@ -214,16 +221,4 @@ async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
   // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
   await releaseLease(deps, req, record, req.args, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
-}
-
-/**
- * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
- * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
- * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
- * leaves the pod in Terminating while kubelet retries it forever.
- *
- * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
- */
-export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => delCommand(deps, req));
-}
+});

@@ -40,8 +40,16 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
   return out;
 }
 
-/** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
-async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
+ * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
+ * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
+ * VF found nowhere stays (a Go plugin cache names no netns to look in).
+ *
+ * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
+ *   attachment that could not be released, and the IPAM plugin's GC error
+ */
+export const cmdGc = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   // A config that broke a rule GC can do without still names its network (see dispatch.ts).
   const conf = req.configProblem === undefined ? decodeNetConf(req) : null;
   const log = requestLogger(deps, req, conf);
@@ -86,17 +94,4 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
     );
   }
   if (ipamGc !== null) throw ipamGc;
-}
-
-/**
- * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
- * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
- * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
- * VF found nowhere stays (a Go plugin cache names no netns to look in).
- *
- * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
- *   attachment that could not be released, and the IPAM plugin's GC error
- */
-export function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => gcCommand(deps, req));
-}
+});

@@ -11,8 +11,13 @@ function unusable(what: string, err: unknown): CniError {
   return notAvailable(`${what}: ${errorReason(err)}`, { cause: err });
 }
 
-/** The work of {@link cmdStatus}, which gives its state errors their CNI codes. */
-async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
+ * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
+ *
+ * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
+ */
+export const cmdStatus = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   const conf = decodeNetConf(req);
   try {
     using host = deps.netlink.hostNetns();
@@ -34,14 +39,4 @@ async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
     }
   }
   if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
-}
-
-/**
- * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
- * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
- *
- * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
- */
-export function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => statusCommand(deps, req));
-}
+});

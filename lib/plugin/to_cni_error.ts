@@ -99,13 +99,17 @@ export function ipamErrorToCni(err: IpamError): CniError {
 }
 
 /**
- * Runs a command handler so that the state errors it throws reach the runtime with their CNI
- * code (see {@link stateErrorToCni}) rather than as 999.
+ * A command handler whose state errors reach the runtime with their CNI code (see
+ * {@link stateErrorToCni}) rather than as 999.
  */
-export async function withCniCodes<T>(command: () => Promise<T>): Promise<T> {
-  try {
-    return await command();
-  } catch (err) {
-    throw err instanceof StateError ? stateErrorToCni(err) : err;
-  }
+export function withCniCodes<A extends unknown[], T>(
+  command: (...args: A) => Promise<T>,
+): (...args: A) => Promise<T> {
+  return async (...args) => {
+    try {
+      return await command(...args);
+    } catch (err) {
+      throw err instanceof StateError ? stateErrorToCni(err) : err;
+    }
+  };
 }
