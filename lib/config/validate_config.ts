@@ -39,33 +39,14 @@ export const ValidatorRule = {
 
 export type ValidatorRuleCode = typeof ValidatorRule[keyof typeof ValidatorRule];
 
-const RULE_NAMES: Record<ValidatorRuleCode, string> = {
-  1: "utf8",
-  2: "json-syntax",
-  3: "json-size",
-  4: "json-depth",
-  5: "not-object",
-  6: "name",
-  7: "cni-version-type",
-  8: "cni-version",
-  9: "plugins",
-  10: "type",
-  11: "device-id",
-  12: "device-id-required",
-  13: "guid",
-  14: "pkey",
-  15: "link-state",
-  16: "boolean",
-  17: "object",
-  18: "ipam-type",
-  19: "ipam-dhcp",
-  20: "vfio-with-rdma",
-  21: "capabilities",
-  22: "string",
-  23: "log-level",
-  24: "log-file",
-  25: "device-info-file",
-};
+/** Each rule's name: its key in kebab case (`device-id-required`), the version rules' with `cni-`. */
+const RULE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ValidatorRule).map(([key, code]) => [
+    code,
+    (key.startsWith("Version") ? `Cni${key}` : key).replace(/\B[A-Z]/g, (c) => `-${c}`)
+      .toLowerCase(),
+  ]),
+);
 
 /**
  * The rules that only warn: logging never fails a command (sriov-cni's rule). The plugin ignores
@@ -297,7 +278,7 @@ export function validateConfigBytes(
       : JSON.parse(text.decode(bytes.subarray(offset, offset + valueLength)));
     violations.push({
       rule,
-      ruleName: RULE_NAMES[rule as ValidatorRuleCode] ?? `rule-${rule}`,
+      ruleName: RULE_NAMES.get(rule) ?? `rule-${rule}`,
       severity: WARNING_RULES.has(rule) ? "warning" : "error",
       path,
       offset,
