@@ -9,7 +9,7 @@ import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { AttachmentRecord, NetdevVfRecord } from "../state/store.ts";
 import { isVfTarget, rdmaGuid, readVfSettings } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
-import { checkFailed as broken, kernelStep, noAttachment, withCniCodes } from "./to_cni_error.ts";
+import { checkFailed, kernelStep, noAttachment, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import { requestLogger } from "./request_logger.ts";
@@ -28,9 +28,9 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
     `Cannot look up PF netdev ${quote(pfName)}`,
     () => deps.netlink.linkByName(host, pfName),
   );
-  if (pf === null) throw broken(`PF netdev ${quote(pfName)} is missing from the host`);
+  if (pf === null) throw checkFailed(`PF netdev ${quote(pfName)} is missing from the host`);
   const vf = readVfSettings(deps, host, { index: pf.index, name: pfName }, vfIndex, log);
-  if (vf === null) throw broken(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
+  if (vf === null) throw checkFailed(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
   if (conf.guid !== undefined) {
     const want = normalizeGuid(conf.guid);
     // A GUID that neither the PF nor sysfs reports cannot be checked, which is no failure.
@@ -39,13 +39,13 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
       () => rdmaGuid(deps, record.deviceId),
     );
     if (have !== null && have !== want) {
-      throw broken(
+      throw checkFailed(
         `VF ${vfIndex} of PF ${quote(pfName)} has node GUID ${quote(have)}, not ${quote(want)}`,
       );
     }
   }
   if (conf.linkState !== undefined && vf.linkState !== null && vf.linkState !== conf.linkState) {
-    throw broken(
+    throw checkFailed(
       `VF ${vfIndex} of PF ${quote(pfName)} has link_state ${quote(vf.linkState)}, not ${
         quote(conf.linkState)
       }`,
@@ -69,7 +69,7 @@ function attachedRecord(deps: Deps, req: CniRequest, conf: NetConf): AttachmentR
     );
   }
   if (record.deviceId !== conf.deviceId) {
-    throw broken(
+    throw checkFailed(
       `deviceID ${quote(conf.deviceId)} differs from the attached VF ${quote(record.deviceId)}`,
     );
   }
@@ -85,7 +85,9 @@ function checkPodDevices(deps: Deps, pod: Netns, record: NetdevVfRecord, args: C
       () => deps.rdma.devices(pod),
     );
     if (!devices.includes(record.rdmaDevice)) {
-      throw broken(`RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`);
+      throw checkFailed(
+        `RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`,
+      );
     }
   }
   const link = kernelStep(
@@ -93,9 +95,9 @@ function checkPodDevices(deps: Deps, pod: Netns, record: NetdevVfRecord, args: C
     () => deps.netlink.linkByName(pod, ifname),
   );
   if (link === null) {
-    throw broken(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
+    throw checkFailed(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
   }
-  if (!link.up) throw broken(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
+  if (!link.up) throw checkFailed(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
   return link;
 }
 
@@ -117,7 +119,9 @@ function checkPrevResult(
   );
   for (const ip of prev.ips.filter((ip) => ip.interface === ours)) {
     if (!addresses.includes(ip.address)) {
-      throw broken(`address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`);
+      throw checkFailed(
+        `address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`,
+      );
     }
   }
   const routes = kernelStep(
@@ -130,7 +134,7 @@ function checkPrevResult(
     );
     if (!present) {
       const via = route.gw ? ` via ${quote(route.gw)}` : "";
-      throw broken(`route ${quote(route.dst)}${via} of prevResult is missing`);
+      throw checkFailed(`route ${quote(route.dst)}${via} of prevResult is missing`);
     }
   }
 }
