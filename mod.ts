@@ -10,7 +10,6 @@ export * from "./lib/config/mod.ts";
 export * from "./lib/plugin/mod.ts";
 export type { Ipam, IpamCommand, IpamRequest } from "./lib/ipam/ipam.ts";
 export type { LinkInfo, Netlink, Netns, RouteSpec } from "./lib/netlink/netlink.ts";
-export { NetnsError } from "./lib/netlink/netlink.ts";
 export type { AttachmentKey, AttachmentRecord, DeviceOwner, Store } from "./lib/state/store.ts";
 export type { Sysfs } from "./lib/sysfs/sysfs.ts";
 export * from "./lib/guid.ts";

@@ -73,19 +73,17 @@ export function errnoName(errno: number): string {
 
 /**
  * A libc call failed. The message is `strerror()`'s text for `errno` (`No such file or
- * directory`); the caller says what it was doing, and on what.
+ * directory`), or the caller's words for what the errno means there; the caller says what it was
+ * doing, and on what.
  */
 export class LibcError extends Error {
   override name = "LibcError";
-  /** The errno name, such as `"ENOENT"`; `"E<n>"` for a value without a known name. */
-  readonly code: string;
-  /** The message, for callers that still read it under this name. */
-  readonly reason: string;
+  /** The errno's name, as `NetlinkError.errnoName`: `"ENOENT"`, or `"E<n>"` when unnamed. */
+  readonly errnoName: string;
 
-  /** @param op The C function that failed, e.g. `"open"`; `message` is `strerror(errno)`. */
+  /** @param op The C function that failed, e.g. `"open"`. */
   constructor(readonly op: string, readonly errno: number, message: string) {
     super(message);
-    this.code = errnoName(errno);
-    this.reason = message;
+    this.errnoName = errnoName(errno);
   }
 }

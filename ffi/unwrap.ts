@@ -92,8 +92,8 @@ export class NetlinkError extends Error {
    * @param errno The kernel's own errno, when its error reply was seen: libnl's code may have lost
    *   it.
    */
-  constructor(readonly code: number, message: string, errno?: number) {
-    super(message);
+  constructor(readonly code: number, message: string, errno?: number, options?: ErrorOptions) {
+    super(message, options);
     errno ??= NLE_ERRNO[code];
     this.errnoName = errno === undefined ? null : errnoName(errno);
   }

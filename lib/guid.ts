@@ -9,9 +9,6 @@ export const ALL_ONES_GUID = "ff:ff:ff:ff:ff:ff:ff:ff";
 /**
  * Why `text` is not a GUID a user may request, or `null` when it is one. All-zero is refused
  * because the kernel treats it as "no GUID"; all-ones is accepted, as the Go plugin does.
- *
- * @param text the candidate
- * @returns a reason, or `null`
  */
 export function guidProblem(text: string): string | null {
   if (!GUID.test(text)) return "must be 8 colon-separated hex bytes (xx:xx:xx:xx:xx:xx:xx:xx)";
@@ -19,22 +16,14 @@ export function guidProblem(text: string): string | null {
   return null;
 }
 
-/**
- * Normalises a valid GUID to lower case.
- *
- * @param text a GUID that passed {@link guidProblem}
- * @returns the lower-case form
- */
+/** A valid GUID in lower case. */
 export function normalizeGuid(text: string): string {
   return text.toLowerCase();
 }
 
 /**
- * The GUID inside an IPoIB link-layer address: its last 8 of 20 bytes. `null` when the address
- * is not 20 bytes long (not an IPoIB netdev).
- *
- * @param address a colon-separated hardware address
- * @returns the GUID in colon form, lower case, or `null`
+ * The GUID inside an IPoIB link-layer address (colon-separated bytes): its last 8 of 20 bytes,
+ * lower case. `null` when the address is not 20 bytes long (not an IPoIB netdev).
  */
 export function guidFromIpoibAddress(address: string): string | null {
   const bytes = address.split(":");
@@ -43,10 +32,8 @@ export function guidFromIpoibAddress(address: string): string | null {
 }
 
 /**
- * Converts sysfs's `node_guid` form (`0002:c903:0031:7a41`) to the colon-byte form.
- *
- * @param text the file's contents
- * @returns the GUID, lower case, or `null` when the text is not in that form
+ * Converts sysfs's `node_guid` form (`0002:c903:0031:7a41`) to the colon-byte form, lower case;
+ * `null` when the text is not in that form.
  */
 export function guidFromSysfs(text: string): string | null {
   const trimmed = text.trim();
@@ -55,12 +42,7 @@ export function guidFromSysfs(text: string): string | null {
   return hex.match(/../g)!.join(":");
 }
 
-/**
- * Whether a VF's current GUID is usable as it is: not all zeros, not all ones.
- *
- * @param guid a GUID in colon form
- * @returns true when it is a real GUID
- */
+/** Whether a VF's current GUID is usable as it is: not all zeros, not all ones. */
 export function isAssignedGuid(guid: string): boolean {
   const g = guid.toLowerCase();
   return g !== ZERO_GUID && g !== ALL_ONES_GUID;

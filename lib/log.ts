@@ -1,6 +1,5 @@
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
-/** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
 /**
@@ -13,9 +12,6 @@ const LINE_SEPARATORS = /[\u2028\u2029]/g;
  * One record as one line: every value JSON-escaped (quotes, newlines, control characters, lone
  * surrogates) and the two line separators JSON leaves raw escaped too, so that no value, however
  * hostile, can end the line or forge a record.
- *
- * @param record the record's fields
- * @returns the line, with its newline
  */
 function recordLine(record: Record<string, unknown>): string {
   return JSON.stringify(record).replace(
@@ -33,13 +29,9 @@ export interface Logger {
 }
 
 /**
- * Creates a logger that writes records at or above `level` through `write`, each carrying
- * `base` (container ID, netns, ifname, deviceID) so a node's log can be grepped per pod.
- *
- * @param write receives one line per record (stderr or a log file; never stdout)
- * @param level the least severe level written
- * @param base fields added to every record
- * @returns the logger
+ * Creates a logger that writes records at or above `level` through `write` (stderr or a log file;
+ * never stdout), each carrying `base` (container ID, netns, ifname, deviceID) so a node's log can
+ * be grepped per pod.
  */
 export function createLogger(
   write: (line: string) => void,

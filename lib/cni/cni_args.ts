@@ -11,11 +11,9 @@ const KNOWN_KEYS = new Set([
 ]);
 
 /**
- * Parses `CNI_ARGS` (`K=V;K=V`). As libcni does, a key the plugin does not know is an error
- * unless `IgnoreUnknown` is `1` or `true` (Multus always sets it).
+ * Parses `CNI_ARGS` (`K=V;K=V`; the last duplicate wins). As libcni does, a key the plugin does
+ * not know is an error unless `IgnoreUnknown` is `1` or `true` (Multus always sets it).
  *
- * @param raw the variable's value; empty means no arguments
- * @returns the pairs, in order, as a record (the last duplicate wins)
  * @throws {CniError} code 4 for a pair without `=`, code 2 for an unknown key
  */
 export function parseCniArgs(raw: string): Record<string, string> {

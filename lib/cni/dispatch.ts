@@ -3,7 +3,7 @@ import { createLogger } from "../log.ts";
 import { type CmdArgs, parseCmdArgs } from "./env.ts";
 import { CniError, CniErrorCode, toCniError } from "./errors.ts";
 import { quote } from "./quote.ts";
-import type { ValidatorRule } from "../config/validate_config.ts";
+import type { ValidatorRule, Violation } from "../config/validate_config.ts";
 import type { Result } from "./result.ts";
 import {
   type CniVersion,
@@ -15,13 +15,11 @@ import {
 
 /** The process I/O the dispatcher needs; `cli.ts` passes the real one, tests pass buffers. */
 export interface CniIo {
-  /** Reads one environment variable. */
   getenv(name: string): string | undefined;
-  /** Reads all of stdin. */
   readStdin(): Promise<Uint8Array>;
-  /** Writes to stdout (results and errors). */
+  /** Results and errors. */
   stdout(text: string): void;
-  /** Writes to stderr (the about line; never results). */
+  /** The about line and error records; never results. */
   stderr(text: string): void;
 }
 
@@ -32,6 +30,8 @@ export interface CniRequest {
   cniVersion: CniVersion;
   /** The config as a JSON object, accepted by the config validator for this command. */
   config: Record<string, unknown>;
+  /** The validator's warnings about it: fields the handler ignores (`decodeNetConf()`). */
+  warnings?: Violation[];
   /** The config bytes exactly as received, for delegation to IPAM. */
   stdin: Uint8Array;
   /**
@@ -56,11 +56,8 @@ export interface CniHandlers {
 }
 
 /**
- * The fields of a failure record: what the runtime is told, and how the rollback ended.
- *
- * @param err the error the runtime is told
- * @param rollback `none` (nothing to undo), `complete`, or `incomplete: <steps>; ...`
- * @returns the record's fields; the logger JSON-escapes every value
+ * The fields of a failure record: what the runtime is told, and how the rollback ended (`none`,
+ * `complete`, or `incomplete: <steps>; ...`).
  */
 export function failureFields(err: CniError, rollback: string): Record<string, unknown> {
   return { code: err.code, error: err.message, details: err.details, rollback };
@@ -129,11 +126,7 @@ function printVersion(io: CniIo): number {
   return 0;
 }
 
-/**
- * Reads the config from stdin, at most {@link MAX_CONFIG_BYTES}.
- *
- * @throws {CniError} code 5 when stdin cannot be read or is larger
- */
+/** Reads the config from stdin, at most {@link MAX_CONFIG_BYTES}; code 5 otherwise. */
 async function readConfig(io: CniIo): Promise<Uint8Array> {
   let stdin: Uint8Array;
   try {
@@ -154,10 +147,11 @@ async function readConfig(io: CniIo): Promise<Uint8Array> {
 
 /** What the validator found in a config the command can go on with. */
 interface Validated {
-  /** The config's rule violations, as one error; thrown once its version is known, unless the command is {@link TOLERANT}. */
+  /** The violations, as one error: thrown once the version is known, unless {@link TOLERANT}. */
   invalid?: CniError;
   /** Whether stdin is one JSON object (only a tolerant DEL goes on without one). */
   object: boolean;
+  warnings: Violation[];
 }
 
 /**
@@ -174,16 +168,22 @@ async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): P
   const { validateConfigBytes, ValidatorRule, violationError } = await import(
     "../config/validate_config.ts"
   );
-  // Warnings (the logging fields) never stop a command: the handler's config says why.
-  const violations = validateConfigBytes(stdin, {
+  const found = validateConfigBytes(stdin, {
     pluginConfig: true,
     requireDeviceId: command === "ADD" || command === "CHECK",
-  }).filter((v) => v.severity === "error");
-  if (violations.length === 0) return { object: true };
+  });
+  // Warnings (the logging fields) never stop a command: the handler's config says why.
+  const warnings = found.filter((v) => v.severity === "warning");
+  const violations = found.filter((v) => v.severity === "error");
+  if (violations.length === 0) return { object: true, warnings };
   const invalid = violationError(violations);
   const fatal = TOLERANT[command] ?? ((rule) => rule <= ValidatorRule.Version);
   if (violations.some((v) => fatal(v.rule, ValidatorRule))) throw invalid;
-  return { invalid, object: !violations.some((v) => v.rule <= ValidatorRule.NotObject) };
+  return {
+    invalid,
+    object: !violations.some((v) => v.rule <= ValidatorRule.NotObject),
+    warnings,
+  };
 }
 
 /**
@@ -198,11 +198,7 @@ function decodeRequestConfig(
   return { config, cniVersion: negotiateVersion(cniVersion, cniVersions) };
 }
 
-/**
- * Refuses a command that the config's version predates.
- *
- * @throws {CniError} code 1
- */
+/** Refuses a command that the config's version predates (code 1). */
 function checkCommandVersion(command: CmdArgs["command"], cniVersion: CniVersion): void {
   const floor = MIN_VERSION[command];
   if (floor !== undefined && !versionAtLeast(cniVersion, floor)) {
@@ -237,8 +233,6 @@ async function route(
  * Runs one CNI invocation: validates the environment, decodes the config, routes to a handler
  * and writes the result, or the error object and one error record. Never throws.
  *
- * @param io the process I/O
- * @param handlers the command handlers
  * @param about the line printed when `CNI_COMMAND` is empty
  * @returns the exit status (0 success, 1 error)
  */
@@ -254,7 +248,7 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     // 2. The config's bytes, bounded.
     const stdin = await readConfig(io);
     // 3. The validator: a config that is not an object with a valid name and version stops here.
-    const { invalid, object } = await validateConfig(stdin, args.command);
+    const { invalid, object, warnings } = await validateConfig(stdin, args.command);
     // 4. Parse, so that the remaining errors are reported in the config's version.
     const { config, cniVersion } = object
       ? decodeRequestConfig(stdin)
@@ -264,6 +258,7 @@ export async function dispatch(io: CniIo, handlers: CniHandlers, about: string):
     if (invalid !== undefined && TOLERANT[args.command] === undefined) throw invalid;
     // 5. The handler.
     req = { args, cniVersion, config, stdin };
+    if (warnings.length > 0) req.warnings = warnings;
     if (invalid !== undefined) req.configProblem = invalid;
     return await route(io, handlers, args.command, req);
   } catch (err) {

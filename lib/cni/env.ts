@@ -55,9 +55,8 @@ const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 const MAX_CONTAINER_ID = 200;
 
 /**
- * Validates an interface name as the kernel and libcni do, and also refuses control characters.
+ * Validates `CNI_IFNAME` as the kernel and libcni do, and also refuses control characters.
  *
- * @param name the `CNI_IFNAME` value
  * @throws {CniError} code 4 naming the variable, the value and the rule
  */
 export function validateIfname(name: string): void {
@@ -91,8 +90,6 @@ export function validateIfname(name: string): void {
  * Reads and validates the CNI_* environment for one command, as libcni's skel does: unknown
  * command first, then every missing variable reported at once, then the values.
  *
- * @param getenv reads one variable (`undefined` when unset)
- * @returns the validated arguments
  * @throws {CniError} code 4 (environment, including a NUL byte in any variable), or code 2 for
  *   an unknown `CNI_ARGS` key
  */

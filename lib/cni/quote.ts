@@ -4,10 +4,8 @@ const MAX_QUOTED = 80;
 /**
  * Quotes a user-supplied value for an error message: JSON string escaping makes control
  * characters, NULs and newlines visible instead of breaking the one-line message, and long
- * values are cut so a 1 MB env variable cannot flood a log.
- *
- * @param value the value to quote (non-strings are written as JSON, unquoted)
- * @returns the quoted value, e.g. `"ib0"` or `"aaaa…" (1048576 chars)`
+ * values are cut so a 1 MB env variable cannot flood a log: `"ib0"`, `"aaaa…" (1048576 chars)`.
+ * Non-strings are written as JSON, unquoted.
  */
 export function quote(value: unknown): string {
   if (typeof value !== "string") {

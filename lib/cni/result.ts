@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 import { type CniVersion, versionAtLeast } from "./versions.ts";
+import { isRecord } from "../is_record.ts";
 import { lazy } from "../lazy.ts";
 
 /** A value a result may leave out: absent, or of the wrong type, or empty, it counts as unset. */
@@ -82,13 +83,9 @@ const schemas = lazy(() => {
 });
 type Schemas = ReturnType<typeof schemas>;
 
-/** An interface in a result (CNI 1.1 shape). */
 export type ResultInterface = z.output<Schemas["interfaceSchema"]>;
-/** An address in a result. */
 export type ResultIp = z.output<Schemas["ipSchema"]>;
-/** A route in a result. */
 export type ResultRoute = z.output<Schemas["routeSchema"]>;
-/** DNS settings in a result. */
 export type ResultDns = z.output<Schemas["dnsSchema"]>;
 
 /** A CNI result in its newest form; {@link formatResult} writes it for any version. */
@@ -99,13 +96,8 @@ export interface Result {
   dns: ResultDns;
 }
 
-/** An empty result. */
 export function emptyResult(): Result {
   return { interfaces: [], ips: [], routes: [], dns: {} };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isCidr(v: string): boolean {
@@ -125,7 +117,7 @@ function defined<T extends object>(from: { [K in keyof T]: T[K] | undefined }): 
 }
 
 /** The message for the first thing wrong in a result, naming the element that holds it. */
-function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
+function resultProblem(json: unknown, path: readonly PropertyKey[]): string {
   const at = (depth: number) =>
     path.slice(0, depth).reduce<unknown>(
       (v, k) =>
@@ -150,14 +142,12 @@ function describeIssue(json: unknown, path: readonly PropertyKey[]): string {
  * the newest form. Fields of the wrong type are dropped, except those a result is made of: an
  * interface's name, an address, a route's destination.
  *
- * @param json the decoded JSON
- * @returns the result
  * @throws {CniError} code 6 when it is not a result
  */
 export function parseResult(json: unknown): Result {
   const parsed = schemas().resultSchema.safeParse(json);
   if (!parsed.success) {
-    const message = describeIssue(json, parsed.error.issues[0]?.path ?? []);
+    const message = resultProblem(json, parsed.error.issues[0]?.path ?? []);
     throw new CniError(CniErrorCode.DecodingFailure, message);
   }
   const { interfaces, ips, routes, dns, ip4, ip6 } = parsed.data;
@@ -178,8 +168,6 @@ function isV4(cidr: string): boolean {
  * Checks, before anything on the node changes, that a result with or without addresses can be
  * written in `version`: 0.1.0 and 0.2.0 have no way to say "an interface and no address".
  *
- * @param version the config's version
- * @param willHaveIps whether the ADD will produce addresses (IPAM is configured)
  * @throws {CniError} code 1
  */
 export function assertRepresentable(version: CniVersion, willHaveIps: boolean): void {
@@ -193,13 +181,9 @@ export function assertRepresentable(version: CniVersion, willHaveIps: boolean): 
 }
 
 /**
- * Writes a result as the given version expects it: 1.x with `interfaces[].mac/mtu/sandbox/
- * pciID`; 0.3.x/0.4.0 with `ips[].version` and an always-present `dns`; 0.1.0/0.2.0 with
- * `ip4`/`ip6`.
+ * Writes a result as `version` expects it: 1.x with `interfaces[].mac/mtu/sandbox/pciID`;
+ * 0.3.x/0.4.0 with `ips[].version` and an always-present `dns`; 0.1.0/0.2.0 with `ip4`/`ip6`.
  *
- * @param result the result
- * @param version the config's version
- * @returns the JSON-ready object
  * @throws {CniError} code 1 when 0.1.0/0.2.0 cannot hold the result (no address)
  */
 export function formatResult(result: Result, version: CniVersion): Record<string, unknown> {

@@ -21,21 +21,12 @@ export const CURRENT_VERSION: CniVersion = "1.1.0";
 /**
  * Whether `version` is exactly one of the supported versions (string equality, as libcni does:
  * "1.0" or "v1.0.0" are not versions).
- *
- * @param version the candidate
- * @returns true when supported
  */
 export function isSupportedVersion(version: string): version is CniVersion {
   return (SUPPORTED_VERSIONS as readonly string[]).includes(version);
 }
 
-/**
- * Whether supported `version` is at least `floor`.
- *
- * @param version a supported version
- * @param floor the minimum
- * @returns true when `version >= floor`
- */
+/** Whether `version >= floor`. */
 export function versionAtLeast(version: CniVersion, floor: CniVersion): boolean {
   return SUPPORTED_VERSIONS.indexOf(version) >= SUPPORTED_VERSIONS.indexOf(floor);
 }
@@ -44,9 +35,6 @@ export function versionAtLeast(version: CniVersion, floor: CniVersion): boolean 
  * Chooses the config's version: `cniVersion` when present; otherwise the highest supported
  * entry of `cniVersions`; otherwise `0.1.0`, the spec's default for a config without one.
  *
- * @param cniVersion the config's `cniVersion`, if any
- * @param cniVersions the config's `cniVersions`, if any
- * @returns the version to speak
  * @throws {CniError} code 1 when no candidate is supported
  */
 export function negotiateVersion(

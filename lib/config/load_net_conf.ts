@@ -32,11 +32,7 @@ export interface NetConf {
   logLevel: "error" | "warning" | "info" | "debug";
   /** `logFile` when it names a path the validator accepts; empty means none. */
   logFile?: string;
-  /**
-   * `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file Multus publishes in the pod's
-   * network-status annotation, which ADD brings up to date. A file directly in
-   * `/var/run/k8s.cni.cncf.io/devinfo/cni/` (the validator's rule).
-   */
+  /** `runtimeConfig.CNIDeviceInfoFile`: the NPWG device-info file, which ADD brings up to date. */
   deviceInfoFile?: string;
   /** The validator's warnings: each names a field that is ignored, so its default applies. */
   warnings?: Violation[];
@@ -59,17 +55,12 @@ function chooseGuid(input: NetConfInput): { guid: string; guidSource: GuidSource
 }
 
 /**
- * Validates a network config with the config validator (`validate_config.ts`, where every rule
- * and its message lives) and decodes what it accepted, before anything on the node changes.
- * Every GUID given is validated, even one a higher-precedence source overrides: a bad value
- * anywhere is a config error the operator should hear about. A field the validator only warns
- * about (`logLevel`, `logFile`) is ignored and its warning returned with the config.
+ * Validates a network config with the config validator, then decodes it ({@link decodeNetConf}):
+ * for a config no one validated yet (the operator's tool; the plugin's `dispatch()` validates the
+ * bytes it reads).
  *
- * @param config the JSON object from stdin
- * @param cniVersion the negotiated version
  * @param command the CNI command: `deviceID` is required for ADD and CHECK only
- * @returns the validated config
- * @throws {CniError} code 7 naming the field and the value (see `violationError()`)
+ * @throws {CniError} naming the field and the value (see `violationError()`)
  */
 export function loadNetConf(
   config: Record<string, unknown>,
@@ -82,7 +73,26 @@ export function loadNetConf(
   });
   const errors = violations.filter((v) => v.severity === "error");
   if (errors.length > 0) throw violationError(errors);
-  const warnings = violations.filter((v) => v.severity === "warning");
+  return decodeNetConf({ config, cniVersion, warnings: violations });
+}
+
+/**
+ * Decodes a config the validator accepted. Every GUID given was validated, even one a
+ * higher-precedence source overrides: a bad value anywhere is a config error the operator should
+ * hear about. A field the validator only warns about (`logLevel`, `logFile`) is ignored and its
+ * warning returned with the config.
+ *
+ * @param accepted the config, its negotiated version and the validator's warnings about it
+ */
+export function decodeNetConf(
+  accepted: {
+    config: Record<string, unknown>;
+    cniVersion: CniVersion;
+    warnings?: readonly Violation[];
+  },
+): NetConf {
+  const { config, cniVersion } = accepted;
+  const warnings = (accepted.warnings ?? []).filter((v) => v.severity === "warning");
   const ignored = new Set(warnings.map((v) => v.path));
   const input = netConfSchema.parse(
     Object.fromEntries(Object.entries(config).filter(([key]) => !ignored.has(key))),

@@ -1,114 +1,58 @@
 import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { guidProblem } from "../guid.ts";
-import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES } from "./limits.ts";
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "./limits.ts";
 import { inputBuffer, memory, outputBuffer, outputLength, validate } from "./validator.wasm";
 
 /**
- * The validator's rule codes (docs/validator.md's "ABI" lists them). The rules live in
- * the WASM module only; this file words their messages. Lower codes are the checks the plugin
- * makes first: the lowest code among a config's violations is the one its error reports.
+ * The validator's rule codes (docs/validator.md's "Rules" says what breaks each). The WASM module
+ * checks them; this file words their messages. Lower codes are the checks the plugin makes first:
+ * the lowest code among a config's violations is the one its error reports.
  */
 export const ValidatorRule = {
-  /** The input is not valid UTF-8. */
   Utf8: 1,
-  /** The input is not one well-formed JSON value. */
   JsonSyntax: 2,
-  /** The input is larger than {@link MAX_CONFIG_BYTES}. */
   JsonSize: 3,
-  /** Arrays and objects nest deeper than {@link MAX_CONFIG_DEPTH}. */
   JsonDepth: 4,
-  /** The JSON value is not an object. */
   NotObject: 5,
-  /** `name` is missing, empty, not a string, or not a network name. */
   Name: 6,
-  /** `cniVersion` is not a string, or `cniVersions` not an array of strings. */
   VersionType: 7,
-  /** `cniVersion` is not supported, or no `cniVersions` entry is. */
   Version: 8,
-  /** Conflist: `plugins` is not a non-empty array, or an entry is not an object. */
   Plugins: 9,
-  /** `type` is not a string (conflist entries: missing or empty). */
   Type: 10,
-  /** `deviceID` is not a PCI address. */
   DeviceId: 11,
-  /** `deviceID` is missing where the command needs it. */
   DeviceIdRequired: 12,
-  /** `guid`, `runtimeConfig.infinibandGUID` or `args.cni.guid` is not empty or a usable GUID. */
   Guid: 13,
-  /** `pkey` is not empty or `0x` and 1 to 4 hex digits with a non-zero 15-bit key. */
   Pkey: 14,
-  /** `link_state` is not empty, auto, enable or disable. */
   LinkState: 15,
-  /** `rdmaIsolation`, `ibKubernetesEnabled` or `vfioPciMode` is not a boolean. */
   Boolean: 16,
-  /** `ipam`, `dns`, `prevResult`, `runtimeConfig`, `args` or `args.cni` is not an object. */
   Object: 17,
-  /** `ipam.type` is missing, not a string, empty, or not a file name (`.`, `..`, `/`, NUL). */
   IpamType: 18,
-  /** `ipam.type` is `dhcp`. */
   IpamDhcp: 19,
-  /** `vfioPciMode` and `rdmaIsolation` are both true. */
   VfioWithRdma: 20,
-  /** `capabilities` is not an object, or one of its values is not a boolean. */
   Capabilities: 21,
-  /** `args.cni["mellanox.infiniband.app"]` is not a string. */
   String: 22,
-  /** `logLevel` is not error, warning, info or debug. A warning: `info` is used. */
   LogLevel: 23,
-  /**
-   * `logFile` is not empty or a path beneath `/var/log/ib-sriov/` (absolute, or relative to it)
-   * without empty, `.` or `..` segments, of at most 4095 bytes and names of at most 255. A
-   * warning: records go to stderr.
-   */
   LogFile: 24,
-  /**
-   * `runtimeConfig.CNIDeviceInfoFile` is not a file name (of at most 255 bytes) directly in
-   * {@link DEVICE_INFO_DIR} (NPWG device-info spec 4.2).
-   */
   DeviceInfoFile: 25,
 } as const;
 
-/** One of {@link ValidatorRule}'s codes. */
 export type ValidatorRuleCode = typeof ValidatorRule[keyof typeof ValidatorRule];
 
-/** Each rule's name, by code. */
-const RULE_NAMES: Record<ValidatorRuleCode, string> = {
-  1: "utf8",
-  2: "json-syntax",
-  3: "json-size",
-  4: "json-depth",
-  5: "not-object",
-  6: "name",
-  7: "cni-version-type",
-  8: "cni-version",
-  9: "plugins",
-  10: "type",
-  11: "device-id",
-  12: "device-id-required",
-  13: "guid",
-  14: "pkey",
-  15: "link-state",
-  16: "boolean",
-  17: "object",
-  18: "ipam-type",
-  19: "ipam-dhcp",
-  20: "vfio-with-rdma",
-  21: "capabilities",
-  22: "string",
-  23: "log-level",
-  24: "log-file",
-  25: "device-info-file",
-};
+/** Each rule's name: its key in kebab case (`device-id-required`), the version rules' with `cni-`. */
+const RULE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ValidatorRule).map(([key, code]) => [
+    code,
+    (key.startsWith("Version") ? `Cni${key}` : key).replace(/\B[A-Z]/g, (c) => `-${c}`)
+      .toLowerCase(),
+  ]),
+);
 
 /**
  * The rules that only warn: logging never fails a command (sriov-cni's rule). The plugin ignores
  * the field and says so in one warning record; `ib-sriov validate` reports it without failing.
  */
 const WARNING_RULES: ReadonlySet<number> = new Set([ValidatorRule.LogLevel, ValidatorRule.LogFile]);
-
-/** Deepest nesting of arrays and objects the validator accepts; the config itself is depth 1. */
-export const MAX_CONFIG_DEPTH = 128;
 
 /** validate()'s flag bits (the ABI's). */
 const FLAG_REQUIRE_DEVICE_ID = 1;
@@ -134,9 +78,8 @@ export interface Violation {
   details?: string;
 }
 
-/** How to read the input. */
 export interface ValidateOptions {
-  /** `deviceID` is required, as for ADD and CHECK. Default false. */
+  /** `deviceID` is required, as for ADD and CHECK. */
   requireDeviceId?: boolean;
   /**
    * The input is one plugin's config, as a runtime passes it on stdin: a `plugins` key is then
@@ -306,8 +249,6 @@ function logFileProblem(value: string): string {
  * Validates a network config (a single plugin config or a conflist) from its raw bytes with the
  * WebAssembly validator, before anything parses it. Pure: no permissions, no side effects.
  *
- * @param bytes the config exactly as read (stdin, a file)
- * @param options whether `deviceID` is required and whether a conflist is possible
  * @returns every violation, in the order found (at most 64); empty when the config is valid
  */
 export function validateConfigBytes(
@@ -337,7 +278,7 @@ export function validateConfigBytes(
       : JSON.parse(text.decode(bytes.subarray(offset, offset + valueLength)));
     violations.push({
       rule,
-      ruleName: RULE_NAMES[rule as ValidatorRuleCode] ?? `rule-${rule}`,
+      ruleName: RULE_NAMES.get(rule) ?? `rule-${rule}`,
       severity: WARNING_RULES.has(rule) ? "warning" : "error",
       path,
       offset,
@@ -350,14 +291,10 @@ export function validateConfigBytes(
 }
 
 /**
- * The CNI error for a config's violations: the message of the first (lowest rule code, then
- * position), its advice and the others' messages in the details. The code is the CNI
- * specification's for the fault: 6 for input that is not a JSON object or has a mistyped version
- * field, 1 for an unsupported version, 5 for an oversized input, 7 for everything else.
- *
- * @param violations a non-empty result of {@link validateConfigBytes}, errors only
- * @returns the error to throw
- * @throws {RangeError} when `violations` is empty
+ * The CNI error for a config's violations (errors only, at least one): the message of the first
+ * (lowest rule code, then position), its advice and the others' messages in the details. The code
+ * is the CNI specification's for the fault: 6 for input that is not a JSON object or has a
+ * mistyped version field, 1 for an unsupported version, 5 for an oversized input, 7 for the rest.
  */
 export function violationError(violations: readonly Violation[]): CniError {
   const sorted = [...violations].sort((a, b) => a.rule - b.rule || a.offset - b.offset);

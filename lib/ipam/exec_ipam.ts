@@ -1,6 +1,5 @@
 import { errorMessage } from "../error_message.ts";
 import { isFileName, join } from "../path.ts";
-import { CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { type PipedRun, runPiped } from "../../ffi/ipam_libc.ts";
@@ -14,11 +13,10 @@ const MAX_STDOUT_BYTES = 1 << 20;
 /** Raw output quoted in an error's details. */
 const MAX_DETAILS_CHARS = 4096;
 
-/** Options of {@link ExecIpam}. */
 export interface ExecIpamOptions {
   /**
-   * Kill the delegate after this long and fail with code 11 (try again later): a hung IPAM
-   * plugin must not hold our node lock forever, and the runtime retries a code-11 failure.
+   * Kill the delegate after this long (`timed-out`, which the runtime retries): a hung IPAM
+   * plugin must not hold our node lock forever.
    */
   timeoutMs?: number;
 }
@@ -34,45 +32,26 @@ export interface ExecIpamOptions {
  * runtime gave us. The child inherits the environment from the OS, so no `--allow-env` grant is
  * involved; the request's `CNI_*` (the same values in production, where they were read from this
  * environment) are set on top of it.
- *
- * @example Run host-local (needs `/usr/lib/cni/host-local`)
- * ```ts ignore
- * import { ExecIpam } from "./exec_ipam.ts";
- * const result = await new ExecIpam().exec({
- *   command: "ADD",
- *   type: "host-local",
- *   env: { CNI_PATH: "/usr/lib/cni", CNI_CONTAINERID: "c1", CNI_NETNS: "/x", CNI_IFNAME: "net1" },
- *   stdin: new TextEncoder().encode(JSON.stringify(netConf)),
- * });
- * ```
  */
 export class ExecIpam implements Ipam {
   readonly #timeoutMs: number;
 
-  /** @param options the timeout */
   constructor(options: ExecIpamOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /**
-   * Runs the delegate and returns what it printed.
-   *
    * The plugin is looked up by trying to start `<dir>/<type>` for each `CNI_PATH` entry in
    * order, moving on when the file does not exist. The directories are never `stat`ed: the
    * plugin's read permission does not cover them, and starting the file is the real test.
    *
    * The process waits for its delegate synchronously, as libcni does.
-   *
-   * @throws {IpamError} code 7 when `type` is not a plain file name; the delegate's own error
-   *   when it printed one; code 102 when it is not in `CNI_PATH`, cannot be started, dies
-   *   without an error object or prints invalid JSON; code 11 when it runs longer than the
-   *   timeout (it is killed)
    */
   // deno-lint-ignore require-await -- async only so that a throw reaches the caller as a rejection
   async exec(req: IpamRequest): Promise<unknown> {
     const type = req.type;
     if (!isFileName(type)) {
-      throw new IpamError(CniErrorCode.InvalidNetworkConfig, `invalid ipam.type ${quote(type)}`, {
+      throw new IpamError("invalid-type", `invalid ipam.type ${quote(type)}`, {
         pluginType: type,
         details: "ipam.type must be the file name of a plugin in CNI_PATH",
       });
@@ -92,9 +71,11 @@ export class ExecIpam implements Ipam {
           now: () => performance.now(),
         });
       } catch (err) {
-        if (err instanceof LibcError && err.code === "ENOENT" && err.op === "posix_spawn") continue;
+        if (err instanceof LibcError && err.errnoName === "ENOENT" && err.op === "posix_spawn") {
+          continue;
+        }
         throw new IpamError(
-          CniErrorCode.IpamError,
+          "cannot-run",
           `Cannot run IPAM plugin ${quote(file)}: ${errorMessage(err)}`,
           { pluginType: type, cause: err },
         );
@@ -102,7 +83,7 @@ export class ExecIpam implements Ipam {
       return this.#outcome(run, req);
     }
     throw new IpamError(
-      CniErrorCode.IpamError,
+      "not-found",
       `IPAM plugin ${quote(type)} not found in CNI_PATH ${quote(cniPath)}`,
       { pluginType: type },
     );
@@ -114,7 +95,7 @@ export class ExecIpam implements Ipam {
     const context = `IPAM plugin ${quote(type)} ${req.command} failed`;
     if (run.status === "timeout") {
       throw new IpamError(
-        CniErrorCode.TryAgainLater,
+        "timed-out",
         `timed out after ${this.#timeoutMs} ms; killed`,
         { pluginType: type, context },
       );
@@ -125,7 +106,7 @@ export class ExecIpam implements Ipam {
       try {
         return JSON.parse(text);
       } catch (err) {
-        throw new IpamError(CniErrorCode.IpamError, "printed invalid JSON", {
+        throw new IpamError("bad-output", "printed invalid JSON", {
           pluginType: type,
           context,
           details: bounded(text),
@@ -135,16 +116,13 @@ export class ExecIpam implements Ipam {
     }
     const reported = parseCniError(text);
     if (reported !== null) {
-      throw new IpamError(reported.code, reported.msg, {
-        pluginType: type,
-        context,
-        details: reported.details,
-      });
+      const { msg, ...fields } = reported;
+      throw new IpamError("reported", msg, { pluginType: type, context, ...fields });
     }
     const how = "exited" in run.status
       ? `exit status ${run.status.exited}`
       : `signal ${run.status.signal}`;
-    throw new IpamError(CniErrorCode.IpamError, `ended with ${how} and no error object`, {
+    throw new IpamError("bad-output", `ended with ${how} and no error object`, {
       pluginType: type,
       context,
       details: bounded(text),
@@ -152,8 +130,8 @@ export class ExecIpam implements Ipam {
   }
 }
 
-/** The delegate's `{code, msg, details}`, when it printed one; code 102 when its code is bad. */
-function parseCniError(text: string): { code: number; msg: string; details: string } | null {
+/** The delegate's `{code, msg, details}`, when it printed one; no code when its code is bad. */
+function parseCniError(text: string): { code?: number; msg: string; details: string } | null {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -164,9 +142,7 @@ function parseCniError(text: string): { code: number; msg: string; details: stri
   const { code, msg, details } = raw as Record<string, unknown>;
   if (typeof msg !== "string") return null;
   return {
-    code: typeof code === "number" && Number.isInteger(code) && code > 0
-      ? code
-      : CniErrorCode.IpamError,
+    ...(typeof code === "number" && Number.isInteger(code) && code > 0 ? { code } : {}),
     msg,
     details: typeof details === "string" ? details : "",
   };

@@ -1,17 +1,16 @@
 /** The CNI commands that can be delegated to an IPAM plugin. */
 export type IpamCommand = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC";
 
-/** One delegated call: the same CNI environment the plugin got, with its own command. */
+/**
+ * One delegated call: the same CNI environment the plugin got, with its own command. `env` is the
+ * request's CNI_* variables, set on top of the environment the delegate inherits from this process
+ * (CNI_COMMAND from `command`); `stdin` the full network config, passed on unchanged.
+ */
 export interface IpamRequest {
   command: IpamCommand;
   /** `ipam.type`: the plugin's file name, looked up in `CNI_PATH`. */
   type: string;
-  /**
-   * The request's CNI_* variables, set on top of the environment the delegate inherits from this
-   * process (CNI_COMMAND is set from `command`).
-   */
   env: Record<string, string>;
-  /** The full network config, passed on stdin unchanged. */
   stdin: Uint8Array;
 }
 
@@ -19,7 +18,7 @@ export interface IpamRequest {
 export interface Ipam {
   /**
    * Runs the plugin and returns its parsed stdout (ADD's result; `null` when it printed nothing).
-   * Throws `IpamError` carrying the delegate's own `{code, msg, details}`.
+   * Throws `IpamError`, with the delegate's own `{code, msg, details}` when it printed them.
    */
   exec(req: IpamRequest): Promise<unknown>;
 }

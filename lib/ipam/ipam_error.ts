@@ -1,27 +1,35 @@
-/** Options of {@link IpamError}. */
+/**
+ * Why a delegated IPAM call failed: `invalid-type` (`ipam.type` is not a file name), `not-found`
+ * (in no `CNI_PATH` directory), `cannot-run` (found but not started), `timed-out` (killed after
+ * the timeout), `bad-output` (no error object, or invalid JSON), `reported` (the delegate printed
+ * a CNI error object). The plugin layer gives each its CNI code (`ipamErrorToCni` in
+ * `lib/plugin/to_cni_error.ts`).
+ */
+export type IpamFailure =
+  | "invalid-type"
+  | "not-found"
+  | "cannot-run"
+  | "timed-out"
+  | "bad-output"
+  | "reported";
+
 export interface IpamErrorOptions {
   /** `ipam.type`: the delegate that failed. */
   pluginType: string;
+  /** The delegate's own code, when it `reported` a usable one. */
+  code?: number;
   /** Put before `msg` in the message, e.g. `IPAM plugin "host-local" ADD failed`. */
   context?: string;
   /** The delegate's `details`, or its raw output when it printed no error object. */
   details?: string;
-  /** The underlying error. */
   cause?: unknown;
 }
 
-/**
- * A delegated IPAM call that failed. When the delegate printed a CNI error object, `code`,
- * `msg` and `details` are its own, because the spec has a plugin pass its delegate's error on;
- * otherwise `code` is ours: 7 for an `ipam.type` that is not a file name, 102
- * (`CniErrorCode.IpamError`) for a plugin that is missing, cannot run, dies, or prints no usable
- * answer, and 11 (try again later) for one that timed out. The plugin layer passes it on as a
- * `CniError` (`ipamErrorToCni` in `lib/plugin/to_cni_error.ts`).
- */
+/** A delegated IPAM call that failed; `msg` and `details` are the delegate's own when it gave them. */
 export class IpamError extends Error {
   override name = "IpamError";
-  /** The delegate's code, or ours (102, or 11 on timeout) when it gave none. */
-  readonly code: number;
+  /** The delegate's own code, `null` when it gave none (or one that is not a positive integer). */
+  readonly code: number | null;
   /** The delegate's own `msg` (or ours), without the context. */
   readonly msg: string;
   /** The delegate's `details`, or its bounded raw output; `""` when there is none. */
@@ -29,12 +37,12 @@ export class IpamError extends Error {
   /** `ipam.type`. */
   readonly pluginType: string;
 
-  constructor(code: number, msg: string, options: IpamErrorOptions) {
+  constructor(readonly kind: IpamFailure, msg: string, options: IpamErrorOptions) {
     super(
       options.context === undefined ? msg : `${options.context}: ${msg}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.code = code;
+    this.code = options.code ?? null;
     this.msg = msg;
     this.details = options.details ?? "";
     this.pluginType = options.pluginType;

@@ -5,4 +5,4 @@
  */
 export type { Ipam, IpamCommand, IpamRequest } from "./ipam.ts";
 export { ExecIpam, type ExecIpamOptions } from "./exec_ipam.ts";
-export { IpamError, type IpamErrorOptions } from "./ipam_error.ts";
+export { IpamError, type IpamErrorOptions, type IpamFailure } from "./ipam_error.ts";

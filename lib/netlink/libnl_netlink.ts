@@ -10,31 +10,16 @@
  */
 
 import { NlSocket, type RouteSpec, type VfChange } from "../../ffi/rtnetlink.ts";
-import { NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import { fileIdentity } from "../../ffi/netns_libc.ts";
 import { hostNetns, type LostNetns, openNetns, withNetns } from "./netns.ts";
-import {
-  type LinkInfo,
-  type Netlink,
-  type Netns,
-  VfListTooLargeError,
-  type VfSettings,
-  VfSettingUnsupportedError,
-} from "./netlink.ts";
+import type { LinkInfo, Netlink, Netns, VfSettings } from "./netlink.ts";
 
 /** Loads libnl-3 and libnl-route-3, for the operator tool's `doctor`. */
 export { openLibnl } from "../../ffi/libnl.ts";
 
 /**
  * {@linkcode Netlink} over libnl. Holds one socket per `Netns` object it was given; `close()`
- * releases them. Errors are `NetlinkError`s, `NetnsError`s and `VfSettingUnsupportedError`s.
- *
- * @example
- * ```ts ignore
- * using netlink = new LibnlNetlink(stop);
- * using pod = netlink.openNetns("/var/run/netns/pod1");
- * const link = netlink.linkByName(pod, "net1");
- * ```
+ * releases them. Errors are `NetlinkError`s, and `LibcError`s from namespace switches.
  */
 export class LibnlNetlink implements Netlink, Disposable {
   #sockets = new Map<Netns, NlSocket>();
@@ -124,30 +109,12 @@ export class LibnlNetlink implements Netlink, Disposable {
     return this.#socket(ns).listRoutes(index);
   }
 
-  /** @throws {VfListTooLargeError} When the kernel's answer is EMSGSIZE. */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null {
-    try {
-      return this.#socket(ns).vfSettings(pfIndex, vf);
-    } catch (error) {
-      if (!(error instanceof NetlinkError) || error.errnoName !== "EMSGSIZE") throw error;
-      throw new VfListTooLargeError(error.message, { cause: error });
-    }
+    return this.#socket(ns).vfSettings(pfIndex, vf);
   }
 
-  /**
-   * @throws {VfSettingUnsupportedError} When the kernel answers EOPNOTSUPP: `setting` is `guid`
-   *   when the change has a GUID (the kernel does not say which attribute it refused).
-   */
   setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void {
-    try {
-      this.#socket(ns).changeVf(pfIndex, vf, change);
-    } catch (error) {
-      if (!(error instanceof NetlinkError) || error.code !== NleCode.OpNotSupp) throw error;
-      const guid = change.nodeGuid !== undefined || change.portGuid !== undefined;
-      throw new VfSettingUnsupportedError(guid ? "guid" : "link_state", error.message, {
-        cause: error,
-      });
-    }
+    this.#socket(ns).changeVf(pfIndex, vf, change);
   }
 
   /** The socket bound to `ns`, opened inside it on first use. */

@@ -14,45 +14,36 @@ import { RdmaSocket } from "../../ffi/rdma_socket.ts";
 import { NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 import type { Netns } from "./netlink.ts";
 import { type LostNetns, withNetns } from "./netns.ts";
-import { type Rdma, RdmaError, type RdmaNetnsMode } from "./rdma.ts";
+import type { Rdma, RdmaNetnsMode } from "./rdma.ts";
 
 /** Why a kernel without `ib_core` refuses every RDMA netlink request, and what to do. */
 export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported " +
   "protocol); load the ib_core module (modprobe ib_core)";
 
 /**
- * Turns a failed RDMA netlink call into an {@linkcode RdmaError}. Only opening the socket can
+ * A failed RDMA netlink call's error, worded for the node's operator. Only opening the socket can
  * fail with `NLE_PROTO_MISMATCH`: `socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA)` gets
- * EPROTONOSUPPORT when `ib_core`, which registers the protocol, is not loaded: `unsupported`;
- * anything else is `io`, with libnl's text.
+ * EPROTONOSUPPORT when `ib_core`, which registers the protocol, is not loaded. Anything else keeps
+ * libnl's text.
  */
-export function rdmaErrorOf(error: NetlinkError): RdmaError {
-  if (error.code === NleCode.ProtoMismatch) {
-    return new RdmaError("unsupported", NO_RDMA_NETLINK, { cause: error });
-  }
-  return new RdmaError("io", error.message, { cause: error });
+export function rdmaErrorOf(error: NetlinkError): NetlinkError {
+  if (error.code !== NleCode.ProtoMismatch) return error;
+  return new NetlinkError(NleCode.ProtoMismatch, NO_RDMA_NETLINK, undefined, { cause: error });
 }
 
-/** Runs an RDMA netlink call, turning libnl's errors into `RdmaError`s. */
+/** Runs an RDMA netlink call, with its error worded by {@link rdmaErrorOf}. */
 function translate<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof NetlinkError) throw rdmaErrorOf(error);
-    throw error;
+    throw error instanceof NetlinkError ? rdmaErrorOf(error) : error;
   }
 }
 
 /**
  * {@linkcode Rdma} over libnl. Holds one socket per `Netns` object it was given, and one in the
  * namespace it was created in for the global netns mode; `close()` releases them. Errors are
- * `RdmaError`s, and `NetnsError`s when a namespace cannot be entered to open its socket.
- *
- * @example
- * ```ts ignore
- * using rdma = new LibnlRdma(stop);
- * if (rdma.netnsMode() === "exclusive") rdma.moveDevice(host, "mlx5_3", pod);
- * ```
+ * `NetlinkError`s, and `LibcError`s when a namespace cannot be entered to open its socket.
  */
 export class LibnlRdma implements Rdma, Disposable {
   #sockets = new Map<Netns, RdmaSocket>();
@@ -90,11 +81,8 @@ export class LibnlRdma implements Rdma, Disposable {
 
   /**
    * Finds the device's index with a dump on `from`'s socket (the kernel's SET needs an index),
-   * then moves it with `RDMA_NLDEV_CMD_SET` on the same socket.
-   *
-   * @throws {RdmaError} `not-found` when `from` has no such device, `unsupported` when the kernel
-   *   has no RDMA netlink, `io` when the kernel refuses (EOPNOTSUPP in shared mode or for a
-   *   device that cannot move).
+   * then moves it with `RDMA_NLDEV_CMD_SET` on the same socket. The kernel refuses with
+   * EOPNOTSUPP in shared mode or for a device that cannot move.
    */
   moveDevice(from: Netns, name: string, to: Netns): void {
     translate(() => {
@@ -102,7 +90,7 @@ export class LibnlRdma implements Rdma, Disposable {
       const socket = this.#socket(from);
       const device = socket.devices().find((d) => d.name === name);
       if (device === undefined) {
-        throw new RdmaError("not-found", "no such device in the source netns");
+        throw new NetlinkError(NleCode.ObjNotFound, "no such device in the source netns");
       }
       // 2. The move. The kernel re-registers the device in `to`, which recreates its IPoIB
       //    netdev in the host.

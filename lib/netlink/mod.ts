@@ -17,4 +17,3 @@ export {
   THREAD_NETNS_PATH,
   withNetns,
 } from "./netns.ts";
-export { NetlinkError, NleCode } from "../../ffi/unwrap.ts";

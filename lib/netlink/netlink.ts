@@ -8,6 +8,8 @@ import type {
 
 /** The one model of links, VFs and routes: the route-netlink binding's. */
 export type { LinkInfo, RouteSpec, VfChange, VfLinkState, VfSettings };
+/** The error of every netlink operation (a namespace switch's is a `LibcError`). */
+export { NetlinkError, NleCode } from "../../ffi/unwrap.ts";
 
 /** A network namespace held open by a file descriptor. Closing it releases the fd. */
 export interface Netns extends Disposable {
@@ -20,54 +22,16 @@ export interface Netns extends Disposable {
 }
 
 /**
- * Thrown by `Netlink.vfSettings` when the kernel cannot fit the PF's VF list in its reply
- * (EMSGSIZE): a kernel regression on PFs with many VFs (ib-sriov-cni pull request 172).
- */
-export class VfListTooLargeError extends Error {
-  override name = "VfListTooLargeError";
-}
-
-/** Which VF setting a PF's driver refused. */
-export type VfSetting = "guid" | "link_state";
-
-/**
- * Thrown by `Netlink.setVf` when the PF's driver has no handler for a setting: the kernel's
- * EOPNOTSUPP to a well-formed request (an Ethernet PF, a veth, a driver without SR-IOV GUIDs).
- * The message is the kernel's answer in words.
- */
-export class VfSettingUnsupportedError extends Error {
-  override name = "VfSettingUnsupportedError";
-  /** The message, for callers that still read it under this name. */
-  readonly reason: string;
-
-  /** @param setting The setting that was refused: `guid` when the change had one. */
-  constructor(readonly setting: VfSetting, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = message;
-  }
-}
-
-/** Why a namespace could not be opened. */
-export type NetnsFailure = "missing" | "not-netns" | "io";
-
-/** Thrown by `Netlink.openNetns`; the message says what is wrong with the path, not which. */
-export class NetnsError extends Error {
-  override name = "NetnsError";
-
-  /** @param kind `missing`: no such path; `not-netns`: the path is not a network namespace. */
-  constructor(readonly kind: NetnsFailure, message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
-/**
  * The kernel writes the plugin makes, and the link reads it needs around them. Every operation
  * names the namespace it runs in; links are addressed by ifindex because names change. A failure's
  * message is the kernel's answer (`Object busy`): the caller names the step, the link and the
  * namespace as the user knows them.
  */
 export interface Netlink {
-  /** Opens the namespace at `path`; throws `NetnsError`. */
+  /**
+   * Opens the namespace at `path`. Throws a `LibcError`: `ENOENT` (`no such file`) when nothing
+   * is there, `EINVAL` (`not a network namespace`) when it is not a namespace.
+   */
   openNetns(path: string): Netns;
   /** Opens the namespace the plugin runs in. */
   hostNetns(): Netns;
@@ -102,14 +66,16 @@ export interface Netlink {
   listRoutes(ns: Netns, index: number): RouteSpec[];
   /**
    * VF `vf`'s settings as the PF at `pfIndex` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
-   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF. Throws `VfListTooLargeError` when
-   * the kernel cannot send the list.
+   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF. `errnoName` `EMSGSIZE` when the
+   * kernel cannot fit the PF's VF list in its reply (a regression with many VFs, ib-sriov-cni
+   * pull request 172).
    */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null;
   /**
    * Changes VF `vf` through the PF at `pfIndex` (`IFLA_VFINFO_LIST`/`IFLA_VF_INFO` with
    * `IFLA_VF_IB_NODE_GUID`, `IFLA_VF_IB_PORT_GUID`, `IFLA_VF_LINK_STATE`). A new GUID reaches
-   * the VF only when its driver is rebound. Throws `VfSettingUnsupportedError` on EOPNOTSUPP.
+   * the VF only when its driver is rebound. `NLE_OPNOTSUPP` when the PF's driver has no handler
+   * for a setting (the kernel does not say which).
    */
   setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void;
 }

@@ -23,8 +23,8 @@ import {
   open,
   setns,
 } from "../../ffi/netns_libc.ts";
-import { LibcError } from "../../ffi/errno.ts";
-import { type Netns, NetnsError } from "./netlink.ts";
+import { Errno, LibcError } from "../../ffi/errno.ts";
+import type { Netns } from "./netlink.ts";
 import { quote } from "../cni/quote.ts";
 
 /**
@@ -71,18 +71,13 @@ export class NetnsHandle implements Netns {
   }
 }
 
-/** A libc failure as the `io` {@linkcode NetnsError} it is; anything else as it is. */
-function ioError(error: unknown): unknown {
-  return error instanceof LibcError ? new NetnsError("io", error.message, { cause: error }) : error;
-}
-
 /**
  * Opens a network namespace by path, such as `CNI_NETNS`.
  *
  * @param path A bind-mounted namespace (`/var/run/netns/x`) or `/proc/<pid>/ns/net`.
  * @returns The handle; close it, or hold it with `using`.
- * @throws {NetnsError} `missing` when nothing is at `path` (`no such file`), `not-netns` when it
- *   is not a namespace (`not a network namespace`), `io` for any other failure.
+ * @throws {LibcError} `ENOENT` (`no such file`) when nothing is at `path`, `EINVAL` (`not a
+ *   network namespace`) when it is not a namespace; the failed call's errno for anything else.
  */
 export function openNetns(path: string): NetnsHandle {
   let fd: number;
@@ -91,24 +86,21 @@ export function openNetns(path: string): NetnsHandle {
     // could become our controlling terminal. Neither is a namespace: fstatfs() refuses them.
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } catch (error) {
-    if (error instanceof LibcError && error.code === "ENOENT") {
-      throw new NetnsError("missing", "no such file", { cause: error });
+    if (error instanceof LibcError && error.errno === Errno.ENOENT) {
+      throw new LibcError("open", Errno.ENOENT, "no such file");
     }
-    throw ioError(error);
+    throw error;
   }
   const handle = new NetnsHandle(path, fd);
-  let type: bigint;
   try {
-    type = fstatfsType(fd);
+    // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
+    // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
+    if (fstatfsType(fd) !== NSFS_MAGIC) {
+      throw new LibcError("setns", Errno.EINVAL, "not a network namespace");
+    }
   } catch (error) {
     handle.close();
-    throw ioError(error);
-  }
-  // Only an nsfs file can be a namespace handle: anything else (a regular file, a directory, a
-  // bind mount that vanished) would make setns() fail later with a less clear EINVAL.
-  if (type !== NSFS_MAGIC) {
-    handle.close();
-    throw new NetnsError("not-netns", "not a network namespace");
+    throw error;
   }
   return handle;
 }
@@ -132,7 +124,7 @@ export function netnsPathExists(path: string): boolean {
 /**
  * Opens the namespace the calling thread is in now, as {@linkcode THREAD_NETNS_PATH}.
  *
- * @throws {NetnsError} `io` when `/proc` is not mounted or cannot be read.
+ * @throws {LibcError} when `/proc` is not mounted or cannot be read.
  */
 export function hostNetns(): NetnsHandle {
   return openNetns(THREAD_NETNS_PATH);
@@ -152,19 +144,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * might not. A thenable result is rejected with a `TypeError` (after switching back).
  *
  * @param lost Called, never to return, when switching back fails (`tests/e2e/lost_netns_test.ts`).
- * @throws {NetnsError} `io` when the current namespace cannot be opened or `ns` cannot be
- *   entered (nothing ran).
+ * @throws {LibcError} when the current namespace cannot be opened or `ns` cannot be entered
+ *   (nothing ran).
  * @throws {TypeError} When `fn` returned a thenable.
  */
 export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
   // 1. Hold the namespace we are in, to come back to it.
   using back = hostNetns();
   // 2. Enter the target. Nothing has changed if this fails.
-  try {
-    setns(ns.fd, CLONE_NEWNET);
-  } catch (error) {
-    throw ioError(error);
-  }
+  setns(ns.fd, CLONE_NEWNET);
   // 3. Run, and switch back whatever happens. If switching back fails, the process stops there:
   //    continuing in the wrong namespace is never safe.
   let result: T;

@@ -4,33 +4,11 @@ import type { Netns } from "./netlink.ts";
 export type { RdmaNetnsMode };
 
 /**
- * Why an RDMA netlink request failed: `unsupported` when the kernel has no RDMA netlink
- * (`ib_core` not loaded: the socket gets EPROTONOSUPPORT), `not-found` when the device is not
- * in the namespace asked, `io` for anything else.
+ * RDMA netlink (`NETLINK_RDMA`, the `RDMA_NL_NLDEV` client): what RDMA isolation needs. Each
+ * operation throws a `NetlinkError` whose message is what went wrong (the caller names the device
+ * and the namespace): `errnoName` `EPROTONOSUPPORT` when the kernel has no RDMA netlink (`ib_core`
+ * not loaded), `ENOENT` when the device is not in the namespace asked.
  */
-export type RdmaFailure = "unsupported" | "not-found" | "io";
-
-/** Thrown by {@link Rdma}; the message is what went wrong, the caller names device and netns. */
-export class RdmaError extends Error {
-  override name = "RdmaError";
-  /** The message, for callers that still read it under this name. */
-  readonly reason: string;
-
-  /**
-   * @param kind what went wrong
-   * @param options `reason` when it differs from the message (callers of old), `cause`
-   */
-  constructor(
-    readonly kind: RdmaFailure,
-    message: string,
-    options: ErrorOptions & { reason?: string } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.reason = options.reason ?? message;
-  }
-}
-
-/** RDMA netlink (`NETLINK_RDMA`, the `RDMA_NL_NLDEV` client): what RDMA isolation needs. */
 export interface Rdma {
   /** The subsystem's netns mode (`RDMA_NLDEV_CMD_SYS_GET`, `RDMA_NLDEV_SYS_ATTR_NETNS_MODE`). */
   netnsMode(): RdmaNetnsMode;

@@ -1,5 +1,5 @@
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniError } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import {
   assertRepresentable,
@@ -9,7 +9,7 @@ import {
   type ResultInterface,
   type ResultRoute,
 } from "../cni/result.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import { StateError } from "../state/state_error.ts";
 import type {
@@ -23,7 +23,6 @@ import type { Deps } from "./deps.ts";
 import { attachedDeviceInfo, readDeviceInfo, writeDeviceInfo } from "./device_info.ts";
 import { callIpam } from "./ipam_call.ts";
 import { noteRollback, requestLogger } from "./request_logger.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -36,7 +35,17 @@ import { waitForNetdev } from "./rebind.ts";
 import { type Device, type NetdevVf, resolveDevice, type VfioVf } from "./resolve_device.ts";
 import { Rollback } from "./rollback.ts";
 import { applyGuid, applyLinkState, planVfConfig, type VfTarget } from "./vf_config.ts";
-import { stateErrorToCni, withCniCodes } from "./to_cni_error.ts";
+import {
+  configError,
+  deviceError,
+  ifnameError,
+  ipamError,
+  kernelStep,
+  netnsError,
+  notYet,
+  stateErrorToCni,
+  withCniCodes,
+} from "./to_cni_error.ts";
 import { moveNetdevIntoPod, restoreLinkProperties, tempIfName } from "./vf_netdev.ts";
 
 /** The annotation value ib-kubernetes sets once the GUID is in the partition. */
@@ -51,8 +60,7 @@ export function checkIbKubernetes(conf: NetConf): void {
   if (!conf.ibKubernetesEnabled) return;
   const state = conf.argsCni["mellanox.infiniband.app"];
   if (state !== IB_KUBERNETES_READY) {
-    throw new CniError(
-      CniErrorCode.TryAgainLater,
+    throw notYet(
       `args.cni["mellanox.infiniband.app"] is ${
         quote(state ?? null)
       }, not "configured": ib-kubernetes has not yet added the pod's GUID to the partition`,
@@ -70,8 +78,7 @@ export function checkIbKubernetes(conf: NetConf): void {
  */
 export function requireAssignedGuid(conf: NetConf, device: Device): void {
   if (!conf.ibKubernetesEnabled || device.kind === "vfio-pf" || conf.guid !== undefined) return;
-  throw new CniError(
-    CniErrorCode.InvalidNetworkConfig,
+  throw configError(
     "ibKubernetesEnabled is true but no GUID was given (runtimeConfig.infinibandGUID or " +
       "args.cni.guid): ib-kubernetes must assign the VF's GUID",
     {
@@ -183,8 +190,7 @@ function findNetdev(c: AddContext, vf: NetdevVf): LinkInfo {
     () => deps.netlink.linkByName(host, vf.netdev),
   );
   if (hostLink === null) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `deviceID ${quote(vf.pci)}: its netdev ${quote(vf.netdev)} is not in the host netns`,
     );
   }
@@ -193,8 +199,7 @@ function findNetdev(c: AddContext, vf: NetdevVf): LinkInfo {
     () => deps.netlink.linkByName(pod, ifname),
   );
   if (taken !== null) {
-    throw new CniError(
-      CniErrorCode.InvalidEnvironment,
+    throw ifnameError(
       `CNI_IFNAME ${quote(ifname)} already exists in netns ${quote(netns)}`,
       { details: "the spec forbids replacing an interface the container already has" },
     );
@@ -232,10 +237,7 @@ async function requestAddresses(c: AddContext): Promise<Result> {
   });
   const ipam = parseResult(raw);
   if (ipam.ips.length === 0) {
-    throw new CniError(
-      CniErrorCode.IpamError,
-      `IPAM plugin ${quote(ipamType)} returned no IP addresses`,
-    );
+    throw ipamError(`IPAM plugin ${quote(ipamType)} returned no IP addresses`);
   }
   return ipam;
 }
@@ -372,10 +374,9 @@ function mergeResult(prev: Result, attached: Attached): Result {
 }
 
 /**
- * Undoes a failed ADD. The record and the allocation outlive an incomplete rollback: they are
- * what lets DEL (or GC) finish the cleanup later, and the error says so.
- *
- * @returns the error to throw
+ * Undoes a failed ADD and returns the error to throw. The record and the allocation outlive an
+ * incomplete rollback: they are what lets DEL (or GC) finish the cleanup later, and the error
+ * says so.
  */
 async function abandonAdd(
   deps: Deps,
@@ -401,11 +402,21 @@ async function abandonAdd(
   });
 }
 
-/** The work of {@link cmdAdd}, which gives its state errors their CNI codes. */
-async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
+/**
+ * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
+ * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
+ * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
+ * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
+ * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
+ * after a crash.
+ *
+ * @returns the result (prevResult's interfaces, then ours)
+ * @throws {CniError} with the step, the input and the reason
+ */
+export const cmdAdd = withCniCodes(async (deps: Deps, req: CniRequest): Promise<Result> => {
   // 1. Everything that needs no device: config, version, ib-kubernetes gate, RDMA mode, and
   //    the device-info file (read now, so that a path that breaks a rule changes nothing).
-  const conf = loadNetConf(req.config, req.cniVersion, "ADD");
+  const conf = decodeNetConf(req);
   assertRepresentable(req.cniVersion, conf.ipam !== undefined);
   checkIbKubernetes(conf);
   if (conf.rdmaIsolation) assertRdmaExclusive(deps);
@@ -420,8 +431,7 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   using host = kernelStep("Cannot open the host netns", () => deps.netlink.hostNetns());
   using pod = openPodNetns(deps.netlink, netns);
   if (kernelStep("Cannot compare netns handles", () => deps.netlink.sameNetns(host, pod))) {
-    throw new CniError(
-      CniErrorCode.InvalidNetns,
+    throw netnsError(
       `CNI_NETNS ${quote(netns)} is the host's own network namespace`,
       { details: "the runtime must pass the pod sandbox's netns" },
     );
@@ -468,21 +478,4 @@ async function addCommand(deps: Deps, req: CniRequest): Promise<Result> {
   } catch (err) {
     throw await abandonAdd(deps, req, rollback, pci, key, err);
   }
-}
-
-/**
- * ADD: attaches the device named by `deviceID` to the pod. A netdev VF gets its link state and
- * GUID through its PF, its RDMA device (with `rdmaIsolation`) and its netdev in the pod under
- * `CNI_IFNAME`, and the IPAM plugin's addresses; a vfio-pci VF gets its link state and GUID; a
- * vfio-pci PF is recorded. Every kernel change is undone if a later one fails, and the attachment
- * is recorded, with the VF's original settings, before the first one, so DEL can finish the job
- * after a crash.
- *
- * @param deps the dependencies
- * @param req the request
- * @returns the result (prevResult's interfaces, then ours)
- * @throws {CniError} with the step, the input and the reason
- */
-export function cmdAdd(deps: Deps, req: CniRequest): Promise<Result> {
-  return withCniCodes(() => addCommand(deps, req));
-}
+});

@@ -1,25 +1,19 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { parseResult, type Result } from "../cni/result.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { normalizeGuid } from "../guid.ts";
 import type { Logger } from "../log.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { AttachmentRecord, NetdevVfRecord } from "../state/store.ts";
 import { isVfTarget, rdmaGuid, readVfSettings } from "./vf_config.ts";
 import type { Deps } from "./deps.ts";
-import { withCniCodes } from "./to_cni_error.ts";
+import { checkFailed, kernelStep, noAttachment, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { openPodNetns } from "./pod_netns.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest } from "./del.ts";
-
-function broken(msg: string): CniError {
-  return new CniError(CniErrorCode.CheckFailed, msg);
-}
 
 /**
  * The VF's GUID and link state, as its PF reports them, are still the ones the config asks for.
@@ -34,9 +28,9 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
     `Cannot look up PF netdev ${quote(pfName)}`,
     () => deps.netlink.linkByName(host, pfName),
   );
-  if (pf === null) throw broken(`PF netdev ${quote(pfName)} is missing from the host`);
+  if (pf === null) throw checkFailed(`PF netdev ${quote(pfName)} is missing from the host`);
   const vf = readVfSettings(deps, host, { index: pf.index, name: pfName }, vfIndex, log);
-  if (vf === null) throw broken(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
+  if (vf === null) throw checkFailed(`PF ${quote(pfName)} no longer lists VF ${vfIndex}`);
   if (conf.guid !== undefined) {
     const want = normalizeGuid(conf.guid);
     // A GUID that neither the PF nor sysfs reports cannot be checked, which is no failure.
@@ -45,13 +39,13 @@ function checkVfSettings(deps: Deps, conf: NetConf, record: AttachmentRecord, lo
       () => rdmaGuid(deps.sysfs, record.deviceId),
     );
     if (have !== null && have !== want) {
-      throw broken(
+      throw checkFailed(
         `VF ${vfIndex} of PF ${quote(pfName)} has node GUID ${quote(have)}, not ${quote(want)}`,
       );
     }
   }
   if (conf.linkState !== undefined && vf.linkState !== null && vf.linkState !== conf.linkState) {
-    throw broken(
+    throw checkFailed(
       `VF ${vfIndex} of PF ${quote(pfName)} has link_state ${quote(vf.linkState)}, not ${
         quote(conf.linkState)
       }`,
@@ -68,15 +62,14 @@ function attachedRecord(deps: Deps, req: CniRequest, conf: NetConf): AttachmentR
   const read = deps.store.readAttachment(req.args);
   const record = read === null ? null : completeFromRequest(read, conf);
   if (record === null) {
-    throw new CniError(
-      CniErrorCode.UnknownContainer,
+    throw noAttachment(
       `no attachment of container ${quote(containerId)} interface ${
         quote(ifname)
       }: ADD did not run or DEL already did`,
     );
   }
   if (record.deviceId !== conf.deviceId) {
-    throw broken(
+    throw checkFailed(
       `deviceID ${quote(conf.deviceId)} differs from the attached VF ${quote(record.deviceId)}`,
     );
   }
@@ -92,7 +85,9 @@ function checkPodDevices(deps: Deps, pod: Netns, record: NetdevVfRecord, args: C
       () => deps.rdma.devices(pod),
     );
     if (!devices.includes(record.rdmaDevice)) {
-      throw broken(`RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`);
+      throw checkFailed(
+        `RDMA device ${quote(record.rdmaDevice)} is missing from netns ${quote(netns)}`,
+      );
     }
   }
   const link = kernelStep(
@@ -100,9 +95,9 @@ function checkPodDevices(deps: Deps, pod: Netns, record: NetdevVfRecord, args: C
     () => deps.netlink.linkByName(pod, ifname),
   );
   if (link === null) {
-    throw broken(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
+    throw checkFailed(`interface ${quote(ifname)} is missing from netns ${quote(netns)}`);
   }
-  if (!link.up) throw broken(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
+  if (!link.up) throw checkFailed(`interface ${quote(ifname)} in netns ${quote(netns)} is down`);
   return link;
 }
 
@@ -124,7 +119,9 @@ function checkPrevResult(
   );
   for (const ip of prev.ips.filter((ip) => ip.interface === ours)) {
     if (!addresses.includes(ip.address)) {
-      throw broken(`address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`);
+      throw checkFailed(
+        `address ${quote(ip.address)} of prevResult is missing from ${quote(ifname)}`,
+      );
     }
   }
   const routes = kernelStep(
@@ -137,14 +134,20 @@ function checkPrevResult(
     );
     if (!present) {
       const via = route.gw ? ` via ${quote(route.gw)}` : "";
-      throw broken(`route ${quote(route.dst)}${via} of prevResult is missing`);
+      throw checkFailed(`route ${quote(route.dst)}${via} of prevResult is missing`);
     }
   }
 }
 
-/** The work of {@link cmdCheck}, which gives its state errors their CNI codes. */
-async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "CHECK");
+/**
+ * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
+ * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
+ * `prevResult`; and the IPAM plugin's own CHECK passes.
+ *
+ * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
+ */
+export const cmdCheck = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
+  const conf = decodeNetConf(req);
   const log = requestLogger(deps, req, conf);
   // 1. The attachment exists and is of this device.
   const record = attachedRecord(deps, req, conf);
@@ -163,17 +166,4 @@ async function checkCommand(deps: Deps, req: CniRequest): Promise<void> {
   }
   // 5. The IPAM plugin's own CHECK.
   if (conf.ipam !== undefined) await callIpam(deps, req, "CHECK", conf.ipam.type);
-}
-
-/**
- * CHECK: the attachment exists; the VF still has the GUID and link state asked for and its RDMA
- * device is in the pod; its interface is in the pod and up, carries the addresses and routes of
- * `prevResult`; and the IPAM plugin's own CHECK passes.
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} code 104 naming what is missing, 3 when there is no such attachment
- */
-export function cmdCheck(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => checkCommand(deps, req));
-}
+});

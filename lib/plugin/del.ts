@@ -1,6 +1,6 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { Logger } from "../log.ts";
-import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { StateError } from "../state/state_error.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { requestLogger } from "./request_logger.ts";
@@ -8,7 +8,7 @@ import type { Deps } from "./deps.ts";
 import { withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelStep } from "./to_cni_error.ts";
 import { openPodNetnsIfAlive } from "./pod_netns.ts";
 import { quote } from "../cni/quote.ts";
 import type { Netns } from "../netlink/netlink.ts";
@@ -102,10 +102,7 @@ async function restoreDevice(
  * no device (a Go plugin cache from before v1.3.0, with no `deviceID` in the config either)
  * leaves the VF where it is, with a warning.
  *
- * @param deps the dependencies
- * @param record the attachment
  * @param netns the namespace path to look in (`CNI_NETNS`, or the recorded one for GC)
- * @param log the request logger
  * @param keepLeft keep the record of a VF left where it is (GC: a later GC may find it)
  * @throws {CniError} when a kernel step fails; the record is kept so a retry can finish
  */
@@ -161,10 +158,7 @@ export async function releaseAttachment(
  * reads it: a record without the ADD's config (a Go plugin cache above all, which before v1.3.0
  * held only `cniVersion`, `name`, `type` and `ipam`) gets the config's `deviceID` when it names
  * none, and a netdev VF its `ipam.type` (Go runs IPAM DEL with the request's config).
- *
- * @param record the attachment
- * @param conf the request's config, `null` when it broke a rule
- * @returns the record, completed
+ * `conf` is `null` when the request's config broke a rule.
  */
 export function completeFromRequest(
   record: AttachmentRecord,
@@ -196,11 +190,18 @@ async function releaseUnrecorded(deps: Deps, pci: string, key: AttachmentKey): P
  * problem is a warning (see docs/how-it-works.md, "DEL").
  */
 function delConf(req: CniRequest): NetConf | null {
-  return req.configProblem === undefined ? loadNetConf(req.config, req.cniVersion, "DEL") : null;
+  return req.configProblem === undefined ? decodeNetConf(req) : null;
 }
 
-/** The work of {@link cmdDel}, which gives its state errors their CNI codes. */
-async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
+ * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
+ * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
+ * leaves the pod in Terminating while kubelet retries it forever.
+ *
+ * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
+ */
+export const cmdDel = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   const conf = delConf(req);
   const log = requestLogger(deps, req, conf);
   if (req.configProblem !== undefined) {
@@ -220,18 +221,4 @@ async function delCommand(deps: Deps, req: CniRequest): Promise<void> {
   // The spec has DEL release delegated IPAM even when the plugin has nothing of its own left.
   await releaseLease(deps, req, record, req.args, log);
   await releaseAttachment(deps, record, req.args.netns || record.netns, log);
-}
-
-/**
- * DEL: releases the IPAM lease, brings the VF back to the host and forgets the attachment, all
- * from the attachment record. Succeeds when there is nothing left to undo (no record, netns gone,
- * interface gone) and with a config that broke a rule or differs from the ADD's: a failing DEL
- * leaves the pod in Terminating while kubelet retries it forever.
- *
- * @param deps the dependencies
- * @param req the request (`configProblem` set when its config broke a rule)
- * @throws {CniError} when IPAM or a kernel step fails (the record stays for the retry)
- */
-export function cmdDel(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => delCommand(deps, req));
-}
+});

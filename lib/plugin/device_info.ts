@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import { DEVICE_INFO_DIR } from "../config/limits.ts";
@@ -16,7 +15,7 @@ import { ConfinedPathError, PATH_RULES } from "../state/confined_path.ts";
 import { mergeDeviceInfo, type PciDeviceInfo } from "../state/device_info.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { configError, kernelStep } from "./to_cni_error.ts";
 import type { Device } from "./resolve_device.ts";
 import type { Rollback } from "./rollback.ts";
 
@@ -31,8 +30,7 @@ export interface DeviceInfoBefore {
 /** A path rule broken is the config's fault (7); anything else stays a state error (103). */
 function refusal(path: string, err: unknown): unknown {
   if (!(err instanceof ConfinedPathError) || !PATH_RULES.has(err.rule)) return err;
-  return new CniError(
-    CniErrorCode.InvalidNetworkConfig,
+  return configError(
     `runtimeConfig.CNIDeviceInfoFile ${quote(path)} is refused: ${err.reason}`,
     {
       details: `it must be a regular file directly in ${DEVICE_INFO_DIR}, ` +

@@ -1,11 +1,11 @@
 import { errorMessage } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { decodeNetConf } from "../config/load_net_conf.ts";
+import { isRecord } from "../is_record.ts";
 import { requestLogger } from "./request_logger.ts";
 import { completeFromRequest, releaseAttachment } from "./del.ts";
 import type { Deps } from "./deps.ts";
-import { withCniCodes } from "./to_cni_error.ts";
+import { configError, kernelError, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
 
@@ -25,19 +25,13 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
   const field = "cni.dev/valid-attachments";
   const list = config[field] ?? [];
   if (!Array.isArray(list)) {
-    throw new CniError(
-      CniErrorCode.InvalidNetworkConfig,
-      `${field} is not a list of attachments: GC cannot tell which to keep`,
-    );
+    throw configError(`${field} is not a list of attachments: GC cannot tell which to keep`);
   }
   const out = new Set<string>();
   for (const [i, a] of list.entries()) {
-    const { containerID, ifname } = typeof a === "object" && a !== null
-      ? a as Record<string, unknown>
-      : {};
+    const { containerID, ifname } = isRecord(a) ? a : {};
     if (typeof containerID !== "string" || typeof ifname !== "string") {
-      throw new CniError(
-        CniErrorCode.InvalidNetworkConfig,
+      throw configError(
         `${field}[${i}] is not an attachment: it needs string "containerID" and "ifname"`,
       );
     }
@@ -46,12 +40,18 @@ function validAttachments(config: Record<string, unknown>): Set<string> {
   return out;
 }
 
-/** The work of {@link cmdGc}, which gives its state errors their CNI codes. */
-async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
+/**
+ * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
+ * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
+ * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
+ * VF found nowhere stays (a Go plugin cache names no netns to look in).
+ *
+ * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
+ *   attachment that could not be released, and the IPAM plugin's GC error
+ */
+export const cmdGc = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
   // A config that broke a rule GC can do without still names its network (see dispatch.ts).
-  const conf = req.configProblem === undefined
-    ? loadNetConf(req.config, req.cniVersion, "GC")
-    : null;
+  const conf = req.configProblem === undefined ? decodeNetConf(req) : null;
   const log = requestLogger(deps, req, conf);
   if (req.configProblem !== undefined) {
     log.warning("GC config is invalid; releasing from the attachment records without IPAM GC", {
@@ -88,26 +88,10 @@ async function gcCommand(deps: Deps, req: CniRequest): Promise<void> {
     : await callIpam(deps, req, "GC", conf.ipam.type).then(() => null, (err: unknown) => err);
   if (failures.length > 0) {
     const also = ipamGc === null ? [] : [errorMessage(ipamGc)];
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `GC could not release ${failures.length} attachment(s)`,
       { details: [...failures, ...also].join("; ") },
     );
   }
   if (ipamGc !== null) throw ipamGc;
-}
-
-/**
- * GC: releases every attachment of this network that is not in `cni.dev/valid-attachments`, as
- * DEL would (IPAM lease, then the device wherever it is now, with its GUIDs, link state and RDMA
- * device restored), continuing past failures, then forwards GC to the IPAM plugin. The record of a
- * VF found nowhere stays (a Go plugin cache names no netns to look in).
- *
- * @param deps the dependencies
- * @param req the request
- * @throws {CniError} the IPAM plugin's error when only its GC failed; else code 101 listing every
- *   attachment that could not be released, and the IPAM plugin's GC error
- */
-export function cmdGc(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => gcCommand(deps, req));
-}
+});

@@ -7,10 +7,8 @@ import type { Timings } from "../timings.ts";
  * argument errors never build (or load the libraries behind) the real ones, and each command's
  * module is imported when it runs, so VERSION and DEL never evaluate what only ADD needs.
  *
- * @param deps builds the dependencies on first use
  * @param timings the run's timeline, marked when the config has been validated (the same one
  *   as the dependencies' `timings`, which they may build only after that point)
- * @returns the handler table for `dispatch()`
  */
 export function createHandlers(
   deps: () => Deps | Promise<Deps>,

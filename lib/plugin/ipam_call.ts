@@ -1,22 +1,18 @@
 import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniError } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { IpamCommand } from "../ipam/ipam.ts";
 import { IpamError } from "../ipam/ipam_error.ts";
-import { ipamErrorToCni } from "./to_cni_error.ts";
+import { ipamError, ipamErrorToCni } from "./to_cni_error.ts";
 import type { Deps } from "./deps.ts";
 
 /**
  * Delegates `command` to the IPAM plugin `type` with the request's own environment and config,
- * as the spec requires. An IPAM error keeps its code and names the plugin.
+ * as the spec requires.
  *
- * @param deps the dependencies
- * @param req the request being served
- * @param command the command to delegate
- * @param type `ipam.type`
  * @returns the delegate's parsed output (`null` when it printed nothing)
- * @throws {CniError} with the delegate's code, or 102
+ * @throws {CniError} with the delegate's code, or ours for its kind of failure
  */
 export async function callIpam(
   deps: Deps,
@@ -35,12 +31,8 @@ export async function callIpam(
   } catch (err) {
     if (err instanceof IpamError) throw ipamErrorToCni(err);
     if (err instanceof CniError) throw err;
-    throw new CniError(
-      CniErrorCode.IpamError,
-      `IPAM plugin ${quote(type)} ${command} failed: ${errorReason(err)}`,
-      {
-        cause: err,
-      },
-    );
+    throw ipamError(`IPAM plugin ${quote(type)} ${command} failed: ${errorReason(err)}`, {
+      cause: err,
+    });
   }
 }

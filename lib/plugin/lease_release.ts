@@ -1,5 +1,6 @@
 import type { CniRequest } from "../cni/dispatch.ts";
 import type { CmdArgs } from "../cni/env.ts";
+import { isRecord } from "../is_record.ts";
 import type { Logger } from "../log.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
@@ -14,10 +15,6 @@ interface LeaseRelease {
    * the ADD recorded is used instead.
    */
   recorded: "invalid" | "differs" | "gc" | null;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -52,8 +49,6 @@ function sameLeaseKey(a: Record<string, unknown>, b: Record<string, unknown>): b
  * (`gc`). A record without the ADD's config (older records, the Go plugin's cache) falls back to
  * the runtime's config when it is usable, with the record's `cniVersion` for GC.
  *
- * @param req the DEL or GC request being served
- * @param record the attachment whose lease is released
  * @param args the IPAM DEL's environment: the record's container, interface and netns for GC
  * @returns the IPAM DEL to run, or `null` when there is no usable config for it
  */
@@ -64,7 +59,7 @@ export function chooseRelease(
 ): LeaseRelease | null {
   const own = req.configProblem === undefined ? req.config : null;
   const gc = req.args.command === "GC";
-  const added = isObject(record.config) ? record.config : null;
+  const added = isRecord(record.config) ? record.config : null;
   if (own !== null && !gc && (added === null || sameLeaseKey(own, added))) {
     return { req: { ...req, args }, recorded: null };
   }
@@ -86,11 +81,7 @@ export function chooseRelease(
  * `chooseRelease()` picks. A record without `ipamType` made no IPAM call (a vfio-pci device): it
  * has no lease. One without a usable config gets a warning: failing would make DEL fail forever.
  *
- * @param deps the dependencies
- * @param req the DEL or GC request being served
- * @param record the attachment
  * @param args the IPAM DEL's environment (GC's are the record's)
- * @param log the request logger
  * @throws {CniError} with the IPAM plugin's code when its DEL fails
  */
 export async function releaseLease(

@@ -10,11 +10,6 @@ export const NODE_LOCK = "cni";
  * Runs `fn` under the node-wide lock. A driver rebind or an RDMA namespace move recreates RDMA
  * devices, and the kernel names them in creation order: two at once could swap `mlx5_N` names
  * under the device plugin's feet. Everything else needs only the VF's own lock.
- *
- * @param deps the dependencies
- * @param fn the serialised work
- * @returns what `fn` returns
- * @throws {CniError} code 11 naming the holder when the lock is not free in time
  */
 export async function withNodeLock<T>(deps: Deps, fn: () => T | Promise<T>): Promise<T> {
   using _lock = await deps.store.lock(NODE_LOCK, deps.lockTimeoutMs);

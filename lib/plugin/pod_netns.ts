@@ -1,7 +1,8 @@
 import { errorReason } from "../error_message.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { kernelError, netnsError } from "./to_cni_error.ts";
 import { quote } from "../cni/quote.ts";
-import { type Netlink, type Netns, NetnsError } from "../netlink/netlink.ts";
+import { Errno, LibcError } from "../../ffi/errno.ts";
+import type { Netlink, Netns } from "../netlink/netlink.ts";
 import { THREAD_NETNS_PATH } from "../netlink/netns.ts";
 
 /**
@@ -14,13 +15,7 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
     return netlink.openNetns(path);
   } catch (err) {
     const why = errorReason(err);
-    throw new CniError(
-      CniErrorCode.InvalidNetns,
-      `CNI_NETNS ${quote(path)} cannot be used: ${why}`,
-      {
-        cause: err,
-      },
-    );
+    throw netnsError(`CNI_NETNS ${quote(path)} cannot be used: ${why}`, { cause: err });
   }
 }
 
@@ -28,22 +23,19 @@ export function openPodNetns(netlink: Netlink, path: string): Netns {
  * Opens the pod's namespace (`CNI_NETNS`, possibly empty) for DEL or GC, where a namespace that
  * is gone or broken is expected (the pod died first) and means "undo from the host side": `null`.
  *
- * @throws {CniError} code 101 for an I/O failure other than missing / not a netns
+ * @throws {CniError} code 101 for a failure other than missing / not a netns
  */
 export function openPodNetnsIfAlive(netlink: Netlink, path: string): Netns | null {
   if (path === "") return null;
   try {
     return netlink.openNetns(path);
   } catch (err) {
-    if (err instanceof NetnsError && err.kind !== "io") return null;
+    // No file there, or no namespace: a pod netns that is gone.
+    if (err instanceof LibcError && (err.errno === Errno.ENOENT || err.errno === Errno.EINVAL)) {
+      return null;
+    }
     const why = errorReason(err);
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `CNI_NETNS ${quote(path)} cannot be opened: ${why}`,
-      {
-        cause: err,
-      },
-    );
+    throw kernelError(`CNI_NETNS ${quote(path)} cannot be opened: ${why}`, { cause: err });
   }
 }
 

@@ -1,11 +1,9 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import { errorReason } from "../error_message.ts";
-import type { Netns } from "../netlink/netlink.ts";
+import { NetlinkError, type Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
-import { RdmaError } from "../netlink/rdma.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { deviceError, kernelError, kernelStep } from "./to_cni_error.ts";
 import { netnsName } from "./pod_netns.ts";
 import { withNodeLock } from "./node_lock.ts";
 import { restoreRecreatedNetdev } from "./rebind.ts";
@@ -27,9 +25,8 @@ export function assertRdmaExclusive(deps: Deps): void {
   try {
     mode = deps.rdma.netnsMode();
   } catch (err) {
-    const unsupported = err instanceof RdmaError && err.kind === "unsupported";
-    throw new CniError(
-      CniErrorCode.KernelError,
+    const unsupported = err instanceof NetlinkError && err.errnoName === "EPROTONOSUPPORT";
+    throw kernelError(
       `rdmaIsolation is true but ${
         unsupported ? "" : "the RDMA subsystem's netns mode cannot be read: "
       }${errorReason(err)}`,
@@ -40,8 +37,7 @@ export function assertRdmaExclusive(deps: Deps): void {
     );
   }
   if (mode !== "exclusive") {
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `rdmaIsolation is true but the RDMA subsystem's netns mode is ${
         quote(mode)
       }, not "exclusive"`,
@@ -61,8 +57,7 @@ export function rdmaDeviceOf(deps: Deps, pci: string): string {
     () => deps.sysfs.rdmaDevices(pci),
   );
   if (devices.length !== 1) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `rdmaIsolation is true but VF ${quote(pci)} has ${
         devices.length === 0
           ? "no RDMA device"
@@ -98,8 +93,6 @@ export async function moveRdmaDevice(
  * A pod netns that died has already returned its devices to the host, so `pod === null` is
  * nothing to do. `true` when it moved the device.
  *
- * @param record the attachment: its `rdmaDevice`, and the netdev's `deviceId`, `hostIfName`,
- *   `hostIfUp`
  * @throws {CniError} code 101 when listing, moving or renaming fails
  */
 export async function returnRdmaToHost(

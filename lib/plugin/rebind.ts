@@ -1,9 +1,8 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord, VfioVfRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelError, kernelStep } from "./to_cni_error.ts";
 import { restoreHostName } from "./vf_netdev.ts";
 
 /** First and longest pause between looks for a VF's netdev. */
@@ -15,10 +14,6 @@ const MAX_WAIT_MS = 200;
  * rebind its name and ifindex are new, and udev may rename it while we look, so the name is read
  * from sysfs and looked up at once, and both are read again if the lookup misses.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param pci the VF's PCI address
- * @returns the netdev
  * @throws {CniError} code 101 when it has not appeared within `deps.netdevTimeoutMs`
  */
 export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promise<LinkInfo> {
@@ -35,8 +30,7 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
     await deps.sleep(pause);
     waited += pause;
   }
-  throw new CniError(
-    CniErrorCode.KernelError,
+  throw kernelError(
     `VF ${quote(pci)} has no netdev in the host ${waited} ms after its driver was bound`,
     { details: "check dmesg for the driver's probe of the VF" },
   );
@@ -50,7 +44,6 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
  * 1. Unbind, unless a previous attempt already did (then the device has no driver).
  * 2. Bind: the probe, and the new netdev, happen inside this write.
  *
- * @param deps the dependencies
  * @param record the VF's `deviceId`, and the `driver` it had at ADD
  * @throws {CniError} code 101 naming the step, or when the driver is unknown
  */
@@ -63,10 +56,7 @@ export function rebindVf(
   // A record from before this field (or from the Go plugin) names no driver: the one bound now.
   const driver = record.driver ?? bound;
   if (driver === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `Cannot rebind VF ${quote(pci)}: its driver is unknown`,
-    );
+    throw kernelError(`Cannot rebind VF ${quote(pci)}: its driver is unknown`);
   }
   if (bound !== null) {
     kernelStep(
@@ -86,9 +76,6 @@ export function rebindVf(
  * them: the kernel names a new IPoIB netdev `ibN`, down. A record without a host name (a vfio-pci
  * device) has nothing to rename.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment's `deviceId`, `hostIfName` and `hostIfUp`
  * @throws {CniError} code 101 when it does not come back or cannot be renamed
  */
 export async function restoreRecreatedNetdev(

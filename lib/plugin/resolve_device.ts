@@ -1,7 +1,6 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { deviceError, kernelStep } from "./to_cni_error.ts";
 
 /** The driver that hands a device to a VM or a userspace program. */
 export const VFIO_PCI = "vfio-pci";
@@ -37,18 +36,11 @@ export interface VfioPf {
 /** What `deviceID` names. */
 export type Device = NetdevVf | VfioVf | VfioPf;
 
-function deviceError(msg: string, details = ""): CniError {
-  return new CniError(CniErrorCode.DeviceError, msg, { details });
-}
-
 /**
  * Finds the device named by `deviceID` and everything ADD needs about it. Unlike the Go plugin,
  * a device that does not exist is reported as such, not taken for a PF.
  *
- * @param sysfs the sysfs reader
- * @param pci the validated PCI address
  * @param vfioPciMode the config's `vfioPciMode`: the device must be bound to vfio-pci
- * @returns the device
  * @throws {CniError} code 100 naming `deviceID` and what is wrong with it
  */
 export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): Device {
@@ -57,7 +49,10 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
     if (!sysfs.deviceExists(pci)) {
       throw deviceError(
         `deviceID ${quote(pci)}: no such PCI device (/sys/bus/pci/devices/${pci} does not exist)`,
-        "check the device plugin's resource and the node's SR-IOV configuration (sriov_numvfs)",
+        {
+          details:
+            "check the device plugin's resource and the node's SR-IOV configuration (sriov_numvfs)",
+        },
       );
     }
     const driver = sysfs.driver(pci);
@@ -67,7 +62,10 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
         `vfioPciMode is true but deviceID ${quote(pci)} is bound to ${
           driver === null ? "no driver" : quote(driver)
         }, not "vfio-pci"`,
-        "bind the device to vfio-pci (the device plugin's vfio resource), or remove vfioPciMode",
+        {
+          details:
+            "bind the device to vfio-pci (the device plugin's vfio resource), or remove vfioPciMode",
+        },
       );
     }
     // 2. A device without a PF is a PF itself: only passthrough takes one.
@@ -80,7 +78,7 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
         } is not an SR-IOV virtual function (it has no physfn) and is bound to ${
           driver === null ? "no driver" : quote(driver)
         }`,
-        "ib-sriov attaches VFs; a PF can only be passed through bound to vfio-pci",
+        { details: "ib-sriov attaches VFs; a PF can only be passed through bound to vfio-pci" },
       );
     }
     // 3. A VF: its PF's netdev, through which its settings are made, and its index there.
@@ -103,7 +101,7 @@ export function resolveDevice(sysfs: Sysfs, pci: string, vfioPciMode: boolean): 
         `deviceID ${quote(pci)}: the VF has no netdev (driver ${
           driver === null ? "none" : quote(driver)
         })`,
-        "bind the VF to mlx5_core, or to vfio-pci for passthrough",
+        { details: "bind the VF to mlx5_core, or to vfio-pci for passthrough" },
       );
     }
     return { kind: "vf", ...parent, netdev: netdevs[0]!, driver };

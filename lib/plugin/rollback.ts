@@ -19,12 +19,7 @@ export class Rollback {
     this.#log = log;
   }
 
-  /**
-   * Registers the undo of a step that just succeeded.
-   *
-   * @param label what the undo does, for the log
-   * @param run the undo
-   */
+  /** Registers the undo of a step that just succeeded; `label` says what it does, for the log. */
   push(label: string, run: () => void | Promise<void>): void {
     this.#undos.push({ label, run });
   }
@@ -34,11 +29,7 @@ export class Rollback {
     this.#undos = [];
   }
 
-  /**
-   * Runs every undo, newest first.
-   *
-   * @returns the labels of the undos that failed
-   */
+  /** Runs every undo, newest first; returns the labels of those that failed. */
   async unwind(): Promise<string[]> {
     const failed: string[] = [];
     for (const undo of this.#undos.reverse()) {

@@ -1,53 +1,42 @@
 import { errorReason } from "../error_message.ts";
 import type { CniRequest } from "../cni/dispatch.ts";
-import { CniError, CniErrorCode } from "../cni/errors.ts";
-import { loadNetConf } from "../config/load_net_conf.ts";
+import { CniError } from "../cni/errors.ts";
+import { decodeNetConf } from "../config/load_net_conf.ts";
 import type { Deps } from "./deps.ts";
-import { withCniCodes } from "./to_cni_error.ts";
+import { notAvailable, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { assertRdmaExclusive } from "./rdma_isolation.ts";
 
-function notAvailable(what: string, err: unknown): CniError {
-  const why = errorReason(err);
-  return new CniError(CniErrorCode.PluginNotAvailable, `${what}: ${why}`, { cause: err });
-}
-
-/** The work of {@link cmdStatus}, which gives its state errors their CNI codes. */
-async function statusCommand(deps: Deps, req: CniRequest): Promise<void> {
-  const conf = loadNetConf(req.config, req.cniVersion, "STATUS");
-  try {
-    using host = deps.netlink.hostNetns();
-    deps.netlink.linkByName(host, "lo");
-  } catch (err) {
-    throw notAvailable("netlink is not usable", err);
-  }
-  try {
-    using _lock = await deps.store.lock("status", deps.lockTimeoutMs);
-  } catch (err) {
-    throw notAvailable("the state directory is not usable", err);
-  }
-  if (conf.rdmaIsolation) {
-    try {
-      assertRdmaExclusive(deps);
-    } catch (err) {
-      if (!(err instanceof CniError)) throw err;
-      throw new CniError(CniErrorCode.PluginNotAvailable, err.message, {
-        details: err.details,
-        cause: err,
-      });
-    }
-  }
-  if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
+function unusable(what: string, err: unknown): CniError {
+  return notAvailable(`${what}: ${errorReason(err)}`, { cause: err });
 }
 
 /**
  * STATUS: ready when netlink works, the state directory is usable, the RDMA subsystem is in
  * exclusive mode (for `rdmaIsolation`), and the IPAM plugin says it is ready.
  *
- * @param deps the dependencies
- * @param req the request
  * @throws {CniError} code 50 with the reason, or the IPAM plugin's own STATUS error
  */
-export function cmdStatus(deps: Deps, req: CniRequest): Promise<void> {
-  return withCniCodes(() => statusCommand(deps, req));
-}
+export const cmdStatus = withCniCodes(async (deps: Deps, req: CniRequest): Promise<void> => {
+  const conf = decodeNetConf(req);
+  try {
+    using host = deps.netlink.hostNetns();
+    deps.netlink.linkByName(host, "lo");
+  } catch (err) {
+    throw unusable("netlink is not usable", err);
+  }
+  try {
+    using _lock = await deps.store.lock("status", deps.lockTimeoutMs);
+  } catch (err) {
+    throw unusable("the state directory is not usable", err);
+  }
+  if (conf.rdmaIsolation) {
+    try {
+      assertRdmaExclusive(deps);
+    } catch (err) {
+      if (!(err instanceof CniError)) throw err;
+      throw notAvailable(err.message, { details: err.details, cause: err });
+    }
+  }
+  if (conf.ipam !== undefined) await callIpam(deps, req, "STATUS", conf.ipam.type);
+});

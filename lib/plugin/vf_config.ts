@@ -1,5 +1,6 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
+import { CniError } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
+import { errorMessage } from "../error_message.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import {
   ALL_ONES_GUID,
@@ -11,12 +12,12 @@ import {
 } from "../guid.ts";
 import {
   type LinkInfo,
+  NetlinkError,
   type Netns,
+  NleCode,
   type VfChange,
   type VfLinkState,
-  VfListTooLargeError,
   type VfSettings,
-  VfSettingUnsupportedError,
 } from "../netlink/netlink.ts";
 import type { Logger } from "../log.ts";
 import type {
@@ -26,9 +27,8 @@ import type {
   VfioVfRecord,
 } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
-import { kernelStep } from "./kernel_step.ts";
 import { withNodeLock } from "./node_lock.ts";
-import { kernelErrorToCni } from "./to_cni_error.ts";
+import { deviceError, kernelError, kernelStep, stepError } from "./to_cni_error.ts";
 import { rebindVf, restoreRecreatedNetdev, waitForNetdev } from "./rebind.ts";
 import type { Device, NetdevVf, VfioVf } from "./resolve_device.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
@@ -46,11 +46,8 @@ export interface VfConfigPlan {
 }
 
 /**
- * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs.
- *
- * @param sysfs the sysfs reader
- * @param pci the VF's PCI address
- * @returns the GUID, or `null` when sysfs shows no RDMA device with one
+ * The node GUID the VF's driver read at its last probe, as its RDMA device's `node_guid` in sysfs;
+ * `null` when sysfs shows no RDMA device with one.
  */
 export function rdmaGuid(sysfs: Sysfs, pci: string): string | null {
   for (const dev of sysfs.rdmaDevices(pci)) {
@@ -67,16 +64,11 @@ function probedGuid(deps: Deps, vf: NetdevVf, link: LinkInfo): string | null {
 }
 
 /**
- * VF `vf`'s settings as its PF reports them. When the kernel cannot send the PF's VF list
- * (EMSGSIZE, a regression with many VFs) every setting is unknown (`null`), as from a driver
- * that reports none, and a warning says so: the callers fall back to what sysfs gives.
+ * VF `vf`'s settings as its PF reports them; `null` when the PF lists no such VF. When the kernel
+ * cannot send the PF's VF list (EMSGSIZE, a regression with many VFs) every setting is unknown
+ * (`null`), as from a driver that reports none, and a warning says so: the callers fall back to
+ * what sysfs gives.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param pf the PF's ifindex and netdev name
- * @param vf the VF index
- * @param log receives the warning
- * @returns the settings, or `null` when the PF lists no such VF
  * @throws {CniError} code 101 when the read fails otherwise
  */
 export function readVfSettings(
@@ -90,14 +82,10 @@ export function readVfSettings(
     try {
       return deps.netlink.vfSettings(host, pf.index, vf);
     } catch (err) {
-      if (!(err instanceof VfListTooLargeError)) throw err;
+      if (!(err instanceof NetlinkError && err.errnoName === "EMSGSIZE")) throw err;
       log.warning(
         "the kernel cannot send the PF's VF list; the VF's GUID comes from sysfs, its link state is unknown",
-        {
-          pf: pf.name,
-          vf,
-          error: err.message,
-        },
+        { pf: pf.name, vf, error: err.message },
       );
       return { vf, nodeGuid: null, portGuid: null, linkState: null };
     }
@@ -107,11 +95,7 @@ export function readVfSettings(
 /**
  * With no GUID requested, a netdev VF's own GUID must be a real one: the Go plugin's most
  * reported failure is a VF whose GUID was never assigned, so the message says what to do about it.
- *
- * @param conf the config
- * @param device the device
- * @param probed the GUID the VF's driver probed, `null` when unreadable
- * @throws {CniError} code 100 for a netdev VF whose GUID is unassigned when the config has none
+ * `probed` is the GUID the VF's driver probed, `null` when unreadable.
  */
 export function requireOwnGuid(
   conf: Pick<NetConf, "guid">,
@@ -120,8 +104,7 @@ export function requireOwnGuid(
 ): void {
   if (conf.guid !== undefined || device.kind !== "vf") return;
   if (probed !== null && isAssignedGuid(probed)) return;
-  throw new CniError(
-    CniErrorCode.DeviceError,
+  throw deviceError(
     `deviceID ${quote(device.pci)}: the VF's GUID is ${
       probed === null ? "unreadable" : quote(probed)
     }, which is not an assigned GUID, and the config requests none`,
@@ -137,13 +120,7 @@ export function requireOwnGuid(
  * Reads the VF's current settings and decides what ADD must change (see `requireOwnGuid` for a
  * VF that keeps its own GUID).
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param conf the GUID and link state ADD applies (`addSettings`)
- * @param vf the VF
  * @param link the VF's netdev in the host (`null` for a vfio-pci VF)
- * @param log receives the warning of a VF list the kernel cannot send
- * @returns the plan
  * @throws {CniError} code 100 for a missing PF netdev or an unassigned GUID, 101 for a failed read
  */
 export function planVfConfig(
@@ -160,8 +137,7 @@ export function planVfConfig(
     () => deps.netlink.linkByName(host, vf.pfName),
   );
   if (pf === null) {
-    throw new CniError(
-      CniErrorCode.DeviceError,
+    throw deviceError(
       `deviceID ${quote(vf.pci)}: its PF netdev ${quote(vf.pfName)} is not in the host netns`,
     );
   }
@@ -194,21 +170,28 @@ export function planVfConfig(
   return plan;
 }
 
-/** One `setVf`, with EOPNOTSUPP turned into a message about the PF's driver. */
+/** Whether the PF's driver has no handler for a VF setting: the kernel's EOPNOTSUPP. */
+function unsupported(err: unknown): boolean {
+  return err instanceof NetlinkError && err.code === NleCode.OpNotSupp;
+}
+
+/**
+ * One `setVf`, with EOPNOTSUPP turned into a message about the PF's driver: about GUIDs whenever
+ * the change has one, since the kernel does not say which attribute it refused.
+ */
 function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: VfChange): void {
-  const what = change.nodeGuid !== undefined
+  const guid = change.nodeGuid !== undefined;
+  const what = guid
     ? `the node and port GUID of VF ${r.vfIndex} to ${quote(change.nodeGuid)}`
     : `the link state of VF ${r.vfIndex} to ${quote(change.linkState ?? "")}`;
   try {
     deps.netlink.setVf(host, pfIndex, r.vfIndex, change);
   } catch (err) {
-    if (err instanceof VfSettingUnsupportedError) {
-      const guid = err.setting === "guid";
-      throw new CniError(
-        CniErrorCode.DeviceError,
+    if (unsupported(err)) {
+      throw deviceError(
         `Cannot set ${what} through PF ${quote(r.pfName)}: the PF's driver cannot set VF ${
           guid ? "GUIDs" : "link state"
-        } (${err.reason})`,
+        } (${errorMessage(err)})`,
         {
           details: guid
             ? "VF GUIDs need an InfiniBand PF whose driver supports them (mlx5_core)"
@@ -218,7 +201,7 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
         },
       );
     }
-    throw kernelErrorToCni(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
+    throw stepError(`Cannot set ${what} through PF ${quote(r.pfName)}`, err);
   }
 }
 
@@ -226,10 +209,8 @@ function setVf(deps: Deps, host: Netns, pfIndex: number, r: VfTarget, change: Vf
 export type VfTarget = (NetdevVfRecord | VfioVfRecord) & { pfName: string; vfIndex: number };
 
 /**
- * Whether a record names a VF through its PF. A Go cache file of a PF (no `Master`) names none.
- *
- * @param record the attachment record
- * @returns whether its VF settings can be read and restored through the PF
+ * Whether a record names a VF through its PF, whose settings can be read and restored through
+ * it. A Go cache file of a PF (no `Master`) names none.
  */
 export function isVfTarget(record: AttachmentRecord): record is VfTarget {
   return record.kind !== "vfio-pf" && record.pfName !== undefined && record.vfIndex !== undefined;
@@ -246,8 +227,7 @@ function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
     () => deps.netlink.linkByName(host, pfName),
   );
   if (pf === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
+    throw kernelError(
       `Cannot restore VF ${r.vfIndex} of PF ${quote(pfName)}: the PF netdev is not in the host`,
     );
   }
@@ -255,13 +235,8 @@ function pfIndexOf(deps: Deps, host: Netns, r: VfTarget): number {
 }
 
 /**
- * Sets the link state of the plan, pushing the undo that restores the original.
+ * Sets the link state of the plan, pushing the undo that restores `record.original`'s.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record (its `original` holds the state to restore)
- * @param plan the plan
- * @param push receives the undo
  * @throws {CniError} code 100 when the PF's driver cannot, 101 when the kernel refuses
  */
 export function applyLinkState(
@@ -285,11 +260,6 @@ export function applyLinkState(
  * netdev its host name back) is pushed before the GUIDs are sent, so a request the kernel refused
  * halfway and a failed rebind are undone too.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
- * @param plan the plan
- * @param push receives the undo
  * @returns the VF's netdev after the rebind, or `null` when nothing was rebound
  * @throws {CniError} code 100 when the PF's driver cannot, 101 when a step fails
  */
@@ -313,7 +283,7 @@ export async function applyGuid(
     try {
       setVf(deps, host, plan.pfIndex, record, { nodeGuid: guid, portGuid: guid });
     } catch (err) {
-      setNone = err instanceof CniError && err.cause instanceof VfSettingUnsupportedError;
+      setNone = err instanceof CniError && unsupported(err.cause);
       throw err;
     }
     // A netdev VF takes a new GUID at its next probe; a vfio-pci VF's guest takes it at boot.
@@ -323,14 +293,7 @@ export async function applyGuid(
   });
 }
 
-/**
- * Restores the link state recorded in `record.original`, if ADD changed it.
- *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
- * @throws {CniError} code 100/101 when the PF refuses
- */
+/** Restores the link state recorded in `record.original`, if ADD changed it (code 100/101). */
 export function restoreLinkState(deps: Deps, host: Netns, record: VfTarget): void {
   const state = record.original?.linkState;
   if (state === undefined) return;
@@ -342,9 +305,6 @@ export function restoreLinkState(deps: Deps, host: Netns, record: VfTarget): voi
  * rebinds the driver and gives the recreated netdev its original host name and state. An
  * all-zero original is written as all-ones, as the Go plugin does: drivers refuse zero.
  *
- * @param deps the dependencies
- * @param host the host namespace
- * @param record the attachment record
  * @throws {CniError} code 100/101 naming the step
  */
 export async function restoreGuids(deps: Deps, host: Netns, record: VfTarget): Promise<void> {

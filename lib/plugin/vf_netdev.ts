@@ -1,43 +1,38 @@
-import { CniError, CniErrorCode } from "../cni/errors.ts";
 import { quote } from "../cni/quote.ts";
 import type { LinkInfo, Netlink, Netns } from "../netlink/netlink.ts";
 import type { NetdevVfRecord } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
-import { kernelStep } from "./kernel_step.ts";
+import { kernelError, kernelStep } from "./to_cni_error.ts";
 import { netnsName } from "./pod_netns.ts";
 import type { Rollback } from "./rollback.ts";
 
-/** Where a VF netdev goes and under which names. */
+/** Where a VF netdev goes and under which names: its name in the host now, and `CNI_IFNAME`. */
 export interface NetdevMove {
   host: Netns;
   pod: Netns;
-  /** The VF netdev's name in the host now. */
   hostIfName: string;
-  /** `CNI_IFNAME`. */
   podIfName: string;
 }
 
 /**
- * The temporary name of a VF netdev, under which DEL brings it back to the host: derived from its
- * host ifindex, so it is unique in the host, and short enough for IFNAMSIZ.
- *
- * @param ifindex the host ifindex
- * @returns `vfdev<ifindex>`
+ * The temporary name of a VF netdev, under which DEL brings it back to the host: from its host
+ * ifindex, so it is unique in the host, and short enough for IFNAMSIZ.
  */
 export function tempIfName(ifindex: number): string {
   return `vfdev${ifindex}`;
 }
 
-function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
-  const link = kernelStep(
+function lookup(netlink: Netlink, ns: Netns, name: string): LinkInfo | null {
+  return kernelStep(
     `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
     () => netlink.linkByName(ns, name),
   );
+}
+
+function mustFind(netlink: Netlink, ns: Netns, name: string): LinkInfo {
+  const link = lookup(netlink, ns, name);
   if (link === null) {
-    throw new CniError(
-      CniErrorCode.KernelError,
-      `link ${quote(name)} not found in ${netnsName(ns)}`,
-    );
+    throw kernelError(`link ${quote(name)} not found in ${netnsName(ns)}`);
   }
   return link;
 }
@@ -78,20 +73,13 @@ function findFirst(
   names: string[],
   address?: string,
 ): LinkInfo | undefined {
-  return names.map((n) =>
-    kernelStep(
-      `Cannot look up link ${quote(n)} in ${netnsName(ns)}`,
-      () => netlink.linkByName(ns, n),
-    )
-  ).find((l) => l !== null && (address === undefined || l.address === address)) ?? undefined;
+  return names.map((n) => lookup(netlink, ns, n))
+    .find((l) => l !== null && (address === undefined || l.address === address)) ?? undefined;
 }
 
 /** Whether a link in `ns` has `name` as its name or an altname. */
 function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
-  return kernelStep(
-    `Cannot look up link ${quote(name)} in ${netnsName(ns)}`,
-    () => netlink.linkByName(ns, name),
-  ) !== null;
+  return lookup(netlink, ns, name) !== null;
 }
 
 /**
@@ -104,9 +92,6 @@ function inUse(netlink: Netlink, ns: Netns, name: string): boolean {
  * the kernel moves the link under `CNI_IFNAME` directly), and no down first (only a rename of an
  * up link needs one before kernel 6.2; the move itself takes the link down on every kernel).
  *
- * @param netlink the netlink implementation
- * @param m the namespaces and names
- * @param rollback receives the undo of each step
  * @returns the link as it is in the pod, down, with no address yet
  * @throws {CniError} code 101 naming the step, the link and the namespace
  */
@@ -155,11 +140,7 @@ function isOurVf(sysfs: Sysfs, record: NetdevVfRecord, link: LinkInfo): boolean 
  * without the host name (a Go plugin cache without `HostIFNames`) leaves the netdev the name it
  * has, unless that name is taken in the host: then it gets the temporary name.
  *
- * @param netlink the netlink implementation
- * @param sysfs the sysfs reader, to recognise the VF in the host
- * @param record the attachment
- * @param host the host namespace
- * @param pod the pod namespace, or `null` when it is gone
+ * @param pod `null` when it is gone
  * @returns the netdev's name in the host, or `null` when it was not found
  * @throws {CniError} code 101 when a step fails
  */
@@ -207,14 +188,9 @@ export function returnNetdevToHost(
 }
 
 /**
- * Gives a VF netdev that a rebind recreated (as `ibN`, down) its host name and administrative
- * state from before ADD back.
+ * Gives a VF netdev that a rebind recreated (as `ibN`, down) its host `name` and administrative
+ * state (`up`) from before ADD back.
  *
- * @param netlink the netlink implementation
- * @param host the host namespace
- * @param link the recreated netdev
- * @param name the host name it had
- * @param up whether it was up
  * @throws {CniError} code 101 when a step fails
  */
 export function restoreHostName(
@@ -243,13 +219,11 @@ export function restoreHostName(
  * altname (see `moveNetdevIntoPod`), and a rebind or RDMA move recreates the netdev with the
  * driver's MTU and no altnames. An altname another link took meanwhile stays that link's.
  *
+ * Records older than these fields restore nothing.
+ *
  * 1. The MTU.
  * 2. The altnames it lost.
  *
- * @param netlink the netlink implementation
- * @param sysfs the sysfs reader, to recognise the VF
- * @param record the attachment (records older than these fields restore nothing)
- * @param host the host namespace
  * @returns the altnames left to other links
  * @throws {CniError} code 101 when a step fails
  */
@@ -260,10 +234,7 @@ export function restoreLinkProperties(
   host: Netns,
 ): string[] {
   const name = record.hostIfName ?? record.ifname;
-  const link = kernelStep(
-    `Cannot look up link ${quote(name)} in ${netnsName(host)}`,
-    () => netlink.linkByName(host, name),
-  );
+  const link = lookup(netlink, host, name);
   if (link === null || link.name !== name || !isOurVf(sysfs, record, link)) return [];
   // 1.
   const mtu = record.hostIfMtu;

@@ -172,7 +172,7 @@ function reasonOf(rule: ConfinedPathRule, err: LibcError): string {
     case "unsupported":
       return "the kernel has no openat2() (Linux 5.6 or later is needed)";
     default:
-      return err.reason;
+      return err.message;
   }
 }
 

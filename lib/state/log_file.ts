@@ -77,13 +77,13 @@ function fromLibc(path: string, verb: string, err: unknown): unknown {
   if (err instanceof LogFileError) return err;
   if (err instanceof ConfinedPathError) {
     const libc = err.cause instanceof LibcError ? err.cause : null;
-    return new LogFileError(path, verb, err.reason, libc?.code ?? null, {
+    return new LogFileError(path, verb, err.reason, libc?.errnoName ?? null, {
       cause: libc ?? err,
       rule: err.rule,
     });
   }
   if (!(err instanceof LibcError)) return err;
-  return new LogFileError(path, verb, err.reason, err.code, { cause: err });
+  return new LogFileError(path, verb, err.message, err.errnoName, { cause: err });
 }
 
 /** Whether `fd` is the same file as stdout; a closed stdout is no file. */
@@ -92,7 +92,7 @@ function isStdout(fd: number): boolean {
   try {
     stdout = fileIdentity(STDOUT_FD);
   } catch (err) {
-    if (err instanceof LibcError && err.code === "EBADF") return false;
+    if (err instanceof LibcError && err.errnoName === "EBADF") return false;
     throw err;
   }
   const file = fileIdentity(fd);

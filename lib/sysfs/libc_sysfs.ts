@@ -25,7 +25,7 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
     return read(path);
   } catch (error) {
     if (!(error instanceof LibcError)) throw error;
-    if (error.code === "ENOENT") return null;
+    if (error.errnoName === "ENOENT") return null;
     throw new SysfsError("io", path, error.message, { cause: error });
   }
 }

@@ -1,25 +1,21 @@
 import { errorMessage } from "../error_message.ts";
 import { guidFromSysfs, isAssignedGuid } from "../guid.ts";
-import { RdmaError } from "../netlink/rdma.ts";
+import { NetlinkError } from "../netlink/netlink.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
 import type { ToolIo } from "./tool_io.ts";
 
-/** How a check came out. */
 export type CheckStatus = "ok" | "warning" | "failure";
 
-/** One check's outcome, as `doctor --json` prints it. */
+/** One check's outcome, as `doctor --json` prints it: what was checked (`kernel`), found, fixes. */
 export interface CheckResult {
-  /** What was checked, e.g. `"kernel"`. */
   check: string;
   status: CheckStatus;
-  /** What was found. */
   message: string;
   /** What to do about a warning or a failure. */
   fix?: string;
 }
 
-/** Options of {@linkcode runChecks}. */
 export interface DoctorOptions {
   /** `sysfs-root`: where `sys/` and `proc/` are read (`/` on the node). */
   root: string;
@@ -94,11 +90,11 @@ function checkRdma(io: ToolIo, wanted: boolean): CheckResult {
         "options ib_core netns_mode=0 in /etc/modprobe.d/",
     );
   } catch (err) {
-    if (err instanceof RdmaError && err.kind === "unsupported") {
+    if (err instanceof NetlinkError && err.errnoName === "EPROTONOSUPPORT") {
       return result(
         "RDMA netns",
         bad,
-        `${err.reason} (${use})`,
+        `${err.message} (${use})`,
         "load the InfiniBand core: modprobe ib_core (the mlx5_ib driver loads it)",
       );
     }
@@ -213,10 +209,6 @@ function checkStaleCache(io: ToolIo): CheckResult {
  * Runs every check of `doctor`, in order: libnl, kernel, RDMA netns mode, SR-IOV PFs, VF
  * GUIDs, state directory, stale cache entries. No check throws: a check that cannot run is a
  * warning or a failure saying why.
- *
- * @param io the tool's I/O (sysfs, node reader, RDMA, store, state probe)
- * @param options the sysfs root and whether RDMA isolation is wanted
- * @returns the results, in order
  */
 export async function runChecks(io: ToolIo, options: DoctorOptions): Promise<CheckResult[]> {
   const node = io.nodeReader(options.root);
@@ -230,12 +222,7 @@ export async function runChecks(io: ToolIo, options: DoctorOptions): Promise<Che
   ];
 }
 
-/**
- * Formats results for a person: one line per check, and the fix under each that has one.
- *
- * @param results the results
- * @returns the text, with a summary line, ending in a newline
- */
+/** Results for a person: one line per check, the fix under each that has one, a summary. */
 export function formatChecks(results: CheckResult[]): string {
   const lines = results.flatMap((r) => {
     const head = `${r.status.padEnd(8)} ${r.check}: ${r.message}`;
@@ -250,11 +237,8 @@ export function formatChecks(results: CheckResult[]): string {
 }
 
 /**
- * `ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]`: checks the node.
+ * `ib-sriov doctor [--sysfs-root DIR] [--rdma] [--json]`: checks the node; 1 when any check failed.
  *
- * @param args the arguments after `doctor`
- * @param io the tool's I/O
- * @returns 1 when any check failed, 0 otherwise
  * @throws {TypeError} from `parseArgs` for an unknown option or a positional argument
  */
 export async function runDoctor(args: string[], io: ToolIo): Promise<number> {

@@ -5,7 +5,8 @@ import { negotiateVersion } from "../cni/versions.ts";
 import { loadNetConf, type NetConf } from "../config/load_net_conf.ts";
 import { addSettings, checkIbKubernetes, requireAssignedGuid } from "../plugin/add.ts";
 import { completeFromRequest } from "../plugin/del.ts";
-import { kernelStep } from "../plugin/kernel_step.ts";
+import { kernelStep } from "../plugin/to_cni_error.ts";
+import { isRecord } from "../is_record.ts";
 import { chooseRelease } from "../plugin/lease_release.ts";
 import { resolveDevice, VFIO_PCI } from "../plugin/resolve_device.ts";
 import { isVfTarget, rdmaGuid, requireOwnGuid } from "../plugin/vf_config.ts";
@@ -19,10 +20,6 @@ import { formatFinding, PLUGIN_TYPE, validateBytes } from "./validate.ts";
 
 /** The CNI arguments the dry run stands in for. */
 type CniArgs = { containerId: string; ifname: string; netns: string };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A `CniError` as one line with its details; anything else is a bug and is thrown again. */
 function describe(err: unknown): string {

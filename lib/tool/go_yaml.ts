@@ -166,7 +166,6 @@ function* candidates(node: unknown): Generator<Candidate> {
 /**
  * Parses a YAML stream as go-yaml reads it (see the module's note).
  *
- * @param text the stream
  * @returns its documents, as `parseAllDocuments` of the `yaml` package returns them
  */
 export function parseAsGoYaml(text: string): Document.Parsed[] {

@@ -33,13 +33,11 @@ const BUNDLE_LINE = /^#!\/usr\/bin\/env -S ((?:[A-Z_][A-Z0-9_]*=\S* )*)deno (.*)
 /** How {@linkcode BUNDLE_LINE} reads, for the error about a file that is not the bundle. */
 const BUNDLE_LINE_SHAPE = "#!/usr/bin/env -S [NAME=value ...] deno ";
 
-/** The running process, as far as the install needs to know it. */
+/** The running process, as far as the install needs to know it (Deno's fields of those names). */
 export interface Program {
-  /** `Deno.build.standalone`: whether this is the `deno compile` binary. */
   standalone: boolean;
-  /** `Deno.mainModule`: the bundle's URL when run from the bundle. */
   mainModule: string;
-  /** `Deno.execPath()`: the compiled binary, or the Deno runtime that runs the bundle. */
+  /** The compiled binary, or the Deno runtime that runs the bundle. */
   execPath: string;
 }
 
@@ -48,12 +46,7 @@ export type InstallSource =
   | { kind: "binary"; binary: string }
   | { kind: "bundle"; script: string; runtime: string };
 
-/**
- * What the running program can install.
- *
- * @param program the running process
- * @returns the source, or `null` when this is not an installable build (run from `cli.ts`)
- */
+/** What the running program can install; `null` for no installable build (run from `cli.ts`). */
 export function installSource(program: Program): InstallSource | null {
   if (program.standalone) return { kind: "binary", binary: program.execPath };
   const url = new URL(program.mainModule);
@@ -62,11 +55,9 @@ export function installSource(program: Program): InstallSource | null {
 }
 
 /**
- * The bundle with its first line pointing at the installed runtime instead of a `deno` on PATH.
+ * The bundle with its first line pointing at the installed `runtime` (its path as the node sees
+ * it) instead of a `deno` on PATH.
  *
- * @param script the bundle's bytes
- * @param runtime the runtime's path as the node sees it
- * @returns the bytes to install as the plugin
  * @throws {Error} when `script` does not start with the bundle's `#!` line, or the new line
  *   would be longer than {@linkcode MAX_SHEBANG_BYTES}
  */
@@ -109,11 +100,6 @@ const ERRNO_REASONS: Readonly<Record<string, string>> = {
   EACCES: "permission denied (the installer must run as root)",
   EPERM: "permission denied (the installer must run as root)",
 };
-
-/** An install that cannot be done: the message names the directory and the reason. */
-class InstallError extends Error {
-  override name = "InstallError";
-}
 
 /** The flags of `install` and their defaults; `ib-sriov-cni-bin-file` defaults to the plugin. */
 const FLAGS = {
@@ -190,8 +176,6 @@ function unexpected(arg: string): UsageError {
  *
  * Progress and errors are JSON lines on stderr, like the plugin's log.
  *
- * @param args the arguments after `install`
- * @param io the tool's I/O: `installer()`, `program`, `waitForSignal()`, stderr
  * @returns 0 when installed (and, without `--no-sleep`, signalled), 1 when the install failed
  * @throws {UsageError} for a flag Go's `flag` package would refuse, an argument that is not a
  *   flag, a host directory the `#!` line cannot name, or a plugin file that is not this one
@@ -221,11 +205,9 @@ export async function runInstall(args: string[], io: ToolIo): Promise<number> {
     );
   }
   const log = createLogger(io.stderr, "info", { cniBinDir: dir });
-  try {
-    install(io, log, source, dir, hostDir);
-  } catch (err) {
-    if (!(err instanceof InstallError)) throw err;
-    log.error(err.message);
+  const failure = install(io, log, source, dir, hostDir);
+  if (failure !== null) {
+    log.error(failure);
     return 1;
   }
   if (flags["no-sleep"]) return 0;
@@ -235,34 +217,27 @@ export async function runInstall(args: string[], io: ToolIo): Promise<number> {
   return 0;
 }
 
+/** Installs the plugin; returns why it cannot, naming the directory or file and the reason. */
 function install(
   io: ToolIo,
   log: Logger,
   source: InstallSource | null,
   dir: string,
   hostDir: string,
-): void {
+): string | null {
   const installer = io.installer();
   // 1. What to install.
   if (source === null) {
-    throw new InstallError(
-      `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`,
-    );
+    return `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`;
   }
-  const fail = (err: unknown): never => {
-    const reason = ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err);
-    throw new InstallError(`Cannot install into "${dir}": ${reason}`, { cause: err });
-  };
-  let exists = false;
+  const fail = (err: unknown) =>
+    `Cannot install into "${dir}": ${ERRNO_REASONS[errnoOf(err) ?? ""] ?? errorMessage(err)}`;
   try {
-    exists = installer.isDirectory(dir);
+    if (!installer.isDirectory(dir)) {
+      return `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`;
+    }
   } catch (err) {
-    fail(err);
-  }
-  if (!exists) {
-    throw new InstallError(
-      `Cannot install into "${dir}": the directory does not exist (mount the host's CNI bin directory there, or pass --cni-bin-dir)`,
-    );
+    return fail(err);
   }
   const plugin = join(dir, PLUGIN_NAME);
   if (source.kind === "binary") {
@@ -270,10 +245,10 @@ function install(
     try {
       installer.writeFile(plugin, { copyFrom: source.binary }, 0o755);
     } catch (err) {
-      fail(err);
+      return fail(err);
     }
     log.info("installed", { path: plugin });
-    return;
+    return null;
   }
   // 2. The runtime, before the plugin that names it.
   const runtimeDir = join(dir, RUNTIME_DIR);
@@ -283,23 +258,22 @@ function install(
   try {
     script = pointShebangAt(installer.readFile(source.script), hostRuntime);
   } catch (err) {
-    throw new InstallError(`Cannot install "${source.script}": ${errorMessage(err)}`, {
-      cause: err,
-    });
+    return `Cannot install "${source.script}": ${errorMessage(err)}`;
   }
   log.info("installing", { from: source.runtime, to: runtime });
   try {
     installer.makeDir(runtimeDir);
     installer.writeFile(runtime, { copyFrom: source.runtime }, 0o755);
   } catch (err) {
-    fail(err);
+    return fail(err);
   }
   // 3. The plugin.
   log.info("installing", { from: source.script, to: plugin, runtime: hostRuntime });
   try {
     installer.writeFile(plugin, script, 0o755);
   } catch (err) {
-    fail(err);
+    return fail(err);
   }
   log.info("installed", { path: plugin, runtime: hostRuntime });
+  return null;
 }

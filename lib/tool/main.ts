@@ -58,19 +58,11 @@ function isParseArgsError(err: unknown): err is Error {
 }
 
 /**
- * Runs one tool command.
+ * Runs one tool command, from the arguments after the program name (`Deno.args`).
  *
- * @param argv the arguments after the program name (`Deno.args`)
- * @param io the process's I/O and the node's readers
  * @returns the exit status: 0 success, 1 a finding (violation, failed check, impossible plan),
  *   2 a usage error or an unreadable file
  * @throws whatever a command throws that is not a usage error (a bug, or a missing permission)
- *
- * @example
- * ```ts ignore
- * import { runTool } from "./main.ts";
- * const status = await runTool(["validate", "net.json"], io);
- * ```
  */
 export async function runTool(argv: string[], io: ToolIo): Promise<number> {
   const [name, ...args] = argv;

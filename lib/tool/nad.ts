@@ -6,6 +6,7 @@
  * @module
  */
 import { quote } from "../cni/quote.ts";
+import { isRecord } from "../is_record.ts";
 import { parseAsGoYaml } from "./go_yaml.ts";
 
 /** The `kind` of a NetworkAttachmentDefinition. */
@@ -27,10 +28,6 @@ export interface ConfigDocument {
   config: Uint8Array | null;
   /** Why the document is not a NAD with a config (YAML syntax, another kind, no spec.config). */
   problem?: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The config inside a parsed NAD, or the problem with it. */
@@ -93,8 +90,6 @@ function fromYaml(file: string, text: string): ConfigDocument[] {
  * handed to the validator as it is, bytes and all, even when it is not valid JSON: the validator
  * reports the syntax error with its offset. Anything else is read as YAML NADs.
  *
- * @param file the file's name, for messages
- * @param bytes the file's contents
  * @returns one entry per config or per document that holds none, in file order; empty for a
  *   YAML file without documents
  */

@@ -1,7 +1,7 @@
 import type { Rdma } from "../netlink/rdma.ts";
 import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
-import type { ConfigValidator } from "./config_validator.ts";
+import type { Violation } from "../config/validate_config.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
 import type { Installer } from "../state/installer.ts";
 import type { Program } from "./install.ts";
@@ -12,25 +12,22 @@ import type { Program } from "./install.ts";
  * buffers, fixture trees and fakes.
  */
 export interface ToolIo {
-  /** Writes to stdout (results, reports). */
+  /** Results, reports. */
   stdout(text: string): void;
-  /** Writes to stderr (usage errors, unreadable files). */
+  /** Usage errors, unreadable files. */
   stderr(text: string): void;
   /** Reads a whole file named on the command line. */
   readFile(path: string): Promise<Uint8Array>;
   /** The version line, e.g. `ib-sriov CNI plugin v0.1.0`. */
   version: string;
-  /** The config validator (the WASM one in production). */
-  validateConfig: ConfigValidator;
-  /** A sysfs reader rooted at `root` (`/`, or `--sysfs-root`). */
+  /** Every violation in a config's or conflist's bytes: `validateConfigBytes` in production. */
+  validateConfig(bytes: Uint8Array): Violation[];
+  /** Readers rooted at `root` (`/`, or `--sysfs-root`). */
   sysfs(root: string): Sysfs;
-  /** The node-wide reader rooted at `root`, for `doctor`. */
   nodeReader(root: string): NodeReader;
   /** Loads libnl-3 and libnl-route-3; throws an `Error` naming the library that fails. */
   loadLibnl(): void;
-  /** The RDMA netlink client; may throw when it cannot be opened. */
   rdma(): Rdma;
-  /** The plugin's state store (attachment cache). */
   store(): Store;
   /** Proves the state directories writable; throws an `Error` naming the directory when not. */
   checkStateDir(): Promise<void>;

@@ -1,6 +1,7 @@
 import { quote } from "../cni/quote.ts";
 import { errorMessage } from "../error_message.ts";
-import type { Violation } from "./config_validator.ts";
+import { isRecord } from "../is_record.ts";
+import type { Violation } from "../config/validate_config.ts";
 import { type ConfigDocument, configDocuments } from "./nad.ts";
 import type { ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
@@ -23,7 +24,7 @@ const TYPO_DISTANCE = 2;
 
 /** One finding, as `validate --json` prints it. */
 export interface Finding {
-  /** The file as named on the command line. */
+  /** As named on the command line. */
   file: string;
   /** 1-based YAML document number, for a file of several documents. */
   document?: number;
@@ -40,10 +41,6 @@ export interface Finding {
   message: string;
   /** For the text form: the file, and which document. */
   source: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -125,14 +122,7 @@ function joinPath(prefix: string, path: string): string {
   return path.startsWith("[") ? `${prefix}${path}` : `${prefix}.${path}`;
 }
 
-/**
- * Validates every config in one file's contents.
- *
- * @param file the file's name
- * @param bytes its contents
- * @param validate the config validator
- * @returns every finding, in file order
- */
+/** Validates every config in one file's contents; every finding, in file order. */
 export function validateBytes(
   file: string,
   bytes: Uint8Array,
@@ -181,11 +171,8 @@ export function validateBytes(
 }
 
 /**
- * Formats a finding as one line: `FILE: path: message` (`FILE: message` for the whole
- * document), with `warning: ` before the path for a warning.
- *
- * @param finding the finding
- * @returns the line, without the newline
+ * A finding as one line, without the newline: `FILE: path: message` (`FILE: message` for the
+ * whole document), with `warning: ` before the path for a warning.
  */
 export function formatFinding(finding: Finding): string {
   const path = finding.path === "" ? "" : `${finding.path}: `;
@@ -196,8 +183,6 @@ export function formatFinding(finding: Finding): string {
 /**
  * `ib-sriov validate [--json] FILE…`: prints each violation, or `FILE: ok`.
  *
- * @param args the arguments after `validate`
- * @param io the tool's I/O
  * @returns 0 when every file is valid (warnings alone are printed and leave it 0), 1 when any
  *   error was found, 2 when a file could not be read
  * @throws {UsageError} for an unknown option or no file

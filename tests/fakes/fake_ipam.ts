@@ -31,7 +31,10 @@ export class FakeIpam implements Ipam {
         this.#faults.step(`ipam ADD ${key}`);
         if (this.failAdd !== null) {
           return Promise.reject(
-            new IpamError(this.failAdd.code, this.failAdd.msg, { pluginType: req.type }),
+            new IpamError("reported", this.failAdd.msg, {
+              pluginType: req.type,
+              code: this.failAdd.code,
+            }),
           );
         }
         const address = this.leases.get(key) ?? `10.56.217.${this.#next++}/24`;
@@ -49,8 +52,9 @@ export class FakeIpam implements Ipam {
       case "GC":
         if (this.failGc === null) return Promise.resolve(null);
         return Promise.reject(
-          new IpamError(this.failGc.code, this.failGc.msg, {
+          new IpamError("reported", this.failGc.msg, {
             pluginType: req.type,
+            code: this.failGc.code,
             context: `IPAM plugin "${req.type}" GC failed`,
           }),
         );

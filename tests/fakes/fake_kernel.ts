@@ -1,18 +1,18 @@
+import { Errno, LibcError } from "../../ffi/errno.ts";
 import {
   type LinkInfo,
   type Netlink,
+  NetlinkError,
   type Netns,
-  NetnsError,
+  NleCode,
   type RouteSpec,
   type VfChange,
   type VfLinkState,
-  VfListTooLargeError,
   type VfSettings,
-  VfSettingUnsupportedError,
 } from "../../lib/netlink/netlink.ts";
 import type { PciDriver } from "../../lib/netlink/pci_driver.ts";
 import { THREAD_NETNS_PATH } from "../../lib/netlink/netns.ts";
-import { type Rdma, RdmaError, type RdmaNetnsMode } from "../../lib/netlink/rdma.ts";
+import type { Rdma, RdmaNetnsMode } from "../../lib/netlink/rdma.ts";
 import type { Sysfs } from "../../lib/sysfs/sysfs.ts";
 import { Faults } from "./faults.ts";
 
@@ -519,9 +519,9 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
   openNetns(path: string): Netns {
     if (!this.#namespaces.has(path)) {
       if (this.#plainFiles.has(path)) {
-        throw new NetnsError("not-netns", "not a network namespace");
+        throw new LibcError("setns", Errno.EINVAL, "not a network namespace");
       }
-      throw new NetnsError("missing", "no such file");
+      throw new LibcError("open", Errno.ENOENT, "no such file");
     }
     // A closed handle fails like a closed fd would, so a handle used after its `using` scope
     // ended is caught here as it would be on the real kernel.
@@ -658,7 +658,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     const link = this.#link(ns, pfIndex);
     const pf = this.#pfOf(link);
     if (pf?.dev.pfOptions?.vfListTooLarge) {
-      throw new VfListTooLargeError("Unspecific failure (EMSGSIZE)");
+      throw new NetlinkError(NleCode.Failure, "Unspecific failure (EMSGSIZE)", Errno.EMSGSIZE);
     }
     const vfDev = this.#vfDev(pf, vf);
     if (pf === null || vfDev === null) return null;
@@ -688,13 +688,7 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       nodeGuid: normalizeGuid(change.nodeGuid ?? vfDev.guids.nodeGuid, "node_guid"),
       portGuid: normalizeGuid(change.portGuid ?? vfDev.guids.portGuid, "port_guid"),
     };
-    // As LibnlNetlink, which cannot tell which attribute the kernel refused: `guid` whenever
-    // the change has one.
-    const unsupported = () =>
-      new VfSettingUnsupportedError(
-        change.nodeGuid !== undefined || change.portGuid !== undefined ? "guid" : "link_state",
-        "Operation not supported",
-      );
+    const unsupported = () => new NetlinkError(NleCode.OpNotSupp, "Operation not supported");
     // In the order of the kernel's do_setvfinfo(), which stops at the first error and keeps
     // what it already applied: a refused GUID leaves a new link state in place.
     if (change.linkState !== undefined) {
@@ -764,11 +758,11 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
       d.name === name && (this.#rdmaMode === "shared" || d.netns === from.path)
     );
     if (dev === undefined) {
-      throw new RdmaError("not-found", "no such device in the source netns");
+      throw new NetlinkError(NleCode.ObjNotFound, "no such device in the source netns");
     }
     // ib_device_set_netns_put() refuses in shared mode.
     if (this.#rdmaMode === "shared") {
-      throw new RdmaError("io", "Operation not supported");
+      throw new NetlinkError(NleCode.OpNotSupp, "Operation not supported");
     }
     if (dev.netns === to.path) return;
     this.#moveRdma(dev, to.path);
@@ -919,10 +913,10 @@ export class FakeKernel implements Netlink, Sysfs, PciDriver, Rdma {
     else if (ms !== Infinity) this.#timers.push({ at: this.#now + ms, run });
   }
 
-  #noRdmaNetlink(): RdmaError {
+  #noRdmaNetlink(): NetlinkError {
     // socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA) without ib_core; worded as LibnlRdma does.
-    return new RdmaError(
-      "unsupported",
+    return new NetlinkError(
+      NleCode.ProtoMismatch,
       "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +
         "load the ib_core module (modprobe ib_core)",
     );

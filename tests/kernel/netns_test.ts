@@ -12,7 +12,6 @@ import { CLONE_NEWNET, close, setns } from "../../ffi/netns_libc.ts";
 import {
   hostNetns,
   LibnlNetlink,
-  NetnsError,
   openNetns,
   THREAD_NETNS_PATH,
   withNetns,
@@ -34,27 +33,27 @@ function fdTarget(fd: number): string | null {
   try {
     return readlink(`/proc/thread-self/fd/${fd}`);
   } catch (error) {
-    if (error instanceof LibcError && error.code === "ENOENT") return null;
+    if (error instanceof LibcError && error.errnoName === "ENOENT") return null;
     throw error;
   }
 }
 
-Deno.test("openNetns() fails with kind missing for a path that does not exist", () => {
+Deno.test("openNetns() fails with ENOENT for a path that does not exist", () => {
   const path = `${NETNS_DIR}/ibsriov-test-absent-${randomSuffix()}`;
   assert.throws(() => openNetns(path), (error: unknown) => {
-    assert.ok(error instanceof NetnsError);
-    assert.equal(error.kind, "missing");
+    assert.ok(error instanceof LibcError);
+    assert.equal(error.errnoName, "ENOENT");
     assert.equal(error.message, "no such file");
     return true;
   });
 });
 
-Deno.test("openNetns() fails with kind not-netns for a regular file", () => {
+Deno.test("openNetns() fails with EINVAL for a regular file, which is no netns", () => {
   const path = Deno.makeTempFileSync({ prefix: "ibsriov-test-" });
   try {
     assert.throws(() => openNetns(path), (error: unknown) => {
-      assert.ok(error instanceof NetnsError);
-      assert.equal(error.kind, "not-netns");
+      assert.ok(error instanceof LibcError);
+      assert.equal(error.errnoName, "EINVAL");
       assert.equal(error.message, "not a network namespace");
       return true;
     });
@@ -70,8 +69,8 @@ Deno.test("openNetns() refuses a FIFO at once instead of waiting for a writer", 
     const mkfifo = await new Deno.Command("mkfifo", { args: [path] }).output();
     assert.equal(mkfifo.code, 0);
     assert.throws(() => openNetns(path), (error: unknown) => {
-      assert.ok(error instanceof NetnsError);
-      assert.equal(error.kind, "not-netns");
+      assert.ok(error instanceof LibcError);
+      assert.equal(error.errnoName, "EINVAL");
       assert.equal(error.message, "not a network namespace");
       return true;
     });

@@ -15,7 +15,7 @@ import { attributes, messageHeader, NLMSG_HDRLEN } from "../../ffi/netlink_messa
 import { encodeRequest } from "../../ffi/rdma_socket.ts";
 import { LibnlRdma } from "../../lib/netlink/libnl_rdma.ts";
 import { hostNetns, openNetns, THREAD_NETNS_PATH } from "../../lib/netlink/mod.ts";
-import { RdmaError } from "../../lib/netlink/rdma.ts";
+import { NetlinkError } from "../../lib/netlink/netlink.ts";
 import { lostNetns, type TempNetns, withTempNetns } from "./_netns_fixture.ts";
 
 /** Whether the kernel has RDMA netlink: `ib_core` registers NETLINK_RDMA. */
@@ -41,12 +41,12 @@ function first(items: TempNetns[]): TempNetns {
   return item;
 }
 
-/** Asserts an `RdmaError` of `kind` with exactly `message`. */
-function assertRdmaError(fn: () => unknown, kind: RdmaError["kind"], message: string): void {
+/** Asserts a `NetlinkError` with the errno `errnoName` and exactly `message`. */
+function assertRdmaError(fn: () => unknown, errnoName: string, message: string): void {
   assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof RdmaError, String(error));
-    assert.equal(error.name, "RdmaError");
-    assert.equal(error.kind, kind);
+    assert.ok(error instanceof NetlinkError, String(error));
+    assert.equal(error.name, "NetlinkError");
+    assert.equal(error.errnoName, errnoName);
     assert.equal(error.message, message);
     return true;
   });
@@ -90,7 +90,7 @@ Deno.test({
     using rdma = new LibnlRdma(lostNetns);
     assertRdmaError(
       () => rdma.netnsMode(),
-      "unsupported",
+      "EPROTONOSUPPORT",
       UNSUPPORTED,
     );
   },
@@ -104,7 +104,7 @@ Deno.test({
     using host = hostNetns();
     assertRdmaError(
       () => rdma.devices(host),
-      "unsupported",
+      "EPROTONOSUPPORT",
       UNSUPPORTED,
     );
   },
@@ -121,13 +121,13 @@ Deno.test({
       const before = readlink(THREAD_NETNS_PATH);
       assertRdmaError(
         () => rdma.moveDevice(host, "mlx5_3", pod),
-        "unsupported",
+        "EPROTONOSUPPORT",
         UNSUPPORTED,
       );
       // The socket for the way back is opened inside the pod: the thread must come back out.
       assertRdmaError(
         () => rdma.moveDevice(pod, "mlx5_3", host),
-        "unsupported",
+        "EPROTONOSUPPORT",
         UNSUPPORTED,
       );
       assert.equal(readlink(THREAD_NETNS_PATH), before);
@@ -150,7 +150,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "LibnlRdma.moveDevice() reports a device that is not in the source netns as not-found",
+  name: "LibnlRdma.moveDevice() reports a device that is not in the source netns as ENOENT",
   ignore: !RDMA,
   async fn() {
     await withTempNetns(1, (namespaces) => {
@@ -159,7 +159,7 @@ Deno.test({
       using pod = openNetns(first(namespaces).path);
       assertRdmaError(
         () => rdma.moveDevice(host, "ibsriov-none0", pod),
-        "not-found",
+        "ENOENT",
         "no such device in the source netns",
       );
     });

@@ -6,8 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Netns, VfSettingUnsupportedError } from "../../lib/netlink/netlink.ts";
-import { RdmaError } from "../../lib/netlink/rdma.ts";
+import { NetlinkError, type Netns, NleCode } from "../../lib/netlink/netlink.ts";
 import { FakeKernel, HOST_NETNS, KernelError } from "../fakes/fake_kernel.ts";
 import { InjectedFault } from "../fakes/faults.ts";
 import { PF, POD, VFS } from "./world.ts";
@@ -139,36 +138,35 @@ Deno.test("FakeKernel.setVf() sets the link state alone and leaves absent fields
   });
 });
 
-Deno.test("FakeKernel.setVf() refuses what the PF's driver cannot do with VfSettingUnsupportedError", () => {
+Deno.test("FakeKernel.setVf() refuses what the PF's driver cannot do with EOPNOTSUPP", () => {
   const { k, host, pf } = node();
+  const unsupported = {
+    name: "NetlinkError",
+    code: NleCode.OpNotSupp,
+    errnoName: "EOPNOTSUPP",
+    message: "Operation not supported",
+  };
   k.setPfOptions(PF.pci, { vfGuids: false });
   assert.throws(() => k.setVf(host, pf, 0, { nodeGuid: NEW.nodeGuid }), (e: unknown) => {
-    assert.ok(e instanceof VfSettingUnsupportedError);
-    assert.equal(e.setting, "guid");
-    assert.equal(e.message, "Operation not supported");
+    assert.ok(e instanceof NetlinkError);
     return true;
   });
+  assert.throws(() => k.setVf(host, pf, 0, { nodeGuid: NEW.nodeGuid }), unsupported);
   // As the kernel's do_setvfinfo(): the link state comes first and stays applied.
-  assert.throws(() => k.setVf(host, pf, 0, { linkState: "enable", portGuid: NEW.portGuid }), {
-    name: "VfSettingUnsupportedError",
-    setting: "guid",
-    message: "Operation not supported",
-  });
+  assert.throws(
+    () => k.setVf(host, pf, 0, { linkState: "enable", portGuid: NEW.portGuid }),
+    unsupported,
+  );
   assert.equal(k.vfSettings(host, pf, 0)!.linkState, "enable");
   assert.equal(k.vfSettings(host, pf, 0)!.portGuid, "02:00:00:00:00:00:00:01");
 
   k.setPfOptions(PF.pci, { vfGuids: true, vfLinkState: false });
-  assert.throws(() => k.setVf(host, pf, 0, { linkState: "auto" }), (e) => {
-    assert.ok(e instanceof VfSettingUnsupportedError);
-    assert.equal(e.setting, "link_state");
-    assert.equal(e.message, "Operation not supported");
-    return true;
-  });
-  // The link state is refused before any GUID is looked at; the error says `guid`, as
-  // LibnlNetlink does, since the kernel's EOPNOTSUPP does not say which attribute it refused.
-  assert.throws(() => k.setVf(host, pf, 0, { linkState: "auto", nodeGuid: NEW.nodeGuid }), {
-    setting: "guid",
-  });
+  assert.throws(() => k.setVf(host, pf, 0, { linkState: "auto" }), unsupported);
+  // The link state is refused before any GUID is looked at.
+  assert.throws(
+    () => k.setVf(host, pf, 0, { linkState: "auto", nodeGuid: NEW.nodeGuid }),
+    unsupported,
+  );
   assert.deepEqual(k.vfSettings(host, pf, 0), {
     vf: 0,
     nodeGuid: "02:00:00:00:00:01:00:01",
@@ -408,11 +406,11 @@ Deno.test("FakeKernel.netnsMode(), devices() and moveDevice() in exclusive mode"
   assert.deepEqual(k.rdmaDevices(VFS[1]!.pci), []);
   assert.equal(k.rdmaNodeGuid(VFS[1]!.pci, "mlx5_2"), null);
   assert.throws(() => k.moveDevice(host, "mlx5_2", pod), {
-    name: "RdmaError",
-    kind: "not-found",
+    name: "NetlinkError",
+    errnoName: "ENOENT",
     message: "no such device in the source netns",
   });
-  assert.throws(() => k.moveDevice(pod, "mlx5_9", host), { kind: "not-found" });
+  assert.throws(() => k.moveDevice(pod, "mlx5_9", host), { errnoName: "ENOENT" });
   k.moveDevice(pod, "mlx5_2", host);
   assert.deepEqual(k.rdmaDevices(VFS[1]!.pci), ["mlx5_2"], "a move keeps the device's name");
 });
@@ -437,15 +435,15 @@ Deno.test("FakeKernel.moveDevice() is refused in shared mode, where every namesp
   assert.equal(k.netnsMode(), "shared");
   assert.deepEqual(k.devices(pod), ["mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3"]);
   assert.throws(() => k.moveDevice(host, "mlx5_1", pod), (e: unknown) => {
-    assert.ok(e instanceof RdmaError);
-    assert.equal(e.kind, "io");
+    assert.ok(e instanceof NetlinkError);
+    assert.equal(e.errnoName, "EOPNOTSUPP");
     assert.equal(e.message, "Operation not supported");
     return true;
   });
   assert.deepEqual(k.rdmaIn(HOST_NETNS), ["mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3"]);
 });
 
-Deno.test("FakeKernel RDMA calls fail with kind unsupported without RDMA netlink", () => {
+Deno.test("FakeKernel RDMA calls fail with EPROTONOSUPPORT without RDMA netlink", () => {
   const { k, host, pod } = node();
   k.setRdmaMode("unsupported");
   for (
@@ -456,8 +454,8 @@ Deno.test("FakeKernel RDMA calls fail with kind unsupported without RDMA netlink
     ]
   ) {
     assert.throws(fn, (e: unknown) => {
-      assert.ok(e instanceof RdmaError);
-      assert.equal(e.kind, "unsupported");
+      assert.ok(e instanceof NetlinkError);
+      assert.equal(e.errnoName, "EPROTONOSUPPORT");
       assert.equal(
         e.message,
         "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); " +

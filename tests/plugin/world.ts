@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import type { CniRequest } from "../../lib/cni/dispatch.ts";
+import { type CniRequest, dispatch } from "../../lib/cni/dispatch.ts";
+import { validateConfigBytes } from "../../lib/config/validate_config.ts";
+import { createHandlers } from "../../lib/plugin/handlers.ts";
 import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import type { CniCommand } from "../../lib/cni/env.ts";
@@ -135,13 +137,22 @@ export function netConf(vf = 1, extra: Record<string, unknown> = {}): Record<str
   };
 }
 
-/** A request as the dispatcher would hand it over. */
+/**
+ * A request as the dispatcher would hand it over, with the validator's warnings about `config`.
+ * A config that breaks a rule never reaches a handler of ADD, CHECK or STATUS: see {@link invoke}.
+ */
 export function request(
   command: CniCommand,
   config: Record<string, unknown>,
   opts: { containerId?: string; ifname?: string; netns?: string; cniVersion?: CniVersion } = {},
 ): CniRequest {
+  const stdin = new TextEncoder().encode(JSON.stringify(config));
+  const warnings = validateConfigBytes(stdin, {
+    pluginConfig: true,
+    requireDeviceId: command === "ADD" || command === "CHECK",
+  }).filter((v) => v.severity === "warning");
   return {
+    ...(warnings.length === 0 ? {} : { warnings }),
     args: {
       command,
       containerId: opts.containerId ?? "ctr-a",
@@ -154,8 +165,35 @@ export function request(
     },
     cniVersion: opts.cniVersion ?? "1.0.0",
     config,
-    stdin: new TextEncoder().encode(JSON.stringify(config)),
+    stdin,
   };
+}
+
+/** Runs `command` with `config` through `dispatch()` and the real handlers, as a runtime does. */
+export async function invoke(
+  w: World,
+  command: CniCommand,
+  config: Record<string, unknown>,
+): Promise<{ status: number; stdout: string }> {
+  const env: Record<string, string> = {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: "ctr-a",
+    CNI_NETNS: POD,
+    CNI_IFNAME: "net1",
+    CNI_PATH: "/opt/cni/bin",
+  };
+  let stdout = "";
+  const status = await dispatch(
+    {
+      getenv: (name) => env[name],
+      readStdin: () => Promise.resolve(new TextEncoder().encode(JSON.stringify(config))),
+      stdout: (text) => void (stdout += text),
+      stderr: () => {},
+    },
+    createHandlers(() => w.deps),
+    "about",
+  );
+  return { status, stdout };
 }
 
 /**

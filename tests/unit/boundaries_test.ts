@@ -213,6 +213,7 @@ function opensForWriting(code: string, match: RegExpExecArray): boolean {
 }
 
 const STATE = "only lib/state/ writes files";
+const CODES_RULE = "in lib/plugin/ and lib/ipam/, only lib/plugin/to_cni_error.ts picks CNI codes";
 
 /** The rule on naming `/sys` and `/proc`, and the two files outside its folders it allows. */
 const SYS_PROC =
@@ -291,6 +292,14 @@ const RULES: Rule[] = [
     name: "no nonblocking FFI symbol (netns is per thread)",
     pattern: /\bnonblocking\s*:\s*true\b/g,
     allowed: (file) => !file.startsWith("ffi/"),
+  },
+  {
+    // Plugin files name the kind of a failure (deviceError, kernelError, ...), and the IPAM exec
+    // its IpamError kind: each kind's code is written once.
+    name: CODES_RULE,
+    pattern: /\bCniErrorCode\b/g,
+    allowed: (file) =>
+      !under("lib/plugin/", "lib/ipam/")(file) || file === "lib/plugin/to_cni_error.ts",
   },
 ];
 
@@ -630,6 +639,19 @@ Deno.test("scanSource() allows /sys in lib/netlink/libc_pci_driver.ts, not elsew
   const src = 'const DRIVERS_DIR = "/sys/bus/pci/drivers";\n';
   assert.deepEqual(scanSource("lib/netlink/libc_pci_driver.ts", src), []);
   assert.deepEqual(scanSource("lib/netlink/rdma.ts", src).map((v) => v.rule), [SYS_PROC]);
+});
+
+Deno.test("scanSource() allows CniErrorCode in lib/plugin/to_cni_error.ts, not in other plugin or IPAM files", () => {
+  const src = "throw new CniError(CniErrorCode.DeviceError, msg);\n";
+  assert.deepEqual(scanSource("lib/plugin/to_cni_error.ts", src), []);
+  assert.deepEqual(scanSource("lib/cni/env.ts", src), []);
+  assert.equal(
+    describe([...scanSource("lib/plugin/add.ts", src), ...scanSource("lib/ipam/x.ts", src)]),
+    [
+      `lib/plugin/add.ts:1: ${CODES_RULE} (CniErrorCode)`,
+      `lib/ipam/x.ts:1: ${CODES_RULE} (CniErrorCode)`,
+    ].join("\n"),
+  );
 });
 
 Deno.test("pureImportViolations() follows imports from lib/config/ to a privileged folder", () => {

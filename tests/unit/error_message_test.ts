@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { NetlinkError } from "../../ffi/unwrap.ts";
 import { errorMessage, errorReason } from "../../lib/error_message.ts";
-import { NetnsError } from "../../lib/netlink/netlink.ts";
+import { LibcError } from "../../ffi/errno.ts";
 
 Deno.test("errorReason() gives a lower layer's message, or the reason of an error with context", () => {
   assert.equal(errorReason(new NetlinkError(25, "Object busy")), "Object busy");
-  assert.equal(errorReason(new NetnsError("missing", "no such file")), "no such file");
+  assert.equal(errorReason(new LibcError("open", 2, "no such file")), "no such file");
   const withContext = Object.assign(new Error('Cannot open log file "/x": Is a directory'), {
     reason: "Is a directory",
   });

@@ -1,20 +1,22 @@
 // The ib-sriov config validator, in AssemblyScript. Built by `deno task build:wasm` into
 // lib/config/validator.wasm, which is committed; lib/config/validate_config.ts is the host side.
 //
-// The module has no imports and allocates nothing: the input, the output records and the scratch
-// buffers live in linear memory at addresses computed from __heap_base, and memory grows on demand.
-// docs/validator.md's "ABI" section documents the exports, the memory layout and the
-// rule codes; keep it in step with the constants below.
+// The module has no WebAssembly imports and allocates nothing: the input, the output records and
+// the scratch buffers live in linear memory at addresses computed from __heap_base, and memory
+// grows on demand. docs/validator.md's "ABI" section documents the exports, the memory layout and
+// the rule codes; keep it in step with the constants below. The limits and directories the rules
+// name come from ../limits.ts, which the plugin imports too.
 //
-// This module is the one place the network config rules live: the plugin (lib/cni/dispatch.ts,
-// lib/config/load_net_conf.ts) and the operator's tool run it and only decode what it accepted.
-// lib/config/validate_config.ts words each violation. tests/unit/config/rule_table_test.ts lists
-// every rule with its code, path and message.
+// This module decides which rules a config breaks: the plugin (lib/cni/dispatch.ts) and the
+// operator's tool run it and only decode what it accepted. lib/config/validate_config.ts words
+// each violation (docs/validator.md says what lives where). tests/unit/config/rule_table_test.ts
+// lists every rule with its code, path and message.
 
-/** Largest input, in bytes: lib/config/limits.ts MAX_CONFIG_BYTES. */
-const MAX_INPUT: u32 = 4 * 1024 * 1024;
-/** Deepest nesting of arrays and objects; the config object itself is depth 1. */
-const MAX_DEPTH: u32 = 128;
+import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "../limits";
+
+/** Largest input, in bytes. */
+const MAX_INPUT: u32 = <u32>MAX_CONFIG_BYTES;
+const MAX_DEPTH: u32 = <u32>MAX_CONFIG_DEPTH;
 /** At most this many records are written; validate() still returns the full count. */
 const MAX_RECORDS: u32 = 64;
 
@@ -757,11 +759,6 @@ function isHex(u: u32): bool {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-/**
- * The log directory every `logFile` lies beneath, with its trailing `/`. lib/config/limits.ts
- * `LOG_DIR` is the same path outside the module.
- */
-const LOG_DIR_PREFIX = "/var/log/ib-sriov/";
 /** Linux's PATH_MAX less its NUL, and NAME_MAX: longer paths and names fail ENAMETOOLONG. */
 const PATH_BYTES_MAX: u32 = 4095;
 const NAME_BYTES_MAX: u32 = 255;
@@ -775,14 +772,14 @@ function utf8Bytes(u: i32): u32 {
 }
 
 /**
- * `logFile`: empty (no file), or a path beneath {@link LOG_DIR_PREFIX}, absolute or relative to
+ * `logFile`: empty (no file), or a path beneath `LOG_DIR/`, absolute or relative to
  * it, with no NUL, no empty, `.` or `..` segment, of at most {@link PATH_BYTES_MAX} bytes once
  * resolved and segments of at most {@link NAME_BYTES_MAX}. Read unit by unit: the path may be
  * longer than strBuf holds.
  */
 function logFileOk(q: usize): bool {
   iterate(q);
-  const prefixLength: u32 = <u32>LOG_DIR_PREFIX.length;
+  const prefixLength: u32 = <u32>LOG_DIR.length + 1;
   let i: u32 = 0;
   let relative = false;
   let bytes: u32 = prefixLength;
@@ -795,7 +792,7 @@ function logFileOk(q: usize): bool {
     if (u == 0) return false;
     if (i == 0 && u != 0x2f) relative = true;
     if (!relative && i < prefixLength) {
-      if (<u32>u != <u32>LOG_DIR_PREFIX.charCodeAt(i)) return false;
+      if (u != (i < prefixLength - 1 ? LOG_DIR.charCodeAt(i) : 0x2f)) return false;
     } else {
       bytes += utf8Bytes(u);
       if (u == 0x2f) {
@@ -1189,14 +1186,6 @@ function keyCharAt(p: usize): i32 {
   unitNext = after;
   return u;
 }
-
-/**
- * The directory of the NPWG CNI device-info files (device-info spec 4.2): a device-info path
- * must name a file directly in it. Not anywhere under `devinfo/`: `devinfo/dp/` holds the device
- * plugin's files, which Multus copies for every pod of a resource. lib/config/limits.ts
- * `DEVICE_INFO_DIR` is the same path outside the module.
- */
-const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";
 
 /**
  * `runtimeConfig.CNIDeviceInfoFile`: a string, DEVICE_INFO_DIR followed by one file name (not

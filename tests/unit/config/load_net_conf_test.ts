@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadNetConf } from "../../../lib/config/load_net_conf.ts";
+import { decodeNetConf, loadNetConf } from "../../../lib/config/load_net_conf.ts";
 import { assertCniError } from "../../assert_cni_error.ts";
 
 const BASE = { cniVersion: "1.0.0", name: "ib-net", type: "ib-sriov", deviceID: "0000:3b:00.2" };
@@ -344,5 +344,16 @@ Deno.test("loadNetConf() keeps prevResult, dns and capabilities types strict", (
     () => load({ capabilities: { infinibandGUID: "yes" } }),
     7,
     'capabilities.infinibandGUID must be a boolean, got string "yes"',
+  );
+});
+
+Deno.test("decodeNetConf() does not run the validator again on what dispatch() accepted; loadNetConf() does", () => {
+  // A pkey whose 15-bit key is 0 breaks rule 14 but has the type the decoder reads.
+  const config = { ...BASE, pkey: "0x8000" };
+  assert.equal(decodeNetConf({ config, cniVersion: "1.0.0" }).pkey, "0x8000");
+  assertCniError(
+    () => loadNetConf(config, "1.0.0", "ADD"),
+    7,
+    'pkey "0x8000" is invalid: the 15-bit partition key must not be 0',
   );
 });

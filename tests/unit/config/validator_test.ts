@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CniRequest, dispatch } from "../../../lib/cni/dispatch.ts";
-import { MAX_CONFIG_BYTES } from "../../../lib/config/limits.ts";
+import { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "../../../lib/config/limits.ts";
 import {
-  MAX_CONFIG_DEPTH,
   validateConfigBytes,
   type ValidateOptions,
   ValidatorRule,

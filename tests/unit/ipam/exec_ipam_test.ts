@@ -129,6 +129,7 @@ Deno.test("ExecIpam.exec() throws the delegate's own code, msg and details", asy
   const dir = await pluginDir();
   const err = await rejectsWith(new ExecIpam().exec(request("fail-json", dir)));
   assert.ok(err instanceof IpamError);
+  assert.equal(err.kind, "reported");
   assert.equal(err.code, 11);
   assert.equal(err.msg, "no IP addresses available in range set");
   assert.equal(err.details, "10.0.0.1-10.0.0.2");
@@ -150,7 +151,8 @@ Deno.test("ExecIpam.exec() reports a crash without an error object as code 102 w
   const dir = await pluginDir();
   const err = await rejectsWith(new ExecIpam().exec(request("garbage", dir)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(
     err.message,
     'IPAM plugin "garbage" ADD failed: ended with exit status 2 and no error object',
@@ -167,7 +169,8 @@ Deno.test("ExecIpam.exec() reports a silent failure as code 102 with empty detai
     new ExecIpam().exec(request("silent-fail", dir, { command: "DEL" })),
   );
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(
     err.message,
     'IPAM plugin "silent-fail" DEL failed: ended with exit status 1 and no error object',
@@ -179,7 +182,8 @@ Deno.test("ExecIpam.exec() rejects invalid JSON printed on success with code 102
   const dir = await pluginDir();
   const err = await rejectsWith(new ExecIpam().exec(request("bad-json", dir)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(err.message, 'IPAM plugin "bad-json" ADD failed: printed invalid JSON');
   assert.equal(err.details, '{"ips": [');
   assert.ok(err.cause instanceof SyntaxError);
@@ -195,7 +199,8 @@ Deno.test("ExecIpam.exec() bounds the raw output in details to 4 KiB", async () 
   await Deno.chmod(script, 0o755);
   const err = await rejectsWith(new ExecIpam().exec(request("chatty", dir)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(err.details, `${"0".repeat(4096)}… (10000 chars)`);
 });
 
@@ -203,7 +208,8 @@ Deno.test("ExecIpam.exec() throws code 102 naming type and CNI_PATH when the plu
   const dir = await pluginDir();
   const err = await rejectsWith(new ExecIpam().exec(request("nope", `${dir}:/nonexistent`)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "not-found");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(err.message, `IPAM plugin "nope" not found in CNI_PATH "${dir}:/nonexistent"`);
 
   const unset = request("nope", "");
@@ -220,12 +226,13 @@ Deno.test("ExecIpam.exec() stops at the first file found even when it cannot run
   const dir = await pluginDir();
   const err = await rejectsWith(new ExecIpam().exec(request("echo-env", `${first}:${dir}`)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "cannot-run");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.match(
     err.message,
     new RegExp(`^Cannot run IPAM plugin "${first}/echo-env": .*Permission denied`),
   );
-  assert.ok(err.cause instanceof LibcError && err.cause.code === "EACCES");
+  assert.ok(err.cause instanceof LibcError && err.cause.errnoName === "EACCES");
 });
 
 Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name with code 7", async () => {
@@ -233,7 +240,7 @@ Deno.test("ExecIpam.exec() rejects an ipam.type that is not a plain file name wi
   for (const type of ["", ".", "..", "../echo-env", "sub/echo-env", "/bin/true", "echo\0env"]) {
     const err = await rejectsWith(new ExecIpam().exec(request(type, dir)));
     assert.ok(err instanceof IpamError, `type ${JSON.stringify(type)}`);
-    assert.equal(err.code, 7);
+    assert.equal(err.kind, "invalid-type");
     assert.equal(err.message, `invalid ipam.type ${JSON.stringify(type)}`);
     assert.deepEqual(ipamErrorToCni(err).toJSON(), {
       code: 7,
@@ -248,7 +255,8 @@ Deno.test("ExecIpam.exec() kills a delegate that outlives the timeout and throws
   const ipam = new ExecIpam({ timeoutMs: 100 });
   const err = await rejectsWith(ipam.exec(request("hang", dir)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 11);
+  assert.equal(err.kind, "timed-out");
+  assert.equal(ipamErrorToCni(err).code, 11);
   assert.equal(err.message, 'IPAM plugin "hang" ADD failed: timed out after 100 ms; killed');
 });
 
@@ -261,7 +269,8 @@ Deno.test("ExecIpam.exec() times out when a grandchild keeps stdout open after t
   const ipam = new ExecIpam({ timeoutMs: 100 });
   const err = await rejectsWith(ipam.exec(request("orphan", dir)));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 11);
+  assert.equal(err.kind, "timed-out");
+  assert.equal(ipamErrorToCni(err).code, 11);
   assert.equal(err.message, 'IPAM plugin "orphan" ADD failed: timed out after 100 ms; killed');
 });
 
@@ -283,7 +292,8 @@ Deno.test("ExecIpam.exec() feeds a large config to a delegate that prints a larg
   const ipam = new ExecIpam();
   const err = await rejectsWith(ipam.exec(request("chatty", dir, { stdin })));
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(
     err.message,
     'IPAM plugin "chatty" ADD failed: ended with exit status 3 and no error object',
@@ -313,7 +323,8 @@ Deno.test("ExecIpam.exec() names the signal a delegate died of", async () => {
     new ExecIpam().exec(request("crash", dir)),
   );
   assert.ok(err instanceof IpamError);
-  assert.equal(err.code, 102);
+  assert.equal(err.kind, "bad-output");
+  assert.equal(ipamErrorToCni(err).code, 102);
   assert.equal(
     err.message,
     'IPAM plugin "crash" ADD failed: ended with signal SIGSEGV and no error object',

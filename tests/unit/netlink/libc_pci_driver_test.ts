@@ -48,7 +48,7 @@ function assertPciDriverError(
       path: error.path,
       op: error.op,
       errno: cause?.errno ?? null,
-      errnoName: cause?.code ?? null,
+      errnoName: cause?.errnoName ?? null,
       message: error.message,
     }, expected);
     return true;

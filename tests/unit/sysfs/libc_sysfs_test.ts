@@ -117,7 +117,7 @@ Deno.test("LibcSysfs.physfn() throws SysfsError io when physfn is no link", asyn
       message: "Invalid argument",
     });
     assert.ok(error.cause instanceof LibcError);
-    assert.equal(error.cause.code, "EINVAL");
+    assert.equal(error.cause.errnoName, "EINVAL");
   });
 });
 

@@ -16,7 +16,7 @@ import type { Rdma, RdmaNetnsMode } from "../../../lib/netlink/rdma.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
 import { FsInstaller } from "../../../lib/state/installer.ts";
 import { LibcSysfs } from "../../../lib/sysfs/libc_sysfs.ts";
-import type { Violation } from "../../../lib/tool/config_validator.ts";
+import type { Violation } from "../../../lib/config/validate_config.ts";
 import { LibcNodeReader } from "../../../lib/sysfs/libc_node_reader.ts";
 import type { ToolIo } from "../../../lib/tool/tool_io.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RdmaError } from "../../../lib/netlink/rdma.ts";
+import { NetlinkError, NleCode } from "../../../lib/netlink/netlink.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
 import type { AttachmentRecord } from "../../../lib/state/store.ts";
 import { type CheckResult, runChecks } from "../../../lib/tool/doctor.ts";
@@ -90,14 +90,10 @@ Deno.test("runTool() doctor prints each check with its fix and exits 0 without f
 });
 
 Deno.test("runTool() doctor --rdma fails a node whose RDMA netns mode is shared or unsupported", async () => {
-  const unsupported = new RdmaError(
-    "unsupported",
-    "Cannot read the RDMA netns mode: the kernel has no RDMA netlink (NETLINK_RDMA is not a " +
-      "supported protocol); load the ib_core module (modprobe ib_core)",
-    {
-      reason: "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); load " +
-        "the ib_core module (modprobe ib_core)",
-    },
+  const unsupported = new NetlinkError(
+    NleCode.ProtoMismatch,
+    "the kernel has no RDMA netlink (NETLINK_RDMA is not a supported protocol); load " +
+      "the ib_core module (modprobe ib_core)",
   );
   for (const rdma of [fakeRdma("shared"), fakeRdma(unsupported)]) {
     const t = testIo({ rdma: () => rdma });

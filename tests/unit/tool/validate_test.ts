@@ -6,7 +6,7 @@ import {
   formatFinding,
   validateBytes,
 } from "../../../lib/tool/validate.ts";
-import type { Violation } from "../../../lib/tool/config_validator.ts";
+import type { Violation } from "../../../lib/config/validate_config.ts";
 import { validateConfigBytes, ValidatorRule } from "../../../lib/config/validate_config.ts";
 import { BROKEN_YAML, fixture, loadNetConfValidator, testIo } from "./_tool_io.ts";
 
