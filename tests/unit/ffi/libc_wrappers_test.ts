@@ -171,6 +171,17 @@ Deno.test("readFile() throws EFBIG for a file longer than maxBytes", async () =>
   });
 });
 
+Deno.test("readFile() reads a file of several 64 KiB buffers whole, and of exactly maxBytes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "big");
+    const bytes = new Uint8Array(200_000).map((_, i) => i % 251);
+    await Deno.writeFile(path, bytes);
+    assert.deepEqual(readFile(path, 1 << 20), bytes);
+    assert.deepEqual(readFile(path, 200_000), bytes);
+    assert.throws(() => readFile(path, 199_999), { errno: 27 });
+  });
+});
+
 Deno.test("readlink() returns the target as stored", async () => {
   await withTempDir(async (dir) => {
     await Deno.symlink("../0000:3b:00.0", join(dir, "physfn"));
