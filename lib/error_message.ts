@@ -13,7 +13,7 @@ export function errorMessage(err: unknown): string {
  * What went wrong in a thrown value, without what was being done: the lower layers' errors say
  * only that (`NetlinkError`, `LibcError`, `RdmaError`, `NetnsError`, `PciDriverError`,
  * `SysfsError`), and an error whose message names its own step carries it as `reason`
- * (`ConfinedPathError`). A caller that says what it was doing wraps this, so every message
+ * (`StateError`). A caller that says what it was doing wraps this, so every message
  * states its step once and names the caller's inputs, not the lower layer's handles (such as
  * the host's `/proc/thread-self/ns/net`).
  *

@@ -9,10 +9,11 @@
  *
  * - `sendmsg`: every netlink request libnl sends (look-ups, rename, move into the pod, address,
  *   link up, route);
- * - `fsync` and `rename`: every atomic write of the state files (lock owner, allocation record,
+ * - `fsync` and `renameat`: every atomic write of the state files (lock owner, allocation record,
  *   attachment record): a kill at the file's fsync leaves the temp file, at the rename the temp
  *   file complete, at the directory's fsync the new file in place;
- * - `unlink`: removals (the lock's owner file; in DEL also the attachment and allocation records);
+ * - `unlinkat`: removals (a stale temp file, the lock's owner file; in DEL also the attachment
+ *   and allocation records);
  * - `pipe2` and `wait4`: the IPAM plugin's start (the pipes for its stdin and stdout, before it
  *   exists) and its end (reaping it, before its result is read). Not `clone3`: the main thread
  *   also starts a varying number of Deno's own threads with it, so its N-th call is not the same
@@ -34,7 +35,7 @@ import { straced } from "./_strace.ts";
 
 const ROOT = Deno.uid() === 0;
 /** The syscalls that mark the plugin's steps (see the module comment). */
-const STEP_SYSCALLS = ["sendmsg", "fsync", "rename", "unlink", "pipe2", "wait4"] as const;
+const STEP_SYSCALLS = ["sendmsg", "fsync", "renameat", "unlinkat", "pipe2", "wait4"] as const;
 type StepSyscall = typeof STEP_SYSCALLS[number];
 /**
  * At most this many kill points per command: each costs an ADD and a DEL or two (0.2–0.5 s), so
@@ -196,7 +197,7 @@ Deno.test({
     const points = await killPoints(sim, "DEL", config);
     assert.deepEqual(settled(await sim.snapshot()), before);
     // DEL releases the lease first, then restores the netdev, then forgets the attachment.
-    for (const syscall of ["pipe2", "sendmsg", "unlink"]) {
+    for (const syscall of ["pipe2", "sendmsg", "unlinkat"]) {
       assert.ok(points.some((p) => p.syscall === syscall), `no ${syscall} in one DEL`);
     }
     for (const point of sample(points)) {

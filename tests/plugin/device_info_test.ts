@@ -3,7 +3,7 @@ import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
 import { assertRejectsCniError } from "../assert_cni_error.ts";
-import { DeviceInfoFiles } from "../../lib/state/device_info_files.ts";
+import { DeviceInfoFiles } from "../../lib/state/device_info.ts";
 import type { AttachmentRecord } from "../../lib/state/store.ts";
 import { netConf, PF, POD, request, VFS, type World, world } from "./world.ts";
 
@@ -94,7 +94,7 @@ Deno.test("cmdAdd() creates the device-info file when Multus copied none, and DE
 Deno.test("cmdAdd() creates the device-info directory when it is missing", async () => {
   await using w = await world();
   const root = `${w.deviceInfoDir}/cni`;
-  const deps = { ...w.deps, deviceInfo: new DeviceInfoFiles({ root }) };
+  const deps = { ...w.deps, deviceInfo: new DeviceInfoFiles(root) };
   await cmdAdd(deps, request("ADD", withFile()));
   assert.equal(Deno.statSync(root).mode! & 0o7777, 0o700);
   assert.equal(
