@@ -137,6 +137,28 @@ async function runKilled(
   );
 }
 
+/**
+ * How each state file was replaced in a run traced with `-y`, in order: `<path>: fsync, rename,
+ * fsync dir` for a write that must survive a power cut, without the directory's fsync for one
+ * whose previous version serves as well, `rename` alone for a file on the tmpfs. The fsyncs are
+ * those right before and after the rename: of its temp file, and of its directory.
+ */
+function atomicWrites(log: string): string[] {
+  const lines = log.split("\n").filter((line) => /^(fsync|renameat)\(/.test(line));
+  const fileOf = (line = "") => /^fsync\(\d+<([^>]+)>/.exec(line)?.[1];
+  return lines.flatMap((line, i) => {
+    const rename = /^renameat\(\d+<([^>]+)>, "([^"]+)", \d+<[^>]+>, "([^"]+)"\)/.exec(line);
+    if (rename === null) return [];
+    const [, dir, tmp, name] = rename;
+    const steps = [
+      ...(fileOf(lines[i - 1]) === `${dir}/${tmp}` ? ["fsync"] : []),
+      "rename",
+      ...(fileOf(lines[i + 1]) === dir ? ["fsync dir"] : []),
+    ];
+    return [`${dir}/${name}: ${steps.join(", ")}`];
+  });
+}
+
 /** Names of the files in `dir`, recursively, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -166,6 +188,17 @@ Deno.test({
     for (const syscall of STEP_SYSCALLS) {
       assert.ok(points.some((p) => p.syscall === syscall), `no ${syscall} in one ADD`);
     }
+    // The state files are written as docs/how-it-works.md says: the allocation and the first
+    // record whole; the record's rewrite as "attached" without the directory's fsync (its
+    // previous version serves DEL as well); the lock's owner file, on the tmpfs, without fsync.
+    const pci = sim.vfs[0]!.pci;
+    const record = `/var/lib/cni/ib-sriov/${sim.containerId}-net1`;
+    assert.deepEqual(atomicWrites(await Deno.readTextFile(join(sim.dir, "strace-ADD.log"))), [
+      `/run/cni/ib-sriov/${pci}.owner: rename`,
+      `/var/lib/cni/ib-sriov/pci/${pci}: fsync, rename, fsync dir`,
+      `${record}: fsync, rename, fsync dir`,
+      `${record}: fsync, rename`,
+    ]);
     for (const point of sample(points)) {
       await runKilled(sim, "ADD", config, point);
       const del = await sim.runPlugin({ command: "DEL", config });
