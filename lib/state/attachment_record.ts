@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { basename } from "../path.ts";
-import { decodeState, isObject, parseJson } from "./json_file.ts";
+import { isRecord } from "../is_record.ts";
+import { decodeState, parseJson } from "./json_file.ts";
 import { StateError } from "./state_error.ts";
 import { lazy } from "../lazy.ts";
 
@@ -212,7 +213,7 @@ export function decodeAttachment(
   const fileName = basename(path);
   const { attachmentSchema, goCacheSchema, goOnlyKeys } = schemas();
   const goKeys = Object.keys(goCacheSchema.shape);
-  if (isObject(raw) && !("version" in raw) && goKeys.some((k) => k in raw)) {
+  if (isRecord(raw) && !("version" in raw) && goKeys.some((k) => k in raw)) {
     const go = decodeState(raw, path, "Go cache file", goCacheSchema);
     // VFID is an index only for a VF, which Go records with its PF's netdev in `Master`.
     if (go.Master && go.VFID !== undefined && go.VFID < 0) {
@@ -224,7 +225,7 @@ export function decodeAttachment(
     }
     return fromGoCache(go, key ?? goKey(fileName, go));
   }
-  if (isObject(raw)) { for (const k of goOnlyKeys) delete raw[k]; }
+  if (isRecord(raw)) { for (const k of goOnlyKeys) delete raw[k]; }
   const record = decodeState(raw, path, "attachment record", attachmentSchema);
   if (`${record.containerId}-${record.ifname}` !== fileName) {
     throw new StateError(
@@ -270,7 +271,7 @@ export function goCacheKeys(r: AttachmentRecord): GoCache {
   const guid = at(r.config, "runtimeConfig", "infinibandGUID");
   const type = at(r.config, "type");
   const args = at(r.config, "args", "cni");
-  const cni = isObject(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
+  const cni = isRecord(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
   return {
     name: r.networkName,
     type: typeof type === "string" ? type : "ib-sriov",
@@ -357,5 +358,5 @@ function goKey(fileName: string, go: GoCache): AttachmentKey {
 
 /** The value at `path` in a decoded JSON value, or `undefined`. */
 function at(value: unknown, ...path: string[]): unknown {
-  return path.reduce((v, k) => isObject(v) ? v[k] : undefined, value);
+  return path.reduce((v, k) => isRecord(v) ? v[k] : undefined, value);
 }

@@ -7,7 +7,7 @@
  */
 import { DEVICE_INFO_DIR } from "../config/limits.ts";
 import { ConfinedDir, ifExists } from "./confined_dir.ts";
-import { isObject } from "./json_file.ts";
+import { isRecord } from "../is_record.ts";
 import { pathError } from "./state_error.ts";
 
 /** The spec version ADD writes: the one that defines `pf-pci-address`. */
@@ -59,13 +59,13 @@ export function mergeDeviceInfo(
   } catch {
     discarded = "the file was not JSON";
   }
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     discarded ??= "the file was not a JSON object";
     doc = {};
   }
   const old = doc as Record<string, unknown>;
   let pci: Record<string, unknown> = {};
-  if (isObject(old.pci)) pci = { ...old.pci };
+  if (isRecord(old.pci)) pci = { ...old.pci };
   else if (old.pci !== undefined) discarded = 'its "pci" field was not an object';
   pci["pci-address"] = ours.pciAddress;
   setOrRemove(pci, "pf-pci-address", ours.pfPciAddress);

@@ -1,11 +1,6 @@
 import type * as z from "zod/mini";
 import { StateError } from "./state_error.ts";
 
-/** Whether a decoded JSON value is an object (not `null`, not an array). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
  * Parses the text of a state file as JSON.
  *
