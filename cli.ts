@@ -106,7 +106,7 @@ async function loadRealDeps(): Promise<Deps> {
     import("./lib/ipam/exec_ipam.ts"),
     import("./lib/state/file_store.ts"),
     import("./lib/state/log_file.ts"),
-    import("./lib/state/device_info_files.ts"),
+    import("./lib/state/device_info.ts"),
   ]);
   return {
     sysfs: new sysfs.LibcSysfs(),
@@ -164,7 +164,7 @@ async function toolMain(): Promise<number> {
     import("./lib/state/file_store.ts"),
     import("./lib/netlink/netns.ts"),
   ]);
-  const { FsInstaller } = await import("./lib/state/installer.ts");
+  const { FsInstaller } = await import("./lib/tool/installer.ts");
   const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),

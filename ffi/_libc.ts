@@ -97,6 +97,19 @@ export const SHARED_SYMBOLS = {
     ],
     result: "i32",
   },
+  // <dirent.h>
+  readdir: {
+    parameters: [
+      "pointer", // DIR *dirp
+    ],
+    result: "pointer",
+  },
+  closedir: {
+    parameters: [
+      "pointer", // DIR *dirp
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** What every binding binds besides its calls: a failed call's error is built with them. */
@@ -199,17 +212,22 @@ export function close(libc: With<"close">, fd: number): void {
 
 /** Reads an open file from its position to end of file: "EFBIG" past `maxBytes`. */
 export function readAll(libc: With<"read">, fd: number, maxBytes: number): Uint8Array {
-  // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one.
-  const buffer = new Uint8Array(maxBytes + 1);
+  // One byte more than allowed, so that a file of exactly maxBytes is told from a longer one; the
+  // buffer grows from 64 KiB, so a large limit costs nothing for a small file.
+  let buffer = new Uint8Array(Math.min(maxBytes + 1, 64 * 1024));
   let length = 0;
-  while (length < buffer.length) {
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > maxBytes) throw libcError(libc, "read", Errno.EFBIG);
+      const larger = new Uint8Array(Math.min(length * 2, maxBytes + 1));
+      larger.set(buffer);
+      buffer = larger;
+    }
     const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
     if (n < 0) throw lastError(libc, "read");
-    if (n === 0) break;
+    if (n === 0) return buffer.slice(0, length);
     length += n;
   }
-  if (length > maxBytes) throw libcError(libc, "read", Errno.EFBIG);
-  return buffer.slice(0, length);
 }
 
 /** Writes all of `bytes`, in one `write()` unless the kernel takes less. */
@@ -233,6 +251,48 @@ export function lstatExists(libc: With<"faccessat">, path: string): boolean {
   const error = lastError(libc, "faccessat");
   if (error.errno === Errno.ENOENT || error.errno === Errno.ENOTDIR) return false;
   throw error;
+}
+
+/** `struct dirent`: d_ino u64, d_off i64, d_reclen u16, d_type u8, then d_name. */
+const DIRENT_RECLEN_OFFSET = 16;
+const DIRENT_TYPE_OFFSET = 18;
+const DIRENT_NAME_OFFSET = 19;
+
+/** An entry of a directory: its name and its `d_type` (`DT_UNKNOWN` 0, `DT_REG` 8, …). */
+export interface DirEntry {
+  name: string;
+  type: number;
+}
+
+/**
+ * Lists an open `DIR *`, without `.` and `..`, in the order the kernel returns the entries, and
+ * closes it (a read-only DIR loses nothing when closedir() fails).
+ */
+export function readEntries(
+  libc: With<"readdir" | "closedir">,
+  dir: Deno.PointerObject,
+): DirEntry[] {
+  try {
+    const errno = errnoLocation(libc);
+    const entries: DirEntry[] = [];
+    for (;;) {
+      // readdir() returns NULL both at the end and on error; only errno tells them apart.
+      errno[0] = 0;
+      const entry = libc.readdir(dir);
+      if (entry === null) {
+        if (errno[0] !== 0) throw lastError(libc, "readdir");
+        return entries;
+      }
+      const view = new Deno.UnsafePointerView(entry);
+      const namePtr = Deno.UnsafePointer.offset(entry, DIRENT_NAME_OFFSET)!;
+      const name = readCString(namePtr, view.getUint16(DIRENT_RECLEN_OFFSET) - DIRENT_NAME_OFFSET);
+      if (name !== "." && name !== "..") {
+        entries.push({ name, type: view.getUint8(DIRENT_TYPE_OFFSET) });
+      }
+    }
+  } finally {
+    libc.closedir(dir);
+  }
 }
 
 /** What tells one file from another: the device it lives on and its inode number. */

@@ -1,41 +1,49 @@
 /**
- * The state store's libc binding (`lib/state/` only): the files it writes beneath a directory it
- * trusts (the `logFile` a network config names, the NPWG device-info file, the state
- * directories' own checks). `openat2()` walks a path beneath a directory fd without following
- * any symbolic link, which `open()` cannot. The binary's `--allow-write` covers only the state
- * directories, so these files are reached through libc.
- *
- * The trailing `path` and `subject` arguments that some wrappers take are not read: errors are
- * `strerror()`'s text, and the caller names the file.
+ * The state store's libc binding (`lib/state/` only): every file the plugin keeps or is told to
+ * write (records, allocations, locks, the `logFile`, the device-info file) is reached beneath a
+ * directory fd. `openat2()` walks a path beneath it without following any symbolic link, which
+ * `open()` cannot. The binary's `--allow-write` covers only the state directories, and the other
+ * files lie outside them, so all of them go through libc.
  *
  * @module
  */
 
 import * as libc from "./_libc.ts";
 import { toCString } from "./c_string.ts";
+import { Errno } from "./errno.ts";
 
-export { AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDONLY } from "./_libc.ts";
+export { AT_FDCWD, type DirEntry } from "./_libc.ts";
 
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
 const O_APPEND = 0o2000;
 /** Fail with `ELOOP` when the last component is a symbolic link. */
-export const O_NOFOLLOW = 0o400000;
-/** Fail with `ENOTDIR` unless the path is a directory. */
-export const O_DIRECTORY = 0o200000;
+const O_NOFOLLOW = 0o400000;
+const O_DIRECTORY = 0o200000;
 /** A handle to the path itself, for `*at()` calls; nothing is read or written. */
-export const O_PATH = 0o10000000;
+const O_PATH = 0o10000000;
+const { O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_WRONLY } = libc;
 /**
- * The flags of a file opened for appending, created when missing: every `write()` lands at the
- * end of the file, so processes that append whole lines in one `write()` each never mix their
- * lines (on a local filesystem; NFS does not honour `O_APPEND` across clients), and a FIFO
- * without reader fails `ENXIO` instead of blocking.
+ * A directory handle. No `O_NOFOLLOW`: it would open a final link itself (then fail `ENOTDIR`)
+ * instead of letting `RESOLVE_NO_SYMLINKS` refuse it (`ELOOP`).
  */
-export const APPEND_FLAGS = libc.O_WRONLY | O_APPEND | O_CREAT | libc.O_CLOEXEC | libc.O_NOCTTY |
-  libc.O_NONBLOCK;
-/** The flags of a new file that no other name may already hold: a temp file. */
-export const CREATE_NEW_FLAGS = libc.O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | libc.O_CLOEXEC |
-  libc.O_NOCTTY;
+export const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+/** The parent of a directory handle, walked only to open it. */
+export const PARENT_FLAGS = O_PATH | O_DIRECTORY | O_CLOEXEC;
+/** `O_NONBLOCK`: a FIFO opens at once (and is refused by type) rather than hang the open. */
+export const READ_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+/**
+ * A file opened for appending, created when missing: every `write()` lands at the end of the
+ * file, so processes that append whole lines in one `write()` each never mix their lines (on a
+ * local filesystem; NFS does not honour `O_APPEND` across clients), and a FIFO without reader
+ * fails `ENXIO` instead of blocking.
+ */
+export const APPEND_FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+  O_NONBLOCK;
+/** A new file that no other name may already hold: a temp file. */
+export const CREATE_NEW_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+/** A lock file, created when missing, as the Go plugin opens its `cni.lock`. */
+export const LOCK_FLAGS = O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 /** `openat2()` resolve flags: no `..`, absolute path or link may leave `dirfd`; no link at all. */
 export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_NO_SYMLINKS = 0x04;
@@ -45,6 +53,9 @@ export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
+/** `d_type` of a regular file, and of a file system that does not say. */
+export const DT_REG = 8;
+export const DT_UNKNOWN = 0;
 /** The syscall number of `openat2` on x86_64 and on aarch64 (asm-generic). */
 const SYS_OPENAT2 = 437n;
 /** `struct open_how` is three `u64`: flags, mode, resolve. */
@@ -54,13 +65,16 @@ const AT_EMPTY_PATH = 0x1000;
 const STATX_WANTED = 0x1 | 0x2 | 0x4 | 0x8 | 0x100;
 /** `struct statx` is 256 bytes, the same on every architecture. */
 const STATX_SIZE = 256;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
 
-/** The calls the confined writers need. */
+/** The calls the confined directory handle needs. */
 export const STATE_LIBC_SYMBOLS = {
   read: libc.SHARED_SYMBOLS.read,
   write: libc.SHARED_SYMBOLS.write,
   close: libc.SHARED_SYMBOLS.close,
-  fstat: libc.SHARED_SYMBOLS.fstat,
+  readdir: libc.SHARED_SYMBOLS.readdir,
+  closedir: libc.SHARED_SYMBOLS.closedir,
   /**
    * `openat2(2)` through `syscall(2)`: glibc 2.36 (Debian 12) has no wrapper. `syscall` is
    * variadic; on x86_64 and aarch64 its integer and pointer arguments travel in the same
@@ -125,18 +139,31 @@ export const STATE_LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  // <sys/file.h>
+  flock: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int operation
+    ],
+    result: "i32",
+  },
+  // <dirent.h>
+  fdopendir: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Loads libc with {@linkcode STATE_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openStateLibc = libc.libcLoader(STATE_LIBC_SYMBOLS);
 
-export const readAll = (fd: number, maxBytes: number, _path?: string): Uint8Array =>
+export const readAll = (fd: number, maxBytes: number): Uint8Array =>
   libc.readAll(openStateLibc(), fd, maxBytes);
-export const writeAll = (fd: number, bytes: Uint8Array, _path?: string): void =>
+export const writeAll = (fd: number, bytes: Uint8Array): void =>
   libc.writeAll(openStateLibc(), fd, bytes);
 export const close = (fd: number): void => libc.close(openStateLibc(), fd);
-export const fileIdentity = (fd: number): libc.FileIdentity =>
-  libc.fileIdentity(openStateLibc(), fd);
 export const geteuid = (): number => openStateLibc().geteuid();
 
 /** Runs a call that returns -1 on failure, and throws its errno as `op`'s error. */
@@ -150,17 +177,17 @@ function check(op: string, rc: number): void {
  * kernel checks every component as it walks, so no other process can swap a component for a
  * link between a check and the open. Linux 5.6 or later.
  *
- * @param how `flags` (`open()` flags), `mode` (of a new file), `resolve` (`RESOLVE_*`).
  * @throws {LibcError} "ELOOP" for a symbolic link, "EXDEV" for a path that leaves `dirfd`,
  *   "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
  */
 export function openat2(
   dirfd: number,
   path: string,
-  how: { flags: number; mode: number; resolve: number },
-  _subject?: string,
+  flags: number,
+  resolve: number,
+  mode = 0,
 ): number {
-  const openHow = new BigUint64Array([BigInt(how.flags), BigInt(how.mode), BigInt(how.resolve)]);
+  const openHow = new BigUint64Array([BigInt(flags), BigInt(mode), BigInt(resolve)]);
   const fd = Number(
     openStateLibc().openat2(SYS_OPENAT2, BigInt(dirfd), toCString(path), openHow, OPEN_HOW_SIZE),
   );
@@ -175,7 +202,8 @@ export interface FileStatus {
   uid: number;
   /** A regular file with more than one link is reachable under another name. */
   nlink: number;
-  ino: bigint;
+  /** The file's identity: its device and inode number. */
+  id: string;
 }
 
 /**
@@ -191,7 +219,7 @@ export function statusAt(dirfd: number, name: string): FileStatus {
     nlink: view.getUint32(16, true),
     uid: view.getUint32(20, true),
     mode: view.getUint16(28, true),
-    ino: view.getBigUint64(32, true),
+    id: `${view.getUint32(136, true)}:${view.getUint32(140, true)}:${view.getBigUint64(32, true)}`,
   };
 }
 
@@ -207,12 +235,37 @@ export function renameat(dirfd: number, from: string, to: string): void {
   check("rename", openStateLibc().renameat(dirfd, toCString(from), dirfd, toCString(to)));
 }
 
-/** Removes `name` from the directory `dirfd` (a link, never followed); `AT_REMOVEDIR` is 0x200. */
-export function unlinkat(dirfd: number, name: string, flags: number): void {
-  check("unlink", openStateLibc().unlinkat(dirfd, toCString(name), flags));
+/** Removes the name `name` from the directory `dirfd` (a link, never followed). */
+export function unlinkat(dirfd: number, name: string): void {
+  check("unlink", openStateLibc().unlinkat(dirfd, toCString(name), 0));
 }
 
-/** Flushes a file's data, or a directory's entries (not through an `O_PATH` handle: EBADF). */
-export function fsync(fd: number, _path?: string): void {
+/** Flushes a file's data, or a directory's entries. */
+export function fsync(fd: number): void {
   check("fsync", openStateLibc().fsync(fd));
+}
+
+/**
+ * Tries to take the exclusive `flock(2)` of an open file without waiting: released when every fd
+ * of its open file description is closed, so by the kernel when the process dies.
+ *
+ * @returns `false` when another open file description holds it
+ */
+export function tryLock(fd: number): boolean {
+  if (openStateLibc().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const error = libc.lastError(openStateLibc(), "flock");
+  if (error.errno === Errno.EAGAIN) return false;
+  throw error;
+}
+
+/** Lists the directory `fd` (which it takes over and closes), without `.` and `..`. */
+export function readDirFd(fd: number): libc.DirEntry[] {
+  const sym = openStateLibc();
+  const dir = sym.fdopendir(fd);
+  if (dir === null) {
+    const error = libc.lastError(sym, "fdopendir");
+    sym.close(fd);
+    throw error;
+  }
+  return libc.readEntries(sym, dir);
 }

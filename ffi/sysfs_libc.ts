@@ -1,14 +1,13 @@
 /**
  * The sysfs reader's libc binding (`lib/sysfs/` only): it reads files, links and directories,
  * and its symbol table has no `write`, so nothing that reads the node through it can change the
- * node. The operator tool's reads of the configs it is given go through it too. The layout read
- * here (`struct dirent`) is glibc's on x86_64 and aarch64.
+ * node. The operator tool's reads of the configs it is given go through it too.
  *
  * @module
  */
 
 import * as libc from "./_libc.ts";
-import { readCString, toCString } from "./c_string.ts";
+import { toCString } from "./c_string.ts";
 import { Errno } from "./errno.ts";
 
 /** The calls the sysfs reader's job needs: open, read, list and test paths. */
@@ -33,18 +32,8 @@ export const SYSFS_LIBC_SYMBOLS = {
     ],
     result: "pointer",
   },
-  readdir: {
-    parameters: [
-      "pointer", // DIR *dirp
-    ],
-    result: "pointer",
-  },
-  closedir: {
-    parameters: [
-      "pointer", // DIR *dirp
-    ],
-    result: "i32",
-  },
+  readdir: libc.SHARED_SYMBOLS.readdir,
+  closedir: libc.SHARED_SYMBOLS.closedir,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Loads libc with {@linkcode SYSFS_LIBC_SYMBOLS} once; later calls return the same object. */
@@ -52,9 +41,6 @@ export const openSysfsLibc = libc.libcLoader(SYSFS_LIBC_SYMBOLS);
 
 /** glibc's PATH_MAX: `readlink()` results are never longer. */
 const PATH_MAX = 4096;
-/** `struct dirent`: d_ino u64, d_off i64, d_reclen u16, d_type u8, then d_name. */
-const DIRENT_RECLEN_OFFSET = 16;
-const DIRENT_NAME_OFFSET = 19;
 
 const decoder = new TextDecoder();
 
@@ -106,27 +92,7 @@ export function readDir(path: string): string[] {
   const sym = openSysfsLibc();
   const dir = sym.opendir(toCString(path));
   if (dir === null) throw libc.lastError(sym, "opendir");
-  try {
-    const errno = libc.errnoLocation(sym);
-    const names: string[] = [];
-    for (;;) {
-      // readdir() returns NULL both at the end and on error; only errno tells them apart.
-      errno[0] = 0;
-      const entry = sym.readdir(dir);
-      if (entry === null) {
-        if (errno[0] !== 0) throw libc.lastError(sym, "readdir");
-        return names;
-      }
-      const recordLength = new Deno.UnsafePointerView(entry).getUint16(DIRENT_RECLEN_OFFSET);
-      const namePtr = Deno.UnsafePointer.offset(entry, DIRENT_NAME_OFFSET);
-      if (namePtr === null) throw new Error(`readdir() returned a bad entry in "${path}"`);
-      const name = readCString(namePtr, recordLength - DIRENT_NAME_OFFSET);
-      if (name !== "." && name !== "..") names.push(name);
-    }
-  } finally {
-    // The DIR was opened read-only; a failed closedir() loses nothing.
-    sym.closedir(dir);
-  }
+  return libc.readEntries(sym, dir).map((entry) => entry.name);
 }
 
 export const lstatExists = (path: string): boolean => libc.lstatExists(openSysfsLibc(), path);

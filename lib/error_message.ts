@@ -6,7 +6,7 @@ export function errorMessage(err: unknown): string {
 /**
  * What went wrong in a thrown value, without what was being done: the lower layers' errors say
  * only that (`NetlinkError`, `LibcError`, `SysfsError`, ...), and an error whose message names its
- * own step carries it as `reason` (`ConfinedPathError`). The caller says what it was doing, so
+ * own step carries it as `reason` (`StateError`). The caller says what it was doing, so
  * every message states its step once and names the caller's inputs.
  */
 export function errorReason(err: unknown): string {

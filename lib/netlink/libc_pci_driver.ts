@@ -11,7 +11,6 @@
 import { isFileName, join } from "../path.ts";
 import { LibcError } from "../../ffi/errno.ts";
 import { writeText } from "../../ffi/pci_driver_libc.ts";
-import { PathError } from "../path_error.ts";
 import { PCI_ADDRESS } from "../pci_address.ts";
 import type { PciDriver } from "./pci_driver.ts";
 
@@ -32,17 +31,17 @@ export interface LibcPciDriverOptions {
  * (`path` is the name), `io` with the errno of the write (`path` is the file, `cause` the
  * `LibcError`). The message is what went wrong (`No such device`).
  */
-export class PciDriverError extends PathError<"invalid-name" | "io"> {
+export class PciDriverError extends Error {
   override name = "PciDriverError";
 
   constructor(
-    code: "invalid-name" | "io",
-    path: string,
+    readonly code: "invalid-name" | "io",
+    readonly path: string,
     readonly op: PciDriverOp,
     message: string,
-    options: { cause?: unknown } = {},
+    options?: ErrorOptions,
   ) {
-    super(code, path, message, options);
+    super(message, options);
   }
 }
 

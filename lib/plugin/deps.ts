@@ -2,7 +2,7 @@ import type { Ipam } from "../ipam/ipam.ts";
 import type { Netlink } from "../netlink/netlink.ts";
 import type { PciDriver } from "../netlink/pci_driver.ts";
 import type { Rdma } from "../netlink/rdma.ts";
-import type { DeviceInfoStore } from "../state/device_info_store.ts";
+import type { DeviceInfoStore } from "../state/device_info.ts";
 import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { Timings } from "../timings.ts";

@@ -11,8 +11,8 @@ import { quote } from "../cni/quote.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import { DEVICE_INFO_DIR } from "../config/limits.ts";
 import type { Logger } from "../log.ts";
-import { ConfinedPathError, PATH_RULES } from "../state/confined_path.ts";
 import { mergeDeviceInfo, type PciDeviceInfo } from "../state/device_info.ts";
+import { PATH_RULES, StateError } from "../state/state_error.ts";
 import type { AttachmentRecord } from "../state/store.ts";
 import type { Deps } from "./deps.ts";
 import { configError, kernelStep } from "./to_cni_error.ts";
@@ -29,7 +29,7 @@ export interface DeviceInfoBefore {
 
 /** A path rule broken is the config's fault (7); anything else stays a state error (103). */
 function refusal(path: string, err: unknown): unknown {
-  if (!(err instanceof ConfinedPathError) || !PATH_RULES.has(err.rule)) return err;
+  if (!(err instanceof StateError) || !PATH_RULES.has(err.rule ?? "io")) return err;
   return configError(
     `runtimeConfig.CNIDeviceInfoFile ${quote(path)} is refused: ${err.reason}`,
     {
@@ -45,8 +45,6 @@ function refusal(path: string, err: unknown): unknown {
  * text an undo puts back, and the check of its path, so that a path that breaks a rule is
  * refused while nothing has changed.
  *
- * @param deps the dependencies
- * @param conf the config
  * @returns the file as found, or `null` when the config names none
  * @throws {CniError} code 7 naming the rule the path breaks
  * @throws {StateError} when the file cannot be read (the caller gives it code 103)
@@ -67,10 +65,6 @@ export function readDeviceInfo(deps: Deps, conf: NetConf): DeviceInfoBefore | nu
  * move keeps it; the host's sysfs no longer shows it); otherwise the host's sysfs is read
  * again, after the last step that could rename it.
  *
- * @param deps the dependencies
- * @param device the device ADD attached
- * @param record its attachment record
- * @returns the fields of the device-info document that ADD owns
  * @throws {CniError} code 101 when sysfs cannot be read
  */
 export function attachedDeviceInfo(
@@ -95,15 +89,11 @@ export function attachedDeviceInfo(
 }
 
 /**
- * Writes the device's fields into the device-info file, keeping every field it does not own,
- * and pushes the undo that puts back what was there before ADD (the old text, or no file).
- * A document that could not be kept whole (corrupt) is replaced where it is corrupt, with a
- * warning naming the file.
+ * Writes the device's fields into the device-info file as {@link readDeviceInfo} found it,
+ * keeping every field it does not own, and pushes the undo that puts back what was there before
+ * ADD (the old text, or no file). A document that could not be kept whole (corrupt) is replaced
+ * where it is corrupt, with a warning naming the file.
  *
- * @param deps the dependencies
- * @param before the file as {@link readDeviceInfo} found it
- * @param info the device's fields
- * @param ctx the request's log and rollback
  * @throws {CniError} code 7 when the path breaks a rule (it was replaced since the read)
  * @throws {StateError} when the file cannot be written (the caller gives it code 103)
  */

@@ -3,7 +3,7 @@ import type { CniError } from "../cni/errors.ts";
 import type { NetConf } from "../config/load_net_conf.ts";
 import { errorMessage } from "../error_message.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { ConfinedPathError } from "../state/confined_path.ts";
+import { StateError } from "../state/state_error.ts";
 import type { Deps } from "./deps.ts";
 
 /** Each request's logger, once its handler built it: the failure record goes there too. */
@@ -51,7 +51,7 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null)
 
 /** The fields of a log file failure: the file, the path rule it broke, the reason. */
 function failure(logFile: string | undefined, error: unknown): Record<string, unknown> {
-  const rule = error instanceof ConfinedPathError ? { rule: error.rule } : {};
+  const rule = error instanceof StateError && error.rule !== undefined ? { rule: error.rule } : {};
   return { logFile, ...rule, error: errorMessage(error) };
 }
 

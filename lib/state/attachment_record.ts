@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { basename } from "../path.ts";
-import { decodeJson, describeIssue } from "./json_file.ts";
+import { isRecord } from "../is_record.ts";
+import { decodeState, parseJson } from "./json_file.ts";
 import { StateError } from "./state_error.ts";
 import { lazy } from "../lazy.ts";
 
@@ -9,6 +10,19 @@ export interface AttachmentKey {
   containerId: string;
   ifname: string;
 }
+
+/** The allocation record `<cacheDir>/pci/<pci>`: who holds a device. Other keys are dropped. */
+export const deviceOwnerSchema = lazy(() =>
+  z.object({
+    containerId: z.string(),
+    ifname: z.string(),
+    /** The holder's netns: a holder whose netns is gone died without DEL. */
+    netns: z.string(),
+  })
+);
+
+/** Who holds a device: written in the allocation record. */
+export type DeviceOwner = z.output<ReturnType<typeof deviceOwnerSchema>>;
 
 /** The record's schemas, built on first use ({@linkcode lazy}): an ADD writes records, reads none. */
 const schemas = lazy(() => {
@@ -195,31 +209,24 @@ export function decodeAttachment(
   path: string,
   key: AttachmentKey | null,
 ): AttachmentRecord {
-  const raw = decodeJson(text, path, "attachment record");
+  const raw = parseJson(text, path, "attachment record");
   const fileName = basename(path);
   const { attachmentSchema, goCacheSchema, goOnlyKeys } = schemas();
   const goKeys = Object.keys(goCacheSchema.shape);
-  if (isObject(raw) && !("version" in raw) && goKeys.some((k) => k in raw)) {
-    const go = goCacheSchema.safeParse(raw, {
-      error: (iss) => `field "${String(iss.path?.at(-1))}" has type ${typeof iss.input}`,
-    });
-    if (!go.success) throw goCorrupt(path, go.error.issues[0]?.message ?? "");
+  if (isRecord(raw) && !("version" in raw) && goKeys.some((k) => k in raw)) {
+    const go = decodeState(raw, path, "Go cache file", goCacheSchema);
     // VFID is an index only for a VF, which Go records with its PF's netdev in `Master`.
-    if (go.data.Master && go.data.VFID !== undefined && go.data.VFID < 0) {
-      throw goCorrupt(path, `field "VFID" has type number`);
+    if (go.Master && go.VFID !== undefined && go.VFID < 0) {
+      throw new StateError(
+        "corrupt",
+        path,
+        `Cannot read Go cache file "${path}": field "VFID" is ${go.VFID}`,
+      );
     }
-    return fromGoCache(go.data, key ?? goKey(fileName, go.data));
+    return fromGoCache(go, key ?? goKey(fileName, go));
   }
-  if (isObject(raw)) { for (const k of goOnlyKeys) delete raw[k]; }
-  const parsed = attachmentSchema.safeParse(raw, { error: describeIssue });
-  if (!parsed.success) {
-    throw new StateError(
-      "corrupt",
-      path,
-      `Cannot read attachment record "${path}": ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  const record = parsed.data;
+  if (isRecord(raw)) { for (const k of goOnlyKeys) delete raw[k]; }
+  const record = decodeState(raw, path, "attachment record", attachmentSchema);
   if (`${record.containerId}-${record.ifname}` !== fileName) {
     throw new StateError(
       "corrupt",
@@ -264,7 +271,7 @@ export function goCacheKeys(r: AttachmentRecord): GoCache {
   const guid = at(r.config, "runtimeConfig", "infinibandGUID");
   const type = at(r.config, "type");
   const args = at(r.config, "args", "cni");
-  const cni = isObject(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
+  const cni = isRecord(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
   return {
     name: r.networkName,
     type: typeof type === "string" ? type : "ib-sriov",
@@ -349,15 +356,7 @@ function goKey(fileName: string, go: GoCache): AttachmentKey {
   return { containerId: fileName.slice(0, dash), ifname: fileName.slice(dash + 1) };
 }
 
-function goCorrupt(path: string, what: string): StateError {
-  return new StateError("corrupt", path, `Cannot read Go cache file "${path}": ${what}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** The value at `path` in a decoded JSON value, or `undefined`. */
 function at(value: unknown, ...path: string[]): unknown {
-  return path.reduce((v, k) => isObject(v) ? v[k] : undefined, value);
+  return path.reduce((v, k) => isRecord(v) ? v[k] : undefined, value);
 }

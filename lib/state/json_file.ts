@@ -4,13 +4,10 @@ import { StateError } from "./state_error.ts";
 /**
  * Parses the text of a state file as JSON.
  *
- * @param text the file's contents
- * @param path the file, for the message
- * @param what what the file holds, e.g. `attachment record`
- * @returns the parsed value
- * @throws {StateError} code `corrupt` when the text is not JSON
+ * @param what what the file holds, e.g. `attachment record`, for the message
+ * @throws {StateError} code `corrupt`: `Cannot parse <what> "<path>": not JSON`
  */
-export function decodeJson(text: string, path: string, what: string): unknown {
+export function parseJson(text: string, path: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -21,14 +18,25 @@ export function decodeJson(text: string, path: string, what: string): unknown {
 }
 
 /**
- * The error map for state file schemas: says in words what is wrong with a field that has no
- * message of its own in its schema, `field "a.b" is not a string` or `field "a.b" is "x"`.
- * Pass it as `safeParse(raw, { error: describeIssue })`.
+ * Decodes a parsed state file with its schema. What is wrong with a field that has no message
+ * of its own in its schema is said in words: `field "a.b" is not a string`, `field "a.b" is "x"`.
  *
- * @param issue the issue, with the field's path and value
- * @returns the description
+ * @param what what the file holds, e.g. `attachment record`, for the message
+ * @throws {StateError} code `corrupt`: `Cannot read <what> "<path>": <what is wrong>`
  */
-export function describeIssue(issue: z.core.$ZodRawIssue): string {
+export function decodeState<S extends z.ZodMiniType>(
+  raw: unknown,
+  path: string,
+  what: string,
+  schema: S,
+): z.output<S> {
+  const parsed = schema.safeParse(raw, { error: describeIssue });
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues[0]?.message ?? "";
+  throw new StateError("corrupt", path, `Cannot read ${what} "${path}": ${message}`);
+}
+
+function describeIssue(issue: z.core.$ZodRawIssue): string {
   const path = issue.path ?? [];
   if (path.length === 0) return "not a JSON object";
   const field = `field "${path.join(".")}"`;

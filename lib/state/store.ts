@@ -1,24 +1,27 @@
-import type { AttachmentKey, AttachmentRecord } from "./attachment_record.ts";
-import type { DeviceOwner } from "./device_owner.ts";
-import type { Durability } from "./files.ts";
+import type { AttachmentKey, AttachmentRecord, DeviceOwner } from "./attachment_record.ts";
+import type { Durability } from "./confined_dir.ts";
 
 export type {
   AttachmentKey,
   AttachmentKind,
   AttachmentRecord,
+  DeviceOwner,
   NetdevVfRecord,
   OriginalVfSettings,
   RecordCommon,
   VfioVfRecord,
 } from "./attachment_record.ts";
-export type { DeviceOwner } from "./device_owner.ts";
 
 /**
- * The plugin's files: the attachment cache, per-device allocation records and locks.
- * The only code with write access to the filesystem.
+ * The plugin's state files: the attachment cache, per-device allocation records and locks. Every
+ * method throws `StateError`: code `invalid-name` for a name that is not one file name, `io` when
+ * a file or directory breaks a rule or cannot be used, and the codes it names.
  */
 export interface Store {
-  /** The record of an attachment, or `null`. Reads the Go plugin's cache format too. */
+  /**
+   * The record of an attachment, or `null`. Reads the Go plugin's cache format too; code
+   * `corrupt` when the file is not a record.
+   */
   readAttachment(key: AttachmentKey): AttachmentRecord | null;
   /**
    * Writes the record atomically (temp file, fsync, rename, fsync of the directory), or with
@@ -30,7 +33,7 @@ export interface Store {
   removeAttachment(key: AttachmentKey): void;
   /** Every record in the cache (for GC). */
   listAttachments(): AttachmentRecord[];
-  /** The current owner of a device, or `null`. */
+  /** The current owner of a device, or `null`; code `corrupt` for an unreadable record. */
   deviceOwner(pci: string): DeviceOwner | null;
   /**
    * Records `owner` as the holder of `pci`. Throws `StateError` code `taken` when another
@@ -41,7 +44,7 @@ export interface Store {
   /** Removes the allocation record if `owner` holds it. */
   releaseDevice(pci: string, owner: AttachmentKey): void;
   /**
-   * Takes an exclusive lock named `name` (a PCI address, or `node` for the node-wide lock),
+   * Takes an exclusive lock named `name` (a PCI address, or `cni` for the node-wide lock),
    * waiting at most `timeoutMs`; throws `StateError` code `busy` naming the holder on timeout.
    */
   lock(name: string, timeoutMs: number): Promise<Disposable>;

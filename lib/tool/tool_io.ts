@@ -3,7 +3,7 @@ import type { Store } from "../state/store.ts";
 import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { Violation } from "../config/validate_config.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
-import type { Installer } from "../state/installer.ts";
+import type { Installer } from "./installer.ts";
 import type { Program } from "./install.ts";
 
 /**

@@ -9,10 +9,11 @@
  *
  * - `sendmsg`: every netlink request libnl sends (look-ups, rename, move into the pod, address,
  *   link up, route);
- * - `fsync` and `rename`: every atomic write of the state files (lock owner, allocation record,
+ * - `fsync` and `renameat`: every atomic write of the state files (lock owner, allocation record,
  *   attachment record): a kill at the file's fsync leaves the temp file, at the rename the temp
  *   file complete, at the directory's fsync the new file in place;
- * - `unlink`: removals (the lock's owner file; in DEL also the attachment and allocation records);
+ * - `unlinkat`: removals (a stale temp file, the lock's owner file; in DEL also the attachment
+ *   and allocation records);
  * - `pipe2` and `wait4`: the IPAM plugin's start (the pipes for its stdin and stdout, before it
  *   exists) and its end (reaping it, before its result is read). Not `clone3`: the main thread
  *   also starts a varying number of Deno's own threads with it, so its N-th call is not the same
@@ -34,7 +35,7 @@ import { straced } from "./_strace.ts";
 
 const ROOT = Deno.uid() === 0;
 /** The syscalls that mark the plugin's steps (see the module comment). */
-const STEP_SYSCALLS = ["sendmsg", "fsync", "rename", "unlink", "pipe2", "wait4"] as const;
+const STEP_SYSCALLS = ["sendmsg", "fsync", "renameat", "unlinkat", "pipe2", "wait4"] as const;
 type StepSyscall = typeof STEP_SYSCALLS[number];
 /**
  * At most this many kill points per command: each costs an ADD and a DEL or two (0.2–0.5 s), so
@@ -136,6 +137,28 @@ async function runKilled(
   );
 }
 
+/**
+ * How each state file was replaced in a run traced with `-y`, in order: `<path>: fsync, rename,
+ * fsync dir` for a write that must survive a power cut, without the directory's fsync for one
+ * whose previous version serves as well, `rename` alone for a file on the tmpfs. The fsyncs are
+ * those right before and after the rename: of its temp file, and of its directory.
+ */
+function atomicWrites(log: string): string[] {
+  const lines = log.split("\n").filter((line) => /^(fsync|renameat)\(/.test(line));
+  const fileOf = (line = "") => /^fsync\(\d+<([^>]+)>/.exec(line)?.[1];
+  return lines.flatMap((line, i) => {
+    const rename = /^renameat\(\d+<([^>]+)>, "([^"]+)", \d+<[^>]+>, "([^"]+)"\)/.exec(line);
+    if (rename === null) return [];
+    const [, dir, tmp, name] = rename;
+    const steps = [
+      ...(fileOf(lines[i - 1]) === `${dir}/${tmp}` ? ["fsync"] : []),
+      "rename",
+      ...(fileOf(lines[i + 1]) === dir ? ["fsync dir"] : []),
+    ];
+    return [`${dir}/${name}: ${steps.join(", ")}`];
+  });
+}
+
 /** Names of the files in `dir`, recursively, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -165,6 +188,17 @@ Deno.test({
     for (const syscall of STEP_SYSCALLS) {
       assert.ok(points.some((p) => p.syscall === syscall), `no ${syscall} in one ADD`);
     }
+    // The state files are written as docs/how-it-works.md says: the allocation and the first
+    // record whole; the record's rewrite as "attached" without the directory's fsync (its
+    // previous version serves DEL as well); the lock's owner file, on the tmpfs, without fsync.
+    const pci = sim.vfs[0]!.pci;
+    const record = `/var/lib/cni/ib-sriov/${sim.containerId}-net1`;
+    assert.deepEqual(atomicWrites(await Deno.readTextFile(join(sim.dir, "strace-ADD.log"))), [
+      `/run/cni/ib-sriov/${pci}.owner: rename`,
+      `/var/lib/cni/ib-sriov/pci/${pci}: fsync, rename, fsync dir`,
+      `${record}: fsync, rename, fsync dir`,
+      `${record}: fsync, rename`,
+    ]);
     for (const point of sample(points)) {
       await runKilled(sim, "ADD", config, point);
       const del = await sim.runPlugin({ command: "DEL", config });
@@ -196,7 +230,7 @@ Deno.test({
     const points = await killPoints(sim, "DEL", config);
     assert.deepEqual(settled(await sim.snapshot()), before);
     // DEL releases the lease first, then restores the netdev, then forgets the attachment.
-    for (const syscall of ["pipe2", "sendmsg", "unlink"]) {
+    for (const syscall of ["pipe2", "sendmsg", "unlinkat"]) {
       assert.ok(points.some((p) => p.syscall === syscall), `no ${syscall} in one DEL`);
     }
     for (const point of sample(points)) {

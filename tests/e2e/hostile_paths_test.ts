@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { quote } from "../../lib/cni/quote.ts";
 import { DEVICE_INFO_DIR, LOG_DIR } from "../../lib/config/limits.ts";
-import { DEVICE_INFO_ROOT } from "../../lib/state/device_info_files.ts";
+import { DEVICE_INFO_ROOT } from "../../lib/state/device_info.ts";
 import { createSimulation, settled, simConfig, type Simulation } from "./sim.ts";
 
 const ROOT = Deno.uid() === 0;

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { DEVICE_INFO_ROOT } from "../../lib/state/device_info_files.ts";
+import { DEVICE_INFO_ROOT } from "../../lib/state/device_info.ts";
 import { LOG_DIR } from "../../lib/config/limits.ts";
 import { basename, dirname, join, relative } from "node:path";
 import { tmpdir } from "node:os";

@@ -1,11 +1,11 @@
-import { ConfinedPathError } from "../../lib/state/confined_path.ts";
-import type { DeviceInfoStore } from "../../lib/state/device_info_store.ts";
+import type { DeviceInfoStore } from "../../lib/state/device_info.ts";
+import { pathError } from "../../lib/state/state_error.ts";
 import type { Faults } from "./faults.ts";
 
 /**
  * The real device-info store with its writes counted as fault steps, so that the plugin tier's
  * failure injection fails the device-info write and its undo like any kernel step. A fault is
- * thrown as the store's own I/O failure (`ConfinedPathError` rule `io`).
+ * thrown as the store's own I/O failure (`StateError` rule `io`).
  */
 export class FaultyDeviceInfo implements DeviceInfoStore {
   readonly #inner: DeviceInfoStore;
@@ -41,7 +41,7 @@ export class FaultyDeviceInfo implements DeviceInfoStore {
     try {
       this.#faults.step(op);
     } catch (err) {
-      throw new ConfinedPathError("io", path, verb, (err as Error).message, { cause: err });
+      throw pathError("io", path, verb, (err as Error).message, err);
     }
   }
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
-import { DeviceInfoFiles } from "../../lib/state/device_info_files.ts";
+import { DeviceInfoFiles } from "../../lib/state/device_info.ts";
 import type { AttachmentRecord } from "../../lib/state/store.ts";
 import { invoke, netConf, PF, POD, request, VFS, type World, world } from "./world.ts";
 
@@ -93,7 +93,7 @@ Deno.test("cmdAdd() creates the device-info file when Multus copied none, and DE
 Deno.test("cmdAdd() creates the device-info directory when it is missing", async () => {
   await using w = await world();
   const root = `${w.deviceInfoDir}/cni`;
-  const deps = { ...w.deps, deviceInfo: new DeviceInfoFiles({ root }) };
+  const deps = { ...w.deps, deviceInfo: new DeviceInfoFiles(root) };
   await cmdAdd(deps, request("ADD", withFile()));
   assert.equal(Deno.statSync(root).mode! & 0o7777, 0o700);
   assert.equal(

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { dispatch } from "../../lib/cni/dispatch.ts";
 import { createHandlers } from "../../lib/plugin/handlers.ts";
-import { ConfinedPathError } from "../../lib/state/confined_path.ts";
+import { pathError } from "../../lib/state/state_error.ts";
 import { netConf, POD, VFS, type World, world } from "./world.ts";
 
 const LOG_FILE = "/var/log/ib-sriov/ib-sriov.log";
@@ -145,7 +145,7 @@ Deno.test("ADD with a logFile whose path breaks a rule succeeds and logs to stde
   const link = "/var/log/ib-sriov/link.log";
   w.logFileErrors.set(
     link,
-    new ConfinedPathError("symlink", link, "open", "a component of the path is a symbolic link"),
+    pathError("symlink", link, "open", "a component of the path is a symbolic link"),
   );
   const out = await run(w, "ADD", netConf(1, { logFile: link }));
   assert.equal(out.status, 0, out.stdout);
@@ -174,7 +174,7 @@ Deno.test("DEL with a logFile whose path breaks a rule succeeds and logs to stde
   assert.equal((await run(w, "ADD", netConf(1))).status, 0);
   w.logFileErrors.set(
     link,
-    new ConfinedPathError("symlink", link, "open", "a component of the path is a symbolic link"),
+    pathError("symlink", link, "open", "a component of the path is a symbolic link"),
   );
   const out = await run(w, "DEL", netConf(1, { logFile: link }));
   assert.equal(out.status, 0);

@@ -7,7 +7,7 @@ import { cmdAdd } from "../../lib/plugin/add.ts";
 import type { CniCommand } from "../../lib/cni/env.ts";
 import type { CniVersion } from "../../lib/cni/versions.ts";
 import type { Deps } from "../../lib/plugin/deps.ts";
-import { DeviceInfoFiles } from "../../lib/state/device_info_files.ts";
+import { DeviceInfoFiles } from "../../lib/state/device_info.ts";
 import { FileStore } from "../../lib/state/file_store.ts";
 import { FaultyDeviceInfo } from "../fakes/faulty_device_info.ts";
 import { FakeIpam } from "../fakes/fake_ipam.ts";
@@ -74,7 +74,7 @@ export async function world(): Promise<World> {
     rdma: kernel,
     ipam,
     store,
-    deviceInfo: new FaultyDeviceInfo(new DeviceInfoFiles({ root: deviceInfoDir }), faults),
+    deviceInfo: new FaultyDeviceInfo(new DeviceInfoFiles(deviceInfoDir), faults),
     log: (l) => void logs.push(l),
     openLog: (path) => {
       const error = logFileErrors.get(path);

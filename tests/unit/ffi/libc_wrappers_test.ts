@@ -96,12 +96,15 @@ Deno.test("each binding loads libc with its own symbols: the readers get no writ
       state: [
         "__errno_location",
         "close",
-        "fstat",
+        "closedir",
+        "fdopendir",
+        "flock",
         "fsync",
         "geteuid",
         "mkdirat",
         "openat2",
         "read",
+        "readdir",
         "renameat",
         "statx",
         "strerror",
@@ -168,6 +171,17 @@ Deno.test("readFile() throws EFBIG for a file longer than maxBytes", async () =>
       op: "read",
       message: "File too large",
     });
+  });
+});
+
+Deno.test("readFile() reads a file of several 64 KiB buffers whole, and of exactly maxBytes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "big");
+    const bytes = new Uint8Array(200_000).map((_, i) => i % 251);
+    await Deno.writeFile(path, bytes);
+    assert.deepEqual(readFile(path, 1 << 20), bytes);
+    assert.deepEqual(readFile(path, 200_000), bytes);
+    assert.throws(() => readFile(path, 199_999), { errno: 27 });
   });
 });
 

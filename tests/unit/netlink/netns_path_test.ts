@@ -8,4 +8,6 @@ Deno.test("netnsPathExists() sees /proc namespace paths, which Deno's own file A
   assert.equal(netnsPathExists("/proc/2147483646/ns/net"), false);
   assert.equal(netnsPathExists("/var/run/netns/ib-sriov-no-such-pod"), false);
   assert.equal(netnsPathExists(""), false);
+  // Any answer but "not found" counts as live: here ENAMETOOLONG.
+  assert.equal(netnsPathExists(`/${"n".repeat(5000)}`), true);
 });

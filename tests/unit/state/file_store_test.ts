@@ -441,7 +441,7 @@ Deno.test("FileStore refuses a state directory replaced by a symbolic link and w
   }
 });
 
-Deno.test("FileStore refuses a state directory that others may write", async () => {
+Deno.test("FileStore refuses a state directory or pci/ that others may write", async () => {
   const { store, cacheDir, root } = await tempStore();
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
@@ -452,7 +452,71 @@ Deno.test("FileStore refuses a state directory that others may write", async () 
       /^Cannot use directory ".*\/lib\/ib-sriov": it must be owned by uid \d+ and not writable by group or others \(it is uid \d+, mode 0777\)$/,
     );
     assert.deepEqual([...Deno.readDirSync(cacheDir)], []);
+    await Deno.chmod(cacheDir, 0o700);
+    await Deno.mkdir(join(cacheDir, "pci"));
+    await Deno.chmod(join(cacheDir, "pci"), 0o777);
+    assertStateError(
+      () => store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: "" }),
+      "io",
+      /^Cannot use directory ".*\/lib\/ib-sriov\/pci": it must be owned by uid \d+ and not writable by group or others \(it is uid \d+, mode 0777\)$/,
+    );
+    assert.deepEqual([...Deno.readDirSync(join(cacheDir, "pci"))], []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("FileStore refuses a record, an allocation record, pci/ or a lock file that is a symbolic link or a hard link, and changes nothing through it", async () => {
+  const { store, cacheDir, root } = await tempStore({ netnsExists: () => true });
+  const runDir = join(root, "run");
+  const victim = join(root, "victim");
+  const text = JSON.stringify(RECORD);
+  Deno.writeTextFileSync(victim, text);
+  store.claimDevice("0000:04:00.1", { containerId: "c9", ifname: "net1", netns: "" });
+  Deno.mkdirSync(runDir, { mode: 0o700 });
+  const record = join(cacheDir, "c1-net1");
+  const LINK = "a component of the path is a symbolic link";
+  Deno.symlinkSync(victim, record);
+  assertStateError(() => store.readAttachment(RECORD), "io", `Cannot read "${record}": ${LINK}`);
+  assertStateError(
+    () => store.writeAttachment(RECORD),
+    "io",
+    `Cannot write "${record}": it is not a regular file`,
+  );
+  Deno.removeSync(record);
+  Deno.linkSync(victim, record);
+  assertStateError(
+    () => store.readAttachment(RECORD),
+    "io",
+    `Cannot read "${record}": it has 2 hard links; it must have one`,
+  );
+  Deno.removeSync(record);
+  const owner = join(cacheDir, "pci", "0000:04:00.7");
+  Deno.symlinkSync(victim, owner);
+  assertStateError(
+    () => store.deviceOwner("0000:04:00.7"),
+    "io",
+    `Cannot read "${owner}": ${LINK}`,
+  );
+  Deno.linkSync(victim, join(runDir, "node.lock"));
+  await assert.rejects(store.lock("node", 0), (err: unknown) => {
+    assert.ok(err instanceof StateError);
+    assert.equal(err.code, "io");
+    assert.equal(err.rule, "linked");
+    const path = join(runDir, "node.lock");
+    assert.equal(
+      err.message,
+      `Cannot open lock file "${path}": it has 2 hard links; it must have one`,
+    );
+    return true;
+  });
+  Deno.removeSync(join(cacheDir, "pci"), { recursive: true });
+  Deno.symlinkSync(root, join(cacheDir, "pci"));
+  assertStateError(
+    () => store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: "" }),
+    "io",
+    `Cannot open directory "${join(cacheDir, "pci")}": ${LINK}`,
+  );
+  assert.equal(Deno.readTextFileSync(victim), text);
+  assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["lib", "run", "victim"]);
 });

@@ -134,7 +134,7 @@ Deno.test("decodeAttachment() reports a Go cache field of the wrong type as corr
     [{ ...GO_FULL, VFID: -1 }, "VFID"],
     [{ ...GO_FULL, deviceID: 7 }, "deviceID"],
     [{ ...GO_FULL, ipam: "host-local" }, "ipam"],
-    [{ ...GO_FULL, ipam: { type: 1 } }, "type"],
+    [{ ...GO_FULL, ipam: { type: 1 } }, "ipam.type"],
     [{ ...GO_FULL, rdmaIsolation: "yes" }, "rdmaIsolation"],
     [{ ...GO_FULL, rdmaIsolation: true, RdmaNetState: [] }, "RdmaNetState"],
   ];

@@ -14,7 +14,7 @@ import { loadNetConf } from "../../../lib/config/load_net_conf.ts";
 import { validateConfigBytes } from "../../../lib/config/validate_config.ts";
 import type { Rdma, RdmaNetnsMode } from "../../../lib/netlink/rdma.ts";
 import { FileStore } from "../../../lib/state/file_store.ts";
-import { FsInstaller } from "../../../lib/state/installer.ts";
+import { FsInstaller } from "../../../lib/tool/installer.ts";
 import { LibcSysfs } from "../../../lib/sysfs/libc_sysfs.ts";
 import type { Violation } from "../../../lib/config/validate_config.ts";
 import { LibcNodeReader } from "../../../lib/sysfs/libc_node_reader.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StateError } from "../../../lib/state/state_error.ts";
-import { FsInstaller } from "../../../lib/state/installer.ts";
+import { FsInstaller } from "../../../lib/tool/installer.ts";
 import { installSource, pointShebangAt, runInstall } from "../../../lib/tool/install.ts";
 import { runTool } from "../../../lib/tool/main.ts";
 import { shebangLine } from "../../../tools/permissions.ts";

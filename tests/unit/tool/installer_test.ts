@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FsInstaller } from "../../../lib/state/installer.ts";
+import { FsInstaller } from "../../../lib/tool/installer.ts";
 import { StateError } from "../../../lib/state/state_error.ts";
 
 async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
@@ -48,7 +48,8 @@ Deno.test("FsInstaller.writeFile() copying a missing file throws and leaves no t
   const from = join(root, "absent");
   assertIoError(
     () => new FsInstaller().writeFile(target, { copyFrom: from }, 0o755),
-    `Cannot write "${target}.tmp-${Deno.pid}": No such file or directory (os error 2): open '${from}'`,
+    `Cannot write "${target}.tmp-${Deno.pid}": No such file or directory (os error 2): ` +
+      `copy '${from}' -> '${target}.tmp-${Deno.pid}'`,
   );
   assert.deepEqual([...Deno.readDirSync(root)], []);
 });

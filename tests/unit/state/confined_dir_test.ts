@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { close, geteuid, writeAll } from "../../../ffi/state_libc.ts";
-import {
-  checkOwnDirectory,
-  ConfinedPathError,
-  type ConfinedPathRule,
-  openAppendBeneath,
-  writeFileBeneath,
-} from "../../../lib/state/confined_path.ts";
+import { ConfinedDir } from "../../../lib/state/confined_dir.ts";
+import { type PathRule, StateError } from "../../../lib/state/state_error.ts";
 
 /** A root-owned (the tests run as the user that owns it) 0700 directory, removed after `fn`. */
 async function withRoot(fn: (root: string) => Promise<void> | void): Promise<void> {
@@ -19,13 +14,28 @@ async function withRoot(fn: (root: string) => Promise<void> | void): Promise<voi
   }
 }
 
+/** Opens `name` beneath the directory `root` for appending, as the log file is opened. */
+function openAppendBeneath(root: string, name: string, mode: number, create?: "dir"): number {
+  using dir = ConfinedDir.open(root, create);
+  return dir.openAppend(name, mode);
+}
+
+function writeFileBeneath(root: string, name: string, text: string, mode: number): void {
+  using dir = ConfinedDir.open(root);
+  dir.replace(name, text, { mode });
+}
+
+function checkOwnDirectory(path: string): void {
+  ConfinedDir.open(path)[Symbol.dispose]();
+}
+
 function assertRefused(
   fn: () => unknown,
-  expected: { rule: ConfinedPathRule; path: string; message: string },
+  expected: { rule: PathRule; path: string; message: string },
 ): void {
   assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfinedPathError, `expected ConfinedPathError, got ${err}`);
-    assert.equal(err.name, "ConfinedPathError");
+    assert.ok(err instanceof StateError, `expected StateError, got ${err}`);
+    assert.equal(err.name, "StateError");
     assert.equal(err.code, "io");
     assert.equal(err.rule, expected.rule);
     assert.equal(err.path, expected.path);
@@ -48,7 +58,7 @@ function append(root: string, name: string, text: string): void {
   }
 }
 
-Deno.test("openAppendBeneath() creates a missing file 0600 beneath the root and appends to it", async () => {
+Deno.test("ConfinedDir.openAppend() creates a missing file 0600 beneath the root and appends to it", async () => {
   await withRoot(async (root) => {
     await Deno.mkdir(join(root, "sub"));
     append(root, "sub/a.log", "one\n");
@@ -58,7 +68,7 @@ Deno.test("openAppendBeneath() creates a missing file 0600 beneath the root and 
   });
 });
 
-Deno.test("openAppendBeneath() refuses a symbolic link as the file, leaving its target alone", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a symbolic link as the file, leaving its target alone", async () => {
   await withRoot(async (root) => {
     const target = join(root, "target");
     await Deno.writeTextFile(target, "kept\n");
@@ -72,7 +82,7 @@ Deno.test("openAppendBeneath() refuses a symbolic link as the file, leaving its 
   });
 });
 
-Deno.test("openAppendBeneath() refuses a symbolic link at a directory component beneath the root", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a symbolic link at a directory component beneath the root", async () => {
   await withRoot(async (root) => {
     await Deno.mkdir(join(root, "real"));
     await Deno.symlink(join(root, "real"), join(root, "dir"));
@@ -85,7 +95,7 @@ Deno.test("openAppendBeneath() refuses a symbolic link at a directory component 
   });
 });
 
-Deno.test("openAppendBeneath() follows a link above the root, the system's (/var/run to /run)", async () => {
+Deno.test("ConfinedDir.openAppend() follows a link above the root, the system's (/var/run to /run)", async () => {
   await withRoot(async (root) => {
     await Deno.mkdir(join(root, "run", "logs"), { recursive: true, mode: 0o700 });
     await Deno.symlink(join(root, "run"), join(root, "var-run"));
@@ -94,7 +104,7 @@ Deno.test("openAppendBeneath() follows a link above the root, the system's (/var
   });
 });
 
-Deno.test("openAppendBeneath() refuses a root that is itself a symbolic link", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a root that is itself a symbolic link", async () => {
   await withRoot(async (root) => {
     await Deno.mkdir(join(root, "real"), { mode: 0o700 });
     await Deno.symlink(join(root, "real"), join(root, "alias"));
@@ -107,7 +117,7 @@ Deno.test("openAppendBeneath() refuses a root that is itself a symbolic link", a
   });
 });
 
-Deno.test("openAppendBeneath() refuses .., empty segments and absolute names before any call", async () => {
+Deno.test("ConfinedDir.openAppend() refuses .., empty segments and absolute names before any call", async () => {
   await withRoot((root) => {
     for (const name of ["../x.log", "a/../x.log", "./x.log", "a//x.log", "/etc/passwd", ""]) {
       assertRefused(() => openAppendBeneath(root, name, 0o600), {
@@ -121,7 +131,7 @@ Deno.test("openAppendBeneath() refuses .., empty segments and absolute names bef
   });
 });
 
-Deno.test("openAppendBeneath() refuses a FIFO without blocking, and a directory", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a FIFO without blocking, and a directory", async () => {
   await withRoot(async (root) => {
     await mkfifo(join(root, "fifo"));
     await Deno.mkdir(join(root, "dir"));
@@ -137,7 +147,7 @@ Deno.test("openAppendBeneath() refuses a FIFO without blocking, and a directory"
 
 // /dev is root's: as another user the root check refuses it first (rule owner).
 Deno.test({
-  name: "openAppendBeneath() refuses a device node",
+  name: "ConfinedDir.openAppend() refuses a device node",
   ignore: geteuid() !== 0,
   fn() {
     assertRefused(() => openAppendBeneath("/dev", "null", 0o600), {
@@ -148,7 +158,7 @@ Deno.test({
   },
 });
 
-Deno.test("openAppendBeneath() refuses a hard link to a file elsewhere", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a hard link to a file elsewhere", async () => {
   await withRoot(async (root) => {
     await Deno.writeTextFile(join(root, "elsewhere"), "kept\n");
     await Deno.link(join(root, "elsewhere"), join(root, "hard.log"));
@@ -161,7 +171,7 @@ Deno.test("openAppendBeneath() refuses a hard link to a file elsewhere", async (
   });
 });
 
-Deno.test("openAppendBeneath() refuses a root that group or others may write", async () => {
+Deno.test("ConfinedDir.openAppend() refuses a root that group or others may write", async () => {
   await withRoot(async (root) => {
     await Deno.chmod(root, 0o1777);
     const uid = geteuid();
@@ -175,7 +185,7 @@ Deno.test("openAppendBeneath() refuses a root that group or others may write", a
   });
 });
 
-Deno.test("openAppendBeneath() creates a missing root 0700 only when asked, and never its parent", async () => {
+Deno.test("ConfinedDir.openAppend() creates a missing root 0700 only when asked, and never its parent", async () => {
   await withRoot(async (root) => {
     const logs = join(root, "logs");
     assertRefused(() => openAppendBeneath(logs, "x.log", 0o600), {
@@ -183,11 +193,11 @@ Deno.test("openAppendBeneath() creates a missing root 0700 only when asked, and 
       path: logs,
       message: `Cannot open directory "${logs}": No such file or directory`,
     });
-    close(openAppendBeneath(logs, "x.log", 0o600, { create: true }));
+    close(openAppendBeneath(logs, "x.log", 0o600, "dir"));
     assert.equal((await Deno.stat(logs)).mode! & 0o777, 0o700);
     assert.ok((await Deno.stat(join(logs, "x.log"))).isFile);
     const deep = join(root, "none", "logs");
-    assertRefused(() => openAppendBeneath(deep, "x.log", 0o600, { create: true }), {
+    assertRefused(() => openAppendBeneath(deep, "x.log", 0o600, "dir"), {
       rule: "missing",
       path: deep,
       message: `Cannot open directory "${deep}": No such file or directory`,
@@ -196,7 +206,7 @@ Deno.test("openAppendBeneath() creates a missing root 0700 only when asked, and 
   });
 });
 
-Deno.test("writeFileBeneath() replaces a read-only file atomically and leaves no temp file", async () => {
+Deno.test("ConfinedDir.replace() replaces a read-only file atomically and leaves no temp file", async () => {
   await withRoot(async (root) => {
     const path = join(root, "dev.json");
     await Deno.writeTextFile(path, "old");
@@ -208,7 +218,7 @@ Deno.test("writeFileBeneath() replaces a read-only file atomically and leaves no
   });
 });
 
-Deno.test("writeFileBeneath() refuses a symbolic link or a FIFO at the name and writes nothing", async () => {
+Deno.test("ConfinedDir.replace() refuses a symbolic link or a FIFO at the name and writes nothing", async () => {
   await withRoot(async (root) => {
     const target = join(root, "target");
     await Deno.writeTextFile(target, "kept");
@@ -229,7 +239,7 @@ Deno.test("writeFileBeneath() refuses a symbolic link or a FIFO at the name and 
   });
 });
 
-Deno.test("checkOwnDirectory() accepts a private directory and refuses one reached through a link", async () => {
+Deno.test("ConfinedDir.open() accepts a private directory and refuses one reached through a link", async () => {
   await withRoot(async (root) => {
     checkOwnDirectory(root);
     await Deno.mkdir(join(root, "state"), { mode: 0o700 });
