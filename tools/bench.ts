@@ -637,6 +637,11 @@ interface Mark {
   name: string;
   at: number;
   kind: SegmentKind | "end";
+  /**
+   * The mark this one ends a span from (the move's, IPAM's start): its median is placed at that
+   * mark's median plus the span's median, so that the picture shows the median span.
+   */
+  from?: string;
 }
 
 /** The move and IPAM of a run: the moments both plugins have. */
@@ -645,13 +650,13 @@ function sharedMarks(run: RunTrace): Mark[] {
   if (run.move !== null) {
     marks.push(
       { name: "move", at: run.move.start, kind: "move" },
-      { name: "move end", at: run.move.start + run.move.ms, kind: "work" },
+      { name: "move end", at: run.move.start + run.move.ms, kind: "work", from: "move" },
     );
   }
   if (run.ipam !== null) {
     marks.push(
       { name: "ipam", at: run.ipam.start, kind: "ipam" },
-      { name: "ipam end", at: run.ipam.end, kind: "work" },
+      { name: "ipam end", at: run.ipam.end, kind: "work", from: "ipam" },
     );
   }
   return marks;
@@ -692,20 +697,33 @@ function referenceMarks(run: RunTrace): Mark[] {
   ];
 }
 
-/** The median of each moment over the runs that have it, as stretches in time order. */
+/**
+ * The median of each moment over the runs that have it, as stretches in the order of those
+ * medians (a span's end placed by its median span, and never before the moment it follows).
+ */
 function medianSegments(runs: Mark[][]): Segment[] {
-  const names = new Map<string, SegmentKind | "end">();
-  for (const run of runs) for (const m of run) names.set(m.name, m.kind);
-  const marks = [...names].map(([name, kind]) => ({
+  const names = new Map<string, Mark>();
+  for (const run of runs) for (const m of run) names.set(m.name, m);
+  const median = (value: (run: Mark[]) => number | undefined) =>
+    summarize(runs.flatMap((run) => value(run) ?? [])).median;
+  const at = (run: Mark[], name: string) => run.find((m) => m.name === name)?.at;
+  const span = (run: Mark[], from: string, to: string) => {
+    const [start, end] = [at(run, from), at(run, to)];
+    return start === undefined || end === undefined ? undefined : end - start;
+  };
+  const marks = [...names.values()].map(({ name, kind, from }) => ({
     kind,
-    at: summarize(runs.flatMap((run) => run.filter((m) => m.name === name).map((m) => m.at)))
-      .median,
-  })).sort((a, b) => a.at - b.at);
+    order: median((run) => at(run, name)),
+    at: from === undefined
+      ? median((run) => at(run, name))
+      : median((run) => at(run, from)) + median((run) => span(run, from, name)),
+  })).sort((a, b) => a.order - b.order);
   const segments: Segment[] = [];
   marks.forEach((m, i) => {
     const next = marks[i + 1];
+    if (i > 0) m.at = Math.max(m.at, marks[i - 1]!.at);
     if (m.kind !== "end" && next !== undefined) {
-      segments.push({ kind: m.kind, start: m.at, end: next.at });
+      segments.push({ kind: m.kind, start: m.at, end: Math.max(m.at, next.at) });
     }
   });
   return segments;
