@@ -964,6 +964,7 @@ async function main(): Promise<number> {
   // Every simulation is cleaned up whatever happens, Ctrl-C included.
   const sims: Simulation[] = [];
   const cleanupAll = async () => {
+    await KernelTrace.closeAll();
     for (const sim of sims) await sim.cleanup().catch((err) => console.error(String(err)));
   };
   const onSignal = (signal: Deno.Signal, code: number) => () => {

@@ -25,6 +25,9 @@ const EVENTS = [
   "syscalls/sys_exit_sendto",
 ];
 
+/** The instances open now: {@linkcode KernelTrace.closeAll} closes them on Ctrl-C. */
+const instances = new Set<KernelTrace>();
+
 /** What one run did, in ms since the plugin's `execve`. */
 export interface RunTrace {
   /** The exit of its first thread. */
@@ -70,6 +73,7 @@ export class KernelTrace {
     const dir = join(TRACEFS, "instances", name);
     if (!await isDir(dir)) await Deno.mkdir(dir);
     const trace = new KernelTrace(dir, mounted);
+    instances.add(trace);
     try {
       await trace.#write("trace_clock", "mono");
       await trace.#write("options/record-tgid", "1");
@@ -94,8 +98,14 @@ export class KernelTrace {
     return Deno.readTextFile(join(this.#dir, "trace"));
   }
 
+  /** Closes every instance still open (each stops recording only when closed). */
+  static async closeAll(): Promise<void> {
+    for (const trace of instances) await trace.close();
+  }
+
   /** Stops the instance and removes it (and the tracer's mount, when {@linkcode open} made it). */
   async close(): Promise<void> {
+    instances.delete(this);
     await this.#write("tracing_on", "0").catch(() => {});
     await Deno.remove(this.#dir).catch(() => {});
     if (this.#mounted) {
