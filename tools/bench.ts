@@ -5,13 +5,14 @@
  * containernetworking-plugins, which does the closest job (moves a device found by PCI address
  * into a pod, with the same `host-local` IPAM). Prints a table, or the figures as JSON.
  *
- * Usage (as root): deno run -A tools/bench.ts [--json] [--cycles N] [--bundle PATH]
+ * Usage (as root): deno run -A tools/bench.ts [--json] [--cycles N] [--bundle PATH] [--svg PATH]
  *   --json         print the figures as JSON on stdout (progress still goes to stderr)
- *   --cycles N     ADD+DEL cycles per plugin for the cycle and scale figures (default 50, at
- *                  least 5)
+ *   --cycles N     ADD+DEL cycles per plugin for the cycle, move and scale figures (default 50,
+ *                  at least 5)
  *   --bundle PATH  measure this bundle as it is (e.g. a variant, to weigh a change); by default
  *                  build/ib-sriov.js, rebuilt with `deno task bundle` when missing or older than
  *                  its sources
+ *   --svg PATH     where to draw the waterfall (default docs/bench-waterfall.svg)
  *
  * Every plugin run goes through {@linkcode Simulation.runPlugin}: `unshare -m`, four bind mounts,
  * then the plugin. That harness costs the same for both plugins; the `harness` row measures it
@@ -24,8 +25,9 @@
  * `#!` line; host-device's: its VERSION), start-up, peak RSS of one ADD, and the 8-rail pod
  * (eight ADDs on eight VFs of eight PFs into one pod, then eight DELs, one after another, as
  * Multus runs them). Then, in the shell environment: the phase timeline of ADD and DEL (the
- * plugin's own `timings` record at `logLevel: debug`), 16 parallel cycles, and ADD on a 1,024-VF
- * tree.
+ * plugin's own `timings` record at `logLevel: debug`); ADD+DEL cycles of both plugins traced by
+ * the kernel (tools/bench_ftrace.ts), which give the netns move of each, measured the same way,
+ * and the waterfall (tools/bench_waterfall.ts); 16 parallel cycles, and ADD on a 1,024-VF tree.
  *
  * Exit status: 0 when every run succeeded (met targets or not: this is a measurement, not a test);
  * 1 when a plugin run or the simulation failed; 2 when cleanup left something behind.
@@ -50,17 +52,25 @@ import {
   type EnvFigures,
   type Figures,
   type Machine,
+  type MoveFigures,
   type Phase,
   ratio,
   renderTable,
   type Sample,
+  type Segment,
+  type SegmentKind,
   summarize,
+  type Waterfall,
 } from "./bench_report.ts";
+import { KernelTrace, parseRunTrace, type RunTrace } from "./bench_ftrace.ts";
+import { renderWaterfall } from "./bench_waterfall.ts";
 import type { TimingEntry } from "../lib/timings.ts";
 import { LOG_DIR } from "../lib/config/limits.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLE = join(REPO, "build/ib-sriov.js");
+/** Where `make bench` draws the waterfall, next to docs/performance.md, which shows it. */
+const WATERFALL_SVG = join(REPO, "docs/bench-waterfall.svg");
 /** What the bundle is built from: when any is newer than the bundle, it is rebuilt. */
 const BUNDLE_SOURCES = [
   "cli.ts",
@@ -536,6 +546,21 @@ async function measureEnv(
   };
 }
 
+/**
+ * Our plugin at `logLevel: debug`, which ends each command with its `timings` record in `name`
+ * beneath LOG_DIR (which the simulation binds to its own logDir).
+ */
+function atDebug(plugin: Plugin, name: string): Plugin {
+  return {
+    ...plugin,
+    config: (s, v) => ({
+      ...plugin.config(s, v),
+      logLevel: "debug",
+      logFile: `${LOG_DIR}/${name}`,
+    }),
+  };
+}
+
 /** The plugin's debug `timings` records in `logFile`, by command. */
 async function timingRecords(logFile: string): Promise<Map<string, TimingEntry[][]>> {
   const byCommand = new Map<string, TimingEntry[][]>();
@@ -586,15 +611,7 @@ async function measureTimeline(
 ): Promise<Figures["timeline"]> {
   const vf = sim.vfs[0];
   if (vf === undefined) throw new BenchError("Need a VF");
-  // The plugin writes beneath LOG_DIR, which the simulation binds to its own logDir.
-  const debug: Plugin = {
-    ...oursPlugin,
-    config: (s, v) => ({
-      ...oursPlugin.config(s, v),
-      logLevel: "debug",
-      logFile: `${LOG_DIR}/timings.log`,
-    }),
-  };
+  const debug = atDebug(oursPlugin, "timings.log");
   const walls = { add: [] as number[], del: [] as number[] };
   for (let i = -WARMUP_RUNS; i < TIMELINE_RUNS; i++) {
     const { add, del } = await cycle(debug, sim, vf);
@@ -615,7 +632,192 @@ async function measureTimeline(
   };
 }
 
-/** 6. PARALLEL ADDs at once, each on its own VF into its own pod, then PARALLEL DELs at once. */
+/** A moment of a run, and the kind of the stretch it begins (`end` ends the last one). */
+interface Mark {
+  name: string;
+  at: number;
+  kind: SegmentKind | "end";
+  /**
+   * The mark this one ends a span from (the move's, IPAM's start): its median is placed at that
+   * mark's median plus the span's median, so that the picture shows the median span.
+   */
+  from?: string;
+}
+
+/** The move and IPAM of a run: the moments both plugins have. */
+function sharedMarks(run: RunTrace): Mark[] {
+  const marks: Mark[] = [];
+  if (run.move !== null) {
+    marks.push(
+      { name: "move", at: run.move.start, kind: "move" },
+      { name: "move end", at: run.move.start + run.move.ms, kind: "work", from: "move" },
+    );
+  }
+  if (run.ipam !== null) {
+    marks.push(
+      { name: "ipam", at: run.ipam.start, kind: "ipam" },
+      { name: "ipam end", at: run.ipam.end, kind: "work", from: "ipam" },
+    );
+  }
+  return marks;
+}
+
+/**
+ * Our run's moments: those of the kernel's trace, and from its own timeline of the same run,
+ * placed on the trace's axis by the move, which both saw: the bundle evaluated, and the command
+ * done (after which the process exits).
+ */
+function oursMarks(run: RunTrace, timeline: TimingEntry[]): Mark[] | null {
+  const at = (phase: string) => timeline.find((e) => e.phase === phase)?.at;
+  const moved = at("netlink.moveLink");
+  const evaluated = at("bundle evaluated");
+  const done = at("command done");
+  if (run.move === null || moved === undefined || evaluated === undefined || done === undefined) {
+    return null;
+  }
+  const offset = run.move.start - moved;
+  return [
+    { name: "start", at: 0, kind: "startup" },
+    { name: "evaluated", at: offset + evaluated, kind: "work" },
+    ...sharedMarks(run),
+    { name: "done", at: offset + done, kind: "exit" },
+    { name: "exit", at: run.exit, kind: "end" },
+  ];
+}
+
+/** host-device's moments: start-up until its first netlink request. */
+function referenceMarks(run: RunTrace): Mark[] {
+  return [
+    { name: "start", at: 0, kind: "startup" },
+    ...(run.firstRequest === null
+      ? []
+      : [{ name: "first request", at: run.firstRequest, kind: "work" as const }]),
+    ...sharedMarks(run),
+    { name: "exit", at: run.exit, kind: "end" },
+  ];
+}
+
+/**
+ * The median of each moment over the runs that have it, as stretches in the order of those
+ * medians (a span's end placed by its median span, and never before the moment it follows).
+ */
+function medianSegments(runs: Mark[][]): Segment[] {
+  const names = new Map<string, Mark>();
+  for (const run of runs) for (const m of run) names.set(m.name, m);
+  const median = (value: (run: Mark[]) => number | undefined) =>
+    summarize(runs.flatMap((run) => value(run) ?? [])).median;
+  const at = (run: Mark[], name: string) => run.find((m) => m.name === name)?.at;
+  const span = (run: Mark[], from: string, to: string) => {
+    const [start, end] = [at(run, from), at(run, to)];
+    return start === undefined || end === undefined ? undefined : end - start;
+  };
+  const marks = [...names.values()].map(({ name, kind, from }) => ({
+    kind,
+    order: median((run) => at(run, name)),
+    at: from === undefined
+      ? median((run) => at(run, name))
+      : median((run) => at(run, from)) + median((run) => span(run, from, name)),
+  })).sort((a, b) => a.order - b.order);
+  const segments: Segment[] = [];
+  marks.forEach((m, i) => {
+    const next = marks[i + 1];
+    if (i > 0) m.at = Math.max(m.at, marks[i - 1]!.at);
+    if (m.kind !== "end" && next !== undefined) {
+      segments.push({ kind: m.kind, start: m.at, end: Math.max(m.at, next.at) });
+    }
+  });
+  return segments;
+}
+
+/**
+ * 6. ADD+DEL cycles of both plugins, interleaved, each run traced by the kernel (ours at
+ * logLevel debug): the move measured the same way for both, and the waterfall.
+ */
+async function measureTraced(
+  sim: Simulation,
+  oursPlugin: Plugin,
+  cycles: number,
+): Promise<{ moves: MoveFigures; waterfall: Waterfall } | null> {
+  const trace = await KernelTrace.open(`ib-sriov-bench-${sim.suffix}`);
+  if (trace === null) {
+    progress("the kernel has no tracer with syscall tracepoints: no move figures, no waterfall");
+    return null;
+  }
+  try {
+    return await traced(sim, oursPlugin, cycles, trace);
+  } finally {
+    await trace.close();
+  }
+}
+
+/** The cycles of {@linkcode measureTraced}, with its trace instance open. */
+async function traced(
+  sim: Simulation,
+  oursPlugin: Plugin,
+  cycles: number,
+  trace: KernelTrace,
+): Promise<{ moves: MoveFigures; waterfall: Waterfall }> {
+  const [oursVf, refVf] = sim.vfs;
+  if (oursVf === undefined || refVf === undefined) throw new BenchError("Need two VFs");
+  const debug = atDebug(oursPlugin, "traced.log");
+  const runs = {
+    ours: { add: [] as RunTrace[], del: [] as RunTrace[] },
+    reference: { add: [] as RunTrace[], del: [] as RunTrace[] },
+  };
+  const run = async (plugin: Plugin, options: RunPluginOptions) => {
+    await trace.clear();
+    const result = await sim.runPlugin(options);
+    checkRun(result, `${options.command} of ${plugin.label}`);
+    return { result, trace: parseRunTrace(await trace.read(), plugin.argv[0]!, "host-local") };
+  };
+  const cycleOf = async (who: "ours" | "reference", plugin: Plugin, vf: SimVf) => {
+    const options = runOptions(plugin, sim, vf, "ADD", SHELL_ENV);
+    const add = await run(plugin, options);
+    const config = { ...(options.config as Record<string, unknown>), prevResult: add.result.json };
+    const del = await run(plugin, { ...options, command: "DEL", config });
+    runs[who].add.push(add.trace);
+    runs[who].del.push(del.trace);
+    // The wall times of traced runs are not figures: the cycle figures are taken untraced.
+    return { add: 0, del: 0 };
+  };
+  await interleaved(
+    cycles,
+    (who) => who === "ours" ? cycleOf(who, debug, oursVf) : cycleOf(who, REFERENCE, refVf),
+  );
+  const records = await timingRecords(join(sim.logDir, "traced.log"));
+  const measured = <T>(list: T[]) => list.slice(WARMUP_RUNS);
+  const moveSample = (list: RunTrace[]) =>
+    summarize(measured(list).flatMap((r) => r.move === null ? [] : [r.move.ms]));
+  const ours = { add: moveSample(runs.ours.add), del: moveSample(runs.ours.del) };
+  const reference = { add: moveSample(runs.reference.add), del: moveSample(runs.reference.del) };
+  const row = (cmd: "add" | "del") => {
+    const timelines = records.get(cmd.toUpperCase()) ?? [];
+    const oursRuns = runs.ours[cmd].flatMap((r, i) => {
+      const marks = i < WARMUP_RUNS ? null : oursMarks(r, timelines[i] ?? []);
+      return marks === null ? [] : [marks];
+    });
+    return [
+      { label: "ib-sriov", segments: medianSegments(oursRuns) },
+      {
+        label: "host-device",
+        segments: medianSegments(measured(runs.reference[cmd]).map(referenceMarks)),
+      },
+    ];
+  };
+  return {
+    moves: {
+      ours,
+      reference,
+      ratio: {
+        add: ratio(ours.add.median, reference.add.median),
+        del: ratio(ours.del.median, reference.del.median),
+      },
+    },
+    waterfall: { runs: cycles, add: row("add"), del: row("del") },
+  };
+}
+
+/** 7. PARALLEL ADDs at once, each on its own VF into its own pod, then PARALLEL DELs at once. */
 async function measureParallel(
   sim: Simulation,
   plugin: Plugin,
@@ -649,7 +851,7 @@ async function measureParallel(
   };
 }
 
-/** 7. ADD of the last VF of a 4-VF tree against the last VF of a 1,024-VF, 8-PF tree. */
+/** 8. ADD of the last VF of a 4-VF tree against the last VF of a 1,024-VF, 8-PF tree. */
 async function measureScale(
   oursPlugin: Plugin,
   small: Simulation,
@@ -724,6 +926,7 @@ async function main(): Promise<number> {
       json: { type: "boolean", default: false },
       cycles: { type: "string", default: "50" },
       bundle: { type: "string" },
+      svg: { type: "string", default: WATERFALL_SVG },
     },
   });
   const cycles = Number(values.cycles);
@@ -761,6 +964,7 @@ async function main(): Promise<number> {
   // Every simulation is cleaned up whatever happens, Ctrl-C included.
   const sims: Simulation[] = [];
   const cleanupAll = async () => {
+    await KernelTrace.closeAll();
     for (const sim of sims) await sim.cleanup().catch((err) => console.error(String(err)));
   };
   const onSignal = (signal: Deno.Signal, code: number) => () => {
@@ -803,6 +1007,8 @@ async function main(): Promise<number> {
     }
     progress(`the phase timeline: ${TIMELINE_RUNS} ADD+DEL cycles at logLevel debug`);
     const timeline = await measureTimeline(node, oursPlugin);
+    progress(`the move and the waterfall: ${cycles} ADD+DEL cycles per plugin, traced`);
+    const traced = await measureTraced(node, oursPlugin, cycles);
     const shell = envs[0]!.cycle;
     progress(`${PARALLEL} parallel ADDs, then ${PARALLEL} parallel DELs`);
     const parallel = [
@@ -818,9 +1024,30 @@ async function main(): Promise<number> {
       harness,
       envs,
       timeline,
+      moves: traced?.moves ?? null,
+      waterfall: traced?.waterfall ?? null,
       parallel,
       scale,
     };
+    if (figures.waterfall !== null) {
+      const m = figures.machine;
+      await Deno.writeTextFile(
+        values.svg,
+        renderWaterfall(
+          figures.waterfall,
+          `Medians of ${cycles} runs each, from the kernel's tracer and our own timeline; ` +
+            `${m.cores} cores, Linux ${m.kernel}, ${m.date.slice(0, 10)}.`,
+        ),
+      );
+      // `deno task ok` checks the formatting of every SVG in the tree.
+      await new Deno.Command(Deno.execPath(), {
+        args: ["fmt", "-q", values.svg],
+        cwd: REPO,
+        stdout: "null",
+      })
+        .output();
+      progress(`drew the waterfall in ${values.svg}`);
+    }
     console.log(values.json ? JSON.stringify(figures, null, 2) : renderTable(figures));
   } catch (err) {
     console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);

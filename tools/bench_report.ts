@@ -1,5 +1,5 @@
 /**
- * The figures of tools/bench.ts, their statistics, the targets of issues 7 and 14, and the
+ * The figures of tools/bench.ts, their statistics, the targets of issues 7 and 23, and the
  * table that shows them.
  *
  * @module
@@ -84,6 +84,43 @@ export interface Phase {
   rssMiB?: number;
 }
 
+/** What a stretch of a run was spent on, as the waterfall colours it. */
+export type SegmentKind = "startup" | "work" | "move" | "ipam" | "exit";
+
+/** A stretch of one run, in ms since the plugin's `execve`. */
+export interface Segment {
+  kind: SegmentKind;
+  start: number;
+  end: number;
+}
+
+/** One bar of the waterfall: a plugin's command, its stretches in time order. */
+export interface WaterfallRow {
+  label: string;
+  segments: Segment[];
+}
+
+/**
+ * The ADD and DEL of both plugins on one time axis: medians of runs traced by the kernel
+ * (tools/bench_ftrace.ts), ours split further by its own timeline of the same runs.
+ */
+export interface Waterfall {
+  runs: number;
+  add: WaterfallRow[];
+  del: WaterfallRow[];
+}
+
+/**
+ * The netns move of each plugin, measured the same way for both, in the same runs: the time in
+ * the kernel of its longest netlink request, which is the move (tools/bench_ftrace.ts).
+ */
+export interface MoveFigures {
+  ours: { add: Sample; del: Sample };
+  reference: { add: Sample; del: Sample };
+  /** ours / host-device, medians. */
+  ratio: { add: number; del: number };
+}
+
 /** Everything one run of the benchmark measured; `--json` prints this. */
 export interface Figures {
   machine: Machine;
@@ -98,6 +135,10 @@ export interface Figures {
    * seen from outside; `null` when the bundle writes no timeline (an older build).
    */
   timeline: { add: Phase[]; del: Phase[]; addWall: number; delWall: number; runs: number } | null;
+  /** `null` when the kernel has no tracer with syscall tracepoints. */
+  moves: MoveFigures | null;
+  /** `null` when the kernel has no tracer with syscall tracepoints. */
+  waterfall: Waterfall | null;
   parallel: {
     plugin: string;
     /** Wall time from starting all ADDs to the last one's exit. */
@@ -117,11 +158,16 @@ export interface Figures {
   };
 }
 
-/** The targets of issues 7 and 14, as the largest ratio (or MiB) that meets each. */
+/**
+ * The targets, as the largest ratio (or MiB) that meets each: issue 23's for ADD and DEL after
+ * the floors, the 8-rail pod, the move and peak RSS (the median of one ADD); issue 7's for the
+ * parallel and the scale figures.
+ */
 export const TARGETS = {
-  afterFloorRatio: 1.3,
-  rssMiB: 40,
-  rail8Ratio: 1.3,
+  afterFloorRatio: 2.0,
+  rssMiB: 49.5,
+  rail8Ratio: 2.0,
+  moveRatio: 1.15,
   parallelRatio: 0.6,
   scaleRatio: 1.1,
 } as const;
@@ -220,7 +266,7 @@ function envRows(e: EnvFigures): string[][] {
         `Peak RSS of one ADD, median (max), n=${e.rss.ours.n}`,
         `${mib(e.rss.ours.median)} (${mib(e.rss.ours.max)})`,
         `${mib(e.rss.reference.median)} (${mib(e.rss.reference.max)})`,
-        `≤ ${TARGETS.rssMiB} MiB: ${verdict(e.rss.ours.max <= TARGETS.rssMiB)}`,
+        `median ≤ ${TARGETS.rssMiB} MiB: ${verdict(e.rss.ours.median <= TARGETS.rssMiB)}`,
       ],
       ["  `deno run` empty script (the floor)", mib(e.rss.floor.median), "", ""],
     );
@@ -271,6 +317,21 @@ export function renderTable(f: Figures): string {
   const m = f.machine;
   const rows: string[][] = [];
   for (const e of f.envs) rows.push(...envRows(e));
+  if (f.moves !== null) {
+    for (const cmd of ["add", "del"] as const) {
+      const r = f.moves.ratio[cmd];
+      rows.push([
+        `the netns move in ${cmd.toUpperCase()} (its request's time in the kernel), median (p95), n=${
+          f.moves.ours[cmd].n
+        }`,
+        sample(f.moves.ours[cmd]),
+        sample(f.moves.reference[cmd]),
+        `${x(r)} (≤ ${x(TARGETS.moveRatio)}): ${verdict(r <= TARGETS.moveRatio)}`,
+      ]);
+    }
+  } else {
+    rows.push(["the netns move", "n/a: the kernel has no tracer with syscall tracepoints", "", ""]);
+  }
   rows.push([
     "harness per run (unshare -m, 4 bind mounts, /bin/true)",
     ms(f.harness.median),
