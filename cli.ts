@@ -194,7 +194,6 @@ async function toolMain(): Promise<number> {
   });
 }
 
-/** Runs the plugin's command: `dispatch()` with the real process I/O and dependencies. */
 async function pluginMain(): Promise<number> {
   // What the dependencies hold open (the state store's directories), closed after the command.
   using open = new DisposableStack();
@@ -217,12 +216,11 @@ async function pluginMain(): Promise<number> {
 // process alive.
 if (getenv("CNI_COMMAND") === undefined) Deno.exit(await toolMain());
 
-// Deno stores the V8 code cache of a module only once its evaluation has finished, so a process
-// that calls Deno.exit() from inside it never gets one: every start compiled the whole bundle
-// again (~7 ms). Letting the evaluation finish costs about 5 ms of Deno's own work after it on
-// every run, though. So the plugin lets it finish (and exits from a timer, without tearing the
-// runtime down) only when the bundle was compiled, which writes the cache; once there is one,
-// it exits at once.
+// Deno stores a module's V8 code cache only once its evaluation has finished, so a process that
+// calls Deno.exit() inside it never gets one (every start would compile the bundle again, ~7 ms).
+// Letting it finish costs about 5 ms of Deno's own work per run, so the plugin does (exiting from
+// a timer, without tearing the runtime down) only when the bundle was compiled, which writes the
+// cache; once there is one, it exits at once.
 const status = await pluginMain();
 if (EVALUATED_AT > COMPILED_MS) setTimeout(() => Deno.exit(status), 0);
 else Deno.exit(status);

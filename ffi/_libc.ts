@@ -190,10 +190,8 @@ export function lastError(libc: Libc, op: string): LibcError {
 const CHANGING_FLAGS = O_WRONLY | 0o2 | 0o100 | 0o1000 | 0o2000;
 
 /**
- * Opens a file for reading, like `open(2)`; flags that could change the file are refused, so a
- * binding without `write` cannot create or truncate a file either.
- *
- * @throws {Error} For flags that write, create, truncate or append, before any call.
+ * Opens a file for reading, like `open(2)`. Flags that could change the file (write, create,
+ * truncate, append) throw before any call, so a binding without `write` cannot change a file.
  */
 export function openReadOnly(libc: With<"open">, path: string, flags: number): number {
   if ((flags & CHANGING_FLAGS) !== 0) {

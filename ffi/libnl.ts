@@ -1,6 +1,4 @@
 /**
- * Loads libnl-3 and libnl-route-3 lazily, once, by soname.
- *
  * Nothing is opened at import time, so `lib/` and the unit tests import this module without
  * `--allow-ffi` and on machines without libnl.
  *

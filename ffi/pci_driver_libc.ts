@@ -16,7 +16,6 @@ export const PCI_DRIVER_LIBC_SYMBOLS = {
   close: libc.SHARED_SYMBOLS.close,
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode PCI_DRIVER_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openPciDriverLibc = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
 
 /** A driver's control file: the last two components are `drivers/<driver>/`, then the op. */
@@ -29,9 +28,8 @@ const encoder = new TextEncoder();
  * `echo -n text > path` does: without creating or truncating it. The driver core runs the unbind
  * or the bind inside the `write()`, so its failure (`ENODEV`, `EBUSY`, ...) is that call's errno.
  *
- * @param path The file: `<...>/drivers/<driver>/bind` or `unbind`.
- * @param text The text, e.g. a PCI address.
- * @throws {Error} For any other path, before any call.
+ * @throws {Error} For a path other than `<...>/drivers/<driver>/bind` or `unbind`, before any
+ *   call.
  * @throws {LibcError} When `open()`, `write()` or `close()` fails.
  */
 export function writeText(path: string, text: string): void {

@@ -166,12 +166,6 @@ export function parseDevice(message: Uint8Array): RdmaDeviceEntry {
  * A `NETLINK_RDMA` socket (`struct nl_sock *`), bound to the network namespace that the calling
  * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
  * kernel refuses, or the reply does not parse.
- *
- * @example
- * ```ts ignore
- * using sock = new RdmaSocket();
- * const names = sock.devices().map((d) => d.name);
- * ```
  */
 export class RdmaSocket extends LibnlSocket {
   /**
@@ -182,7 +176,6 @@ export class RdmaSocket extends LibnlSocket {
     super(NETLINK_RDMA);
   }
 
-  /** Builds `request`, sends it and frees it. */
   #send(request: NldevRequest): void {
     const { core } = openLibnl();
     const msg = buildRequest(request);
@@ -199,11 +192,11 @@ export class RdmaSocket extends LibnlSocket {
    */
   netnsMode(): RdmaNetnsMode {
     const { core } = openLibnl();
-    // 1. Send, and receive the reply. An error reply is also the request's ACK.
+    // An error reply is also the request's ACK.
     this.#send({ op: "sys-get" });
     const { rc, messages } = receiveMessages(this.sk);
     unwrap(rc);
-    // 2. The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
+    // The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
     unwrap(core.nl_wait_for_ack(this.sk));
     const reply = messages[0];
     if (reply === undefined) {
@@ -228,8 +221,6 @@ export class RdmaSocket extends LibnlSocket {
    * `RDMA_NLDEV_NET_NS_FD`) and waits for the ACK. The kernel finds the device by index in the
    * socket's namespace: `NLE_INVAL` for an index that is not there, `NLE_OPNOTSUPP` in shared mode
    * or for a device that cannot move.
-   *
-   * @param nsFd An open descriptor of the target namespace, valid in this process.
    */
   setNetns(index: number, nsFd: number): void {
     this.#send({ op: "set-netns", index, nsFd });

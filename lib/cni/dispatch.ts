@@ -64,9 +64,8 @@ export function failureFields(err: CniError, rollback: string): Record<string, u
 }
 
 /**
- * Writes the one error record of a failed command: through the handlers for a request that
- * reached one, else (and when that fails) to stderr. Never on stdout, which carries the error
- * object.
+ * Writes the one error record of a failed command: through the handlers for a request that reached
+ * one, else (and when that fails) to stderr. Never on stdout, which carries the error object.
  */
 async function logFailure(
   io: CniIo,

@@ -7,7 +7,6 @@ import { validateConfigBytes, type Violation, violationError } from "./validate_
 /** Where the GUID to give the VF came from, in precedence order. */
 export type GuidSource = "runtimeConfig.infinibandGUID" | "args.cni.guid" | "guid";
 
-/** A decoded, validated network config. */
 export interface NetConf {
   cniVersion: CniVersion;
   name: string;

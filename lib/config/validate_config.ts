@@ -60,7 +60,6 @@ const FLAG_PLUGIN_CONFIG = 2;
 /** Bytes of a record's header: rule, offset, value length, path length (u32, little-endian). */
 const RECORD_HEADER = 16;
 
-/** One rule a config breaks. */
 export interface Violation {
   /** The rule's code, one of {@link ValidatorRule}. */
   rule: number;

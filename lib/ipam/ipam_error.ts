@@ -34,7 +34,6 @@ export class IpamError extends Error {
   readonly msg: string;
   /** The delegate's `details`, or its bounded raw output; `""` when there is none. */
   readonly details: string;
-  /** `ipam.type`. */
   readonly pluginType: string;
 
   constructor(readonly kind: IpamFailure, msg: string, options: IpamErrorOptions) {

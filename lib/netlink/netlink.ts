@@ -41,15 +41,11 @@ export interface Netlink {
   linkByName(ns: Netns, name: string): LinkInfo | null;
   /** Looks a link up by ifindex; `null` when there is none. */
   linkByIndex(ns: Netns, index: number): LinkInfo | null;
-  /** Sets the link administratively up or down. */
   setLinkUp(ns: Netns, index: number, up: boolean): void;
   /** Renames a link (it must be down). */
   renameLink(ns: Netns, index: number, name: string): void;
-  /** Sets a link's MTU. */
   setMtu(ns: Netns, index: number, mtu: number): void;
-  /** Adds one alternative name to a link. */
   addAltName(ns: Netns, index: number, altName: string): void;
-  /** Removes one alternative name from a link. */
   deleteAltName(ns: Netns, index: number, altName: string): void;
   /**
    * Moves a link into `target`, renamed to `name` when given (one request, not atomic: see
@@ -60,7 +56,6 @@ export interface Netlink {
   addAddress(ns: Netns, index: number, cidr: string): void;
   /** The addresses of a link in `CIDR` form, global scope only. */
   listAddresses(ns: Netns, index: number): string[];
-  /** Adds a route through a link. */
   addRoute(ns: Netns, index: number, route: RouteSpec): void;
   /** The routes through a link in the main table (and the tables named by the caller). */
   listRoutes(ns: Netns, index: number): RouteSpec[];

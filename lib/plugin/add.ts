@@ -101,10 +101,6 @@ export interface AddSettings extends Pick<NetConf, "guid" | "linkState"> {
 /**
  * What of the config ADD applies to `device`: a vfio-pci VF has no netdev for RDMA isolation or
  * IPAM, a PF passed through takes nothing.
- *
- * @param conf the config
- * @param device the device
- * @returns the settings
  */
 export function addSettings(conf: NetConf, device: Device): AddSettings {
   if (device.kind === "vfio-pf") {
@@ -349,7 +345,6 @@ function vfioInterface(c: AddContext): ResultInterface {
   return { name: c.req.args.ifname, sandbox: c.req.args.netns, pciID: c.common.deviceId };
 }
 
-/** Attaches the device by its kind. */
 function attach(c: AddContext, device: Device): Promise<Attached> | Attached {
   switch (device.kind) {
     case "vf":

@@ -21,10 +21,10 @@ export interface Deps {
   /** Receives log lines when the config names no `logFile` (stderr in production). */
   log: (line: string) => void;
   /**
-   * Opens a config's `logFile` for appending (created 0600, its directory never created) and
-   * returns a writer of whole lines; called at most once per request. Throws when the file
-   * cannot be opened; the writer throws when a write fails. Either way the request logs to
-   * {@link Deps.log} instead.
+   * Opens a config's `logFile` for appending (created 0600; no directory beneath the log
+   * directory is created) and returns a writer of whole lines; called at most once per request.
+   * Throws when the file cannot be opened; the writer throws when a write fails. Either way the
+   * request logs to {@link Deps.log} instead.
    */
   openLog: (path: string) => (line: string) => void;
   /** How long to wait for a device lock before answering "try again later". */

@@ -15,7 +15,6 @@ const LOCK_FILE = /\.(lock|owner)$/;
 /** Largest state file read: a record holds a config, at most {@link MAX_CONFIG_BYTES}. */
 const MAX_FILE_BYTES = 2 * MAX_CONFIG_BYTES;
 
-/** Options of {@link FileStore}. */
 export interface FileStoreOptions {
   /** Attachment cache and allocation records; the Go plugin's cache directory by default. */
   cacheDir?: string;
@@ -47,16 +46,6 @@ export interface AttachmentScan {
  *   path is read too, so DEL after an upgrade works);
  * - `<cacheDir>/pci/<pci>`: the allocation record;
  * - `<runDir>/<name>.lock` and `<name>.owner`: locks and who holds them.
- *
- * @example
- * ```ts
- * import { FileStore } from "./file_store.ts";
- * using store = new FileStore({ cacheDir: await Deno.makeTempDir(), runDir: await Deno.makeTempDir() });
- * {
- *   using _lock = await store.lock("node", 1000);
- *   store.readAttachment({ containerId: "c1", ifname: "net1" }); // null
- * }
- * ```
  */
 export class FileStore implements Store, Disposable {
   readonly #cacheDir: string;
@@ -65,7 +54,6 @@ export class FileStore implements Store, Disposable {
   readonly #netnsExists: (path: string) => boolean;
   readonly #open = new Map<"cache" | "pci" | "run", ConfinedDir>();
 
-  /** @param options the directories, our lock holder name and the netns check */
   constructor(options: FileStoreOptions = {}) {
     this.#cacheDir = options.cacheDir ?? "/var/lib/cni/ib-sriov";
     this.#runDir = options.runDir ?? "/var/run/cni/ib-sriov";

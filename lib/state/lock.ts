@@ -58,10 +58,7 @@ class FileLock implements Disposable {
  *    who holds the lock.
  *
  * @param run the run directory (`/var/run/cni/ib-sriov`), which stays open after the lock
- * @param name the lock's name, a plain file name: a PCI address, or `cni` for the node lock
  * @param timeoutMs give up after this long (0: one attempt)
- * @param holder who is asking (e.g. the container ID), written next to our PID
- * @returns the held lock; dispose it to release
  * @throws {StateError} code `busy` on timeout, naming the holder's PID; `io` when the directory
  *   or the files cannot be used
  */
