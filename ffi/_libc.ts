@@ -7,12 +7,11 @@
  * plugin keep `--allow-read` and `--allow-write` scoped to its state directories.
  *
  * An unscoped `--allow-ffi` gives native code the whole process's power, so Deno cannot keep the
- * sysfs reader from writing. The bindings do: each of `sysfs_libc.ts`, `netns_libc.ts`,
- * `pci_driver_libc.ts`, `state_libc.ts` and `ipam_libc.ts` declares the calls of its job only (no
- * `write` for the readers) and binds nothing else; `tests/unit/boundaries_test.ts` holds them to
- * that. No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must
- * switch the thread that runs our netlink calls, the main JS thread that runs synchronous FFI
- * calls.
+ * sysfs reader from writing. The bindings do: each (`sysfs_libc.ts`, `netns_libc.ts`,
+ * `pci_driver_libc.ts`, `state_libc.ts`, `ipam_libc.ts`) declares only its job's calls (no `write`
+ * for the readers) and binds nothing else, as `tests/unit/boundaries_test.ts` checks. No symbol is
+ * `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch the one that
+ * runs our netlink calls, the main JS thread, which runs synchronous FFI calls.
  *
  * A failed call throws {@linkcode LibcError}, built from `errno`: `strerror()`'s text, the caller
  * says what it was doing. The layouts read here are glibc's on x86_64 and aarch64.

@@ -1,7 +1,6 @@
 /**
- * The PCI driver binder's libc binding (`lib/netlink/libc_pci_driver.ts` only). It writes one
- * kind of file: a driver's `bind` or `unbind` (`.../drivers/<driver>/bind`), and refuses any
- * other path before a call.
+ * The PCI driver binder's libc binding (`lib/netlink/libc_pci_driver.ts` only): it writes a
+ * driver's `bind` or `unbind` file, and refuses any other path before a call.
  *
  * @module
  */

@@ -6,10 +6,6 @@
  * (`nlmsg_alloc_simple`, `nla_put_u32`) and the replies are copied out and read in JS. An NLDEV
  * message has no family header: the attributes follow the `struct nlmsghdr` directly.
  *
- * Like a `NETLINK_ROUTE` socket, an RDMA netlink socket answers for the network namespace it was
- * created in: the kernel lists and finds devices by the socket's namespace. Callers open an
- * {@linkcode RdmaSocket} inside a namespace and keep using it from the host.
- *
  * @module
  */
 
@@ -51,7 +47,6 @@ export type RdmaNetnsMode = "exclusive" | "shared";
 /** The netns mode the kernel reports: `ib_devices_shared_netns`, 1 shared and 0 exclusive. */
 const NETNS_MODES: Readonly<Record<number, RdmaNetnsMode>> = { 0: "exclusive", 1: "shared" };
 
-/** One RDMA device from a device dump. */
 export interface RdmaDeviceEntry {
   /** `RDMA_NLDEV_ATTR_DEV_INDEX`: what `RDMA_NLDEV_CMD_SET` addresses the device by. */
   index: number;
@@ -163,9 +158,8 @@ export function parseDevice(message: Uint8Array): RdmaDeviceEntry {
 }
 
 /**
- * A `NETLINK_RDMA` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
- * kernel refuses, or the reply does not parse.
+ * A `NETLINK_RDMA` {@linkcode LibnlSocket}. Each method throws {@linkcode NetlinkError} when libnl
+ * or the kernel refuses, or the reply does not parse.
  */
 export class RdmaSocket extends LibnlSocket {
   /**

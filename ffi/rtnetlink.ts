@@ -8,10 +8,6 @@
  * `struct rtnl_route`, `struct nl_addr`, caches, messages) live inside one method call, each in a
  * {@linkcode Owned} wrapper released by `using`, so no raw pointer leaves this file.
  *
- * A netlink socket stays bound to the network namespace it was created in, whatever namespace
- * the thread is in later. Callers open an `NlSocket` inside a namespace and keep using it from
- * the host.
- *
  * @module
  */
 
@@ -112,7 +108,6 @@ export type VfLinkState = "auto" | "enable" | "disable";
 
 /** VF N's settings as its PF reports them in `IFLA_VFINFO_LIST`. */
 export interface VfSettings {
-  /** The VF index. */
   vf: number;
   /**
    * `IFLA_VF_IB_NODE_GUID`, lower-case colon form (`02:00:00:00:00:00:00:01`); `null` when the
@@ -249,7 +244,6 @@ function formatGuid(guid: bigint): string {
   return guid.toString(16).padStart(16, "0").replace(/(..)(?!$)/g, "$1:");
 }
 
-/** Parses a colon-form GUID into the `__u64` the kernel takes. */
 function parseGuid(text: string): bigint {
   if (!GUID.test(text)) {
     throw new NetlinkError(NleCode.Inval, `invalid GUID ${JSON.stringify(text)}`);
@@ -383,9 +377,8 @@ export function parseLinkMessage(message: Uint8Array): { link: LinkInfo; vfs: Vf
 }
 
 /**
- * A `NETLINK_ROUTE` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
- * kernel refuses, its message libnl's text.
+ * A `NETLINK_ROUTE` {@linkcode LibnlSocket}. Each method throws {@linkcode NetlinkError} when
+ * libnl or the kernel refuses, its message libnl's text.
  */
 export class NlSocket extends LibnlSocket {
   constructor() {

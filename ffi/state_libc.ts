@@ -170,10 +170,8 @@ function check(op: string, rc: number): void {
 }
 
 /**
- * Opens `path` relative to `dirfd` with `openat2(2)`, whose `resolve` flags restrict how the
- * path may be walked (e.g. {@linkcode RESOLVE_BENEATH} | {@linkcode RESOLVE_NO_SYMLINKS}): the
- * kernel checks every component as it walks, so no other process can swap a component for a
- * link between a check and the open. Linux 5.6 or later.
+ * Opens `path` relative to `dirfd` with `openat2(2)` (Linux 5.6 or later): the kernel checks its
+ * `resolve` flags at every component as it walks, so nothing can swap one between check and open.
  *
  * @throws {LibcError} "ELOOP" for a symbolic link, "EXDEV" for a path that leaves `dirfd`,
  *   "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
@@ -193,7 +191,6 @@ export function openat2(
   return fd;
 }
 
-/** What `statx()` tells of a file: its type and mode, owner, link count and identity. */
 export interface FileStatus {
   /** `stx_mode`: type ({@linkcode S_IFMT}) and permission bits. */
   mode: number;

@@ -43,7 +43,6 @@ export class Timings {
     this.#rss = rss;
   }
 
-  /** Records that `phase` was reached now. */
   mark(phase: string): void {
     const entry: TimingEntry = { phase, at: round(this.#now()) };
     if (this.#rss !== undefined) entry.rssMiB = Math.round(this.#rss() / 2 ** 20 * 10) / 10;

@@ -185,10 +185,7 @@ async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): P
   };
 }
 
-/**
- * Parses a config the validator has found to be one JSON object with a valid name and version,
- * and negotiates its version.
- */
+/** Parses a config the validator found to be a JSON object with a valid version; negotiates it. */
 function decodeRequestConfig(
   stdin: Uint8Array,
 ): { config: Record<string, unknown>; cniVersion: CniVersion } {

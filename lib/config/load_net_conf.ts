@@ -80,8 +80,6 @@ export function loadNetConf(
  * higher-precedence source overrides: a bad value anywhere is a config error the operator should
  * hear about. A field the validator only warns about (`logLevel`, `logFile`) is ignored and its
  * warning returned with the config.
- *
- * @param accepted the config, its negotiated version and the validator's warnings about it
  */
 export function decodeNetConf(
   accepted: {

@@ -63,7 +63,6 @@ const RECORD_HEADER = 16;
 export interface Violation {
   /** The rule's code, one of {@link ValidatorRule}. */
   rule: number;
-  /** The rule's name, e.g. `device-id`. */
   ruleName: string;
   /** `warning` for a rule the plugin never fails a command for (the field is ignored). */
   severity: "error" | "warning";

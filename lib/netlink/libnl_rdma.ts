@@ -30,7 +30,6 @@ export function rdmaErrorOf(error: NetlinkError): NetlinkError {
   return new NetlinkError(NleCode.ProtoMismatch, NO_RDMA_NETLINK, undefined, { cause: error });
 }
 
-/** Runs an RDMA netlink call, with its error worded by {@link rdmaErrorOf}. */
 function translate<T>(fn: () => T): T {
   try {
     return fn();

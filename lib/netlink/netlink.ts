@@ -60,17 +60,15 @@ export interface Netlink {
   /** The routes through a link in the main table (and the tables named by the caller). */
   listRoutes(ns: Netns, index: number): RouteSpec[];
   /**
-   * VF `vf`'s settings as the PF at `pfIndex` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
-   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF. `errnoName` `EMSGSIZE` when the
-   * kernel cannot fit the PF's VF list in its reply (a regression with many VFs, ib-sriov-cni
-   * pull request 172).
+   * VF `vf`'s settings as the PF at `pfIndex` reports them; `null` when the PF lists no such VF.
+   * `errnoName` `EMSGSIZE` when the kernel cannot fit the PF's VF list in its reply (a regression
+   * with many VFs, ib-sriov-cni pull request 172).
    */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null;
   /**
-   * Changes VF `vf` through the PF at `pfIndex` (`IFLA_VFINFO_LIST`/`IFLA_VF_INFO` with
-   * `IFLA_VF_IB_NODE_GUID`, `IFLA_VF_IB_PORT_GUID`, `IFLA_VF_LINK_STATE`). A new GUID reaches
-   * the VF only when its driver is rebound. `NLE_OPNOTSUPP` when the PF's driver has no handler
-   * for a setting (the kernel does not say which).
+   * Changes VF `vf` through the PF at `pfIndex`. A new GUID reaches the VF only when its driver is
+   * rebound. `NLE_OPNOTSUPP` when the PF's driver has no handler for a setting (the kernel does not
+   * say which).
    */
   setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void;
 }

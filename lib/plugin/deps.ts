@@ -11,12 +11,10 @@ import type { Timings } from "../timings.ts";
 export interface Deps {
   sysfs: Sysfs;
   netlink: Netlink;
-  /** Driver unbind/bind, for the rebind that makes a new VF GUID take effect. */
   pciDriver: PciDriver;
   rdma: Rdma;
   ipam: Ipam;
   store: Store;
-  /** The NPWG device-info files that `runtimeConfig.CNIDeviceInfoFile` names. */
   deviceInfo: DeviceInfoStore;
   /** Receives log lines when the config names no `logFile` (stderr in production). */
   log: (line: string) => void;

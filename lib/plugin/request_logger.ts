@@ -46,7 +46,6 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null)
   return log;
 }
 
-/** The fields of a log file failure: the file, the path rule it broke, the reason. */
 function failure(logFile: string | undefined, error: unknown): Record<string, unknown> {
   const rule = error instanceof StateError && error.rule !== undefined ? { rule: error.rule } : {};
   return { logFile, ...rule, error: errorMessage(error) };

@@ -21,7 +21,6 @@ export const deviceOwnerSchema = lazy(() =>
   })
 );
 
-/** Who holds a device: written in the allocation record. */
 export type DeviceOwner = z.output<ReturnType<typeof deviceOwnerSchema>>;
 
 /** The record's schemas, built on first use ({@linkcode lazy}): an ADD writes records, reads none. */
@@ -174,12 +173,10 @@ type Schemas = ReturnType<typeof schemas>;
  * only, no netdev) or a PF passed through (`vfio-pf`).
  */
 export type AttachmentRecord = z.output<Schemas["attachmentSchema"]>;
-/** The fields of a record that do not depend on the kind of device. */
 export type RecordCommon = z.output<Schemas["commonSchema"]>;
 export type NetdevVfRecord = z.output<Schemas["netdevVfSchema"]>;
 export type VfioVfRecord = z.output<Schemas["vfioVfSchema"]>;
 export type AttachmentKind = AttachmentRecord["kind"];
-/** What a record keeps of a VF's settings from before ADD. */
 export type OriginalVfSettings = z.output<Schemas["originalSchema"]>;
 
 /** The Go plugin's cache file, decoded; and the Go keys our records carry. */

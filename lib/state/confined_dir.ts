@@ -136,7 +136,6 @@ export class ConfinedDir implements Disposable {
     return ConfinedDir.open(path, "dir");
   }
 
-  /** Opens the directory `name` in `parent`, creating it when asked, and checks its owner. */
   static #child(parent: number, name: string, path: string, create: boolean): ConfinedDir {
     let fd: number;
     try {

@@ -12,10 +12,7 @@ import { pathError } from "./state_error.ts";
 
 /** The spec version ADD writes: the one that defines `pf-pci-address`. */
 export const DEVICE_INFO_VERSION = "1.1.0";
-/**
- * {@link DEVICE_INFO_DIR} as the directory the files are opened beneath. The path above it is
- * the system's (`/var/run` is a link to `/run`); from it down, no link is followed.
- */
+/** {@link DEVICE_INFO_DIR} without its trailing `/`: the directory the files are opened beneath. */
 export const DEVICE_INFO_ROOT = DEVICE_INFO_DIR.slice(0, -1);
 /** Mode of a device-info file: Multus writes them 0444, and the pod's readers only read. */
 const DEVICE_INFO_MODE = 0o444;

@@ -33,7 +33,6 @@ export interface FileStoreOptions {
 
 /** What {@link FileStore.scanAttachments} found. */
 export interface AttachmentScan {
-  /** Every record that could be read. */
   records: AttachmentRecord[];
   /** One `StateError` (`corrupt` or `io`) per cache file that could not be read. */
   errors: StateError[];
@@ -90,7 +89,6 @@ export class FileStore implements Store, Disposable {
    * file (`pci/`), temp files of an interrupted write (`*.tmp-<pid>`), lock files and names
    * without a `-` (not `<containerId>-<ifname>`).
    *
-   * @returns the readable records and one error per unreadable file
    * @throws {StateError} `io` when the cache directory exists and cannot be listed
    */
   scanAttachments(): AttachmentScan {
@@ -201,10 +199,9 @@ export class FileStore implements Store, Disposable {
   }
 
   /**
-   * The directory `which`, opened (and checked) on first use and kept until the store is
-   * disposed: a path swapped for another directory or a link later changes nothing, since every
-   * file is reached from the directory that was checked. Unless `create`, a missing directory is
-   * `null` and is not kept, so that a later write creates it.
+   * The directory `which`, opened (and checked) on first use and kept until disposed, so a path
+   * swapped later is never followed. Unless `create`, a missing one is `null` and is not kept: a
+   * later write creates it.
    */
   #dir(which: "cache" | "pci" | "run", create: boolean): ConfinedDir | null {
     const open = (): ConfinedDir | null => {

@@ -50,12 +50,9 @@ class FileLock implements Disposable {
  * Takes the exclusive lock `<dir>/<name>.lock`: an flock(2) on the file, as the Go plugin takes
  * its `cni.lock`, so it is released by the kernel when the process dies, and two opens of the file
  * (in one process or two) exclude each other. The wait polls with a growing pause (5 ms doubling
- * to 50 ms) rather than blocking in `flock`, because a blocking lock cannot time out.
- *
- * 1. Open the lock file (created 0600).
- * 2. Try to lock until `timeoutMs` has passed.
- * 3. Write our PID and `holder` to `<dir>/<name>.owner`, so a waiter that times out can say
- *    who holds the lock.
+ * to 50 ms) rather than blocking in `flock`, because a blocking lock cannot time out. The lock
+ * file is created 0600; once it is held, our PID and `holder` go to `<dir>/<name>.owner`, so a
+ * waiter that times out can say who holds the lock.
  *
  * @param run the run directory (`/var/run/cni/ib-sriov`), which stays open after the lock
  * @param timeoutMs give up after this long (0: one attempt)

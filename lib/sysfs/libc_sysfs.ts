@@ -97,13 +97,11 @@ export class LibcSysfs implements Sysfs {
     return join(this.#devices, pci);
   }
 
-  /** The basename of a link's target, or `null` when the link is absent. */
   #readLinkName(path: string): string | null {
     const target = readOrNull(path, readlink);
     return target === null ? null : basename(target);
   }
 
-  /** The PCI address `virtfn<index>` points at, or `null`. */
   #virtfn(pf: string, index: number): string | null {
     return this.#readLinkName(join(pf, `virtfn${index}`));
   }
