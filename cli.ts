@@ -95,7 +95,7 @@ function getenv(name: string): string | undefined {
  * The real dependencies, imported on first use: VERSION and argument errors never load libnl,
  * libc or the state store, nor evaluate their modules.
  */
-async function loadRealDeps(): Promise<Deps> {
+async function loadRealDeps(open: DisposableStack): Promise<Deps> {
   TIMINGS.mark("dependencies import");
   const [sysfs, netlink, netns, pci, rdma, ipam, state, logFile, deviceInfo] = await Promise.all([
     import("./lib/sysfs/libc_sysfs.ts"),
@@ -114,7 +114,7 @@ async function loadRealDeps(): Promise<Deps> {
     pciDriver: new pci.LibcPciDriver(),
     rdma: new rdma.LibnlRdma(stopInWrongNetns),
     ipam: new ipam.ExecIpam(),
-    store: new state.FileStore({ netnsExists: netns.netnsPathExists }),
+    store: open.use(new state.FileStore({ netnsExists: netns.netnsPathExists })),
     deviceInfo: new deviceInfo.DeviceInfoFiles(),
     log: (line) => writeAll(Deno.stderr, line),
     openLog: (path) => {
@@ -127,12 +127,6 @@ async function loadRealDeps(): Promise<Deps> {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     timings: TIMINGS,
   };
-}
-
-let deps: Promise<Deps> | undefined;
-function realDeps(): Promise<Deps> {
-  deps ??= loadRealDeps();
-  return deps;
 }
 
 /**
@@ -165,7 +159,7 @@ async function toolMain(): Promise<number> {
     import("./lib/netlink/netns.ts"),
   ]);
   const { FsInstaller } = await import("./lib/tool/installer.ts");
-  const store = new state.FileStore({ netnsExists: netns.netnsPathExists });
+  using store = new state.FileStore({ netnsExists: netns.netnsPathExists });
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
@@ -200,18 +194,20 @@ async function toolMain(): Promise<number> {
   });
 }
 
-/** Runs the plugin's command: `dispatch()` with the real process I/O and dependencies. */
-function pluginMain(): Promise<number> {
+async function pluginMain(): Promise<number> {
+  // What the dependencies hold open (the state store's directories), closed after the command.
+  using open = new DisposableStack();
+  let deps: Promise<Deps> | undefined;
   // dispatch() never throws: every failure becomes an error object and a non-zero exit (a failed
   // switch back from a netns stops the process earlier, in stopInWrongNetns).
-  return dispatch(
+  return await dispatch(
     {
       getenv,
       readStdin,
       stdout: (text) => writeAll(Deno.stdout, text),
       stderr: (text) => writeAll(Deno.stderr, text),
     },
-    createHandlers(realDeps, TIMINGS),
+    createHandlers(() => deps ??= loadRealDeps(open), TIMINGS),
     ABOUT,
   );
 }
@@ -220,12 +216,11 @@ function pluginMain(): Promise<number> {
 // process alive.
 if (getenv("CNI_COMMAND") === undefined) Deno.exit(await toolMain());
 
-// Deno stores the V8 code cache of a module only once its evaluation has finished, so a process
-// that calls Deno.exit() from inside it never gets one: every start compiled the whole bundle
-// again (~7 ms). Letting the evaluation finish costs about 5 ms of Deno's own work after it on
-// every run, though. So the plugin lets it finish (and exits from a timer, without tearing the
-// runtime down) only when the bundle was compiled, which writes the cache; once there is one,
-// it exits at once.
+// Deno stores a module's V8 code cache only once its evaluation has finished, so a process that
+// calls Deno.exit() inside it never gets one (every start would compile the bundle again, ~7 ms).
+// Letting it finish costs about 5 ms of Deno's own work per run, so the plugin does (exiting from
+// a timer, without tearing the runtime down) only when the bundle was compiled, which writes the
+// cache; once there is one, it exits at once.
 const status = await pluginMain();
 if (EVALUATED_AT > COMPILED_MS) setTimeout(() => Deno.exit(status), 0);
 else Deno.exit(status);

@@ -7,12 +7,11 @@
  * plugin keep `--allow-read` and `--allow-write` scoped to its state directories.
  *
  * An unscoped `--allow-ffi` gives native code the whole process's power, so Deno cannot keep the
- * sysfs reader from writing. The bindings do: each of `sysfs_libc.ts`, `netns_libc.ts`,
- * `pci_driver_libc.ts`, `state_libc.ts` and `ipam_libc.ts` declares the calls of its job only (no
- * `write` for the readers) and binds nothing else; `tests/unit/boundaries_test.ts` holds them to
- * that. No symbol is `nonblocking`: a network namespace belongs to a thread, and `setns()` must
- * switch the thread that runs our netlink calls, the main JS thread that runs synchronous FFI
- * calls.
+ * sysfs reader from writing. The bindings do: each (`sysfs_libc.ts`, `netns_libc.ts`,
+ * `pci_driver_libc.ts`, `state_libc.ts`, `ipam_libc.ts`) declares only its job's calls (no `write`
+ * for the readers) and binds nothing else, as `tests/unit/boundaries_test.ts` checks. No symbol is
+ * `nonblocking`: a network namespace belongs to a thread, and `setns()` must switch the one that
+ * runs our netlink calls, the main JS thread, which runs synchronous FFI calls.
  *
  * A failed call throws {@linkcode LibcError}, built from `errno`: `strerror()`'s text, the caller
  * says what it was doing. The layouts read here are glibc's on x86_64 and aarch64.
@@ -190,10 +189,8 @@ export function lastError(libc: Libc, op: string): LibcError {
 const CHANGING_FLAGS = O_WRONLY | 0o2 | 0o100 | 0o1000 | 0o2000;
 
 /**
- * Opens a file for reading, like `open(2)`; flags that could change the file are refused, so a
- * binding without `write` cannot create or truncate a file either.
- *
- * @throws {Error} For flags that write, create, truncate or append, before any call.
+ * Opens a file for reading, like `open(2)`. Flags that could change the file (write, create,
+ * truncate, append) throw before any call, so a binding without `write` cannot change a file.
  */
 export function openReadOnly(libc: With<"open">, path: string, flags: number): number {
   if ((flags & CHANGING_FLAGS) !== 0) {

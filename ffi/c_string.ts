@@ -1,9 +1,3 @@
-/**
- * Conversions between JS strings and C strings, for every FFI wrapper in `ffi/`.
- *
- * @module
- */
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

@@ -8,7 +8,6 @@
  * @module
  */
 
-/** Linux errno values by name. */
 export const Errno = {
   EPERM: 1,
   ENOENT: 2,
@@ -81,7 +80,6 @@ export class LibcError extends Error {
   /** The errno's name, as `NetlinkError.errnoName`: `"ENOENT"`, or `"E<n>"` when unnamed. */
   readonly errnoName: string;
 
-  /** @param op The C function that failed, e.g. `"open"`. */
   constructor(readonly op: string, readonly errno: number, message: string) {
     super(message);
     this.errnoName = errnoName(errno);

@@ -144,7 +144,6 @@ export const IPAM_LIBC_SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode IPAM_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openIpamLibc = shared.libcLoader(IPAM_LIBC_SYMBOLS);
 
 type IpamLibc = ReturnType<typeof openIpamLibc>;
@@ -327,8 +326,6 @@ function reap(libc: IpamLibc, pid: number): PipedStatus {
  * machinery, about 5 ms and 4 MiB per run of the plugin; these calls cost well under 1 ms.
  *
  * @param argv its arguments, `argv[0]` included
- * @param env variables set on top of this process's environment, which it inherits
- * @param options the timeout, the most stdout kept (the rest is read and dropped), the clock
  * @throws {LibcError} when it cannot be started (`code` "ENOENT", "EACCES", ...) or a call fails
  */
 export function runPiped(

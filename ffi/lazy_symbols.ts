@@ -64,13 +64,8 @@ function address(soname: string, name: string): Deno.PointerValue {
  * here, which came to some 3.5 ms of a command's 50 symbols; a pointer's calls take the generic
  * path instead, about 1 µs more per call and 20 µs to bind. A static (`environ`) is bound through
  * `open`, as is anything the linker cannot find. Only the names of `table` are ever bound, with
- * the signatures it gives: a binding's table stays the whole of what it can call.
- *
- * @param soname The library, already opened with `Deno.dlopen` by the caller.
- * @param open Opens the library with the given symbols: for statics, and for a symbol the linker
- *   does not find.
- * @returns An object with a getter per symbol that binds it and then replaces itself with the
- *   bound function.
+ * the signatures it gives: a binding's table stays the whole of what it can call. The caller has
+ * opened `soname` with `Deno.dlopen`; each symbol's getter binds it, then replaces itself.
  */
 export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
   soname: string,
@@ -92,9 +87,7 @@ export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
   return symbols as Deno.DynamicLibrary<S>["symbols"];
 }
 
-/**
- * The symbols of `table`, all bound now, the way {@linkcode lazySymbols} binds each.
- */
+/** The symbols of `table`, all bound now, the way {@linkcode lazySymbols} binds each. */
 export function boundSymbols<S extends Deno.ForeignLibraryInterface>(
   soname: string,
   table: S,

@@ -1,6 +1,4 @@
 /**
- * Loads libnl-3 and libnl-route-3 lazily, once, by soname.
- *
  * Nothing is opened at import time, so `lib/` and the unit tests import this module without
  * `--allow-ffi` and on machines without libnl.
  *
@@ -11,7 +9,6 @@ import { lazySymbols, opener } from "./lazy_symbols.ts";
 import { LIBNL_ROUTE_SYMBOLS } from "./libnl_route_symbols.ts";
 import { LIBNL_SYMBOLS } from "./libnl_symbols.ts";
 
-/** libnl-3's symbols (sockets, messages, attributes, addresses, caches) and libnl-route-3's. */
 export interface Libnl {
   readonly core: Deno.DynamicLibrary<typeof LIBNL_SYMBOLS>["symbols"];
   readonly route: Deno.DynamicLibrary<typeof LIBNL_ROUTE_SYMBOLS>["symbols"];

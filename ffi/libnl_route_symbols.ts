@@ -1,13 +1,10 @@
 /**
  * The libnl-route-3 (`libnl-route-3.so.200`) symbols the plugin calls: links, SR-IOV VFs,
- * addresses, routes and next hops. Grouped by the header that declares them
- * (`<netlink/route/link.h>`, `<netlink/route/link/sriov.h>`, `<netlink/route/addr.h>`,
- * `<netlink/route/route.h>`, `<netlink/route/nexthop.h>`), in header order. Data only:
- * `ffi/libnl.ts` loads it.
+ * addresses, routes and next hops, grouped by the header that declares them, in header order.
+ * Data only: `ffi/libnl.ts` loads it.
  *
  * Every symbol here exists since libnl 3.2 (the `rtnl_link_vf_*` ones since 3.2.29), older than
- * our minimum (3.4), so none is optional.
- * No symbol is `nonblocking` (see `ffi/libnl_symbols.ts`).
+ * our minimum (3.4), so none is optional. No symbol is `nonblocking` (see `ffi/libnl_symbols.ts`).
  *
  * @module
  */

@@ -1,8 +1,6 @@
 /**
  * The libnl-3 (`libnl-3.so.200`) symbols the plugin calls: sockets, raw messages, attributes,
- * addresses and caches. Grouped by the header that declares them (`<netlink/socket.h>`,
- * `<netlink/netlink.h>`, `<netlink/handlers.h>`, `<netlink/msg.h>`, `<netlink/attr.h>`,
- * `<netlink/addr.h>`, `<netlink/cache.h>`, `<netlink/errno.h>`), in header order. Data only:
+ * addresses and caches, grouped by the header that declares them, in header order. Data only:
  * `ffi/libnl.ts` loads it.
  *
  * Every symbol here exists since libnl 3.2, older than our minimum (3.4), so none is optional.

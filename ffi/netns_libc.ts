@@ -41,7 +41,6 @@ export const NETNS_LIBC_SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode NETNS_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openNetnsLibc = libc.libcLoader(NETNS_LIBC_SYMBOLS);
 
 export const open = (path: string, flags: number): number =>

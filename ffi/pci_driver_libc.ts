@@ -1,7 +1,6 @@
 /**
- * The PCI driver binder's libc binding (`lib/netlink/libc_pci_driver.ts` only). It writes one
- * kind of file: a driver's `bind` or `unbind` (`.../drivers/<driver>/bind`), and refuses any
- * other path before a call.
+ * The PCI driver binder's libc binding (`lib/netlink/libc_pci_driver.ts` only): it writes a
+ * driver's `bind` or `unbind` file, and refuses any other path before a call.
  *
  * @module
  */
@@ -16,7 +15,6 @@ export const PCI_DRIVER_LIBC_SYMBOLS = {
   close: libc.SHARED_SYMBOLS.close,
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode PCI_DRIVER_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openPciDriverLibc = libc.libcLoader(PCI_DRIVER_LIBC_SYMBOLS);
 
 /** A driver's control file: the last two components are `drivers/<driver>/`, then the op. */
@@ -29,9 +27,8 @@ const encoder = new TextEncoder();
  * `echo -n text > path` does: without creating or truncating it. The driver core runs the unbind
  * or the bind inside the `write()`, so its failure (`ENODEV`, `EBUSY`, ...) is that call's errno.
  *
- * @param path The file: `<...>/drivers/<driver>/bind` or `unbind`.
- * @param text The text, e.g. a PCI address.
- * @throws {Error} For any other path, before any call.
+ * @throws {Error} For a path other than `<...>/drivers/<driver>/bind` or `unbind`, before any
+ *   call.
  * @throws {LibcError} When `open()`, `write()` or `close()` fails.
  */
 export function writeText(path: string, text: string): void {

@@ -6,10 +6,6 @@
  * (`nlmsg_alloc_simple`, `nla_put_u32`) and the replies are copied out and read in JS. An NLDEV
  * message has no family header: the attributes follow the `struct nlmsghdr` directly.
  *
- * Like a `NETLINK_ROUTE` socket, an RDMA netlink socket answers for the network namespace it was
- * created in: the kernel lists and finds devices by the socket's namespace. Callers open an
- * {@linkcode RdmaSocket} inside a namespace and keep using it from the host.
- *
  * @module
  */
 
@@ -51,7 +47,6 @@ export type RdmaNetnsMode = "exclusive" | "shared";
 /** The netns mode the kernel reports: `ib_devices_shared_netns`, 1 shared and 0 exclusive. */
 const NETNS_MODES: Readonly<Record<number, RdmaNetnsMode>> = { 0: "exclusive", 1: "shared" };
 
-/** One RDMA device from a device dump. */
 export interface RdmaDeviceEntry {
   /** `RDMA_NLDEV_ATTR_DEV_INDEX`: what `RDMA_NLDEV_CMD_SET` addresses the device by. */
   index: number;
@@ -163,15 +158,8 @@ export function parseDevice(message: Uint8Array): RdmaDeviceEntry {
 }
 
 /**
- * A `NETLINK_RDMA` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
- * kernel refuses, or the reply does not parse.
- *
- * @example
- * ```ts ignore
- * using sock = new RdmaSocket();
- * const names = sock.devices().map((d) => d.name);
- * ```
+ * A `NETLINK_RDMA` {@linkcode LibnlSocket}. Each method throws {@linkcode NetlinkError} when libnl
+ * or the kernel refuses, or the reply does not parse.
  */
 export class RdmaSocket extends LibnlSocket {
   /**
@@ -182,7 +170,6 @@ export class RdmaSocket extends LibnlSocket {
     super(NETLINK_RDMA);
   }
 
-  /** Builds `request`, sends it and frees it. */
   #send(request: NldevRequest): void {
     const { core } = openLibnl();
     const msg = buildRequest(request);
@@ -199,11 +186,11 @@ export class RdmaSocket extends LibnlSocket {
    */
   netnsMode(): RdmaNetnsMode {
     const { core } = openLibnl();
-    // 1. Send, and receive the reply. An error reply is also the request's ACK.
+    // An error reply is also the request's ACK.
     this.#send({ op: "sys-get" });
     const { rc, messages } = receiveMessages(this.sk);
     unwrap(rc);
-    // 2. The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
+    // The reply is followed by the ACK that NLM_F_ACK asked for; consume it.
     unwrap(core.nl_wait_for_ack(this.sk));
     const reply = messages[0];
     if (reply === undefined) {
@@ -228,8 +215,6 @@ export class RdmaSocket extends LibnlSocket {
    * `RDMA_NLDEV_NET_NS_FD`) and waits for the ACK. The kernel finds the device by index in the
    * socket's namespace: `NLE_INVAL` for an index that is not there, `NLE_OPNOTSUPP` in shared mode
    * or for a device that cannot move.
-   *
-   * @param nsFd An open descriptor of the target namespace, valid in this process.
    */
   setNetns(index: number, nsFd: number): void {
     this.#send({ op: "set-netns", index, nsFd });

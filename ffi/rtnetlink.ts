@@ -8,10 +8,6 @@
  * `struct rtnl_route`, `struct nl_addr`, caches, messages) live inside one method call, each in a
  * {@linkcode Owned} wrapper released by `using`, so no raw pointer leaves this file.
  *
- * A netlink socket stays bound to the network namespace it was created in, whatever namespace
- * the thread is in later. Callers open an `NlSocket` inside a namespace and keep using it from
- * the host.
- *
  * @module
  */
 
@@ -112,7 +108,6 @@ export type VfLinkState = "auto" | "enable" | "disable";
 
 /** VF N's settings as its PF reports them in `IFLA_VFINFO_LIST`. */
 export interface VfSettings {
-  /** The VF index. */
   vf: number;
   /**
    * `IFLA_VF_IB_NODE_GUID`, lower-case colon form (`02:00:00:00:00:00:00:01`); `null` when the
@@ -207,14 +202,12 @@ function outPointer(out: BigUint64Array): Deno.PointerValue {
   return Deno.UnsafePointer.create(out[0] ?? 0n);
 }
 
-/** Encodes a `struct ifinfomsg` that addresses a link by ifindex. */
 function ifinfomsg(index: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(IFINFOMSG_SIZE);
   new DataView(bytes.buffer).setInt32(4, index, true);
   return bytes;
 }
 
-/** Copies a `struct nl_addr` into JS. */
 function readAddress(addr: Deno.PointerObject): RawAddress {
   const { core } = openLibnl();
   const length = core.nl_addr_get_len(addr);
@@ -251,7 +244,6 @@ function formatGuid(guid: bigint): string {
   return guid.toString(16).padStart(16, "0").replace(/(..)(?!$)/g, "$1:");
 }
 
-/** Parses a colon-form GUID into the `__u64` the kernel takes. */
 function parseGuid(text: string): bigint {
   if (!GUID.test(text)) {
     throw new NetlinkError(NleCode.Inval, `invalid GUID ${JSON.stringify(text)}`);
@@ -268,12 +260,9 @@ function parseAddress(text: string): Owned {
 }
 
 /**
- * Fills a libnl cache with a dump (retried when the dump is interrupted) and reads each of its
- * objects into JS; the cache is freed before this returns.
- *
- * @param alloc The `rtnl_*_alloc_cache` call, writing the cache to `out`.
- * @param read Reads one object (valid only during the call), or skips it with `null`.
- * @returns What `read` returned, in the cache's order, without the `null`s.
+ * Fills a libnl cache with a dump (retried when the dump is interrupted) and returns what `read`
+ * makes of each object (valid only during the call; `null` skips it), in the cache's order. The
+ * cache is freed before this returns.
  */
 function readDump<T>(
   alloc: (out: BigUint64Array) => number,
@@ -346,14 +335,11 @@ function parseVfInfoList(payload: Uint8Array): VfSettings[] {
 }
 
 /**
- * Decodes one `RTM_NEWLINK` message (a `struct nlmsghdr`, a `struct ifinfomsg`, attributes).
- * libnl 3.7 parses neither `IFLA_PROP_LIST` nor the VF GUIDs of `IFLA_VFINFO_LIST`, so link
- * lookups read the kernel's reply here.
+ * Decodes one `RTM_NEWLINK` message (a `struct nlmsghdr`, a `struct ifinfomsg`, attributes), with
+ * the VFs of a PF asked for them. libnl 3.7 parses neither `IFLA_PROP_LIST` nor the VF GUIDs of
+ * `IFLA_VFINFO_LIST`, so link lookups read the kernel's reply here.
  *
- * @param message The whole message, as the kernel sent it (host byte order).
- * @returns The link, and its VFs when it is a PF asked for them (else none).
- * @throws {NetlinkError} With `code` `NLE_PARSE_ERR` when the message is not a well-formed
- *   `RTM_NEWLINK`.
+ * @throws {NetlinkError} `NLE_PARSE_ERR` when the message is not a well-formed `RTM_NEWLINK`.
  */
 export function parseLinkMessage(message: Uint8Array): { link: LinkInfo; vfs: VfSettings[] } {
   const header = messageHeader(message);
@@ -391,40 +377,28 @@ export function parseLinkMessage(message: Uint8Array): { link: LinkInfo; vfs: Vf
 }
 
 /**
- * A `NETLINK_ROUTE` socket (`struct nl_sock *`), bound to the network namespace that the calling
- * thread was in when it was opened. Each method throws {@linkcode NetlinkError} when libnl or the
- * kernel refuses, its message libnl's text.
- *
- * @example
- * ```ts ignore
- * using sock = new NlSocket();
- * const lo = sock.getLink({ name: "lo" });
- * ```
+ * A `NETLINK_ROUTE` {@linkcode LibnlSocket}. Each method throws {@linkcode NetlinkError} when
+ * libnl or the kernel refuses, its message libnl's text.
  */
 export class NlSocket extends LibnlSocket {
-  /** Connects to `NETLINK_ROUTE` in the current namespace; libnl is loaded on first use. */
   constructor() {
     super(NETLINK_ROUTE);
   }
 
   /**
-   * Asks the kernel for one link (`RTM_GETLINK`, no dump). A name longer than 15 bytes is sent as
-   * `IFLA_ALT_IFNAME`, as iproute2 does; the kernel matches a name against primary and
-   * alternative names alike.
-   *
-   * @param query The link's ifindex or name.
-   * @returns The link, or `null` when the kernel has none (ENODEV).
+   * Asks the kernel for one link (`RTM_GETLINK`, no dump), or `null` when it has none (ENODEV). A
+   * name longer than 15 bytes is sent as `IFLA_ALT_IFNAME`, as iproute2 does; the kernel matches a
+   * name against primary and alternative names alike.
    */
   getLink(query: { index: number } | { name: string }): LinkInfo | null {
     return this.#getLink(query, false)?.link ?? null;
   }
 
   /**
-   * VF `vf`'s settings as the PF reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
-   * `RTEXT_FILTER_VF`: the kernel sends `IFLA_VFINFO_LIST` only then).
+   * VF `vf`'s settings as the PF `index` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
+   * `RTEXT_FILTER_VF`: the kernel sends `IFLA_VFINFO_LIST` only then), or `null` when the PF lists
+   * no such VF (a veth lists none).
    *
-   * @param index The PF's ifindex.
-   * @returns The VF's settings, or `null` when the PF lists no such VF (a veth lists none).
    * @throws {NetlinkError} `NLE_NODEV` when the PF is gone.
    */
   vfSettings(index: number, vf: number): VfSettings | null {
@@ -439,7 +413,6 @@ export class NlSocket extends LibnlSocket {
   ): { link: LinkInfo; vfs: VfSettings[] } | null {
     const { core } = openLibnl();
     const sk = this.sk;
-    // 1. Build the request: a struct ifinfomsg with the index, or the name as an attribute.
     using msg = linkRequest(RTM_GETLINK, "index" in query ? query.index : 0);
     if ("name" in query) {
       const name = toCString(query.name);
@@ -448,13 +421,12 @@ export class NlSocket extends LibnlSocket {
     }
     if (vfs) unwrap(core.nla_put_u32(msg.pointer, IFLA_EXT_MASK, RTEXT_FILTER_VF));
     unwrap(core.nl_send_auto(sk, msg.pointer));
-    // 2. Receive the reply, copied out of libnl.
     const { rc, messages: replies, errno } = receiveMessages(sk);
-    // 3. A missing link is an error reply, which is also the request's ACK: nothing else comes.
-    //    The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
+    // A missing link is an error reply, which is also the request's ACK: nothing else comes.
+    // The kernel says ENODEV; libnl maps it to NLE_NODEV (and ENOENT to NLE_OBJ_NOTFOUND).
     if (rc === -NleCode.NoDev || rc === -NleCode.ObjNotFound) return null;
     if (rc < 0) throw netlinkError(rc, undefined, errno);
-    // 4. A found link is followed by the ACK that nl_send_auto() asked for; consume it.
+    // A found link is followed by the ACK that nl_send_auto() asked for; consume it.
     unwrap(core.nl_wait_for_ack(sk));
     const reply = replies[0];
     if (reply === undefined) throw new NetlinkError(NleCode.ObjNotFound, "no RTM_NEWLINK reply");
@@ -534,11 +506,9 @@ export class NlSocket extends LibnlSocket {
   }
 
   /**
-   * Changes a link with `rtnl_link_change`, against the original as the kernel has it (see
-   * `changeLink()` for why the original matters) or as its index alone.
-   *
-   * @param fromKernel Whether to read the original from the kernel.
-   * @param fill Sets the changes on an empty `struct rtnl_link *`, valid only during the call.
+   * Changes a link with `rtnl_link_change`, against the original as the kernel has it
+   * (`fromKernel`, see `changeLink()` for why it matters) or as its index alone. `fill` sets the
+   * changes on an empty `struct rtnl_link *`, valid only during the call.
    */
   #changeKernelLink(
     index: number,
@@ -547,7 +517,6 @@ export class NlSocket extends LibnlSocket {
   ): void {
     const { route } = openLibnl();
     const sk = this.sk;
-    // 1. The original.
     const out = new BigUint64Array(1);
     if (fromKernel) unwrap(route.rtnl_link_get_kernel(sk, index, null, out));
     using orig = new Owned(
@@ -555,13 +524,11 @@ export class NlSocket extends LibnlSocket {
       (p) => route.rtnl_link_put(p),
     );
     if (!fromKernel) route.rtnl_link_set_ifindex(orig.pointer, index);
-    // 2. The changes.
     using changes = new Owned(
       unwrapPointer(route.rtnl_link_alloc()),
       (p) => route.rtnl_link_put(p),
     );
     fill(changes.pointer);
-    // 3. Send them and wait for the ACK.
     unwrap(route.rtnl_link_change(sk, orig.pointer, changes.pointer, 0));
   }
 
@@ -578,7 +545,6 @@ export class NlSocket extends LibnlSocket {
     this.#changeAltName(RTM_DELLINKPROP, index, altName);
   }
 
-  /** Sends `RTM_NEWLINKPROP` or `RTM_DELLINKPROP` for one altname and waits for the ACK. */
   #changeAltName(type: number, index: number, altName: string): void {
     const { core } = openLibnl();
     const sk = this.sk;
@@ -595,8 +561,6 @@ export class NlSocket extends LibnlSocket {
   /**
    * Adds an address to a link (`rtnl_addr_add`, failing if it exists); an IPv4 address below /31
    * gets its broadcast address too, as the reference plugins set it.
-   *
-   * @param cidr The address with its prefix length, v4 or v6.
    */
   addAddress(index: number, cidr: string): void {
     const { route } = openLibnl();
@@ -614,9 +578,8 @@ export class NlSocket extends LibnlSocket {
   }
 
   /**
-   * The addresses of a link (a dump of the namespace's, retried when interrupted).
-   *
-   * @returns Its global-scope IPv4 and IPv6 addresses in CIDR form, in the kernel's order.
+   * The global-scope IPv4 and IPv6 addresses of a link in CIDR form, in the kernel's order (a dump
+   * of the namespace's, retried when interrupted).
    */
   listAddresses(index: number): string[] {
     const { route } = openLibnl();
@@ -644,7 +607,6 @@ export class NlSocket extends LibnlSocket {
   addRoute(index: number, spec: RouteSpec): void {
     const { route } = openLibnl();
     using rt = new Owned(unwrapPointer(route.rtnl_route_alloc()), (p) => route.rtnl_route_put(p));
-    // 1. Destination, table, protocol and the optional attributes.
     {
       using dst = parseAddress(spec.dst);
       unwrap(route.rtnl_route_set_dst(rt.pointer, dst.pointer));
@@ -659,7 +621,7 @@ export class NlSocket extends LibnlSocket {
     if (spec.advmss !== undefined) {
       unwrap(route.rtnl_route_set_metric(rt.pointer, RTAX_ADVMSS, spec.advmss));
     }
-    // 2. The next hop; the route takes ownership of it.
+    // The route takes ownership of the next hop.
     using nh = new Owned(
       unwrapPointer(route.rtnl_route_nh_alloc()),
       (p) => route.rtnl_route_nh_free(p),
@@ -671,16 +633,13 @@ export class NlSocket extends LibnlSocket {
     }
     route.rtnl_route_add_nexthop(rt.pointer, nh.pointer);
     nh.release();
-    // 3. Send it and wait for the ACK.
     unwrap(route.rtnl_route_add(this.sk, rt.pointer, NLM_F_EXCL));
   }
 
   /**
-   * The routes through a link (a dump of the namespace's, all tables and families, retried when
-   * interrupted).
-   *
-   * @returns The unicast routes with a next hop through the link, in every table but `local` (so
-   *   the main table and any the plugin added routes to), each with its `table` and `scope`.
+   * The unicast routes with a next hop through a link, in every table but `local` (so the main
+   * table and any the plugin added routes to), each with its `table` and `scope` (a dump of the
+   * namespace's, all tables and families, retried when interrupted).
    */
   listRoutes(index: number): RouteSpec[] {
     const { route } = openLibnl();

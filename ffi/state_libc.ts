@@ -156,7 +156,6 @@ export const STATE_LIBC_SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode STATE_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openStateLibc = libc.libcLoader(STATE_LIBC_SYMBOLS);
 
 export const readAll = (fd: number, maxBytes: number): Uint8Array =>
@@ -166,16 +165,13 @@ export const writeAll = (fd: number, bytes: Uint8Array): void =>
 export const close = (fd: number): void => libc.close(openStateLibc(), fd);
 export const geteuid = (): number => openStateLibc().geteuid();
 
-/** Runs a call that returns -1 on failure, and throws its errno as `op`'s error. */
 function check(op: string, rc: number): void {
   if (rc < 0) throw libc.lastError(openStateLibc(), op);
 }
 
 /**
- * Opens `path` relative to `dirfd` with `openat2(2)`, whose `resolve` flags restrict how the
- * path may be walked (e.g. {@linkcode RESOLVE_BENEATH} | {@linkcode RESOLVE_NO_SYMLINKS}): the
- * kernel checks every component as it walks, so no other process can swap a component for a
- * link between a check and the open. Linux 5.6 or later.
+ * Opens `path` relative to `dirfd` with `openat2(2)` (Linux 5.6 or later): the kernel checks its
+ * `resolve` flags at every component as it walks, so nothing can swap one between check and open.
  *
  * @throws {LibcError} "ELOOP" for a symbolic link, "EXDEV" for a path that leaves `dirfd`,
  *   "ENXIO" for a FIFO without reader, "ENOSYS" on a kernel before 5.6.
@@ -195,7 +191,6 @@ export function openat2(
   return fd;
 }
 
-/** What `statx()` tells of a file: its type and mode, owner, link count and identity. */
 export interface FileStatus {
   /** `stx_mode`: type ({@linkcode S_IFMT}) and permission bits. */
   mode: number;
@@ -240,16 +235,14 @@ export function unlinkat(dirfd: number, name: string): void {
   check("unlink", openStateLibc().unlinkat(dirfd, toCString(name), 0));
 }
 
-/** Flushes a file's data, or a directory's entries. */
 export function fsync(fd: number): void {
   check("fsync", openStateLibc().fsync(fd));
 }
 
 /**
- * Tries to take the exclusive `flock(2)` of an open file without waiting: released when every fd
- * of its open file description is closed, so by the kernel when the process dies.
- *
- * @returns `false` when another open file description holds it
+ * Tries to take the exclusive `flock(2)` of an open file without waiting (`false` when another
+ * open file description holds it): released when every fd of its open file description is
+ * closed, so by the kernel when the process dies.
  */
 export function tryLock(fd: number): boolean {
   if (openStateLibc().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;

@@ -36,7 +36,6 @@ export const SYSFS_LIBC_SYMBOLS = {
   closedir: libc.SHARED_SYMBOLS.closedir,
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads libc with {@linkcode SYSFS_LIBC_SYMBOLS} once; later calls return the same object. */
 export const openSysfsLibc = libc.libcLoader(SYSFS_LIBC_SYMBOLS);
 
 /** glibc's PATH_MAX: `readlink()` results are never longer. */

@@ -102,7 +102,6 @@ export class NetlinkError extends Error {
 /** Turns a code into text: libnl's `nl_geterror()`, unless a test gives its own. */
 export type Geterror = (code: number) => string;
 
-/** Reads libnl's text for an error code with `nl_geterror()`. */
 function libnlErrorText(code: number): string {
   const text = openLibnl().core.nl_geterror(code);
   return text === null ? `libnl error ${code}` : readCString(text);

@@ -10,32 +10,19 @@
 /**
  * Joins path segments with `/`, dropping empty segments and repeated slashes. Unlike
  * `node:path`, it does not resolve `.` or `..`: callers pass validated names.
- *
- * @param parts the segments; the first may be absolute
- * @returns the joined path
  */
 export function join(...parts: string[]): string {
   const joined = parts.filter((p) => p !== "").join("/").replace(/\/{2,}/g, "/");
   return joined === "" ? "." : joined;
 }
 
-/**
- * The last segment of a path, ignoring trailing slashes.
- *
- * @param path a path
- * @returns its last segment (`""` for `/`)
- */
+/** The last segment of a path, ignoring trailing slashes (`""` for `/`). */
 export function basename(path: string): string {
   const trimmed = path.replace(/\/+$/, "");
   return trimmed.slice(trimmed.lastIndexOf("/") + 1);
 }
 
-/**
- * Everything but the last segment of a path.
- *
- * @param path a path
- * @returns its directory: `/` for a top-level absolute path, `.` for a bare name
- */
+/** Everything but the last segment of a path: `/` for a top-level path, `.` for a bare name. */
 export function dirname(path: string): string {
   const trimmed = path.replace(/\/+$/, "");
   const slash = trimmed.lastIndexOf("/");

@@ -27,7 +27,6 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/** Records the timeline of one run. */
 export class Timings {
   readonly #now: () => number;
   readonly #rss: (() => number) | undefined;
@@ -44,7 +43,6 @@ export class Timings {
     this.#rss = rss;
   }
 
-  /** Records that `phase` was reached now. */
   mark(phase: string): void {
     const entry: TimingEntry = { phase, at: round(this.#now()) };
     if (this.#rss !== undefined) entry.rssMiB = Math.round(this.#rss() / 2 ** 20 * 10) / 10;
@@ -85,10 +83,9 @@ export class Timings {
   }
 
   /**
-   * `target` with each method call recorded as a span named `<name>.<method>`. The methods run
-   * on `target` itself: classes with private fields refuse another `this`.
-   *
-   * @returns an object with the same methods, that inherits everything else from `target`
+   * `target` with each method call recorded as a span named `<name>.<method>`, inheriting
+   * everything else. The methods run on `target` itself: classes with private fields refuse
+   * another `this`.
    */
   timed<T extends object>(target: T, name: string): T {
     const timed: Record<string, unknown> = Object.create(target);

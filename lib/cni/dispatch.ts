@@ -64,9 +64,8 @@ export function failureFields(err: CniError, rollback: string): Record<string, u
 }
 
 /**
- * Writes the one error record of a failed command: through the handlers for a request that
- * reached one, else (and when that fails) to stderr. Never on stdout, which carries the error
- * object.
+ * Writes the one error record of a failed command: through the handlers for a request that reached
+ * one, else (and when that fails) to stderr. Never on stdout, which carries the error object.
  */
 async function logFailure(
   io: CniIo,
@@ -186,10 +185,7 @@ async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): P
   };
 }
 
-/**
- * Parses a config the validator has found to be one JSON object with a valid name and version,
- * and negotiates its version.
- */
+/** Parses a config the validator found to be a JSON object with a valid version; negotiates it. */
 function decodeRequestConfig(
   stdin: Uint8Array,
 ): { config: Record<string, unknown>; cniVersion: CniVersion } {

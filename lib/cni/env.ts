@@ -2,9 +2,7 @@ import { parseCniArgs } from "./cni_args.ts";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 
-/** The CNI commands. */
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
-/** One of {@link COMMANDS}. */
 export type CniCommand = typeof COMMANDS[number];
 
 /** The CNI_* environment of one invocation, validated. */

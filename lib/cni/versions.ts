@@ -12,7 +12,6 @@ export const SUPPORTED_VERSIONS = [
   "1.1.0",
 ] as const;
 
-/** One of {@link SUPPORTED_VERSIONS}. */
 export type CniVersion = typeof SUPPORTED_VERSIONS[number];
 
 /** The version the plugin reports as its own, and uses for errors before a config is read. */
@@ -26,7 +25,6 @@ export function isSupportedVersion(version: string): version is CniVersion {
   return (SUPPORTED_VERSIONS as readonly string[]).includes(version);
 }
 
-/** Whether `version >= floor`. */
 export function versionAtLeast(version: CniVersion, floor: CniVersion): boolean {
   return SUPPORTED_VERSIONS.indexOf(version) >= SUPPORTED_VERSIONS.indexOf(floor);
 }

@@ -14,9 +14,8 @@ export const MAX_CONFIG_DEPTH = 128;
 export const LOG_DIR = "/var/log/ib-sriov";
 
 /**
- * The directory of the NPWG CNI device-info files (device-info spec 4.2), with its trailing
- * `/`: `runtimeConfig.CNIDeviceInfoFile` must name a file directly in it. Not anywhere under
- * `devinfo/`: `devinfo/dp/` holds the device plugin's files, which Multus copies for every pod of
- * a resource.
+ * The directory of the NPWG CNI device-info files (device-info spec 4.2), with its trailing `/`:
+ * `runtimeConfig.CNIDeviceInfoFile` must name a file directly in it. Not anywhere under `devinfo/`:
+ * `devinfo/dp/` holds the device plugin's files, which Multus copies for every pod of a resource.
  */
 export const DEVICE_INFO_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni/";

@@ -7,7 +7,6 @@ import { validateConfigBytes, type Violation, violationError } from "./validate_
 /** Where the GUID to give the VF came from, in precedence order. */
 export type GuidSource = "runtimeConfig.infinibandGUID" | "args.cni.guid" | "guid";
 
-/** A decoded, validated network config. */
 export interface NetConf {
   cniVersion: CniVersion;
   name: string;
@@ -81,8 +80,6 @@ export function loadNetConf(
  * higher-precedence source overrides: a bad value anywhere is a config error the operator should
  * hear about. A field the validator only warns about (`logLevel`, `logFile`) is ignored and its
  * warning returned with the config.
- *
- * @param accepted the config, its negotiated version and the validator's warnings about it
  */
 export function decodeNetConf(
   accepted: {

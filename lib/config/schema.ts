@@ -44,5 +44,4 @@ export const netConfSchema = z.object({
   logFile: z.optional(z.string()),
 });
 
-/** The config after the type check. */
 export type NetConfInput = z.infer<typeof netConfSchema>;

@@ -60,11 +60,9 @@ const FLAG_PLUGIN_CONFIG = 2;
 /** Bytes of a record's header: rule, offset, value length, path length (u32, little-endian). */
 const RECORD_HEADER = 16;
 
-/** One rule a config breaks. */
 export interface Violation {
   /** The rule's code, one of {@link ValidatorRule}. */
   rule: number;
-  /** The rule's name, e.g. `device-id`. */
   ruleName: string;
   /** `warning` for a rule the plugin never fails a command for (the field is ignored). */
   severity: "error" | "warning";

@@ -26,12 +26,11 @@ export interface ExecIpamOptions {
  * with the network config on stdin and this process's whole environment, `CNI_COMMAND` set to
  * the delegated command. Call it from the host network namespace.
  *
- * NOTE: libcni's `invoke.DelegateAdd`/`DelegateDel`/`DelegateCheck` (and STATUS, GC) run the
- * delegate with `DelegateArgs`, whose environment is `os.Environ()` with only `CNI_COMMAND`
- * overridden, so IPAM plugins such as whereabouts, or a site's own, may read any variable the
- * runtime gave us. The child inherits the environment from the OS, so no `--allow-env` grant is
- * involved; the request's `CNI_*` (the same values in production, where they were read from this
- * environment) are set on top of it.
+ * NOTE: libcni's `invoke.Delegate*` (ADD, DEL, CHECK, STATUS, GC) run the delegate with
+ * `os.Environ()` and only `CNI_COMMAND` overridden, so IPAM plugins such as whereabouts, or a
+ * site's own, may read any variable the runtime gave us. The child inherits it from the OS (no
+ * `--allow-env` grant is involved), with the request's `CNI_*` (the same values in production)
+ * on top.
  */
 export class ExecIpam implements Ipam {
   readonly #timeoutMs: number;
@@ -64,7 +63,6 @@ export class ExecIpam implements Ipam {
       let run: PipedRun;
       try {
         // The delegate's stderr is ours: its log lines go where ours go; stdout is its result.
-        // Its environment is ours with `env` on top, as libcni gives it.
         run = runPiped(file, [file], env, req.stdin, {
           timeoutMs: this.#timeoutMs,
           maxStdout: MAX_STDOUT_BYTES,

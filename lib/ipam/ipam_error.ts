@@ -16,11 +16,9 @@ export type IpamFailure =
 export interface IpamErrorOptions {
   /** `ipam.type`: the delegate that failed. */
   pluginType: string;
-  /** The delegate's own code, when it `reported` a usable one. */
   code?: number;
   /** Put before `msg` in the message, e.g. `IPAM plugin "host-local" ADD failed`. */
   context?: string;
-  /** The delegate's `details`, or its raw output when it printed no error object. */
   details?: string;
   cause?: unknown;
 }
@@ -34,7 +32,6 @@ export class IpamError extends Error {
   readonly msg: string;
   /** The delegate's `details`, or its bounded raw output; `""` when there is none. */
   readonly details: string;
-  /** `ipam.type`. */
   readonly pluginType: string;
 
   constructor(readonly kind: IpamFailure, msg: string, options: IpamErrorOptions) {

@@ -17,10 +17,8 @@ import type { PciDriver } from "./pci_driver.ts";
 /** Where the driver core lists the PCI drivers, each a directory with `bind` and `unbind`. */
 const DRIVERS_DIR = "/sys/bus/pci/drivers";
 
-/** Which of the driver's files is written. */
 export type PciDriverOp = "bind" | "unbind";
 
-/** Options of {@linkcode LibcPciDriver}. */
 export interface LibcPciDriverOptions {
   /** The directory that holds `sys/`: `/` in production, a temporary tree in tests. */
   root?: string;
@@ -49,18 +47,10 @@ export class PciDriverError extends Error {
  * {@linkcode PciDriver} over sysfs, written through libc. Both methods throw
  * {@linkcode PciDriverError}: `unbind` gets `ENODEV` when the device is not bound to `driver`,
  * `bind` `EBUSY` when it is bound already, either `ENOENT` when there is no such driver.
- *
- * @example
- * ```ts ignore
- * const pci = new LibcPciDriver();
- * pci.unbind("0000:3b:00.2", "mlx5_core");
- * pci.bind("0000:3b:00.2", "mlx5_core");
- * ```
  */
 export class LibcPciDriver implements PciDriver {
   readonly #drivers: string;
 
-  /** @param options `root`: the directory that holds `sys/` (default `/`). */
   constructor({ root = "/" }: LibcPciDriverOptions = {}) {
     this.#drivers = join(root, DRIVERS_DIR);
   }

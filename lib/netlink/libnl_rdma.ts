@@ -22,16 +22,14 @@ export const NO_RDMA_NETLINK = "the kernel has no RDMA netlink (NETLINK_RDMA is 
 
 /**
  * A failed RDMA netlink call's error, worded for the node's operator. Only opening the socket can
- * fail with `NLE_PROTO_MISMATCH`: `socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA)` gets
- * EPROTONOSUPPORT when `ib_core`, which registers the protocol, is not loaded. Anything else keeps
- * libnl's text.
+ * fail with `NLE_PROTO_MISMATCH`: `socket(AF_NETLINK, SOCK_RAW, NETLINK_RDMA)` gets EPROTONOSUPPORT
+ * when `ib_core`, which registers the protocol, is not loaded. Anything else keeps libnl's text.
  */
 export function rdmaErrorOf(error: NetlinkError): NetlinkError {
   if (error.code !== NleCode.ProtoMismatch) return error;
   return new NetlinkError(NleCode.ProtoMismatch, NO_RDMA_NETLINK, undefined, { cause: error });
 }
 
-/** Runs an RDMA netlink call, with its error worded by {@link rdmaErrorOf}. */
 function translate<T>(fn: () => T): T {
   try {
     return fn();
@@ -86,14 +84,11 @@ export class LibnlRdma implements Rdma, Disposable {
    */
   moveDevice(from: Netns, name: string, to: Netns): void {
     translate(() => {
-      // 1. The device's index, as `from` sees it.
       const socket = this.#socket(from);
       const device = socket.devices().find((d) => d.name === name);
       if (device === undefined) {
         throw new NetlinkError(NleCode.ObjNotFound, "no such device in the source netns");
       }
-      // 2. The move. The kernel re-registers the device in `to`, which recreates its IPoIB
-      //    netdev in the host.
       socket.setNetns(device.index, to.fd);
     });
   }

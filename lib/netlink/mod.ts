@@ -1,8 +1,6 @@
 /**
- * The WRITE-privilege layer: links, addresses, routes and namespace switching.
- *
- * `Netlink` is the interface the plugin depends on; `LibnlNetlink` is the real one, over libnl.
- * Importing this module opens no library: libnl and libc are loaded on first use.
+ * The WRITE-privilege layer: links, addresses, routes and namespace switching. Importing this
+ * module opens no library: libnl and libc are loaded on first use.
  *
  * @module
  */

@@ -41,15 +41,11 @@ export interface Netlink {
   linkByName(ns: Netns, name: string): LinkInfo | null;
   /** Looks a link up by ifindex; `null` when there is none. */
   linkByIndex(ns: Netns, index: number): LinkInfo | null;
-  /** Sets the link administratively up or down. */
   setLinkUp(ns: Netns, index: number, up: boolean): void;
   /** Renames a link (it must be down). */
   renameLink(ns: Netns, index: number, name: string): void;
-  /** Sets a link's MTU. */
   setMtu(ns: Netns, index: number, mtu: number): void;
-  /** Adds one alternative name to a link. */
   addAltName(ns: Netns, index: number, altName: string): void;
-  /** Removes one alternative name from a link. */
   deleteAltName(ns: Netns, index: number, altName: string): void;
   /**
    * Moves a link into `target`, renamed to `name` when given (one request, not atomic: see
@@ -60,22 +56,19 @@ export interface Netlink {
   addAddress(ns: Netns, index: number, cidr: string): void;
   /** The addresses of a link in `CIDR` form, global scope only. */
   listAddresses(ns: Netns, index: number): string[];
-  /** Adds a route through a link. */
   addRoute(ns: Netns, index: number, route: RouteSpec): void;
   /** The routes through a link in the main table (and the tables named by the caller). */
   listRoutes(ns: Netns, index: number): RouteSpec[];
   /**
-   * VF `vf`'s settings as the PF at `pfIndex` reports them (`RTM_GETLINK` with `IFLA_EXT_MASK`
-   * `RTEXT_FILTER_VF`); `null` when the PF lists no such VF. `errnoName` `EMSGSIZE` when the
-   * kernel cannot fit the PF's VF list in its reply (a regression with many VFs, ib-sriov-cni
-   * pull request 172).
+   * VF `vf`'s settings as the PF at `pfIndex` reports them; `null` when the PF lists no such VF.
+   * `errnoName` `EMSGSIZE` when the kernel cannot fit the PF's VF list in its reply (a regression
+   * with many VFs, ib-sriov-cni pull request 172).
    */
   vfSettings(ns: Netns, pfIndex: number, vf: number): VfSettings | null;
   /**
-   * Changes VF `vf` through the PF at `pfIndex` (`IFLA_VFINFO_LIST`/`IFLA_VF_INFO` with
-   * `IFLA_VF_IB_NODE_GUID`, `IFLA_VF_IB_PORT_GUID`, `IFLA_VF_LINK_STATE`). A new GUID reaches
-   * the VF only when its driver is rebound. `NLE_OPNOTSUPP` when the PF's driver has no handler
-   * for a setting (the kernel does not say which).
+   * Changes VF `vf` through the PF at `pfIndex`. A new GUID reaches the VF only when its driver is
+   * rebound. `NLE_OPNOTSUPP` when the PF's driver has no handler for a setting (the kernel does not
+   * say which).
    */
   setVf(ns: Netns, pfIndex: number, vf: number, change: VfChange): void;
 }

@@ -74,8 +74,6 @@ export class NetnsHandle implements Netns {
 /**
  * Opens a network namespace by path, such as `CNI_NETNS`.
  *
- * @param path A bind-mounted namespace (`/var/run/netns/x`) or `/proc/<pid>/ns/net`.
- * @returns The handle; close it, or hold it with `using`.
  * @throws {LibcError} `ENOENT` (`no such file`) when nothing is at `path`, `EINVAL` (`not a
  *   network namespace`) when it is not a namespace; the failed call's errno for anything else.
  */
@@ -108,9 +106,8 @@ export function openNetns(path: string): NetnsHandle {
 /**
  * Whether a netns path may still exist, for the state store's allocation check: asks libc
  * (`faccessat`, not following the final link), because Deno refuses `/proc` paths such as
- * `/proc/<pid>/ns/net` to its own file APIs. Only "not found" means gone; any other answer
- * (EACCES, say) counts as alive, because taking a device from a live pod is worse than refusing
- * an ADD.
+ * `/proc/<pid>/ns/net` to its own file APIs. Only "not found" means gone; any other answer (EACCES,
+ * say) counts as alive, because taking a device from a live pod is worse than refusing an ADD.
  */
 export function netnsPathExists(path: string): boolean {
   if (path === "") return false;
@@ -130,7 +127,6 @@ export function hostNetns(): NetnsHandle {
   return openNetns(THREAD_NETNS_PATH);
 }
 
-/** Whether a value looks like a promise. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null &&
     typeof (value as { then?: unknown }).then === "function";
@@ -146,15 +142,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * @param lost Called, never to return, when switching back fails (`tests/e2e/lost_netns_test.ts`).
  * @throws {LibcError} when the current namespace cannot be opened or `ns` cannot be entered
  *   (nothing ran).
- * @throws {TypeError} When `fn` returned a thenable.
  */
 export function withNetns<T>(ns: Netns, fn: () => T, lost: LostNetns): T {
-  // 1. Hold the namespace we are in, to come back to it.
   using back = hostNetns();
-  // 2. Enter the target. Nothing has changed if this fails.
+  // Nothing has changed if this fails.
   setns(ns.fd, CLONE_NEWNET);
-  // 3. Run, and switch back whatever happens. If switching back fails, the process stops there:
-  //    continuing in the wrong namespace is never safe.
+  // If switching back fails, the process stops there: continuing in the wrong namespace is never
+  // safe.
   let result: T;
   try {
     result = fn();

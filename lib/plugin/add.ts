@@ -101,10 +101,6 @@ export interface AddSettings extends Pick<NetConf, "guid" | "linkState"> {
 /**
  * What of the config ADD applies to `device`: a vfio-pci VF has no netdev for RDMA isolation or
  * IPAM, a PF passed through takes nothing.
- *
- * @param conf the config
- * @param device the device
- * @returns the settings
  */
 export function addSettings(conf: NetConf, device: Device): AddSettings {
   if (device.kind === "vfio-pf") {
@@ -164,13 +160,11 @@ interface AddContext {
   settings: AddSettings;
   host: Netns;
   pod: Netns;
-  /** The record fields every kind of device has. */
   common: RecordCommon;
   rollback: Rollback;
   log: Logger;
 }
 
-/** What ADD attached: its record, our interface and the IPAM plugin's addresses. */
 interface Attached {
   record: AttachmentRecord;
   iface: ResultInterface;
@@ -306,16 +300,13 @@ async function attachNetdevVf(c: AddContext, vf: NetdevVf): Promise<Attached> {
 }
 
 /**
- * A VF bound to vfio-pci: its link state and GUID are set through the PF, without a rebind
- * (the guest's driver reads them when it starts); there is no netdev to move and no IPAM.
- *
- * 1. Record what the VF has before the first change.
- * 2. Link state, then GUIDs.
+ * A VF bound to vfio-pci: its link state, then its GUID, are set through the PF once the record
+ * holds what it had, without a rebind (the guest's driver reads them when it starts); there is no
+ * netdev to move and no IPAM.
  */
 async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
   const { deps, settings, host, rollback } = c;
   const push = rollback.push.bind(rollback);
-  // 1.
   const plan = planVfConfig(deps, host, settings, vf, null, c.log);
   const record: VfioVfRecord & VfTarget = {
     ...c.common,
@@ -325,7 +316,6 @@ async function attachVfioVf(c: AddContext, vf: VfioVf): Promise<Attached> {
     original: plan.original,
   };
   deps.store.writeAttachment(record);
-  // 2.
   applyLinkState(deps, host, record, plan, push);
   await applyGuid(deps, host, record, plan, push);
   c.log.info("attached", { pf: vf.pfName, vf: vf.vfIndex, driver: "vfio-pci" });
@@ -349,7 +339,6 @@ function vfioInterface(c: AddContext): ResultInterface {
   return { name: c.req.args.ifname, sandbox: c.req.args.netns, pciID: c.common.deviceId };
 }
 
-/** Attaches the device by its kind. */
 function attach(c: AddContext, device: Device): Promise<Attached> | Attached {
   switch (device.kind) {
     case "vf":

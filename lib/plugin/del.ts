@@ -158,7 +158,6 @@ export async function releaseAttachment(
  * reads it: a record without the ADD's config (a Go plugin cache above all, which before v1.3.0
  * held only `cniVersion`, `name`, `type` and `ipam`) gets the config's `deviceID` when it names
  * none, and a netdev VF its `ipam.type` (Go runs IPAM DEL with the request's config).
- * `conf` is `null` when the request's config broke a rule.
  */
 export function completeFromRequest(
   record: AttachmentRecord,

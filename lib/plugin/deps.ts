@@ -11,20 +11,18 @@ import type { Timings } from "../timings.ts";
 export interface Deps {
   sysfs: Sysfs;
   netlink: Netlink;
-  /** Driver unbind/bind, for the rebind that makes a new VF GUID take effect. */
   pciDriver: PciDriver;
   rdma: Rdma;
   ipam: Ipam;
   store: Store;
-  /** The NPWG device-info files that `runtimeConfig.CNIDeviceInfoFile` names. */
   deviceInfo: DeviceInfoStore;
   /** Receives log lines when the config names no `logFile` (stderr in production). */
   log: (line: string) => void;
   /**
-   * Opens a config's `logFile` for appending (created 0600, its directory never created) and
-   * returns a writer of whole lines; called at most once per request. Throws when the file
-   * cannot be opened; the writer throws when a write fails. Either way the request logs to
-   * {@link Deps.log} instead.
+   * Opens a config's `logFile` for appending (created 0600; no directory beneath the log
+   * directory is created) and returns a writer of whole lines; called at most once per request.
+   * Throws when the file cannot be opened; the writer throws when a write fails. Either way the
+   * request logs to {@link Deps.log} instead.
    */
   openLog: (path: string) => (line: string) => void;
   /** How long to wait for a device lock before answering "try again later". */

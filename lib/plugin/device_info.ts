@@ -41,11 +41,10 @@ function refusal(path: string, err: unknown): unknown {
 }
 
 /**
- * Reads the device-info file before the first kernel change: the document to merge into, the
- * text an undo puts back, and the check of its path, so that a path that breaks a rule is
- * refused while nothing has changed.
+ * Reads the device-info file before the first kernel change (`null` when the config names none):
+ * the document to merge into, the text an undo puts back, and the check of its path, so that a
+ * path that breaks a rule is refused while nothing has changed.
  *
- * @returns the file as found, or `null` when the config names none
  * @throws {CniError} code 7 naming the rule the path breaks
  * @throws {StateError} when the file cannot be read (the caller gives it code 103)
  */

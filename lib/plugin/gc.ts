@@ -9,7 +9,6 @@ import { configError, kernelError, withCniCodes } from "./to_cni_error.ts";
 import { callIpam } from "./ipam_call.ts";
 import { releaseLease } from "./lease_release.ts";
 
-/** The key GC matches an attachment by: the runtime never has two with the same pair. */
 function attachmentKey(containerId: string, ifname: string): string {
   return `${containerId}\0${ifname}`;
 }

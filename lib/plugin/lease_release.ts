@@ -81,7 +81,6 @@ export function chooseRelease(
  * `chooseRelease()` picks. A record without `ipamType` made no IPAM call (a vfio-pci device): it
  * has no lease. One without a usable config gets a warning: failing would make DEL fail forever.
  *
- * @param args the IPAM DEL's environment (GC's are the record's)
  * @throws {CniError} with the IPAM plugin's code when its DEL fails
  */
 export async function releaseLease(

@@ -1,7 +1,3 @@
-/**
- * ADD, DEL, CHECK, STATUS and GC over the privilege interfaces.
- * @module
- */
 export { cmdAdd } from "./add.ts";
 export { cmdCheck } from "./check.ts";
 export { cmdDel } from "./del.ts";

@@ -44,7 +44,6 @@ export async function waitForNetdev(deps: Deps, host: Netns, pci: string): Promi
  * 1. Unbind, unless a previous attempt already did (then the device has no driver).
  * 2. Bind: the probe, and the new netdev, happen inside this write.
  *
- * @param record the VF's `deviceId`, and the `driver` it had at ADD
  * @throws {CniError} code 101 naming the step, or when the driver is unknown
  */
 export function rebindVf(

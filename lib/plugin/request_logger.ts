@@ -33,11 +33,8 @@ function requestFields(req: CniRequest, deviceId: unknown): Record<string, unkno
  * record naming the rule or the reason, whatever `logLevel` says: an operator who set a logging
  * field must learn why it is not used.
  *
- * @param deps the dependencies
- * @param req the request
  * @param conf the decoded config; `null` for a DEL or GC config that broke a rule, whose
  *   `logFile` and `logLevel` cannot be trusted: records then go to `deps.log` at `info`
- * @returns the logger
  */
 export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger {
   const log = buildLogger(deps, req, conf);
@@ -49,7 +46,6 @@ export function requestLogger(deps: Deps, req: CniRequest, conf: NetConf | null)
   return log;
 }
 
-/** The fields of a log file failure: the file, the path rule it broke, the reason. */
 function failure(logFile: string | undefined, error: unknown): Record<string, unknown> {
   const rule = error instanceof StateError && error.rule !== undefined ? { rule: error.rule } : {};
   return { logFile, ...rule, error: errorMessage(error) };
@@ -97,10 +93,8 @@ function buildLogger(deps: Deps, req: CniRequest, conf: NetConf | null): Logger 
 }
 
 /**
- * Records how a request's rollback ended, for its failure record.
- *
- * @param req the request
- * @param failed the labels of the undo steps that failed (none: the device is as it was)
+ * Records how a request's rollback ended, for its failure record: `failed` are the labels of the
+ * undo steps that failed (none: the device is as it was).
  */
 export function noteRollback(req: CniRequest, failed: readonly string[]): void {
   rollbacks.set(
@@ -110,13 +104,8 @@ export function noteRollback(req: CniRequest, failed: readonly string[]): void {
 }
 
 /**
- * Writes the one error record of a failed request, whatever `logLevel` says: to the request's
- * log (its `logFile`, or `deps.log` after the warning) once its handler built it, else to
- * `deps.log`.
- *
- * @param deps the dependencies
- * @param req the request
- * @param err the error the runtime is told
+ * Writes the one error record of a failed request, whatever `logLevel` says: to the request's log
+ * (its `logFile`, or `deps.log` after the warning) once its handler built it, else to `deps.log`.
  */
 export function logFailure(deps: Deps, req: CniRequest, err: CniError): void {
   const log = loggers.get(req) ??

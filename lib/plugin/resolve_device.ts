@@ -17,7 +17,6 @@ interface PfChild {
 /** A VF bound to its InfiniBand driver, with an IPoIB netdev in the host. */
 export interface NetdevVf extends PfChild {
   kind: "vf";
-  /** The VF's netdev in the host. */
   netdev: string;
   driver: string;
 }

@@ -14,7 +14,6 @@ export class Rollback {
   #undos: Undo[] = [];
   #log: Logger;
 
-  /** @param log where undo failures are reported */
   constructor(log: Logger) {
     this.#log = log;
   }

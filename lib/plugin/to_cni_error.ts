@@ -43,8 +43,6 @@ export const checkFailed = failure(CniErrorCode.CheckFailed);
  * from the host netns to netns \"/var/run/netns/pod\": Operation not permitted" rather than a
  * bare errno. Only this layer adds context: the lower layers' errors say only what went wrong
  * (see `errorReason`). A `CniError` passes through unchanged.
- *
- * @param what the operation that failed, e.g. `Cannot move link "vfdev7" to netns "/x"`
  */
 export function stepError(what: string, err: unknown): CniError {
   if (err instanceof CniError) return err;

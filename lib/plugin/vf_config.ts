@@ -35,7 +35,6 @@ import type { Sysfs } from "../sysfs/sysfs.ts";
 
 /** What ADD changes on a VF through its PF, and what was there before. */
 export interface VfConfigPlan {
-  /** The PF's ifindex in the host. */
   pfIndex: number;
   /** The link state to set; absent when the config has none or the VF already has it. */
   linkState?: VfLinkState;

@@ -221,9 +221,6 @@ export function restoreHostName(
  *
  * Records older than these fields restore nothing.
  *
- * 1. The MTU.
- * 2. The altnames it lost.
- *
  * @returns the altnames left to other links
  * @throws {CniError} code 101 when a step fails
  */
@@ -236,7 +233,6 @@ export function restoreLinkProperties(
   const name = record.hostIfName ?? record.ifname;
   const link = lookup(netlink, host, name);
   if (link === null || link.name !== name || !isOurVf(sysfs, record, link)) return [];
-  // 1.
   const mtu = record.hostIfMtu;
   if (mtu !== undefined && link.mtu !== mtu) {
     kernelStep(
@@ -244,7 +240,6 @@ export function restoreLinkProperties(
       () => netlink.setMtu(host, link.index, mtu),
     );
   }
-  // 2.
   const taken: string[] = [];
   for (const alt of record.hostIfAltNames ?? []) {
     if (link.altNames.includes(alt)) continue;

@@ -21,7 +21,6 @@ export const deviceOwnerSchema = lazy(() =>
   })
 );
 
-/** Who holds a device: written in the allocation record. */
 export type DeviceOwner = z.output<ReturnType<typeof deviceOwnerSchema>>;
 
 /** The record's schemas, built on first use ({@linkcode lazy}): an ADD writes records, reads none. */
@@ -30,7 +29,6 @@ const schemas = lazy(() => {
 
   /** Fields of every record, whatever was attached. */
   const COMMON = {
-    /** Format version of this record. */
     version: z.literal(1, {
       error: (iss) => `unknown version ${JSON.stringify(iss.input)}`,
     }),
@@ -175,15 +173,10 @@ type Schemas = ReturnType<typeof schemas>;
  * only, no netdev) or a PF passed through (`vfio-pf`).
  */
 export type AttachmentRecord = z.output<Schemas["attachmentSchema"]>;
-/** The fields of a record that do not depend on the kind of device. */
 export type RecordCommon = z.output<Schemas["commonSchema"]>;
-/** A netdev VF's record. */
 export type NetdevVfRecord = z.output<Schemas["netdevVfSchema"]>;
-/** A vfio-pci VF's record. */
 export type VfioVfRecord = z.output<Schemas["vfioVfSchema"]>;
-/** See {@link AttachmentRecord}. */
 export type AttachmentKind = AttachmentRecord["kind"];
-/** What a record keeps of a VF's settings from before ADD. */
 export type OriginalVfSettings = z.output<Schemas["originalSchema"]>;
 
 /** The Go plugin's cache file, decoded; and the Go keys our records carry. */
@@ -191,17 +184,13 @@ export type GoCache = z.output<Schemas["goCacheSchema"]>;
 
 /**
  * Decodes an attachment cache file: our format (`"version": 1`) or the Go plugin's (an object
- * without `version` that has a key of {@link GoCache}). Our records
- * must name the attachment their file is named after, so a file copied or renamed by hand cannot
- * make DEL undo another container's device. Keys this version does not know are kept; the Go
- * keys of our own records are dropped.
+ * without `version` that has a key of {@link GoCache}). Our records must name the attachment their
+ * file is named after, so a file copied or renamed by hand cannot make DEL undo another container's
+ * device. Keys this version does not know are kept; the Go keys of our own records are dropped.
  *
- * @param text the file's contents
- * @param path the file, for error messages
  * @param key the attachment the caller asked for; `null` when listing, in which case the key
  *   comes from the record (ours) or from the file name `<containerId>-<ifname>` (Go's: the
  *   `ifname` is `ContIFNames` when the name ends with it, else the text after the last `-`)
- * @returns the record
  * @throws {StateError} code `corrupt` when the text is not JSON or not a record of either format
  */
 export function decodeAttachment(
@@ -238,12 +227,7 @@ export function decodeAttachment(
   return record;
 }
 
-/**
- * Encodes a record for its file: our keys, then the Go plugin's (see {@link goCacheKeys}).
- *
- * @param record the record
- * @returns the file's contents
- */
+/** Encodes a record for its file: our keys, then the Go plugin's (see {@link goCacheKeys}). */
 export function encodeAttachment(record: AttachmentRecord): string {
   return JSON.stringify({ ...record, ...goCacheKeys(record) });
 }
@@ -259,9 +243,6 @@ export function encodeAttachment(record: AttachmentRecord): string {
  * - `link_state`: the state ADD set, only when it changed it (Go resets the VF to `auto`);
  * - `args.cni`: the config's string values (Go's type is a map of strings: another type would
  *   make its DEL fail to decode the file and do nothing).
- *
- * @param r the record
- * @returns the Go keys
  */
 export function goCacheKeys(r: AttachmentRecord): GoCache {
   const vf = r.kind === "vfio-pf" ? undefined : r;
@@ -297,8 +278,7 @@ export function goCacheKeys(r: AttachmentRecord): GoCache {
 }
 
 /**
- * Maps a Go cache file to our record. Each choice reproduces what the Go plugin's own DEL would
- * do:
+ * Maps a Go cache file to our record; each choice reproduces what the Go plugin's DEL would do:
  * - `phase` is `attached` (Go wrote its cache only after a complete ADD) and `netns` is `""`
  *   (Go never cached it);
  * - `kind` is `vfio-vf` (or `vfio-pf` without `Master`: only VFs have one) for `vfioPciMode`

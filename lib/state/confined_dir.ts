@@ -136,7 +136,6 @@ export class ConfinedDir implements Disposable {
     return ConfinedDir.open(path, "dir");
   }
 
-  /** Opens the directory `name` in `parent`, creating it when asked, and checks its owner. */
   static #child(parent: number, name: string, path: string, create: boolean): ConfinedDir {
     let fd: number;
     try {
@@ -166,20 +165,14 @@ export class ConfinedDir implements Disposable {
     return dir;
   }
 
-  /**
-   * Opens the directory `name` in this one, with the same checks.
-   *
-   * @param create create it (0700) when it is missing
-   */
+  /** Opens the directory `name` in this one with the same checks, creating it (0700) if asked. */
   dir(name: string, create: boolean): ConfinedDir {
     return ConfinedDir.#child(this.#fd, name, this.#path(name, "open directory"), create);
   }
 
   /**
-   * Reads the file `name` (a regular file with one link; a FIFO opens at once and is refused).
-   *
-   * @returns its text, or `null` when there is no such file
-   * @throws {StateError} the rule broken; rule `io` ("File too large") past `maxBytes`
+   * Reads the file `name` (a regular file with one link; a FIFO opens at once and is refused), or
+   * `null` when there is none. Past `maxBytes` it throws rule `io` ("File too large").
    */
   read(name: string, maxBytes: number): string | null {
     const fd = ifExists(() => this.#open(name, "read", libc.READ_FLAGS));
@@ -195,19 +188,14 @@ export class ConfinedDir implements Disposable {
 
   /**
    * Opens `name`, a relative path beneath the directory (directories beneath it are not created),
-   * for appending; creates the file with `mode` (before the umask) when it is missing.
-   *
-   * @returns the fd, which the caller closes
+   * for appending; creates the file with `mode` (before the umask) when it is missing. The caller
+   * closes the fd.
    */
   openAppend(name: string, mode: number): number {
     return this.#open(name, "open", libc.APPEND_FLAGS, mode, true);
   }
 
-  /**
-   * Opens the lock file `name`, creating it 0600 when it is missing, for `tryLock()`.
-   *
-   * @returns the fd, which the caller closes
-   */
+  /** Opens the lock file `name` for `tryLock()`, creating it 0600; the caller closes the fd. */
   openLock(name: string): number {
     return this.#open(name, "open lock file", libc.LOCK_FLAGS, 0o600);
   }
@@ -223,8 +211,7 @@ export class ConfinedDir implements Disposable {
    * 2. Write `text`, fsync it (unless `durability` is `none`), so the data is on disk before the
    *    name points at it.
    * 3. Rename it over `name` (atomic within the directory).
-   * 4. fsync the directory (when `durability` is `full`), so the rename itself survives a power
-   *    cut.
+   * 4. fsync the directory (when `durability` is `full`), so the rename survives a power cut.
    *
    * @param options `mode` of the new file (before the umask; default 0600), `durability`
    *   (default `full`)

@@ -12,10 +12,7 @@ import { pathError } from "./state_error.ts";
 
 /** The spec version ADD writes: the one that defines `pf-pci-address`. */
 export const DEVICE_INFO_VERSION = "1.1.0";
-/**
- * {@link DEVICE_INFO_DIR} as the directory the files are opened beneath. The path above it is
- * the system's (`/var/run` is a link to `/run`); from it down, no link is followed.
- */
+/** {@link DEVICE_INFO_DIR} without its trailing `/`: the directory the files are opened beneath. */
 export const DEVICE_INFO_ROOT = DEVICE_INFO_DIR.slice(0, -1);
 /** Mode of a device-info file: Multus writes them 0444, and the pod's readers only read. */
 const DEVICE_INFO_MODE = 0o444;
@@ -44,7 +41,6 @@ export interface PciDeviceInfo {
  * and the pod needs the device's real names.
  *
  * @param existing the file's text, or `null` when there is no file
- * @param ours the device's fields
  * @returns the JSON text to write (compact, as Multus writes it), and why part of the existing
  *   document was replaced, or `null`
  */
@@ -107,16 +103,8 @@ export interface DeviceInfoStore {
 /**
  * The {@linkcode DeviceInfoStore} of the node. Its directory must be owned by root and not
  * writable by group or others, as Multus creates it.
- *
- * @example
- * ```ts ignore
- * import { DeviceInfoFiles } from "./device_info.ts";
- * const files = new DeviceInfoFiles();
- * files.read("/var/run/k8s.cni.cncf.io/devinfo/cni/ib-net-c1_net1"); // null when absent
- * ```
  */
 export class DeviceInfoFiles implements DeviceInfoStore {
-  /** @param root the directory of {@link DEVICE_INFO_DIR}'s files: a temp dir in tests */
   constructor(readonly root: string = DEVICE_INFO_ROOT) {}
 
   read(path: string): string | null {

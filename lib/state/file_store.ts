@@ -15,7 +15,6 @@ const LOCK_FILE = /\.(lock|owner)$/;
 /** Largest state file read: a record holds a config, at most {@link MAX_CONFIG_BYTES}. */
 const MAX_FILE_BYTES = 2 * MAX_CONFIG_BYTES;
 
-/** Options of {@link FileStore}. */
 export interface FileStoreOptions {
   /** Attachment cache and allocation records; the Go plugin's cache directory by default. */
   cacheDir?: string;
@@ -34,7 +33,6 @@ export interface FileStoreOptions {
 
 /** What {@link FileStore.scanAttachments} found. */
 export interface AttachmentScan {
-  /** Every record that could be read. */
   records: AttachmentRecord[];
   /** One `StateError` (`corrupt` or `io`) per cache file that could not be read. */
   errors: StateError[];
@@ -42,29 +40,19 @@ export interface AttachmentScan {
 
 /**
  * The {@linkcode Store} of the node, each file reached through its directory's
- * {@linkcode ConfinedDir}:
+ * {@linkcode ConfinedDir}, opened on first use and closed when the store is disposed:
  * - `<cacheDir>/<containerId>-<ifname>`: the attachment record (the Go plugin's file at the same
  *   path is read too, so DEL after an upgrade works);
  * - `<cacheDir>/pci/<pci>`: the allocation record;
  * - `<runDir>/<name>.lock` and `<name>.owner`: locks and who holds them.
- *
- * @example
- * ```ts
- * import { FileStore } from "./file_store.ts";
- * const store = new FileStore({ cacheDir: await Deno.makeTempDir(), runDir: await Deno.makeTempDir() });
- * {
- *   using _lock = await store.lock("node", 1000);
- *   store.readAttachment({ containerId: "c1", ifname: "net1" }); // null
- * }
- * ```
  */
-export class FileStore implements Store {
+export class FileStore implements Store, Disposable {
   readonly #cacheDir: string;
   readonly #runDir: string;
   readonly #holder: string | undefined;
   readonly #netnsExists: (path: string) => boolean;
+  readonly #open = new Map<"cache" | "pci" | "run", ConfinedDir>();
 
-  /** @param options the directories, our lock holder name and the netns check */
   constructor(options: FileStoreOptions = {}) {
     this.#cacheDir = options.cacheDir ?? "/var/lib/cni/ib-sriov";
     this.#runDir = options.runDir ?? "/var/run/cni/ib-sriov";
@@ -74,21 +62,19 @@ export class FileStore implements Store {
 
   readAttachment(key: AttachmentKey): AttachmentRecord | null {
     const name = attachmentName(key);
-    using cache = this.#cache();
-    const text = cache?.read(name, MAX_FILE_BYTES) ?? null;
+    const text = this.#dir("cache", false)?.read(name, MAX_FILE_BYTES) ?? null;
     return text === null ? null : decodeAttachment(text, join(this.#cacheDir, name), key);
   }
 
   writeAttachment(record: AttachmentRecord, durability: Durability = "full"): void {
     const name = attachmentName(record);
-    using cache = ConfinedDir.open(this.#cacheDir, "parents");
-    cache.replace(name, encodeAttachment(record), { durability });
+    this.#dir("cache", true)!.replace(name, encodeAttachment(record), { durability });
   }
 
   /** Also removes the temp files of writes of the record that a killed process left. */
   removeAttachment(key: AttachmentKey): void {
     const name = attachmentName(key);
-    using cache = this.#cache();
+    const cache = this.#dir("cache", false);
     cache?.remove(name);
     cache?.removeTemps(name);
   }
@@ -103,12 +89,11 @@ export class FileStore implements Store {
    * file (`pci/`), temp files of an interrupted write (`*.tmp-<pid>`), lock files and names
    * without a `-` (not `<containerId>-<ifname>`).
    *
-   * @returns the readable records and one error per unreadable file
    * @throws {StateError} `io` when the cache directory exists and cannot be listed
    */
   scanAttachments(): AttachmentScan {
     const scan: AttachmentScan = { records: [], errors: [] };
-    using cache = this.#cache();
+    const cache = this.#dir("cache", false);
     for (const name of cache?.list() ?? []) {
       if (TEMP_FILE.test(name) || LOCK_FILE.test(name) || !name.includes("-")) continue;
       try {
@@ -127,9 +112,7 @@ export class FileStore implements Store {
 
   deviceOwner(pci: string): DeviceOwner | null {
     const name = safeName(pci, "PCI address");
-    using cache = this.#cache();
-    using dir = cache === null ? null : ifExists(() => cache.dir("pci", false));
-    return this.#owner(dir, name);
+    return this.#owner(this.#dir("pci", false), name);
   }
 
   /**
@@ -143,8 +126,7 @@ export class FileStore implements Store {
    */
   claimDevice(pci: string, owner: DeviceOwner): void {
     const name = safeName(pci, "PCI address");
-    using cache = ConfinedDir.open(this.#cacheDir, "parents");
-    using dir = cache.dir("pci", true);
+    const dir = this.#dir("pci", true)!;
     let current: DeviceOwner | null;
     try {
       current = this.#owner(dir, name);
@@ -156,7 +138,7 @@ export class FileStore implements Store {
     // rollback removes the record (its cache) and knows nothing of the allocation.
     if (
       current !== null && !sameAttachment(current, owner) && this.#netnsExists(current.netns) &&
-      cache.read(attachmentName(current), MAX_FILE_BYTES) !== null
+      this.#dir("cache", true)!.read(attachmentName(current), MAX_FILE_BYTES) !== null
     ) {
       throw new StateError(
         "taken",
@@ -176,8 +158,7 @@ export class FileStore implements Store {
    */
   releaseDevice(pci: string, owner: AttachmentKey): void {
     const name = safeName(pci, "PCI address");
-    using cache = this.#cache();
-    using dir = cache === null ? null : ifExists(() => cache.dir("pci", false));
+    const dir = this.#dir("pci", false);
     // Whoever holds the device, a temp file of its record is a killed writer's: we hold the lock.
     dir?.removeTemps(name);
     let current: DeviceOwner | null;
@@ -196,11 +177,11 @@ export class FileStore implements Store {
    */
   async lock(name: string, timeoutMs: number): Promise<Disposable> {
     safeName(name, "lock name");
-    const lock = await acquireLock(this.#runDir, name, timeoutMs, this.#holder);
-    // Every change to the cache is made with a lock held: a cache directory swapped for a
-    // symbolic link stops the command here, before anything is written or removed through it.
+    const lock = await acquireLock(this.#dir("run", true)!, name, timeoutMs, this.#holder);
+    // Every change to the cache is made with a lock held: a cache directory that is a symbolic
+    // link stops the command here, before anything is written or removed through it.
     try {
-      ConfinedDir.open(this.#cacheDir, "parents")[Symbol.dispose]();
+      this.#dir("cache", true);
     } catch (err) {
       lock[Symbol.dispose]();
       throw err;
@@ -208,9 +189,29 @@ export class FileStore implements Store {
     return lock;
   }
 
-  /** The cache directory, or `null` when there is none yet. */
-  #cache(): ConfinedDir | null {
-    return ifExists(() => ConfinedDir.open(this.#cacheDir));
+  /**
+   * Closes the directories; idempotent. Release the locks first: one released later leaves its
+   * owner file behind.
+   */
+  [Symbol.dispose](): void {
+    for (const dir of this.#open.values()) dir[Symbol.dispose]();
+    this.#open.clear();
+  }
+
+  /**
+   * The directory `which`, opened (and checked) on first use and kept until disposed, so a path
+   * swapped later is never followed. Unless `create`, a missing one is `null` and is not kept: a
+   * later write creates it.
+   */
+  #dir(which: "cache" | "pci" | "run", create: boolean): ConfinedDir | null {
+    const open = (): ConfinedDir | null => {
+      if (which === "pci") return this.#dir("cache", create)?.dir("pci", create) ?? null;
+      const path = which === "cache" ? this.#cacheDir : this.#runDir;
+      return ConfinedDir.open(path, create ? "parents" : undefined);
+    };
+    const dir = this.#open.get(which) ?? (create ? open() : ifExists(open));
+    if (dir !== null) this.#open.set(which, dir);
+    return dir;
   }
 
   #owner(dir: ConfinedDir | null, name: string): DeviceOwner | null {

@@ -4,7 +4,6 @@ import { StateError } from "./state_error.ts";
 /**
  * Parses the text of a state file as JSON.
  *
- * @param what what the file holds, e.g. `attachment record`, for the message
  * @throws {StateError} code `corrupt`: `Cannot parse <what> "<path>": not JSON`
  */
 export function parseJson(text: string, path: string, what: string): unknown {
@@ -21,7 +20,6 @@ export function parseJson(text: string, path: string, what: string): unknown {
  * Decodes a parsed state file with its schema. What is wrong with a field that has no message
  * of its own in its schema is said in words: `field "a.b" is not a string`, `field "a.b" is "x"`.
  *
- * @param what what the file holds, e.g. `attachment record`, for the message
  * @throws {StateError} code `corrupt`: `Cannot read <what> "<path>": <what is wrong>`
  */
 export function decodeState<S extends z.ZodMiniType>(

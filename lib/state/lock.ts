@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { tryLock } from "../../ffi/state_libc.ts";
 import { lazy } from "../lazy.ts";
-import { closeQuietly, ConfinedDir, failure } from "./confined_dir.ts";
+import { closeQuietly, type ConfinedDir, failure } from "./confined_dir.ts";
 import { StateError } from "./state_error.ts";
 
 /** First pause between two attempts; doubles up to {@link MAX_DELAY_MS}. */
@@ -43,7 +43,6 @@ class FileLock implements Disposable {
     // Closing the fd releases the flock.
     closeQuietly(this.fd);
     this.fd = -1;
-    this.dir[Symbol.dispose]();
   }
 }
 
@@ -51,29 +50,22 @@ class FileLock implements Disposable {
  * Takes the exclusive lock `<dir>/<name>.lock`: an flock(2) on the file, as the Go plugin takes
  * its `cni.lock`, so it is released by the kernel when the process dies, and two opens of the file
  * (in one process or two) exclude each other. The wait polls with a growing pause (5 ms doubling
- * to 50 ms) rather than blocking in `flock`, because a blocking lock cannot time out.
+ * to 50 ms) rather than blocking in `flock`, because a blocking lock cannot time out. The lock
+ * file is created 0600; once it is held, our PID and `holder` go to `<dir>/<name>.owner`, so a
+ * waiter that times out can say who holds the lock.
  *
- * 1. Open `dir` (created 0700 with its parents) and the lock file (created 0600).
- * 2. Try to lock until `timeoutMs` has passed.
- * 3. Write our PID and `holder` to `<dir>/<name>.owner`, so a waiter that times out can say
- *    who holds the lock.
- *
- * @param dir the run directory (`/var/run/cni/ib-sriov`)
- * @param name the lock's name, a plain file name: a PCI address, or `cni` for the node lock
+ * @param run the run directory (`/var/run/cni/ib-sriov`), which stays open after the lock
  * @param timeoutMs give up after this long (0: one attempt)
- * @param holder who is asking (e.g. the container ID), written next to our PID
- * @returns the held lock; dispose it to release
  * @throws {StateError} code `busy` on timeout, naming the holder's PID; `io` when the directory
  *   or the files cannot be used
  */
 export async function acquireLock(
-  dir: string,
+  run: ConfinedDir,
   name: string,
   timeoutMs: number,
   holder?: string,
 ): Promise<Disposable> {
-  const run = ConfinedDir.open(dir, "parents");
-  const lockPath = `${dir}/${name}.lock`;
+  const lockPath = `${run.path}/${name}.lock`;
   let fd = -1;
   try {
     fd = run.openLock(`${name}.lock`);
@@ -92,7 +84,6 @@ export async function acquireLock(
     }
   } catch (err) {
     if (fd >= 0) closeQuietly(fd);
-    run[Symbol.dispose]();
     throw failure(lockPath, "lock", err);
   }
   const lock = new FileLock(run, fd, `${name}.owner`);

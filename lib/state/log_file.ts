@@ -21,7 +21,6 @@ const encoder = new TextEncoder();
  * `Cannot <write|close> log file "<path>": <reason>`, its `cause` the `LibcError`.
  */
 export interface LogFile {
-  /** The path it was opened by. */
   readonly path: string;
   /** Appends one record: a whole line, newline included. */
   write(line: string): void;
@@ -53,11 +52,8 @@ function isStdout(fd: number): boolean {
 /**
  * The path of a `logFile` beneath `logDir`: a relative name is taken beneath it, an absolute
  * path must lie beneath it (so a config written for the default directory,
- * `/var/log/ib-sriov/x.log`, keeps working).
+ * `/var/log/ib-sriov/x.log`, keeps working). `logDir` is absolute, without a trailing `/`.
  *
- * @param logDir the log directory, absolute, without a trailing `/`
- * @param logFile the config's `logFile`
- * @returns the name beneath `logDir`
  * @throws {StateError} rule `name` for an absolute path elsewhere
  */
 export function logFileName(logDir: string, logFile: string): string {
@@ -77,9 +73,6 @@ export function logFileName(logDir: string, logFile: string): string {
  * within a line. A file that is the process's stdout is refused: stdout carries the CNI result
  * and nothing else.
  *
- * @param logDir the log directory, absolute, without a trailing `/`
- * @param logFile the config's `logFile`: a name beneath `logDir`, or an absolute path there
- * @returns the open file
  * @throws {StateError} `Cannot open log file "<path>": <reason>`, with the rule broken
  */
 export function openLogFile(logDir: string, logFile: string): LogFile {

@@ -51,13 +51,6 @@ export const PATH_RULES: ReadonlySet<PathRule> = new Set<PathRule>([
  * `logFile`, device-info files). The plugin layer gives it a CNI code (`stateErrorToCni` in
  * `lib/plugin/to_cni_error.ts`), or, for a `corrupt` attachment record on DEL, logs it and
  * carries on so that DEL can succeed.
- *
- * @example
- * ```ts
- * import { StateError } from "./state_error.ts";
- * const err = new StateError("corrupt", "/var/lib/cni/ib-sriov/c1-net1", "not JSON");
- * err.code; // "corrupt"
- * ```
  */
 export class StateError extends Error {
   override name = "StateError";

@@ -23,11 +23,7 @@ export interface Store {
    * `corrupt` when the file is not a record.
    */
   readAttachment(key: AttachmentKey): AttachmentRecord | null;
-  /**
-   * Writes the record atomically (temp file, fsync, rename, fsync of the directory), or with
-   * `durability` `contents` without the last fsync: for a rewrite whose previous version serves
-   * DEL after a power cut just as well.
-   */
+  /** Writes the record atomically, with {@link Durability} `durability` (default `full`). */
   writeAttachment(record: AttachmentRecord, durability?: Durability): void;
   /** Removes the record; no error when it is already gone. */
   removeAttachment(key: AttachmentKey): void;

@@ -7,7 +7,6 @@ import type { NodeReader } from "./node_reader.ts";
 const PCI_DEVICES = "sys/bus/pci/devices";
 const OSRELEASE = "proc/sys/kernel/osrelease";
 
-/** Options of {@linkcode LibcNodeReader}. */
 export interface LibcNodeReaderOptions {
   /** The directory that holds `sys/` and `proc/`: `/` on the node, a recorded tree elsewhere. */
   root?: string;
@@ -20,7 +19,6 @@ export interface LibcNodeReaderOptions {
 export class LibcNodeReader implements NodeReader {
   readonly #root: string;
 
-  /** @param options `root`: the directory that holds `sys/` and `proc/` (default `/`) */
   constructor({ root = "/" }: LibcNodeReaderOptions = {}) {
     this.#root = root;
   }

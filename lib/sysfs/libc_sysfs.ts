@@ -8,7 +8,6 @@ import { SysfsError } from "./sysfs_error.ts";
 /** The operator tool's reads of the configs it is named: reads, so the reader's binding's. */
 export { readFile as readOperatorFile } from "../../ffi/sysfs_libc.ts";
 
-/** Options of {@linkcode LibcSysfs}. */
 export interface LibcSysfsOptions {
   /** The directory that holds `sys/`: `/` in production, a fixture tree in tests. */
   root?: string;
@@ -37,19 +36,10 @@ export function readOrNull<T>(path: string, read: (path: string) => T): T | null
  *
  * Absence is an answer (`null`, `false` or `[]`), never an error; every other failure is a
  * {@linkcode SysfsError} (`invalid-name`, `corrupt`, `io`) whose `path` is the file.
- *
- * @example
- * ```ts ignore
- * import { LibcSysfs } from "./libc_sysfs.ts";
- * const sysfs = new LibcSysfs();
- * const pf = sysfs.physfn("0000:3b:00.2"); // "0000:3b:00.0"
- * const index = pf === null ? null : sysfs.vfIndex(pf, "0000:3b:00.2"); // 1
- * ```
  */
 export class LibcSysfs implements Sysfs {
   readonly #devices: string;
 
-  /** @param options `root`: the directory that holds `sys/` (default `/`). */
   constructor({ root = "/" }: LibcSysfsOptions = {}) {
     this.#devices = join(root, "sys/bus/pci/devices");
   }
@@ -107,13 +97,11 @@ export class LibcSysfs implements Sysfs {
     return join(this.#devices, pci);
   }
 
-  /** The basename of a link's target, or `null` when the link is absent. */
   #readLinkName(path: string): string | null {
     const target = readOrNull(path, readlink);
     return target === null ? null : basename(target);
   }
 
-  /** The PCI address `virtfn<index>` points at, or `null`. */
   #virtfn(pf: string, index: number): string | null {
     return this.#readLinkName(join(pf, `virtfn${index}`));
   }

@@ -15,10 +15,7 @@ export type SysfsErrorCode = "invalid-name" | "corrupt" | "io";
 export class SysfsError extends Error {
   override name = "SysfsError";
 
-  /**
-   * @param path the file involved (for `invalid-name`: the rejected name)
-   * @param message a one-line message
-   */
+  /** @param path the file involved (for `invalid-name`: the rejected name) */
   constructor(
     readonly code: SysfsErrorCode,
     readonly path: string,

@@ -249,8 +249,6 @@ function delReport(
  * what ADD would change on it, and for DEL what DEL would undo from the attachment record.
  * Nothing is changed and no lock is taken.
  *
- * @param args the arguments after `dry-run`
- * @param io the tool's I/O
  * @returns 0 when the report was printed, 1 when the config or the device is wrong or ADD would
  *   fail
  * @throws {UsageError} for bad options, not one FILE, an unreadable file, no deviceID for ADD or

@@ -163,11 +163,7 @@ function* candidates(node: unknown): Generator<Candidate> {
   for (const value of Object.values(token)) yield* candidates(value);
 }
 
-/**
- * Parses a YAML stream as go-yaml reads it (see the module's note).
- *
- * @returns its documents, as `parseAllDocuments` of the `yaml` package returns them
- */
+/** Parses a YAML stream as go-yaml reads it (see the module's note), as `parseAllDocuments`. */
 export function parseAsGoYaml(text: string): Document.Parsed[] {
   let source = text;
   // Each pass indents the first node the two read differently; passes only move forward.

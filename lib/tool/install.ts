@@ -226,7 +226,6 @@ function install(
   hostDir: string,
 ): string | null {
   const installer = io.installer();
-  // 1. What to install.
   if (source === null) {
     return `Cannot install from "${io.program.mainModule}": run install from the bundle (make bundle) or the compiled binary (make build)`;
   }
@@ -250,7 +249,7 @@ function install(
     log.info("installed", { path: plugin });
     return null;
   }
-  // 2. The runtime, before the plugin that names it.
+  // The runtime first: the plugin names it.
   const runtimeDir = join(dir, RUNTIME_DIR);
   const runtime = join(runtimeDir, "deno");
   const hostRuntime = join(hostDir, RUNTIME_DIR, "deno");
@@ -267,7 +266,6 @@ function install(
   } catch (err) {
     return fail(err);
   }
-  // 3. The plugin.
   log.info("installing", { from: source.script, to: plugin, runtime: hostRuntime });
   try {
     installer.writeFile(plugin, script, 0o755);

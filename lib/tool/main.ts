@@ -12,7 +12,6 @@ import type { ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
 import { runValidate } from "./validate.ts";
 
-/** The text of `ib-sriov help`. */
 export const USAGE = `Usage:
   ib-sriov validate [--json] FILE...
       Check CNI configs, conflists or NetworkAttachmentDefinitions (JSON or YAML, the config in

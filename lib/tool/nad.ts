@@ -9,7 +9,6 @@ import { quote } from "../cni/quote.ts";
 import { isRecord } from "../is_record.ts";
 import { parseAsGoYaml } from "./go_yaml.ts";
 
-/** The `kind` of a NetworkAttachmentDefinition. */
 const NAD_KIND = "NetworkAttachmentDefinition";
 /** Where a NAD keeps its CNI config, as a JSON string. */
 const NAD_CONFIG_PATH = "spec.config";

@@ -33,7 +33,6 @@ export interface ToolIo {
   checkStateDir(): Promise<void>;
   /** Whether a recorded netns path still exists, to tell a stale cache entry. */
   netnsExists(path: string): boolean;
-  /** The file operations of `install` (into the CNI bin directory). */
   installer(): Installer;
   /** The running process: what `install` copies. */
   program: Program;

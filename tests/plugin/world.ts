@@ -13,6 +13,7 @@ import { FaultyDeviceInfo } from "../fakes/faulty_device_info.ts";
 import { FakeIpam } from "../fakes/fake_ipam.ts";
 import { FakeKernel } from "../fakes/fake_kernel.ts";
 import { Faults } from "../fakes/faults.ts";
+import { openFds } from "../open_fds.ts";
 
 /** The PF and VFs of the in-memory node. */
 export const PF = { pci: "0000:3b:00.0", name: "ibp59s0f0" };
@@ -56,6 +57,7 @@ export async function world(): Promise<World> {
   kernel.addNetns(POD);
   kernel.addNetns(POD_B);
   const ipam = new FakeIpam(faults);
+  const fds = openFds();
   const stateDir = await Deno.makeTempDir({ prefix: "ib-sriov-plugin-" });
   const store = new FileStore({
     cacheDir: `${stateDir}/cache`,
@@ -119,6 +121,12 @@ export async function world(): Promise<World> {
     deviceInfoDir,
     stateFiles,
     async [Symbol.asyncDispose]() {
+      store[Symbol.dispose]();
+      assert.equal(
+        openFds(),
+        fds,
+        "the fds the world's store and device-info files opened are closed",
+      );
       await Deno.remove(stateDir, { recursive: true });
       await Deno.remove(deviceInfoDir, { recursive: true });
     },

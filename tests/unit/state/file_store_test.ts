@@ -5,6 +5,7 @@ import { FileStore } from "../../../lib/state/file_store.ts";
 import { netnsPathExists } from "../../../lib/netlink/netns.ts";
 import { StateError } from "../../../lib/state/state_error.ts";
 import type { AttachmentRecord } from "../../../lib/state/store.ts";
+import { openFds } from "../../open_fds.ts";
 
 const RECORD: AttachmentRecord = {
   kind: "vf",
@@ -26,14 +27,15 @@ const RECORD: AttachmentRecord = {
   config: { cniVersion: "1.1.0", name: "ib-net", ipam: { type: "host-local" } },
 };
 
+/** A store in a fresh temp dir; disposing it disposes the store. */
 async function tempStore(
   // The production check, as cli.ts passes it; tests that judge netns paths themselves replace it.
   options: { netnsExists?: (path: string) => boolean } = { netnsExists: netnsPathExists },
-): Promise<{ store: FileStore; cacheDir: string; root: string }> {
+): Promise<{ store: FileStore; cacheDir: string; root: string } & Disposable> {
   const root = await Deno.makeTempDir({ prefix: "state-" });
   const cacheDir = join(root, "lib", "ib-sriov");
   const store = new FileStore({ cacheDir, runDir: join(root, "run"), ...options });
-  return { store, cacheDir, root };
+  return { store, cacheDir, root, [Symbol.dispose]: () => store[Symbol.dispose]() };
 }
 
 function assertStateError(fn: () => unknown, code: string, message: string | RegExp): void {
@@ -51,7 +53,8 @@ function mode(path: string): number {
 }
 
 Deno.test("FileStore.writeAttachment() writes a record readAttachment() returns, 0600 in a 0700 dir", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   assert.equal(store.readAttachment(RECORD), null);
   store.writeAttachment(RECORD);
   assert.deepEqual(store.readAttachment({ containerId: "c1", ifname: "net1" }), RECORD);
@@ -61,14 +64,16 @@ Deno.test("FileStore.writeAttachment() writes a record readAttachment() returns,
 });
 
 Deno.test("FileStore.writeAttachment() replaces the earlier record", async () => {
-  const { store } = await tempStore();
+  using temp = await tempStore();
+  const { store } = temp;
   store.writeAttachment({ ...RECORD, phase: "adding" });
   store.writeAttachment(RECORD);
   assert.equal(store.readAttachment(RECORD)?.phase, "attached");
 });
 
 Deno.test("FileStore.writeAttachment() with less durability still replaces the record whole: 0600, no temp file", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   store.writeAttachment({ ...RECORD, phase: "adding" });
   for (const durability of ["contents", "none"] as const) {
     store.writeAttachment({ ...RECORD, netns: `/var/run/netns/${durability}` }, durability);
@@ -82,14 +87,16 @@ Deno.test("FileStore.writeAttachment() with less durability still replaces the r
 });
 
 Deno.test("FileStore.readAttachment() keeps keys it does not know", async () => {
-  const { store } = await tempStore();
+  using temp = await tempStore();
+  const { store } = temp;
   const newer = { ...RECORD, addedByNewerVersion: { x: 1 } } as AttachmentRecord;
   store.writeAttachment(newer);
   assert.deepEqual(store.readAttachment(RECORD), newer);
 });
 
 Deno.test("FileStore.readAttachment() reads a record written before kind existed as a netdev VF", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   Deno.mkdirSync(cacheDir, { recursive: true });
   const { kind: _kind, ...old } = RECORD;
   Deno.writeTextFileSync(join(cacheDir, "c1-net1"), JSON.stringify(old));
@@ -97,7 +104,8 @@ Deno.test("FileStore.readAttachment() reads a record written before kind existed
 });
 
 Deno.test("FileStore.writeAttachment() replaces a temp file a crashed process left", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   Deno.mkdirSync(cacheDir, { recursive: true });
   const tmp = join(cacheDir, `c1-net1.tmp-${Deno.pid}`);
   Deno.writeTextFileSync(tmp, "half a rec", { mode: 0o644 });
@@ -108,7 +116,8 @@ Deno.test("FileStore.writeAttachment() replaces a temp file a crashed process le
 });
 
 Deno.test("FileStore.removeAttachment() and releaseDevice() remove temp files killed writers left", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   store.writeAttachment(RECORD);
   store.claimDevice("0000:3b:00.1", { containerId: "c1", ifname: "net1", netns: "/x" });
   const leftovers = [
@@ -126,7 +135,8 @@ Deno.test("FileStore.removeAttachment() and releaseDevice() remove temp files ki
 });
 
 Deno.test("FileStore.readAttachment() reads the Go plugin's cache file at the same path", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   Deno.mkdirSync(cacheDir, { recursive: true });
   Deno.writeTextFileSync(
     join(cacheDir, "c1-net1"),
@@ -153,7 +163,8 @@ Deno.test("FileStore.readAttachment() reads the Go plugin's cache file at the sa
 });
 
 Deno.test("FileStore.readAttachment() throws StateError corrupt for a file that is not a record", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   Deno.mkdirSync(cacheDir, { recursive: true });
   const path = join(cacheDir, "c1-net1");
   const key = { containerId: "c1", ifname: "net1" };
@@ -201,7 +212,8 @@ Deno.test("FileStore.readAttachment() throws StateError corrupt for a file that 
 });
 
 Deno.test("FileStore.readAttachment() throws StateError io when the file cannot be read", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   const path = join(cacheDir, "c1-net1");
   Deno.mkdirSync(path, { recursive: true });
   assertStateError(
@@ -212,7 +224,8 @@ Deno.test("FileStore.readAttachment() throws StateError io when the file cannot 
 });
 
 Deno.test("FileStore.removeAttachment() removes the record and ignores a missing one", async () => {
-  const { store } = await tempStore();
+  using temp = await tempStore();
+  const { store } = temp;
   store.writeAttachment(RECORD);
   store.removeAttachment(RECORD);
   assert.equal(store.readAttachment(RECORD), null);
@@ -220,7 +233,8 @@ Deno.test("FileStore.removeAttachment() removes the record and ignores a missing
 });
 
 Deno.test("FileStore.listAttachments() returns readable records and skips everything else", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   assert.deepEqual(store.listAttachments(), [], "no cache directory yet");
   store.writeAttachment(RECORD);
   store.writeAttachment({ ...RECORD, containerId: "c-2", ifname: "net2" });
@@ -249,7 +263,8 @@ Deno.test("FileStore.listAttachments() returns readable records and skips everyt
 });
 
 Deno.test("FileStore rejects names that would leave the state directory", async () => {
-  const { store, root } = await tempStore();
+  using temp = await tempStore();
+  const { store, root } = temp;
   const bad = ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\0b"];
   for (const name of bad) {
     const message = (what: string) =>
@@ -290,7 +305,8 @@ Deno.test("FileStore rejects names that would leave the state directory", async 
 });
 
 Deno.test("FileStore.claimDevice() records the owner and is idempotent for the same attachment", async () => {
-  const { store, cacheDir } = await tempStore({ netnsExists: () => true });
+  using temp = await tempStore({ netnsExists: () => true });
+  const { store, cacheDir } = temp;
   const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
   assert.equal(store.deviceOwner("0000:04:00.7"), null);
   store.claimDevice("0000:04:00.7", owner);
@@ -304,7 +320,8 @@ Deno.test("FileStore.claimDevice() records the owner and is idempotent for the s
 });
 
 Deno.test("FileStore.claimDevice() refuses a device whose owner's netns still exists", async () => {
-  const { store, root } = await tempStore();
+  using temp = await tempStore();
+  const { store, root } = temp;
   const netns = join(root, "netns-pod1");
   Deno.writeTextFileSync(netns, "");
   store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns });
@@ -334,7 +351,8 @@ Deno.test("FileStore.claimDevice() refuses a device whose owner's netns still ex
 });
 
 Deno.test("FileStore.claimDevice() replaces a record whose netns is gone", async () => {
-  const { store, root } = await tempStore();
+  using temp = await tempStore();
+  const { store, root } = temp;
   const gone = join(root, "netns-gone");
   store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: gone });
   const next = { containerId: "c2", ifname: "net1", netns: "/var/run/netns/pod2" };
@@ -343,7 +361,8 @@ Deno.test("FileStore.claimDevice() replaces a record whose netns is gone", async
 });
 
 Deno.test("FileStore.claimDevice() replaces a holder whose attachment record is gone, as the Go plugin's DEL leaves it", async () => {
-  const { store } = await tempStore({ netnsExists: () => true });
+  using temp = await tempStore({ netnsExists: () => true });
+  const { store } = temp;
   store.claimDevice("0000:04:00.7", { ...RECORD, netns: "/var/run/netns/pod1" });
   store.writeAttachment(RECORD);
   const next = { containerId: "c2", ifname: "net1", netns: "/var/run/netns/pod2" };
@@ -356,12 +375,13 @@ Deno.test("FileStore.claimDevice() replaces a holder whose attachment record is 
 
 Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's netns", async () => {
   const asked: string[] = [];
-  const { store } = await tempStore({
+  using temp = await tempStore({
     netnsExists: (path) => {
       asked.push(path);
       return path === "/proc/42/ns/net";
     },
   });
+  const { store } = temp;
   store.claimDevice("0000:04:00.7", {
     containerId: "c1",
     ifname: "net1",
@@ -382,7 +402,8 @@ Deno.test("FileStore.claimDevice() asks the netnsExists option about the owner's
 });
 
 Deno.test("FileStore.claimDevice() replaces a corrupt allocation record; deviceOwner() reports it", async () => {
-  const { store, cacheDir } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir } = temp;
   const path = join(cacheDir, "pci", "0000:04:00.7");
   Deno.mkdirSync(join(cacheDir, "pci"), { recursive: true });
   for (const text of ["{", '{"containerId":"c1"}']) {
@@ -397,7 +418,8 @@ Deno.test("FileStore.claimDevice() replaces a corrupt allocation record; deviceO
 });
 
 Deno.test("FileStore.releaseDevice() removes only its own owner's record", async () => {
-  const { store } = await tempStore({ netnsExists: () => true });
+  using temp = await tempStore({ netnsExists: () => true });
+  const { store } = temp;
   store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
   const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
   store.claimDevice("0000:04:00.7", owner);
@@ -406,6 +428,33 @@ Deno.test("FileStore.releaseDevice() removes only its own owner's record", async
   assert.deepEqual(store.deviceOwner("0000:04:00.7"), owner);
   store.releaseDevice("0000:04:00.7", { containerId: "c1", ifname: "net1" });
   assert.equal(store.deviceOwner("0000:04:00.7"), null);
+});
+
+Deno.test("FileStore opens each directory once, on first use, and closes them when disposed", async () => {
+  const before = openFds();
+  {
+    using temp = await tempStore({ netnsExists: () => true });
+    const { store } = temp;
+    const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
+    assert.equal(store.readAttachment(RECORD), null);
+    assert.equal(store.deviceOwner("0000:04:00.7"), null);
+    assert.equal(openFds(), before, "a missing directory is not kept open");
+    for (let round = 0; round < 2; round++) {
+      {
+        using _lock = await store.lock("0000:04:00.7", 0);
+        store.writeAttachment(RECORD);
+        store.claimDevice("0000:04:00.7", owner);
+        assert.deepEqual(store.readAttachment(RECORD), RECORD);
+        assert.deepEqual(store.deviceOwner("0000:04:00.7"), owner);
+        assert.equal(store.listAttachments().length, 1);
+        store.releaseDevice("0000:04:00.7", owner);
+        store.removeAttachment(RECORD);
+        assert.equal(openFds(), before + 4, `round ${round}: the three directories, the lock`);
+      }
+      assert.equal(openFds(), before + 3, `round ${round}: the cache, pci/ and run directories`);
+    }
+  }
+  assert.equal(openFds(), before, "all closed by dispose");
 });
 
 /** Asserts that taking a lock fails on `dir`, a state directory that is a symbolic link. */
@@ -419,7 +468,8 @@ async function assertLockRefused(store: FileStore, dir: string): Promise<void> {
 }
 
 Deno.test("FileStore refuses a state directory replaced by a symbolic link and writes nothing through it", async () => {
-  const { store, cacheDir, root } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir, root } = temp;
   try {
     const elsewhere = join(root, "elsewhere");
     await Deno.mkdir(elsewhere, { mode: 0o700 });
@@ -434,15 +484,54 @@ Deno.test("FileStore refuses a state directory replaced by a symbolic link and w
       "io",
       `Cannot open directory "${cacheDir}": a component of the path is a symbolic link`,
     );
-    await assertLockRefused(store, `${root}/run`);
+    // The next command's store: this one keeps the run directory it opened (see the next test).
+    using next = new FileStore({ cacheDir, runDir: join(root, "run") });
+    await assertLockRefused(next, `${root}/run`);
     assert.deepEqual([...Deno.readDirSync(elsewhere)], []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
 
+Deno.test("FileStore keeps the directories it checked: paths swapped for links later are not written through", async () => {
+  using temp = await tempStore({ netnsExists: () => true });
+  const { store, cacheDir, root } = temp;
+  const [runDir, elsewhere, moved] = [join(root, "run"), join(root, "elsewhere"), join(root, "m")];
+  const owner = { containerId: "c1", ifname: "net1", netns: "/var/run/netns/pod1" };
+  Deno.mkdirSync(elsewhere, { mode: 0o700 });
+  {
+    using _lock = await store.lock("node", 0);
+    store.claimDevice("0000:04:00.1", owner);
+  }
+  Deno.mkdirSync(moved, { mode: 0o700 });
+  Deno.renameSync(cacheDir, join(moved, "cache"));
+  Deno.renameSync(runDir, join(moved, "run"));
+  Deno.symlinkSync(elsewhere, cacheDir);
+  Deno.symlinkSync(elsewhere, runDir);
+  {
+    using _lock = await store.lock("node", 0);
+    store.writeAttachment(RECORD);
+    store.claimDevice("0000:04:00.7", owner);
+    assert.deepEqual(store.readAttachment(RECORD), RECORD);
+  }
+  assert.deepEqual([...Deno.readDirSync(elsewhere)], []);
+  const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  assert.deepEqual(names(join(moved, "cache")), ["c1-net1", "pci"]);
+  assert.deepEqual(names(join(moved, "cache", "pci")), ["0000:04:00.1", "0000:04:00.7"]);
+  assert.deepEqual(names(join(moved, "run")), ["node.lock"]);
+  // The next command's store opens the paths again, and refuses the links.
+  using next = new FileStore({ cacheDir, runDir });
+  await assertLockRefused(next, runDir);
+  assertStateError(
+    () => next.writeAttachment(RECORD),
+    "io",
+    `Cannot open directory "${cacheDir}": a component of the path is a symbolic link`,
+  );
+});
+
 Deno.test("FileStore refuses a state directory or pci/ that others may write", async () => {
-  const { store, cacheDir, root } = await tempStore();
+  using temp = await tempStore();
+  const { store, cacheDir, root } = temp;
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
     await Deno.chmod(cacheDir, 0o777);
@@ -467,7 +556,8 @@ Deno.test("FileStore refuses a state directory or pci/ that others may write", a
 });
 
 Deno.test("FileStore refuses a record, an allocation record, pci/ or a lock file that is a symbolic link or a hard link, and changes nothing through it", async () => {
-  const { store, cacheDir, root } = await tempStore({ netnsExists: () => true });
+  using temp = await tempStore({ netnsExists: () => true });
+  const { store, cacheDir, root } = temp;
   const runDir = join(root, "run");
   const victim = join(root, "victim");
   const text = JSON.stringify(RECORD);
@@ -512,8 +602,10 @@ Deno.test("FileStore refuses a record, an allocation record, pci/ or a lock file
   });
   Deno.removeSync(join(cacheDir, "pci"), { recursive: true });
   Deno.symlinkSync(root, join(cacheDir, "pci"));
+  // The next command's store: this one keeps the pci/ it opened, removed now.
+  using next = new FileStore({ cacheDir, runDir });
   assertStateError(
-    () => store.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: "" }),
+    () => next.claimDevice("0000:04:00.7", { containerId: "c1", ifname: "net1", netns: "" }),
     "io",
     `Cannot open directory "${join(cacheDir, "pci")}": ${LINK}`,
   );

@@ -25,8 +25,8 @@ async function assertTimesOut(promise: Promise<unknown>, message: string): Promi
 
 Deno.test("FileStore.lock() excludes another FileStore in the same process and names the holder", async () => {
   const dir = await runDir();
-  const first = new FileStore({ cacheDir: dir, runDir: dir, holder: "container c1" });
-  const second = new FileStore({ cacheDir: dir, runDir: dir, holder: "container c2" });
+  using first = new FileStore({ cacheDir: dir, runDir: dir, holder: "container c1" });
+  using second = new FileStore({ cacheDir: dir, runDir: dir, holder: "container c2" });
   const held = await first.lock(PCI, 0);
   await assertTimesOut(
     second.lock(PCI, 30),
@@ -39,7 +39,7 @@ Deno.test("FileStore.lock() excludes another FileStore in the same process and n
 
 Deno.test("FileStore.lock() waits for a lock released while it waits", async () => {
   const dir = await runDir();
-  const store = new FileStore({ runDir: dir });
+  using store = new FileStore({ runDir: dir });
   const held = await store.lock("node", 0);
   // lock() makes its first attempt before it first awaits, so this one has already failed.
   const waiting = store.lock("node", 10_000);
@@ -54,7 +54,7 @@ Deno.test("FileStore.lock() waits for a lock released while it waits", async () 
 
 Deno.test("FileStore.lock() keeps the lock file 0600, and dispose removes the owner file once", async () => {
   const dir = await runDir();
-  const store = new FileStore({ runDir: dir, holder: "c1" });
+  using store = new FileStore({ runDir: dir, holder: "c1" });
   const lock = await store.lock("node", 0);
   assert.equal((Deno.statSync(dir).mode ?? 0) & 0o777, 0o700);
   assert.equal((Deno.statSync(join(dir, "node.lock")).mode ?? 0) & 0o777, 0o600);
@@ -72,8 +72,9 @@ Deno.test("FileStore.lock() names an unknown process when the holder wrote no ow
   Deno.mkdirSync(dir, { recursive: true });
   using file = Deno.openSync(join(dir, "node.lock"), { read: true, write: true, create: true });
   file.lockSync(true);
+  using store = new FileStore({ runDir: dir });
   await assertTimesOut(
-    new FileStore({ runDir: dir }).lock("node", 0),
+    store.lock("node", 0),
     'timed out after 0 ms waiting for lock "node" held by an unknown process',
   );
 });
@@ -84,7 +85,7 @@ Deno.test("FileStore.lock() excludes another process and names its PID", async (
   // The child takes the lock, says so, and holds it until its stdin is closed.
   const script = `
     import { FileStore } from ${JSON.stringify(storeUrl)};
-    const store = new FileStore({ runDir: ${JSON.stringify(dir)}, holder: "container other" });
+    using store = new FileStore({ runDir: ${JSON.stringify(dir)}, holder: "container other" });
     const lock = await store.lock(${JSON.stringify(PCI)}, 5000);
     await Deno.stdout.write(new TextEncoder().encode("locked\\n"));
     for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
@@ -104,17 +105,18 @@ Deno.test("FileStore.lock() excludes another process and names its PID", async (
     if (done) break;
     said += value;
   }
+  using store = new FileStore({ runDir: dir });
   try {
     assert.equal(said, "locked\n");
     await assertTimesOut(
-      new FileStore({ runDir: dir }).lock(PCI, 50),
+      store.lock(PCI, 50),
       `timed out after 50 ms waiting for lock "${PCI}" held by pid ${child.pid} (container other)`,
     );
   } finally {
     await child.stdin.close();
     await reader.cancel();
   }
-  using _lock = await new FileStore({ runDir: dir }).lock(PCI, 10_000);
+  using _lock = await store.lock(PCI, 10_000);
   assert.equal((await child.status).code, 0);
 });
 
@@ -122,7 +124,8 @@ Deno.test("stateErrorToCni() gives every other state failure code 103 with the f
   const dir = await runDir();
   Deno.mkdirSync(dir, { recursive: true });
   Deno.mkdirSync(join(dir, "node.lock"));
-  await assert.rejects(new FileStore({ runDir: dir }).lock("node", 0), (err: unknown) => {
+  using store = new FileStore({ runDir: dir });
+  await assert.rejects(store.lock("node", 0), (err: unknown) => {
     assert.ok(err instanceof StateError);
     assert.equal(err.code, "io");
     const path = join(dir, "node.lock");

@@ -31,7 +31,7 @@ function byCheck(results: CheckResult[]): Record<string, [string, string]> {
 Deno.test("runChecks() on the recorded ConnectX-6 node: every check, in order", async () => {
   const cacheDir = await Deno.makeTempDir();
   try {
-    const store = new FileStore({ cacheDir, runDir: cacheDir });
+    using store = new FileStore({ cacheDir, runDir: cacheDir });
     store.writeAttachment(record("alive", "/var/run/netns/alive"));
     store.writeAttachment(record("dead", "/var/run/netns/dead"));
     const t = testIo({

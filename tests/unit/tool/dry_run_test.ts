@@ -32,7 +32,8 @@ function withConfig(name: string, config: Record<string, unknown>) {
 async function withStore(fn: (store: FileStore, cacheDir: string) => Promise<void>): Promise<void> {
   const cacheDir = await Deno.makeTempDir();
   try {
-    await fn(new FileStore({ cacheDir, runDir: cacheDir }), cacheDir);
+    using store = new FileStore({ cacheDir, runDir: cacheDir });
+    await fn(store, cacheDir);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
