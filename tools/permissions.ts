@@ -1,6 +1,6 @@
 /**
  * The permission flags of the production plugin: the one list that `deno compile` and the
- * bundle's shebang both use (the shebang in Deno's short forms).
+ * bundle's shebang both use.
  *
  * - FFI is unscoped because Deno refuses pointer APIs under a scoped grant; libnl and libc are
  *   reached by soname, and `/sys` and `/proc` are read through libc because Deno's file APIs
@@ -11,18 +11,12 @@
  * - Environment: the CNI variables. Nothing for the operator tool: the `yaml` package reads
  *   `LOG_TOKENS` and `LOG_STREAM` on every parse, and the tool (`cli.ts`) answers those reads
  *   itself, as unset, instead of widening the plugin's grant.
- * - Files: the cache and lock directories. Namespace paths are opened and checked through libc,
- *   like /sys and /proc, so no netns directory is granted.
+ * - Files: none. Every file the plugin reads or writes (state, logFile, device-info, /sys, /proc,
+ *   netns paths, the operator tool's inputs) goes through libc, confined by its own checks
+ *   (docs/security.md), so Deno's file APIs are left without a grant: any use of them is refused.
+ *   The installer runs with flags of its own ({@linkcode installFlags}).
  */
-export const STATE_DIRS = ["/var/lib/cni/ib-sriov", "/var/run/cni/ib-sriov"] as const;
-
-/** The flags, in the order `deno run`/`deno compile` take them. */
-export const PERMISSION_FLAGS: readonly string[] = [
-  "--allow-ffi",
-  "--allow-env=CNI_*",
-  `--allow-read=${STATE_DIRS.join(",")}`,
-  `--allow-write=${STATE_DIRS.join(",")}`,
-];
+export const PERMISSION_FLAGS: readonly string[] = ["--allow-ffi", "--allow-env=CNI_*"];
 
 /**
  * Deno's cache directory for the plugin (`DENO_DIR`), where the V8 code cache of the bundle lives.
@@ -43,33 +37,18 @@ export const DENO_CACHE_DIR = "/var/cache/ib-sriov";
  * ADD first after an install, every later DEL compiled its own path (the state schemas, the
  * restore) again, about 8 ms; with a VERSION or STATUS first, ADD did too. It costs about 3 ms
  * of loading the larger cache at each start (docs/performance.md).
- */
-export const V8_FLAGS: readonly string[] = ["--v8-flags=--no-lazy"];
-
-/** Deno's short forms of the flags that take values (`-R`, `-W`, `-E`): the same grants. */
-const SHORT_FLAGS: readonly (readonly [string, string])[] = [
-  ["--allow-read=", "-R="],
-  ["--allow-write=", "-W="],
-  ["--allow-env=", "-E="],
-];
-
-/**
- * {@linkcode PERMISSION_FLAGS} as the `#!` line writes them: the flags that take values in
- * Deno's short forms, 30 bytes shorter, so that the line still fits when an install points it at
- * a runtime of its own (`/opt/cni/bin/ib-sriov.d/deno` instead of `deno`).
  *
- * @returns the flags, in the same order
+ * `--min-semi-space-size=2` (MiB) lets a whole ADD or DEL allocate without a young-generation
+ * GC. With V8's smaller default each command ran two scavenges, the first of which started V8's
+ * worker threads, and one of those calibrated the TSC with 1 ms and 2 ms sleeps (there is no
+ * `tsc_freq_khz` in sysfs) while the main thread waited: 3 to 4 ms of every command, and about
+ * 1 MiB more peak RSS (docs/performance.md, "Before the move").
  */
-export function shebangFlags(): string[] {
-  return PERMISSION_FLAGS.map((flag) => {
-    const short = SHORT_FLAGS.find(([long]) => flag.startsWith(long));
-    return short === undefined ? flag : short[1] + flag.slice(short[0].length);
-  });
-}
+export const V8_FLAGS: readonly string[] = ["--v8-flags=--no-lazy,--min-semi-space-size=2"];
 
 /**
  * The bundle's first line: `env -S` sets `DENO_DIR` to {@linkcode DENO_CACHE_DIR}, then runs
- * Deno with {@linkcode V8_FLAGS} and the permission flags ({@linkcode shebangFlags}). Linux keeps only the first 255
+ * Deno with {@linkcode V8_FLAGS} and {@linkcode PERMISSION_FLAGS}. Linux keeps only the first 255
  * bytes of a `#!` line and drops the rest without a word, which would silently cut the permission
  * flags, so keep it short.
  *
@@ -78,7 +57,7 @@ export function shebangFlags(): string[] {
  */
 export function shebangLine(runtime = "deno"): string {
   return `#!/usr/bin/env -S DENO_DIR=${DENO_CACHE_DIR} ${runtime} run --no-config --no-prompt -q ${
-    [...V8_FLAGS, ...shebangFlags()].join(" ")
+    [...V8_FLAGS, ...PERMISSION_FLAGS].join(" ")
   }`;
 }
 

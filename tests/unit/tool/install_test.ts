@@ -157,7 +157,7 @@ Deno.test("install run from source exits 1: only the bundle or the binary can be
 
 Deno.test("install with a host dir too long for the #! line exits 1 and installs nothing", async () => {
   await using s = await sources();
-  const host = `/${"h".repeat(60)}`;
+  const host = `/${"h".repeat(100)}`;
   const t = testIo({ program: bundleProgram(s) });
   const args = ["--cni-bin-dir", s.dir, "--host-cni-bin-dir", host, "--no-sleep"];
   assert.equal(await runInstall(args, t.io), 1);
