@@ -9,7 +9,7 @@
 import { errorMessage } from "../error_message.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { join } from "../path.ts";
-import type { ToolIo } from "./tool_io.ts";
+import type { Program, ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Where the operator's DaemonSet mounts the host's CNI bin directory (the Go default). */
@@ -32,14 +32,6 @@ export const MAX_SHEBANG_BYTES = 255;
 const BUNDLE_LINE = /^#!\/usr\/bin\/env -S ((?:[A-Z_][A-Z0-9_]*=\S* )*)deno (.*)$/;
 /** How {@linkcode BUNDLE_LINE} reads, for the error about a file that is not the bundle. */
 const BUNDLE_LINE_SHAPE = "#!/usr/bin/env -S [NAME=value ...] deno ";
-
-/** The running process, as far as the install needs to know it (Deno's fields of those names). */
-export interface Program {
-  standalone: boolean;
-  mainModule: string;
-  /** The compiled binary, or the Deno runtime that runs the bundle. */
-  execPath: string;
-}
 
 /** What gets installed: the compiled binary, or the bundle with the runtime it runs on. */
 export type InstallSource =

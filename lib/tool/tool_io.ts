@@ -4,7 +4,6 @@ import type { Sysfs } from "../sysfs/sysfs.ts";
 import type { Violation } from "../config/validate_config.ts";
 import type { NodeReader } from "../sysfs/node_reader.ts";
 import type { Installer } from "./installer.ts";
-import type { Program } from "./install.ts";
 
 /**
  * Everything the operator's tool touches outside its own memory. Only `cli.ts` builds the real
@@ -38,4 +37,12 @@ export interface ToolIo {
   program: Program;
   /** Resolves with the signal's name on the first SIGTERM or SIGINT. */
   waitForSignal(): Promise<string>;
+}
+
+/** The running process, as far as the install needs to know it (Deno's fields of those names). */
+export interface Program {
+  standalone: boolean;
+  mainModule: string;
+  /** The compiled binary, or the Deno runtime that runs the bundle. */
+  execPath: string;
 }
