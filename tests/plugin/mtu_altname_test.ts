@@ -146,6 +146,17 @@ Deno.test("cmdDel() leaves a netdev the pod renamed in the pod, with a warning, 
   ]);
 });
 
+Deno.test("cmdDel() that rebinds the VF to restore its GUIDs brings back a netdev the pod renamed", async () => {
+  await using w = await node();
+  const before = w.kernel.view();
+  const conf = netConf(1, { runtimeConfig: { infinibandGUID: "02:00:00:00:00:0a:00:01" } });
+  await cmdAdd(w.deps, request("ADD", conf));
+  tamper(w, "eth9");
+  await cmdDel(w.deps, request("DEL", conf));
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
 /** ADD's error at each step, with a link in the pod named like the VF's altname. */
 const PLAIN_STEP_ERRORS = [
   `Cannot remove altname "${ALT}" of link "${VFS[1]!.netdev}" in the host netns: injected ` +
