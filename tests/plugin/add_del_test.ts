@@ -103,6 +103,25 @@ Deno.test("cmdDel() succeeds when the netns is gone and gives the VF back its ho
   assert.deepEqual(w.stateFiles(), []);
 });
 
+Deno.test("cmdDel() finds the VF by PCI address when its pod name is taken in the host after the netns died", async () => {
+  await using w = await world();
+  w.kernel.addLink(HOST_NETNS, {
+    name: "net1",
+    mtu: 1500,
+    address: "02:00:00:00:00:97",
+    up: false,
+  });
+  const before = w.kernel.view();
+  await cmdAdd(w.deps, request("ADD", netConf(1)));
+  w.kernel.deleteNetns(POD);
+  const returned = [...w.kernel.linksIn(HOST_NETNS).keys()].filter((n) => n.startsWith("dev"));
+  assert.equal(returned.length, 1, "the kernel gave the VF netdev a dev<N> name");
+  await cmdDel(w.deps, request("DEL", netConf(1)));
+  w.kernel.addNetns(POD);
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
 Deno.test("cmdDel() succeeds when CNI_NETNS is not a netns or is empty", async () => {
   for (const netns of ["/var/run/netns/plain-file", ""]) {
     await using w = await world();
@@ -336,4 +355,43 @@ Deno.test("cmdAdd() that loses CNI_IFNAME in the pod to a racing link brings the
   assert.deepEqual(w.kernel.vfView(VFS[1]!.pci), before);
   assert.equal(before.up, true);
   assert.deepEqual(w.stateFiles(), []);
+});
+
+Deno.test("cmdGc() that fails to release one attachment releases the others, then reports it with IPAM GC run", async () => {
+  await using w = await world();
+  const host = w.kernel.hostNetns();
+  const attachments = [
+    { containerId: "stale-a", netns: POD, vf: 0 },
+    { containerId: "stale-b", netns: POD_B, vf: 1 },
+  ].map((a) => ({ ...a, index: w.kernel.linkByName(host, VFS[a.vf]!.netdev)!.index }));
+  for (const { containerId, netns, vf } of attachments) {
+    await cmdAdd(w.deps, request("ADD", netConf(vf), { containerId, netns }));
+  }
+  const gc = netConf(0, { cniVersion: "1.1.0", "cni.dev/valid-attachments": [] });
+  // The first kernel step of GC, the first attachment's move back to the host, fails.
+  const step = w.faults.count + 1;
+  w.faults.failAt = step;
+  const err = await assertRejectsCniError(
+    cmdGc(
+      w.deps,
+      request("GC", gc, { containerId: "", ifname: "", netns: "", cniVersion: "1.1.0" }),
+    ),
+    101,
+    "GC could not release 1 attachment(s)",
+  );
+  const failed = attachments.find((a) => err.details.startsWith(`${a.containerId}/net1: `))!;
+  const released = attachments.find((a) => a !== failed)!;
+  assert.equal(
+    err.details,
+    `${failed.containerId}/net1: Cannot move link "net1" from netns "${failed.netns}" to the host ` +
+      `netns as "vfdev${failed.index}": injected fault at step ${step}`,
+  );
+  assert.notEqual(
+    w.store.readAttachment({ containerId: failed.containerId, ifname: "net1" }),
+    null,
+  );
+  assert.equal(w.store.readAttachment({ containerId: released.containerId, ifname: "net1" }), null);
+  assert.equal(w.kernel.linksIn(released.netns).has("net1"), false);
+  assert.equal(w.kernel.linksIn(HOST_NETNS).has(VFS[released.vf]!.netdev), true);
+  assert.equal(w.ipam.calls.at(-1)!.command, "GC");
 });

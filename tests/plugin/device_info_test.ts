@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { CniError } from "../../lib/cni/errors.ts";
 import { cmdAdd } from "../../lib/plugin/add.ts";
+import { cmdCheck } from "../../lib/plugin/check.ts";
 import { cmdDel } from "../../lib/plugin/del.ts";
+import { cmdGc } from "../../lib/plugin/gc.ts";
 import { DeviceInfoFiles } from "../../lib/state/device_info.ts";
 import type { AttachmentRecord } from "../../lib/state/store.ts";
 import { invoke, netConf, PF, POD, request, VFS, type World, world } from "./world.ts";
@@ -77,16 +79,28 @@ Deno.test("cmdAdd() with rdmaIsolation names the RDMA device it moved into the p
   assert.deepEqual(readDoc(w), dpDocument(inPod[0]!));
 });
 
-Deno.test("cmdAdd() creates the device-info file when Multus copied none, and DEL leaves it to Multus", async () => {
+Deno.test("cmdAdd() creates the device-info file when Multus copied none, and CHECK, DEL and GC leave it to Multus", async () => {
   await using w = await world();
-  await cmdAdd(w.deps, request("ADD", withFile()));
+  const result = await cmdAdd(w.deps, request("ADD", withFile()));
   const doc = {
     type: "pci",
     version: "1.1.0",
     pci: { "pci-address": VF.pci, "pf-pci-address": PF.pci, "rdma-device": hostRdma(w) },
   };
   assert.deepEqual(readDoc(w), doc);
+  await cmdCheck(
+    w.deps,
+    request("CHECK", withFile({ prevResult: { cniVersion: "1.0.0", ...result } })),
+  );
   await cmdDel(w.deps, request("DEL", withFile()));
+  assert.deepEqual(readDoc(w), doc);
+  await cmdAdd(w.deps, request("ADD", withFile()));
+  const gc = withFile({ cniVersion: "1.1.0", "cni.dev/valid-attachments": [] });
+  await cmdGc(
+    w.deps,
+    request("GC", gc, { containerId: "", ifname: "", netns: "", cniVersion: "1.1.0" }),
+  );
+  assert.deepEqual(w.stateFiles(), []);
   assert.deepEqual(readDoc(w), doc);
 });
 

@@ -102,6 +102,61 @@ Deno.test("cmdDel() after a rebind and an RDMA move recreated the netdev restore
   assert.deepEqual(w.kernel.view(), before);
 });
 
+/** What a pod with CAP_NET_ADMIN may do to its VF netdev, `net1`. */
+function tamper(w: World, name = "net1"): void {
+  const pod = w.kernel.openNetns(POD);
+  const { index, altNames } = w.kernel.linksIn(POD).get("net1")!;
+  w.kernel.setLinkUp(pod, index, false);
+  w.kernel.setMtu(pod, index, 1500);
+  // A rebind recreated it without the altname.
+  if (altNames.includes(ALT)) w.kernel.deleteAltName(pod, index, ALT);
+  w.kernel.addAddress(pod, index, "192.0.2.7/24");
+  if (name !== "net1") w.kernel.renameLink(pod, index, name);
+}
+
+for (
+  const [name, conf] of [["", netConf(1)], [" after a rebind and an RDMA move", FULL]] as const
+) {
+  Deno.test(`cmdDel()${name} gives the VF back as ADD found it, whatever the pod did to net1`, async () => {
+    await using w = await node();
+    const before = w.kernel.view();
+    await cmdAdd(w.deps, request("ADD", conf));
+    tamper(w);
+    await cmdDel(w.deps, request("DEL", conf));
+    assert.deepEqual(w.kernel.view(), before);
+    assert.deepEqual(w.kernel.linksIn(HOST_NETNS).get(VFS[1]!.netdev)!.addresses, []);
+    assert.deepEqual(w.stateFiles(), []);
+  });
+}
+
+Deno.test("cmdDel() leaves a netdev the pod renamed in the pod, with a warning, and removes the record", async () => {
+  await using w = await node();
+  await cmdAdd(w.deps, request("ADD", netConf(1)));
+  tamper(w, "eth9");
+  const logged = w.logs.length;
+  await cmdDel(w.deps, request("DEL", netConf(1)));
+  assert.deepEqual([...w.kernel.linksIn(POD).keys()].sort(), ["eth9", "lo"]);
+  assert.deepEqual(w.stateFiles(), []);
+  const warnings = w.logs.slice(logged).map((l) => JSON.parse(l) as { level: string; msg: string })
+    .filter((r) => r.level === "warning").map((r) => r.msg);
+  assert.deepEqual(warnings, [
+    `VF "${
+      VFS[1]!.pci
+    }": its netdev is found neither in the host nor as "net1" in netns "${POD}"; it is left where it is`,
+  ]);
+});
+
+Deno.test("cmdDel() that rebinds the VF to restore its GUIDs brings back a netdev the pod renamed", async () => {
+  await using w = await node();
+  const before = w.kernel.view();
+  const conf = netConf(1, { runtimeConfig: { infinibandGUID: "02:00:00:00:00:0a:00:01" } });
+  await cmdAdd(w.deps, request("ADD", conf));
+  tamper(w, "eth9");
+  await cmdDel(w.deps, request("DEL", conf));
+  assert.deepEqual(w.kernel.view(), before);
+  assert.deepEqual(w.stateFiles(), []);
+});
+
 /** ADD's error at each step, with a link in the pod named like the VF's altname. */
 const PLAIN_STEP_ERRORS = [
   `Cannot remove altname "${ALT}" of link "${VFS[1]!.netdev}" in the host netns: injected ` +

@@ -219,6 +219,7 @@ function opensForWriting(code: string, match: RegExpExecArray): boolean {
  */
 const STATE = "only lib/tool/installer.ts writes files with Deno's APIs";
 const INSTALLER = (file: string) => file === "lib/tool/installer.ts";
+const NODE_RULE = "no static node: import (it would load Deno's Node layer at every start)";
 const CODES_RULE = "in lib/plugin/ and lib/ipam/, only lib/plugin/to_cni_error.ts picks CNI codes";
 
 /** The rule on naming `/sys` and `/proc`, and the two files outside its folders it allows. */
@@ -242,7 +243,7 @@ const RULES: Rule[] = [
   {
     // deno bundle hoists every static import to the bundle's start, so one anywhere (the tool
     // included) loads Deno's Node layer at every plugin run (~5 ms); import("node:…") when used.
-    name: "no static node: import (it would load Deno's Node layer at every start)",
+    name: NODE_RULE,
     pattern: /\bfrom\s*["']node:[^"']*["']/g,
     allowed: () => false,
   },
@@ -609,6 +610,8 @@ Deno.test("scanSource() names the file, the line and the rule of each violation"
     "console.log(path);",
     "const sym = { parameters: [], result: 'i32', nonblocking: true };",
     "const write = linker.dlsym(handle, name);",
+    'import { inspect } from "node:util";',
+    "const rc = sym.posix_spawn(pid, path, actions, attr, argv, envp);",
   ].join("\n");
   assert.equal(
     describe(scanSource("lib/plugin/x.ts", src)),
@@ -620,6 +623,8 @@ Deno.test("scanSource() names the file, the line and the rule of each violation"
       `lib/plugin/x.ts:7: ${STATE} (Deno.openSync)`,
       "lib/plugin/x.ts:9: only cli.ts touches the process (exit, env, args, stdio, console) (console.)",
       "lib/plugin/x.ts:11: only ffi/lazy_symbols.ts calls the dynamic linker (dlsym) (dlsym)",
+      `lib/plugin/x.ts:12: ${NODE_RULE} (from "node:util")`,
+      "lib/plugin/x.ts:13: only lib/ipam/ starts processes (posix_spawn)",
     ].join("\n"),
   );
   assert.equal(
@@ -631,6 +636,8 @@ Deno.test("scanSource() names the file, the line and the rule of each violation"
       "ffi/x.ts:9: only cli.ts touches the process (exit, env, args, stdio, console) (console.)",
       "ffi/x.ts:10: no nonblocking FFI symbol (netns is per thread) (nonblocking: true)",
       "ffi/x.ts:11: only ffi/lazy_symbols.ts calls the dynamic linker (dlsym) (dlsym)",
+      `ffi/x.ts:12: ${NODE_RULE} (from "node:util")`,
+      "ffi/x.ts:13: only lib/ipam/ starts processes (posix_spawn)",
     ].join("\n"),
   );
 });
