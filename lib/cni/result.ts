@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quote } from "./quote.ts";
 import { type CniVersion, versionAtLeast } from "./versions.ts";
-import { isRecord } from "../is_record.ts";
+import { isRecord, valueAt } from "../is_record.ts";
 import { lazy } from "../lazy.ts";
 
 /** A value a result may leave out: absent, or of the wrong type, or empty, it counts as unset. */
@@ -118,12 +118,7 @@ function defined<T extends object>(from: { [K in keyof T]: T[K] | undefined }): 
 
 /** The message for the first thing wrong in a result, naming the element that holds it. */
 function resultProblem(json: unknown, path: readonly PropertyKey[]): string {
-  const at = (depth: number) =>
-    path.slice(0, depth).reduce<unknown>(
-      (v, k) =>
-        isRecord(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[k] : undefined,
-      json,
-    );
+  const at = (depth: number) => valueAt(json, path.slice(0, depth));
   const [top, second, third] = path;
   if (top === undefined) return `result is not a JSON object: ${quote(json)}`;
   if (top === "interfaces") return `invalid interface ${quote(at(2))} in result`;

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { basename } from "../path.ts";
-import { isRecord } from "../is_record.ts";
+import { isRecord, valueAt } from "../is_record.ts";
 import { decodeState, parseJson } from "./json_file.ts";
 import { StateError } from "./state_error.ts";
 import { lazy } from "../lazy.ts";
@@ -248,10 +248,12 @@ export function goCacheKeys(r: AttachmentRecord): GoCache {
   const vf = r.kind === "vfio-pf" ? undefined : r;
   const netdev = r.kind === "vf" ? r : undefined;
   const rdma = netdev?.rdmaDevice ?? "";
-  const linkState = vf?.original?.linkState === undefined ? undefined : at(r.config, "link_state");
-  const guid = at(r.config, "runtimeConfig", "infinibandGUID");
-  const type = at(r.config, "type");
-  const args = at(r.config, "args", "cni");
+  const linkState = vf?.original?.linkState === undefined
+    ? undefined
+    : valueAt(r.config, ["link_state"]);
+  const guid = valueAt(r.config, ["runtimeConfig", "infinibandGUID"]);
+  const type = valueAt(r.config, ["type"]);
+  const args = valueAt(r.config, ["args", "cni"]);
   const cni = isRecord(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
   return {
     name: r.networkName,
@@ -334,9 +336,4 @@ function goKey(fileName: string, go: GoCache): AttachmentKey {
   const dash = fileName.lastIndexOf("-");
   if (dash < 0) return { containerId: fileName, ifname: "" };
   return { containerId: fileName.slice(0, dash), ifname: fileName.slice(dash + 1) };
-}
-
-/** The value at `path` in a decoded JSON value, or `undefined`. */
-function at(value: unknown, ...path: string[]): unknown {
-  return path.reduce((v, k) => isRecord(v) ? v[k] : undefined, value);
 }
