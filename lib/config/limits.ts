@@ -2,6 +2,9 @@
 // whose AssemblyScript source (validator/validator.ts) compiles this file in: keep it to constants
 // that are valid AssemblyScript.
 
+/** The plugin's `type` in a config: the file name it is installed under in the CNI bin directory. */
+export const PLUGIN_TYPE = "ib-sriov";
+
 /** Largest network config read: the plugin's stdin and a file the operator's tool validates. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Deepest nesting of arrays and objects accepted; the config itself is depth 1. */

@@ -4,6 +4,7 @@ import { isRecord, valueAt } from "../is_record.ts";
 import { decodeState, parseJson } from "./json_file.ts";
 import { StateError } from "./state_error.ts";
 import { lazy } from "../lazy.ts";
+import { PLUGIN_TYPE } from "../config/limits.ts";
 
 /** Identifies one attachment: the CNI runtime never has two with the same pair. */
 export interface AttachmentKey {
@@ -257,7 +258,7 @@ export function goCacheKeys(r: AttachmentRecord): GoCache {
   const cni = isRecord(args) ? Object.entries(args).filter(([, v]) => typeof v === "string") : [];
   return {
     name: r.networkName,
-    type: typeof type === "string" ? type : "ib-sriov",
+    type: typeof type === "string" ? type : PLUGIN_TYPE,
     deviceID: r.deviceId,
     Master: vf?.pfName ?? "",
     VFID: vf?.vfIndex ?? 0,

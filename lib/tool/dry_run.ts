@@ -16,7 +16,8 @@ import type { Sysfs } from "../sysfs/sysfs.ts";
 import { configDocuments } from "./nad.ts";
 import type { ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
-import { formatFinding, PLUGIN_TYPE, validateBytes } from "./validate.ts";
+import { formatFinding, validateBytes } from "./validate.ts";
+import { PLUGIN_TYPE } from "../config/limits.ts";
 
 /** The CNI arguments the dry run stands in for. */
 type CniArgs = { containerId: string; ifname: string; netns: string };

@@ -9,6 +9,7 @@
 import { errorMessage } from "../error_message.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { join } from "../path.ts";
+import { PLUGIN_TYPE } from "../config/limits.ts";
 import type { Program, ToolIo } from "./tool_io.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -16,8 +17,6 @@ import { UsageError } from "./usage_error.ts";
 export const DEFAULT_CNI_BIN_DIR = "/host/opt/cni/bin";
 /** The host's CNI bin directory, as the node (not the container) names it. */
 export const DEFAULT_HOST_CNI_BIN_DIR = "/opt/cni/bin";
-/** The installed plugin's name: a config's `type` must be this. */
-export const PLUGIN_NAME = "ib-sriov";
 /** The directory beside the plugin that holds the Deno runtime the bundle runs on. */
 export const RUNTIME_DIR = "ib-sriov.d";
 /**
@@ -230,7 +229,7 @@ function install(
   } catch (err) {
     return fail(err);
   }
-  const plugin = join(dir, PLUGIN_NAME);
+  const plugin = join(dir, PLUGIN_TYPE);
   if (source.kind === "binary") {
     log.info("installing", { from: source.binary, to: plugin });
     try {

@@ -1,4 +1,5 @@
 import { quote } from "../cni/quote.ts";
+import { PLUGIN_TYPE } from "../config/limits.ts";
 import { errorMessage } from "../error_message.ts";
 import { isRecord } from "../is_record.ts";
 import type { Violation } from "../config/validate_config.ts";
@@ -15,9 +16,6 @@ export const DOCUMENT_RULE = 0;
 
 /** The fields of a finding about a document as a whole, not a rule of the validator. */
 const DOCUMENT_FINDING = { rule: DOCUMENT_RULE, severity: "error", offset: 0 } as const;
-
-/** The plugin's `type`, which picks its entry out of a conflist. */
-export const PLUGIN_TYPE = "ib-sriov";
 
 /** Edits (insert, delete, replace, swap two neighbours) within which a `type` is a typo of ours. */
 const TYPO_DISTANCE = 2;

@@ -12,7 +12,13 @@
 // each violation (docs/validator.md says what lives where). tests/unit/config/rule_table_test.ts
 // lists every rule with its code, path and message.
 
-import { DEVICE_INFO_DIR, LOG_DIR, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "../limits";
+import {
+  DEVICE_INFO_DIR,
+  LOG_DIR,
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_DEPTH,
+  PLUGIN_TYPE,
+} from "../limits";
 
 /** Largest input, in bytes. */
 const MAX_INPUT: u32 = <u32>MAX_CONFIG_BYTES;
@@ -1235,7 +1241,7 @@ function checkConflist(o: usize): void {
       let ours = false;
       if (has(K_TYPE) && isString(K_TYPE)) {
         loadString(vStart(K_TYPE));
-        ours = strIs("ib-sriov");
+        ours = strIs(PLUGIN_TYPE);
         if (strLen == 0) emitSlot(RULE_TYPE, K_TYPE, "type");
       } else if (has(K_TYPE)) {
         emitSlot(RULE_TYPE, K_TYPE, "type");
