@@ -163,8 +163,7 @@ async function toolMain(): Promise<number> {
   return await tool.runTool(Deno.args, {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
-    // Through libc: the binary's --allow-read covers only the state directories, and an
-    // operator names configs anywhere.
+    // Through libc: the binary has no Deno file grant, and an operator names configs anywhere.
     readFile: (path) => Promise.resolve(sysfs.readOperatorFile(path, MAX_CONFIG_BYTES)),
     version: ABOUT,
     validateConfig: validator.validateConfigBytes,

@@ -3,8 +3,8 @@
  * error, and the calls more than one binding makes. Private to `ffi/`.
  *
  * Deno refuses `/sys` and `/proc` to its own file APIs unless the process runs with
- * `--allow-all`, whatever `--allow-read` grants. Reaching them through libc over FFI lets the
- * plugin keep `--allow-read` and `--allow-write` scoped to its state directories.
+ * `--allow-all`, whatever `--allow-read` grants. Reaching them, and every other file, through
+ * libc over FFI lets the plugin run with no Deno file grant at all.
  *
  * An unscoped `--allow-ffi` gives native code the whole process's power, so Deno cannot keep the
  * sysfs reader from writing. The bindings do: each (`sysfs_libc.ts`, `netns_libc.ts`,

@@ -2,8 +2,7 @@
  * The state store's libc binding (`lib/state/` only): every file the plugin keeps or is told to
  * write (records, allocations, locks, the `logFile`, the device-info file) is reached beneath a
  * directory fd. `openat2()` walks a path beneath it without following any symbolic link, which
- * `open()` cannot. The binary's `--allow-write` covers only the state directories, and the other
- * files lie outside them, so all of them go through libc.
+ * `open()` cannot; the plugin has no Deno file grant at all (tools/permissions.ts).
  *
  * @module
  */

@@ -1,7 +1,6 @@
 /**
  * The `logFile` a network config names, confined beneath the node's log directory
- * ({@linkcode ConfinedDir}). It is opened and written through libc rather than `Deno.openSync`:
- * the binary's `--allow-write` covers only the state directories.
+ * ({@linkcode ConfinedDir}), opened and written through libc: the binary has no Deno file grant.
  *
  * @module
  */
