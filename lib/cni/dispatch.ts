@@ -164,13 +164,10 @@ interface Validated {
  */
 async function validateConfig(stdin: Uint8Array, command: CmdArgs["command"]): Promise<Validated> {
   // Imported here: compiling the module costs ~5 ms and 6 MiB that VERSION does not need.
-  const { validateConfigBytes, ValidatorRule, violationError } = await import(
+  const { commandOptions, validateConfigBytes, ValidatorRule, violationError } = await import(
     "../config/validate_config.ts"
   );
-  const found = validateConfigBytes(stdin, {
-    pluginConfig: true,
-    requireDeviceId: command === "ADD" || command === "CHECK",
-  });
+  const found = validateConfigBytes(stdin, commandOptions(command));
   // Warnings (the logging fields) never stop a command: the handler's config says why.
   const warnings = found.filter((v) => v.severity === "warning");
   const violations = found.filter((v) => v.severity === "error");

@@ -2,7 +2,12 @@ import type { CniCommand } from "../cni/env.ts";
 import type { CniVersion } from "../cni/versions.ts";
 import { normalizeGuid } from "../guid.ts";
 import { type NetConfInput, netConfSchema } from "./schema.ts";
-import { validateConfigBytes, type Violation, violationError } from "./validate_config.ts";
+import {
+  commandOptions,
+  validateConfigBytes,
+  type Violation,
+  violationError,
+} from "./validate_config.ts";
 
 /** Where the GUID to give the VF came from, in precedence order. */
 export type GuidSource = "runtimeConfig.infinibandGUID" | "args.cni.guid" | "guid";
@@ -66,10 +71,10 @@ export function loadNetConf(
   cniVersion: CniVersion,
   command: CniCommand,
 ): NetConf {
-  const violations = validateConfigBytes(new TextEncoder().encode(JSON.stringify(config)), {
-    pluginConfig: true,
-    requireDeviceId: command === "ADD" || command === "CHECK",
-  });
+  const violations = validateConfigBytes(
+    new TextEncoder().encode(JSON.stringify(config)),
+    commandOptions(command),
+  );
   const errors = violations.filter((v) => v.severity === "error");
   if (errors.length > 0) throw violationError(errors);
   return decodeNetConf({ config, cniVersion, warnings: violations });

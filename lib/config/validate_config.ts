@@ -87,6 +87,11 @@ export interface ValidateOptions {
   pluginConfig?: boolean;
 }
 
+/** How the plugin validates its own config for `command`: ADD and CHECK need `deviceID`. */
+export function commandOptions(command: string): ValidateOptions {
+  return { pluginConfig: true, requireDeviceId: command === "ADD" || command === "CHECK" };
+}
+
 function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
